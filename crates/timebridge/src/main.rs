@@ -1,0 +1,3 @@
+//! The `timebridge` binary: CLI parsing, telemetry setup and dispatch.
+
+fn main() {}
