@@ -1,0 +1,12 @@
+//! SeaORM entities, one per table; internal to the crate. The public API speaks in the
+//! plain records of [`crate::repo`] so that column layout (for example encrypted columns)
+//! can change without touching callers.
+
+pub(crate) mod admin_user;
+pub(crate) mod audit_event;
+pub(crate) mod connector;
+pub(crate) mod mapping;
+pub(crate) mod meta;
+pub(crate) mod pipeline;
+pub(crate) mod session;
+pub(crate) mod setting;

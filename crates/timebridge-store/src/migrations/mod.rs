@@ -1,0 +1,18 @@
+//! Schema migrations. Each issue that adds tables adds a new dated migration module
+//! (`mYYYYMMDD_NNNNNN_topic`) to the list below; applied migrations are never edited.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_foundation;
+
+/// All migrations of timebridge, in order. Exposed so the binary can report status;
+/// normally use [`crate::Store::migrate`].
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,160 @@
+//! The append-only audit trail: append, filtered pages for the API, and keyset pages for
+//! the CSV export. There is deliberately no update or delete API (retention purge comes
+//! with its own issue).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::Store;
+use crate::error::StoreResult;
+
+/// An audit event as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// `admin`, `system` or `webhook`.
+    pub actor: String,
+    /// e.g. `connector_created`, `login_failed`.
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    pub details: Value,
+    pub ip: Option<String>,
+}
+
+impl AuditEvent {
+    /// Position of this event in newest-first order, for [`Store::list_audit_page`].
+    pub fn cursor(&self) -> AuditCursor {
+        AuditCursor {
+            at: self.at,
+            id: self.id,
+        }
+    }
+}
+
+/// Input for [`Store::append_audit`]; `at` is supplied by the caller (injectable clock).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEvent {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    pub details: Value,
+    pub ip: Option<String>,
+}
+
+/// Filter for listing audit events; `None` matches everything. `since` and `until` are
+/// inclusive bounds on `at`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub entity_type: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Where a keyset page ends: events strictly older than this (by `at`, then `id`) follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditCursor {
+    pub at: DateTime<Utc>,
+    pub id: i64,
+}
+
+impl Store {
+    pub async fn append_audit(&self, event: NewAuditEvent) -> StoreResult<AuditEvent> {
+        use crate::entities::audit_event as e;
+        use sea_orm::*;
+        let m = e::ActiveModel {
+            id: NotSet,
+            at: Set(crate::store::db_time(event.at)),
+            actor: Set(event.actor),
+            action: Set(event.action),
+            entity_type: Set(event.entity_type),
+            entity_id: Set(event.entity_id),
+            details: Set(event.details),
+            ip: Set(event.ip),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(conv(m))
+    }
+    pub async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        limit: u64,
+        offset: u64,
+    ) -> StoreResult<(Vec<AuditEvent>, u64)> {
+        use crate::entities::audit_event as e;
+        use sea_orm::*;
+        let q = apply(e::Entity::find(), filter);
+        let total = q.clone().count(&self.db).await?;
+        let items = q
+            .order_by_desc(e::Column::At)
+            .order_by_desc(e::Column::Id)
+            .limit(limit)
+            .offset(offset)
+            .all(&self.db)
+            .await?;
+        Ok((items.into_iter().map(conv).collect(), total))
+    }
+    pub async fn list_audit_page(
+        &self,
+        filter: &AuditFilter,
+        after: Option<AuditCursor>,
+        limit: u64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        use crate::entities::audit_event as e;
+        use sea_orm::*;
+        let mut q = apply(e::Entity::find(), filter);
+        if let Some(c) = after {
+            q = q.filter(
+                Condition::any().add(e::Column::At.lt(c.at)).add(
+                    Condition::all()
+                        .add(e::Column::At.eq(c.at))
+                        .add(e::Column::Id.lt(c.id)),
+                ),
+            );
+        }
+        let items = q
+            .order_by_desc(e::Column::At)
+            .order_by_desc(e::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok(items.into_iter().map(conv).collect())
+    }
+}
+fn apply(
+    mut q: sea_orm::Select<crate::entities::audit_event::Entity>,
+    f: &AuditFilter,
+) -> sea_orm::Select<crate::entities::audit_event::Entity> {
+    use crate::entities::audit_event as e;
+    use sea_orm::*;
+    if let Some(a) = &f.action {
+        q = q.filter(e::Column::Action.eq(a.clone()));
+    }
+    if let Some(a) = &f.entity_type {
+        q = q.filter(e::Column::EntityType.eq(a.clone()));
+    }
+    if let Some(a) = f.since {
+        q = q.filter(e::Column::At.gte(a));
+    }
+    if let Some(a) = f.until {
+        q = q.filter(e::Column::At.lte(a));
+    }
+    q
+}
+fn conv(m: crate::entities::audit_event::Model) -> AuditEvent {
+    AuditEvent {
+        id: m.id,
+        at: m.at,
+        actor: m.actor,
+        action: m.action,
+        entity_type: m.entity_type,
+        entity_id: m.entity_id,
+        details: m.details,
+        ip: m.ip,
+    }
+}

@@ -1,0 +1,18 @@
+//! Repository methods on [`crate::Store`], one module per table, each with the plain
+//! records it reads and writes.
+
+pub mod admin;
+pub mod audit;
+pub mod connectors;
+pub mod mappings;
+pub mod pipelines;
+pub mod sessions;
+pub mod settings;
+
+/// Largest page any list method returns, matching the API's `limit` maximum.
+pub const MAX_LIMIT: u64 = 500;
+
+/// Clamps a requested page size to `1..=MAX_LIMIT`.
+pub(crate) fn clamp_limit(limit: u64) -> u64 {
+    limit.clamp(1, MAX_LIMIT)
+}
