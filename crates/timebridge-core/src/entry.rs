@@ -70,7 +70,10 @@ pub struct Window {
 impl Window {
     /// First instant inside the window.
     pub fn start(&self) -> DateTime<Utc> {
-        self.from.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
+        self.from
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
     }
 
     /// First instant after the window (exclusive end).

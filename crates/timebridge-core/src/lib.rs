@@ -1,6 +1,28 @@
 //! Pure domain of timebridge: the normalised entry model, mapping rules and the
 //! reconciliation planner. Nothing in this crate performs I/O or reads the clock.
+//!
+//! - [`entry`]: the normalised [`Entry`] every connector reads into and writes from.
+//! - [`mapping`]: source references → target references, with an [`Explanation`] per field.
+//! - [`plan`](mod@plan): the pure planner, [`plan()`] → [`Plan`] of decisions and conflicts.
+//! - [`fingerprint`](mod@fingerprint): stable fingerprints stored in the link state.
+//! - [`testing`]: deterministic builders and [`testing::synthetic_input`] for benchmarks.
 
 pub mod entry;
+mod fasthash;
+pub mod fingerprint;
+pub mod mapping;
+pub mod plan;
+pub mod testing;
 
 pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
+pub use fingerprint::{Fingerprint, fingerprint};
+pub use mapping::{
+    Explanation, ExplanationStep, MappingError, MappingKind, MappingResult, MappingRule,
+    MappingRules, PipelineOptions, Resolver, RuleSource, TargetDirectory, TargetProject,
+    TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
+};
+pub use plan::{
+    Action, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord, LinkRefresh, Memory,
+    Outcome, OutcomeKind, Plan, PlanInput, PlanStats, PlannedConflict, SourceItem, TargetItem,
+    kept_target_memory, link_after_write, plan, skip_memory,
+};

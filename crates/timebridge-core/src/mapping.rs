@@ -1,0 +1,702 @@
+//! Mapping resolution: turns a source entry (Zammad references) into the desired
+//! target-side entry (Kimai references), and explains which rule mapped each field.
+//!
+//! Rules, in order of precedence, per field:
+//! - **activity**: the activity mapping for the source type key; else the pipeline's
+//!   `default_activity`; else `unmapped_activity`.
+//! - **project**: the project mapping for the source organization (`customer.key`); else the
+//!   pipeline's `default_project`; else `unmapped_project`.
+//! - **user**: an explicit user mapping for the agent key (it overrides e-mail matching);
+//!   else the target user whose e-mail equals the agent's, compared case-insensitively
+//!   after trimming; else the token user when `unmapped_user = token_user`; else
+//!   `unmapped_user`. Several target users sharing one e-mail never match automatically.
+//! - **billable**: the used activity mapping's `billable` if set, else the used project
+//!   mapping's, else `None` (the target computes it). Defaults carry no billable flag.
+//!   It is written to the entry only when the target setting `set_billable_field` is on;
+//!   the billable/non-billable tag is added whenever it is known.
+//! - A mapped key the target's master data does not know (deleted in the target) counts as
+//!   unmapped: the write would be refused anyway, and the explanation says why.
+//! - **description**: `#<number> <title>` for a ticket entry, else the source description.
+//!   The link marker is the target connector's business.
+//! - The desired entry's `key` holds the **source key** it is linked to (its target id is
+//!   unknown until written); `ticket` is kept from the source for display.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::entry::{Entry, NamedRef, UserRef};
+
+/// Which field a mapping rule maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingKind {
+    Activity,
+    Project,
+    User,
+}
+
+impl MappingKind {
+    fn source_noun(self) -> &'static str {
+        match self {
+            MappingKind::Activity => "type",
+            MappingKind::Project => "organization",
+            MappingKind::User => "agent",
+        }
+    }
+
+    fn target_noun(self) -> &'static str {
+        match self {
+            MappingKind::Activity => "activity",
+            MappingKind::Project => "project",
+            MappingKind::User => "user",
+        }
+    }
+}
+
+/// One configured mapping, as stored (`Mapping` in the API contract).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingRule {
+    pub id: i64,
+    pub kind: MappingKind,
+    pub source_key: String,
+    pub source_label: Option<String>,
+    pub target_key: String,
+    pub target_label: Option<String>,
+    /// Only meaningful for activity and project mappings.
+    pub billable: Option<bool>,
+}
+
+/// What to do with an agent who has no target user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmappedUserPolicy {
+    /// Raise `unmapped_user` (the default: never book time on the wrong person silently).
+    #[default]
+    Conflict,
+    /// Book on the user the target API token belongs to.
+    TokenUser,
+}
+
+/// The mapping-related pipeline options (`options` in the API contract).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PipelineOptions {
+    pub default_project: Option<String>,
+    pub default_activity: Option<String>,
+    #[serde(default)]
+    pub unmapped_user: UnmappedUserPolicy,
+}
+
+/// Why the configured rules cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MappingError {
+    /// The API forbids this (409); seeing it here means the stored rules are inconsistent.
+    #[error("mappings #{first} and #{second} both map {kind:?} source key {source_key:?}")]
+    DuplicateSourceKey {
+        kind: MappingKind,
+        source_key: String,
+        first: i64,
+        second: i64,
+    },
+}
+
+/// The rules of one pipeline, indexed for lookup by source key.
+#[derive(Debug, Clone, Default)]
+pub struct MappingRules {
+    pub options: PipelineOptions,
+    activities: HashMap<String, MappingRule>,
+    projects: HashMap<String, MappingRule>,
+    users: HashMap<String, MappingRule>,
+}
+
+impl MappingRules {
+    /// Indexes the rules; two rules for the same `(kind, source_key)` are an error.
+    pub fn new(
+        options: PipelineOptions,
+        rules: impl IntoIterator<Item = MappingRule>,
+    ) -> Result<Self, MappingError> {
+        let mut me = MappingRules {
+            options,
+            ..Default::default()
+        };
+        for rule in rules {
+            let map = match rule.kind {
+                MappingKind::Activity => &mut me.activities,
+                MappingKind::Project => &mut me.projects,
+                MappingKind::User => &mut me.users,
+            };
+            if let Some(existing) = map.get(&rule.source_key) {
+                return Err(MappingError::DuplicateSourceKey {
+                    kind: rule.kind,
+                    source_key: rule.source_key.clone(),
+                    first: existing.id,
+                    second: rule.id,
+                });
+            }
+            map.insert(rule.source_key.clone(), rule);
+        }
+        Ok(me)
+    }
+
+    /// The rule for a source key, if one is configured.
+    pub fn get(&self, kind: MappingKind, source_key: &str) -> Option<&MappingRule> {
+        match kind {
+            MappingKind::Activity => self.activities.get(source_key),
+            MappingKind::Project => self.projects.get(source_key),
+            MappingKind::User => self.users.get(source_key),
+        }
+    }
+}
+
+/// A target user as the target's user directory lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetUser {
+    pub key: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A target project with the customer it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetProject {
+    pub key: String,
+    pub name: Option<String>,
+    pub customer: Option<NamedRef>,
+}
+
+/// The target's master data needed to resolve and name mapped keys.
+///
+/// Lists must be complete: a key missing here is treated as deleted in the target.
+#[derive(Debug, Clone, Default)]
+pub struct TargetDirectory {
+    users: HashMap<String, TargetUser>,
+    /// Lower-cased, trimmed e-mail → user key; `None` when several users share it.
+    users_by_email: HashMap<String, Option<String>>,
+    projects: HashMap<String, TargetProject>,
+    activities: HashMap<String, NamedRef>,
+    token_user: Option<String>,
+}
+
+impl TargetDirectory {
+    /// Builds the directory; `token_user` is the key of the user the API token belongs to.
+    pub fn new(
+        users: impl IntoIterator<Item = TargetUser>,
+        projects: impl IntoIterator<Item = TargetProject>,
+        activities: impl IntoIterator<Item = NamedRef>,
+        token_user: Option<String>,
+    ) -> Self {
+        let mut me = TargetDirectory {
+            token_user,
+            ..Default::default()
+        };
+        for user in users {
+            if let Some(email) = user.email.as_deref().map(normalise_email)
+                && !email.is_empty()
+            {
+                me.users_by_email
+                    .entry(email)
+                    .and_modify(|v| {
+                        if v.as_deref() != Some(user.key.as_str()) {
+                            *v = None;
+                        }
+                    })
+                    .or_insert_with(|| Some(user.key.clone()));
+            }
+            me.users.insert(user.key.clone(), user);
+        }
+        for p in projects {
+            me.projects.insert(p.key.clone(), p);
+        }
+        for a in activities {
+            me.activities.insert(a.key.clone(), a);
+        }
+        me
+    }
+}
+
+fn normalise_email(e: &str) -> String {
+    e.trim().to_lowercase()
+}
+
+/// Target-side settings that shape the written entry (`kimai` connector settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetSettings {
+    /// Connector kind of the target, written into the desired entry's `system`.
+    pub system: String,
+    pub billable_tag: String,
+    pub non_billable_tag: String,
+    pub set_billable_field: bool,
+}
+
+impl Default for TargetSettings {
+    fn default() -> Self {
+        TargetSettings {
+            system: "kimai".into(),
+            billable_tag: "billable".into(),
+            non_billable_tag: "non-billable".into(),
+            set_billable_field: true,
+        }
+    }
+}
+
+/// Which kind of rule decided a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleSource {
+    /// An explicit mapping (`mapping_id` says which).
+    Mapping,
+    /// The pipeline's default (project or activity).
+    PipelineDefault,
+    /// Automatic user match by e-mail.
+    EmailMatch,
+    /// `unmapped_user = token_user`.
+    TokenUser,
+    /// Copied or derived from the source entry.
+    Source,
+    /// Left to the target (billable computed by the target).
+    TargetDefault,
+    /// Nothing applied: the field is unmapped.
+    Unmapped,
+}
+
+/// One line of the explanation: which rule set one field, in words for the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplanationStep {
+    /// `activity`, `project`, `user`, `billable`, `description`.
+    pub field: String,
+    pub rule: RuleSource,
+    pub mapping_id: Option<i64>,
+    /// E.g. `mapping #12 (type 3 "Remote" → activity 7 "Support")`.
+    pub text: String,
+}
+
+/// Why each field of a mapped entry has its value; shown next to the entry in the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Explanation {
+    pub steps: Vec<ExplanationStep>,
+}
+
+impl Explanation {
+    /// The steps as `field: text` lines.
+    pub fn lines(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .map(|s| format!("{}: {}", s.field, s.text))
+            .collect()
+    }
+
+    fn push(&mut self, field: &str, rule: RuleSource, mapping_id: Option<i64>, text: String) {
+        self.steps.push(ExplanationStep {
+            field: field.to_owned(),
+            rule,
+            mapping_id,
+            text,
+        });
+    }
+}
+
+/// A field no rule could map; each is a conflict reason of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmappedReason {
+    UnmappedActivity,
+    UnmappedProject,
+    UnmappedUser,
+}
+
+/// The result of mapping one source entry.
+// Mapped is the common case; boxing it would cost an allocation per entry.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MappingResult {
+    /// Every field resolved: `entry` is the desired target-side entry.
+    Mapped {
+        entry: Entry,
+        explanation: Explanation,
+    },
+    /// At least one field could not be mapped (reasons sorted, no repeats).
+    Unmapped {
+        reasons: Vec<UnmappedReason>,
+        explanation: Explanation,
+    },
+}
+
+impl MappingResult {
+    /// The desired target entry, when mapped.
+    pub fn entry(&self) -> Option<&Entry> {
+        match self {
+            MappingResult::Mapped { entry, .. } => Some(entry),
+            MappingResult::Unmapped { .. } => None,
+        }
+    }
+
+    /// The explanation, mapped or not.
+    pub fn explanation(&self) -> &Explanation {
+        match self {
+            MappingResult::Mapped { explanation, .. }
+            | MappingResult::Unmapped { explanation, .. } => explanation,
+        }
+    }
+}
+
+/// Resolves source entries with one pipeline's rules against one target's directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolver<'a> {
+    pub rules: &'a MappingRules,
+    pub directory: &'a TargetDirectory,
+    pub settings: &'a TargetSettings,
+}
+
+fn quoted(label: Option<&str>) -> String {
+    match label {
+        Some(l) => format!(" \"{l}\""),
+        None => String::new(),
+    }
+}
+
+fn mapping_text(rule: &MappingRule, target_name: Option<&str>) -> String {
+    format!(
+        "mapping #{} ({} {}{} → {} {}{})",
+        rule.id,
+        rule.kind.source_noun(),
+        rule.source_key,
+        quoted(rule.source_label.as_deref()),
+        rule.kind.target_noun(),
+        rule.target_key,
+        quoted(target_name.or(rule.target_label.as_deref())),
+    )
+}
+
+impl Resolver<'_> {
+    /// Maps one source entry; never fails, an unmappable entry is a [`MappingResult::Unmapped`].
+    pub fn resolve(&self, source: &Entry) -> MappingResult {
+        let mut ex = Explanation::default();
+        let mut reasons = Vec::new();
+        let activity = self.resolve_activity(source, &mut ex);
+        if activity.is_none() {
+            reasons.push(UnmappedReason::UnmappedActivity);
+        }
+        let project = self.resolve_project(source, &mut ex);
+        if project.is_none() {
+            reasons.push(UnmappedReason::UnmappedProject);
+        }
+        let user = self.resolve_user(source, &mut ex);
+        if user.is_none() {
+            reasons.push(UnmappedReason::UnmappedUser);
+        }
+        let (Some((activity, a_billable)), Some((project, p_billable)), Some(user)) =
+            (activity, project, user)
+        else {
+            return MappingResult::Unmapped {
+                reasons,
+                explanation: ex,
+            };
+        };
+
+        let billable = match (a_billable, p_billable) {
+            (Some((b, id)), _) => {
+                ex.push(
+                    "billable",
+                    RuleSource::Mapping,
+                    Some(id),
+                    format!("{b} from activity mapping #{id}"),
+                );
+                Some(b)
+            }
+            (None, Some((b, id))) => {
+                ex.push(
+                    "billable",
+                    RuleSource::Mapping,
+                    Some(id),
+                    format!("{b} from project mapping #{id}"),
+                );
+                Some(b)
+            }
+            (None, None) => {
+                ex.push(
+                    "billable",
+                    RuleSource::TargetDefault,
+                    None,
+                    "computed by the target".into(),
+                );
+                None
+            }
+        };
+        let mut tags = source.tags.clone();
+        match billable {
+            Some(true) => tags.push(self.settings.billable_tag.clone()),
+            Some(false) => tags.push(self.settings.non_billable_tag.clone()),
+            None => {}
+        }
+        tags.retain(|t| !t.is_empty());
+        tags.sort_unstable();
+        tags.dedup();
+
+        let description = match &source.ticket {
+            Some(t) => {
+                ex.push(
+                    "description",
+                    RuleSource::Source,
+                    None,
+                    format!("ticket #{}", t.number),
+                );
+                format!("#{} {}", t.number, t.title)
+            }
+            None => {
+                ex.push(
+                    "description",
+                    RuleSource::Source,
+                    None,
+                    "source description".into(),
+                );
+                source.description.clone()
+            }
+        };
+
+        let entry = Entry {
+            system: self.settings.system.clone(),
+            key: source.key.clone(),
+            ticket: source.ticket.clone(),
+            customer: project.customer.clone(),
+            project: Some(NamedRef {
+                key: project.key.clone(),
+                name: project.name.clone(),
+            }),
+            activity: Some(activity.clone()),
+            user: Some(UserRef {
+                key: user.key.clone(),
+                email: user.email.clone(),
+                name: user.name.clone(),
+            }),
+            begin: source.begin,
+            end: source.end,
+            duration_seconds: source.duration_seconds,
+            description,
+            billable: if self.settings.set_billable_field {
+                billable
+            } else {
+                None
+            },
+            tags,
+        };
+        MappingResult::Mapped {
+            entry,
+            explanation: ex,
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn resolve_activity(
+        &self,
+        source: &Entry,
+        ex: &mut Explanation,
+    ) -> Option<(&NamedRef, Option<(bool, i64)>)> {
+        let key = source.activity.as_ref().map(|a| a.key.as_str());
+        if let Some(rule) = key.and_then(|k| self.rules.get(MappingKind::Activity, k)) {
+            return match self.directory.activities.get(&rule.target_key) {
+                Some(a) => {
+                    ex.push(
+                        "activity",
+                        RuleSource::Mapping,
+                        Some(rule.id),
+                        mapping_text(rule, a.name.as_deref()),
+                    );
+                    Some((a, rule.billable.map(|b| (b, rule.id))))
+                }
+                None => {
+                    ex.push(
+                        "activity",
+                        RuleSource::Unmapped,
+                        Some(rule.id),
+                        format!(
+                            "mapping #{} points to activity {} which the target does not have",
+                            rule.id, rule.target_key
+                        ),
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(default) = &self.rules.options.default_activity {
+            return match self.directory.activities.get(default) {
+                Some(a) => {
+                    ex.push(
+                        "activity",
+                        RuleSource::PipelineDefault,
+                        None,
+                        format!(
+                            "pipeline default (activity {}{})",
+                            a.key,
+                            quoted(a.name.as_deref())
+                        ),
+                    );
+                    Some((a, None))
+                }
+                None => {
+                    ex.push(
+                        "activity",
+                        RuleSource::Unmapped,
+                        None,
+                        format!("pipeline default activity {default} does not exist in the target"),
+                    );
+                    None
+                }
+            };
+        }
+        let text = match key {
+            Some(k) => format!("no mapping for type {k} and no pipeline default"),
+            None => "the entry has no type and there is no pipeline default".into(),
+        };
+        ex.push("activity", RuleSource::Unmapped, None, text);
+        None
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn resolve_project(
+        &self,
+        source: &Entry,
+        ex: &mut Explanation,
+    ) -> Option<(&TargetProject, Option<(bool, i64)>)> {
+        let key = source.customer.as_ref().map(|c| c.key.as_str());
+        if let Some(rule) = key.and_then(|k| self.rules.get(MappingKind::Project, k)) {
+            return match self.directory.projects.get(&rule.target_key) {
+                Some(p) => {
+                    ex.push(
+                        "project",
+                        RuleSource::Mapping,
+                        Some(rule.id),
+                        mapping_text(rule, p.name.as_deref()),
+                    );
+                    Some((p, rule.billable.map(|b| (b, rule.id))))
+                }
+                None => {
+                    ex.push(
+                        "project",
+                        RuleSource::Unmapped,
+                        Some(rule.id),
+                        format!(
+                            "mapping #{} points to project {} which the target does not have",
+                            rule.id, rule.target_key
+                        ),
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(default) = &self.rules.options.default_project {
+            return match self.directory.projects.get(default) {
+                Some(p) => {
+                    ex.push(
+                        "project",
+                        RuleSource::PipelineDefault,
+                        None,
+                        format!(
+                            "pipeline default (project {}{})",
+                            p.key,
+                            quoted(p.name.as_deref())
+                        ),
+                    );
+                    Some((p, None))
+                }
+                None => {
+                    ex.push(
+                        "project",
+                        RuleSource::Unmapped,
+                        None,
+                        format!("pipeline default project {default} does not exist in the target"),
+                    );
+                    None
+                }
+            };
+        }
+        let text = match key {
+            Some(k) => format!("no mapping for organization {k} and no pipeline default"),
+            None => "the entry has no organization and there is no pipeline default".into(),
+        };
+        ex.push("project", RuleSource::Unmapped, None, text);
+        None
+    }
+
+    fn resolve_user(&self, source: &Entry, ex: &mut Explanation) -> Option<&TargetUser> {
+        let agent = source.user.as_ref();
+        if let Some(rule) = agent.and_then(|u| self.rules.get(MappingKind::User, &u.key)) {
+            return match self.directory.users.get(&rule.target_key) {
+                Some(u) => {
+                    ex.push(
+                        "user",
+                        RuleSource::Mapping,
+                        Some(rule.id),
+                        mapping_text(rule, u.name.as_deref()),
+                    );
+                    Some(u)
+                }
+                None => {
+                    ex.push(
+                        "user",
+                        RuleSource::Unmapped,
+                        Some(rule.id),
+                        format!(
+                            "mapping #{} points to user {} which the target does not have",
+                            rule.id, rule.target_key
+                        ),
+                    );
+                    None
+                }
+            };
+        }
+        let email = agent.and_then(|u| u.email.as_deref()).map(normalise_email);
+        if let Some(email) = email.as_deref().filter(|e| !e.is_empty()) {
+            match self.directory.users_by_email.get(email) {
+                Some(Some(key)) => {
+                    let u = &self.directory.users[key];
+                    ex.push(
+                        "user",
+                        RuleSource::EmailMatch,
+                        None,
+                        format!("matched by e-mail {email}"),
+                    );
+                    return Some(u);
+                }
+                Some(None) => {
+                    ex.push(
+                        "user",
+                        RuleSource::Unmapped,
+                        None,
+                        format!("several target users have the e-mail {email}; add a user mapping"),
+                    );
+                    return None;
+                }
+                None => {}
+            }
+        }
+        if self.rules.options.unmapped_user == UnmappedUserPolicy::TokenUser
+            && let Some(u) = self
+                .directory
+                .token_user
+                .as_ref()
+                .and_then(|k| self.directory.users.get(k))
+        {
+            ex.push(
+                "user",
+                RuleSource::TokenUser,
+                None,
+                format!("token user {}", u.key),
+            );
+            return Some(u);
+        }
+        let who = match (agent.map(|u| u.key.as_str()), email.as_deref()) {
+            (Some(k), Some(e)) => format!("agent {k} ({e})"),
+            (Some(k), None) => format!("agent {k}"),
+            _ => "the entry's agent".into(),
+        };
+        ex.push(
+            "user",
+            RuleSource::Unmapped,
+            None,
+            format!("no mapping and no target user with the e-mail of {who}"),
+        );
+        None
+    }
+}

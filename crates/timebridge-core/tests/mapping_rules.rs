@@ -1,0 +1,366 @@
+//! Example-based tests of mapping resolution and its explanations.
+
+use chrono::Duration;
+use timebridge_core::testing::{march_2026, source_entry};
+use timebridge_core::{
+    Entry, MappingError, MappingKind, MappingResult, MappingRule, MappingRules, NamedRef,
+    PipelineOptions, Resolver, RuleSource, TargetDirectory, TargetProject, TargetSettings,
+    TargetUser, UnmappedReason, UnmappedUserPolicy,
+};
+
+fn rule(
+    id: i64,
+    kind: MappingKind,
+    source: &str,
+    target: &str,
+    billable: Option<bool>,
+) -> MappingRule {
+    MappingRule {
+        id,
+        kind,
+        source_key: source.into(),
+        source_label: (kind == MappingKind::Activity).then(|| "Remote".into()),
+        target_key: target.into(),
+        target_label: None,
+        billable,
+    }
+}
+
+fn directory() -> TargetDirectory {
+    TargetDirectory::new(
+        [
+            TargetUser {
+                key: "u1".into(),
+                email: Some("A@Example.com".into()),
+                name: Some("Ann".into()),
+            },
+            TargetUser {
+                key: "u2".into(),
+                email: Some("bob@example.com".into()),
+                name: None,
+            },
+            TargetUser {
+                key: "u9".into(),
+                email: Some("api@example.com".into()),
+                name: None,
+            },
+        ],
+        [
+            TargetProject {
+                key: "p1".into(),
+                name: Some("Support".into()),
+                customer: Some(NamedRef {
+                    key: "c1".into(),
+                    name: Some("ACME".into()),
+                }),
+            },
+            TargetProject {
+                key: "p0".into(),
+                name: Some("Default".into()),
+                customer: None,
+            },
+        ],
+        [
+            NamedRef {
+                key: "7".into(),
+                name: Some("Support".into()),
+            },
+            NamedRef {
+                key: "8".into(),
+                name: None,
+            },
+        ],
+        Some("u9".into()),
+    )
+}
+
+/// A Zammad entry: type 3, organization 5, agent ag1 with e-mail `a@example.com`.
+fn zammad() -> Entry {
+    let mut e = source_entry(
+        "za1",
+        "ag1",
+        1,
+        march_2026().start() + Duration::hours(9),
+        30,
+    );
+    e.activity = Some(NamedRef {
+        key: "3".into(),
+        name: None,
+    });
+    e.customer = Some(NamedRef {
+        key: "5".into(),
+        name: None,
+    });
+    e.user.as_mut().unwrap().email = Some("a@example.COM ".into());
+    e
+}
+
+fn resolve(rules: &MappingRules, settings: &TargetSettings, e: &Entry) -> MappingResult {
+    Resolver {
+        rules,
+        directory: &directory(),
+        settings,
+    }
+    .resolve(e)
+}
+
+fn mapped(r: &MappingResult) -> (&Entry, Vec<String>) {
+    match r {
+        MappingResult::Mapped { entry, explanation } => (entry, explanation.lines()),
+        other => panic!("expected mapped, got {other:?}"),
+    }
+}
+
+fn standard_rules(activity_billable: Option<bool>, project_billable: Option<bool>) -> MappingRules {
+    MappingRules::new(
+        PipelineOptions::default(),
+        [
+            rule(12, MappingKind::Activity, "3", "7", activity_billable),
+            rule(13, MappingKind::Project, "5", "p1", project_billable),
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_mapped_entry_carries_target_keys_names_and_explains_every_field() {
+    let r = resolve(
+        &standard_rules(None, None),
+        &TargetSettings::default(),
+        &zammad(),
+    );
+    let (e, lines) = mapped(&r);
+    assert_eq!(e.system, "kimai");
+    assert_eq!(
+        e.key, "za1",
+        "the desired entry keeps the source key it links to"
+    );
+    assert_eq!(e.activity.as_ref().unwrap().key, "7");
+    assert_eq!(e.project.as_ref().unwrap().name.as_deref(), Some("Support"));
+    assert_eq!(e.customer.as_ref().unwrap().key, "c1");
+    assert_eq!(e.user.as_ref().unwrap().key, "u1");
+    assert_eq!(e.description, "#31001 Ticket 1");
+    assert_eq!(e.duration_seconds, 1800);
+    assert_eq!(
+        lines[0],
+        "activity: mapping #12 (type 3 \"Remote\" → activity 7 \"Support\")"
+    );
+    assert_eq!(
+        lines[1],
+        "project: mapping #13 (organization 5 → project p1 \"Support\")"
+    );
+    assert_eq!(lines[2], "user: matched by e-mail a@example.com");
+    assert_eq!(lines[3], "billable: computed by the target");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["status"], "mapped");
+    assert_eq!(json["explanation"]["steps"][2]["rule"], "email_match");
+}
+
+#[test]
+fn the_project_falls_back_to_the_pipeline_default() {
+    let rules = MappingRules::new(
+        PipelineOptions {
+            default_project: Some("p0".into()),
+            ..Default::default()
+        },
+        [rule(12, MappingKind::Activity, "3", "7", None)],
+    )
+    .unwrap();
+    let r = resolve(&rules, &TargetSettings::default(), &zammad());
+    let (e, lines) = mapped(&r);
+    assert_eq!(e.project.as_ref().unwrap().key, "p0");
+    assert_eq!(
+        lines[1],
+        "project: pipeline default (project p0 \"Default\")"
+    );
+}
+
+#[test]
+fn the_activity_falls_back_to_the_pipeline_default() {
+    let rules = MappingRules::new(
+        PipelineOptions {
+            default_activity: Some("8".into()),
+            ..Default::default()
+        },
+        [rule(13, MappingKind::Project, "5", "p1", None)],
+    )
+    .unwrap();
+    let r = resolve(&rules, &TargetSettings::default(), &zammad());
+    let (e, _) = mapped(&r);
+    assert_eq!(e.activity.as_ref().unwrap().key, "8");
+}
+
+#[test]
+fn an_explicit_user_mapping_overrides_the_e_mail_match() {
+    let rules = MappingRules::new(
+        PipelineOptions::default(),
+        [
+            rule(12, MappingKind::Activity, "3", "7", None),
+            rule(13, MappingKind::Project, "5", "p1", None),
+            rule(14, MappingKind::User, "ag1", "u2", None),
+        ],
+    )
+    .unwrap();
+    let r = resolve(&rules, &TargetSettings::default(), &zammad());
+    let (e, lines) = mapped(&r);
+    assert_eq!(e.user.as_ref().unwrap().key, "u2");
+    assert!(
+        lines[2].starts_with("user: mapping #14 (agent ag1 → user u2"),
+        "{}",
+        lines[2]
+    );
+}
+
+#[test]
+fn an_agent_without_a_target_user_is_unmapped_or_booked_on_the_token_user_by_option() {
+    let mut e = zammad();
+    e.user.as_mut().unwrap().email = Some("nobody@example.com".into());
+    let r = resolve(&standard_rules(None, None), &TargetSettings::default(), &e);
+    assert!(
+        matches!(&r, MappingResult::Unmapped { reasons, .. } if reasons == &[UnmappedReason::UnmappedUser])
+    );
+
+    let rules = MappingRules::new(
+        PipelineOptions {
+            unmapped_user: UnmappedUserPolicy::TokenUser,
+            ..Default::default()
+        },
+        [
+            rule(12, MappingKind::Activity, "3", "7", None),
+            rule(13, MappingKind::Project, "5", "p1", None),
+        ],
+    )
+    .unwrap();
+    let r = resolve(&rules, &TargetSettings::default(), &e);
+    assert_eq!(mapped(&r).0.user.as_ref().unwrap().key, "u9");
+    assert_eq!(r.explanation().steps[2].rule, RuleSource::TokenUser);
+}
+
+#[test]
+fn every_unmapped_field_is_reported_with_its_reason() {
+    let rules = MappingRules::new(PipelineOptions::default(), []).unwrap();
+    let mut e = zammad();
+    e.user = None;
+    match resolve(&rules, &TargetSettings::default(), &e) {
+        MappingResult::Unmapped {
+            reasons,
+            explanation,
+        } => {
+            assert_eq!(
+                reasons,
+                vec![
+                    UnmappedReason::UnmappedActivity,
+                    UnmappedReason::UnmappedProject,
+                    UnmappedReason::UnmappedUser
+                ]
+            );
+            assert_eq!(
+                explanation.lines()[0],
+                "activity: no mapping for type 3 and no pipeline default"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_mapping_to_a_record_the_target_no_longer_has_is_unmapped() {
+    let rules = MappingRules::new(
+        PipelineOptions::default(),
+        [
+            rule(12, MappingKind::Activity, "3", "404", None),
+            rule(13, MappingKind::Project, "5", "p1", None),
+        ],
+    )
+    .unwrap();
+    let r = resolve(&rules, &TargetSettings::default(), &zammad());
+    assert!(
+        matches!(&r, MappingResult::Unmapped { reasons, .. } if reasons == &[UnmappedReason::UnmappedActivity])
+    );
+}
+
+#[test]
+fn billable_comes_from_the_activity_mapping_then_the_project_mapping_then_the_target() {
+    let s = TargetSettings::default();
+    let cases = [
+        (Some(false), Some(true), Some(false), vec!["non-billable"]),
+        (None, Some(true), Some(true), vec!["billable"]),
+        (None, None, None, vec![]),
+    ];
+    for (a, p, expect, tags) in cases {
+        let r = resolve(&standard_rules(a, p), &s, &zammad());
+        let (e, _) = mapped(&r);
+        assert_eq!(e.billable, expect);
+        assert_eq!(e.tags, tags);
+    }
+}
+
+#[test]
+fn without_set_billable_field_only_the_tag_says_billable() {
+    let s = TargetSettings {
+        set_billable_field: false,
+        ..TargetSettings::default()
+    };
+    let r = resolve(&standard_rules(Some(true), None), &s, &zammad());
+    let (e, _) = mapped(&r);
+    assert_eq!(e.billable, None);
+    assert_eq!(e.tags, vec!["billable"]);
+}
+
+#[test]
+fn two_target_users_with_one_e_mail_never_match_automatically() {
+    let dir = TargetDirectory::new(
+        [
+            TargetUser {
+                key: "u1".into(),
+                email: Some("a@example.com".into()),
+                name: None,
+            },
+            TargetUser {
+                key: "u3".into(),
+                email: Some("A@example.com".into()),
+                name: None,
+            },
+        ],
+        [TargetProject {
+            key: "p1".into(),
+            name: None,
+            customer: None,
+        }],
+        [NamedRef {
+            key: "7".into(),
+            name: None,
+        }],
+        None,
+    );
+    let rules = standard_rules(None, None);
+    let r = Resolver {
+        rules: &rules,
+        directory: &dir,
+        settings: &TargetSettings::default(),
+    }
+    .resolve(&zammad());
+    assert!(
+        matches!(&r, MappingResult::Unmapped { reasons, .. } if reasons == &[UnmappedReason::UnmappedUser])
+    );
+}
+
+#[test]
+fn two_mappings_for_one_source_key_are_refused() {
+    let err = MappingRules::new(
+        PipelineOptions::default(),
+        [
+            rule(1, MappingKind::Activity, "3", "7", None),
+            rule(2, MappingKind::Activity, "3", "8", None),
+        ],
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        MappingError::DuplicateSourceKey {
+            first: 1,
+            second: 2,
+            ..
+        }
+    ));
+}
