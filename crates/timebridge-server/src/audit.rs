@@ -1,0 +1,54 @@
+//! Recording audit events from handlers. Details never carry secrets: callers pass
+//! field names (`{"fields_changed": ["api_token"]}`), never values of secrets.
+
+use serde_json::Value;
+use timebridge_store::NewAuditEvent;
+
+use crate::state::AppState;
+
+/// Who caused an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The admin, through the API or UI.
+    Admin,
+    /// The service itself (scheduler, retention job).
+    System,
+    /// A webhook call.
+    Webhook,
+}
+
+impl Actor {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::System => "system",
+            Self::Webhook => "webhook",
+        }
+    }
+}
+
+/// Appends an audit event stamped with the state's clock. A failure to write is logged
+/// as an error (the change it describes has already happened) rather than answered.
+pub async fn record(
+    state: &AppState,
+    actor: Actor,
+    action: &str,
+    entity_type: &str,
+    entity_id: Option<String>,
+    details: Value,
+    ip: Option<String>,
+) {
+    let event = NewAuditEvent {
+        at: state.clock.now(),
+        actor: actor.as_str().to_string(),
+        action: action.to_string(),
+        entity_type: entity_type.to_string(),
+        entity_id,
+        details,
+        ip,
+    };
+    if let Err(err) = state.store.append_audit(event).await {
+        tracing::error!(action, entity_type, error = %err, "Could not write an audit event.");
+    }
+}

@@ -1,0 +1,582 @@
+//! Connectors: `GET /api/connectors/kinds` and CRUD on `/api/connectors`.
+//!
+//! Settings are validated and completed by the kind's registry entry; secret settings
+//! (e.g. zammad `webhook_secret`) and the API token are split out, stored encrypted and
+//! answered only as `has_token` / `has_<secret>`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use timebridge_connectors::registry::{self, KindInfo};
+use timebridge_store::{Secret, StoreError};
+use utoipa::ToSchema;
+
+use crate::audit::{Actor, record};
+use crate::error::{ApiError, ErrorResponse};
+use crate::extract::{ClientIp, Json, ListResponse, Page, Path, Query};
+use crate::state::AppState;
+use crate::store_error;
+
+/// A connector kind from the registry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectorKind {
+    /// The kind, e.g. `zammad`.
+    pub kind: String,
+    /// What pipelines may use it as.
+    #[schema(value_type = Vec<String>, example = json!(["source"]))]
+    pub roles: Vec<registry::Role>,
+    /// JSON Schema of the `settings` object.
+    #[schema(value_type = Object)]
+    pub settings_schema: Value,
+}
+
+/// A configured connector. Secrets are never included: `has_token` and
+/// `has_<secret>` say whether they are set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Connector {
+    /// Id.
+    pub id: i64,
+    /// Kind, e.g. `zammad`.
+    pub kind: String,
+    /// Unique display name.
+    pub name: String,
+    /// Base URL of the remote system.
+    pub base_url: String,
+    /// Non-secret settings (with defaults filled in) plus `has_<secret>` flags.
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    /// Whether an API token is stored.
+    pub has_token: bool,
+    /// `has_<secret>` for each secret setting of the kind, e.g. `has_webhook_secret`.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub secrets_set: BTreeMap<String, bool>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/connectors`.
+#[derive(Deserialize, ToSchema)]
+pub struct ConnectorCreate {
+    /// A registered kind (see `/api/connectors/kinds`).
+    pub kind: String,
+    /// Unique display name.
+    pub name: String,
+    /// Absolute http(s) URL of the remote system.
+    #[schema(format = "uri")]
+    pub base_url: String,
+    /// API token for the remote system (write-only).
+    #[schema(write_only)]
+    pub api_token: Option<String>,
+    /// Settings per the kind's schema; secret settings are write-only.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub settings: Value,
+}
+
+/// Body of `PUT /api/connectors/{id}`; omitted secrets (and an omitted `api_token`) are
+/// kept, an omitted `settings` keeps all settings.
+#[derive(Deserialize, ToSchema)]
+pub struct ConnectorUpdate {
+    /// Unique display name.
+    pub name: String,
+    /// Absolute http(s) URL of the remote system.
+    #[schema(format = "uri")]
+    pub base_url: String,
+    /// New API token; omit to keep the stored one.
+    #[schema(write_only)]
+    pub api_token: Option<String>,
+    /// New settings; omitted secret settings are kept, a secret set to `null` is removed.
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<Value>,
+}
+
+impl std::fmt::Debug for ConnectorCreate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorCreate")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ConnectorUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorUpdate")
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn to_api(kind: Option<&KindInfo>, c: timebridge_store::Connector) -> Connector {
+    let mut settings = match &c.settings {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    let mut secrets_set = BTreeMap::new();
+    let secret_names: Vec<String> = kind
+        .map(|k| k.secret_settings.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
+    for name in secret_names
+        .iter()
+        .chain(c.secret_names_set.iter())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        settings.remove(name.as_str());
+        let set = c.has_secret(name);
+        secrets_set.insert(format!("has_{name}"), set);
+    }
+    for (k, v) in &secrets_set {
+        settings.insert(k.clone(), Value::Bool(*v));
+    }
+    Connector {
+        id: c.id,
+        kind: c.kind,
+        name: c.name,
+        base_url: c.base_url,
+        settings: Value::Object(settings),
+        has_token: c.has_token,
+        secrets_set,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+/// Checks that `url` is an absolute http(s) URL without credentials; returns it without
+/// a trailing slash.
+pub fn validate_base_url(url: &str) -> Result<String, ApiError> {
+    let url = url.trim();
+    let invalid = || ApiError::invalid_field("base_url", "must be an absolute http(s) URL");
+    let uri: axum::http::Uri = url.parse().map_err(|_| invalid())?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(invalid()),
+    }
+    let authority = uri.authority().ok_or_else(invalid)?;
+    if authority.as_str().contains('@') {
+        return Err(ApiError::invalid_field(
+            "base_url",
+            "must not contain credentials; use api_token",
+        ));
+    }
+    if authority.host().is_empty() {
+        return Err(invalid());
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+fn validate_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid_field(
+            "name",
+            "must be 1 to 100 characters",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn validate_token(token: Option<String>) -> Result<Option<Secret>, ApiError> {
+    match token {
+        None => Ok(None),
+        Some(t) if t.trim().is_empty() => Err(ApiError::invalid_field(
+            "api_token",
+            "must not be empty (omit it to keep the stored token)",
+        )),
+        Some(t) => Ok(Some(Secret::new(t))),
+    }
+}
+
+/// Settings split into plain settings and secret settings to set or remove.
+struct SplitSettings {
+    plain: Value,
+    set_secrets: BTreeMap<String, Secret>,
+    removed_secrets: Vec<String>,
+}
+
+fn split_settings(kind: &KindInfo, settings: &Value) -> Result<SplitSettings, ApiError> {
+    let mut input = match settings {
+        Value::Null => Map::new(),
+        Value::Object(m) => m.clone(),
+        _ => return Err(ApiError::invalid_field("settings", "must be an object")),
+    };
+    // A secret set to null means "remove it"; it never reaches validation.
+    let mut removed_secrets = Vec::new();
+    for name in &kind.secret_settings {
+        if input.get(*name).is_some_and(Value::is_null) {
+            input.remove(*name);
+            removed_secrets.push(name.to_string());
+        }
+    }
+    let normalized = registry::normalize_settings(kind, &Value::Object(input)).map_err(|e| {
+        let field = if e.field.is_empty() {
+            "settings".to_string()
+        } else {
+            format!("settings.{}", e.field)
+        };
+        ApiError::invalid_field(&field, e.message)
+    })?;
+    let mut plain = match normalized {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let mut set_secrets = BTreeMap::new();
+    for name in &kind.secret_settings {
+        if let Some(value) = plain.remove(*name) {
+            let text = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            set_secrets.insert(name.to_string(), Secret::new(text));
+        }
+    }
+    Ok(SplitSettings {
+        plain: Value::Object(plain),
+        set_secrets,
+        removed_secrets,
+    })
+}
+
+fn find_kind(kind: &str) -> Result<KindInfo, ApiError> {
+    registry::find(kind).ok_or_else(|| {
+        let known: Vec<&str> = registry::kinds().iter().map(|k| k.kind).collect();
+        ApiError::Unprocessable {
+            code: "unknown_kind",
+            message: format!(
+                "Unknown connector kind `{kind}`; known kinds: {}.",
+                known.join(", ")
+            ),
+            details: json!({ "field": "kind", "reason": "unknown connector kind", "known": known }),
+        }
+    })
+}
+
+fn name_taken(name: &str) -> ApiError {
+    ApiError::Conflict {
+        code: "name_taken",
+        message: format!("A connector named `{name}` already exists."),
+        details: json!({ "field": "name" }),
+    }
+}
+
+/// The registered connector kinds with their roles and settings schemas.
+#[utoipa::path(
+    get,
+    path = "/api/connectors/kinds",
+    tag = "connectors",
+    responses(
+        (status = 200, description = "The registered kinds", body = Vec<ConnectorKind>),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+    )
+)]
+pub async fn kinds() -> Json<Vec<ConnectorKind>> {
+    Json(
+        registry::kinds()
+            .into_iter()
+            .map(|k| ConnectorKind {
+                kind: k.kind.to_string(),
+                roles: k.roles,
+                settings_schema: k.settings_schema,
+            })
+            .collect(),
+    )
+}
+
+/// Lists connectors.
+#[utoipa::path(
+    get,
+    path = "/api/connectors",
+    tag = "connectors",
+    params(Page),
+    responses(
+        (status = 200, description = "One page of connectors", body = ListResponse<Connector>),
+        (status = 400, description = "Bad paging parameters", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(page): Query<Page>,
+) -> Result<Json<ListResponse<Connector>>, ApiError> {
+    let (limit, offset) = page.resolve()?;
+    let (items, total) = state
+        .store
+        .list_connectors(limit, offset)
+        .await
+        .map_err(store_error)?;
+    let items = items
+        .into_iter()
+        .map(|c| to_api(registry::find(&c.kind).as_ref(), c))
+        .collect();
+    Ok(Json(ListResponse { items, total }))
+}
+
+/// Creates a connector.
+#[utoipa::path(
+    post,
+    path = "/api/connectors",
+    tag = "connectors",
+    request_body = ConnectorCreate,
+    responses(
+        (status = 201, description = "Created", body = Connector),
+        (status = 400, description = "Malformed request", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 409, description = "The name is taken", body = ErrorResponse),
+        (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 422, description = "Unknown kind, bad base_url or settings", body = ErrorResponse),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<ConnectorCreate>,
+) -> Result<(StatusCode, Json<Connector>), ApiError> {
+    let kind = find_kind(&body.kind)?;
+    let name = validate_name(&body.name)?;
+    let base_url = validate_base_url(&body.base_url)?;
+    let api_token = validate_token(body.api_token)?;
+    let split = split_settings(&kind, &body.settings)?;
+    let has_token = api_token.is_some();
+    let secret_names: Vec<String> = split.set_secrets.keys().cloned().collect();
+    let created = state
+        .store
+        .create_connector(timebridge_store::NewConnector {
+            kind: kind.kind.to_string(),
+            name: name.clone(),
+            base_url,
+            api_token,
+            settings: split.plain,
+            secret_settings: split.set_secrets,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => name_taken(&name),
+            other => store_error(other),
+        })?;
+    record(
+        &state,
+        Actor::Admin,
+        "connector_created",
+        "connector",
+        Some(created.id.to_string()),
+        json!({ "kind": created.kind, "name": created.name, "base_url": created.base_url,
+                "has_token": has_token, "secrets_set": secret_names }),
+        ip.map(|ip| ip.to_string()),
+    )
+    .await;
+    tracing::info!(connector = created.id, kind = %created.kind, "Connector created.");
+    Ok((StatusCode::CREATED, Json(to_api(Some(&kind), created))))
+}
+
+/// One connector.
+#[utoipa::path(
+    get,
+    path = "/api/connectors/{id}",
+    tag = "connectors",
+    params(("id" = i64, Path, description = "Connector id")),
+    responses(
+        (status = 200, description = "The connector", body = Connector),
+        (status = 400, description = "Malformed id", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Connector>, ApiError> {
+    let c = state
+        .store
+        .get_connector(id)
+        .await
+        .map_err(|e| not_found_as(e, "Connector"))?;
+    Ok(Json(to_api(registry::find(&c.kind).as_ref(), c)))
+}
+
+pub(crate) fn not_found_as(err: StoreError, what: &str) -> ApiError {
+    match err {
+        StoreError::NotFound => ApiError::not_found(what),
+        other => store_error(other),
+    }
+}
+
+/// Replaces a connector's name, URL and (optionally) token and settings.
+#[utoipa::path(
+    put,
+    path = "/api/connectors/{id}",
+    tag = "connectors",
+    params(("id" = i64, Path, description = "Connector id")),
+    request_body = ConnectorUpdate,
+    responses(
+        (status = 200, description = "Updated", body = Connector),
+        (status = 400, description = "Malformed request", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+        (status = 409, description = "The name is taken", body = ErrorResponse),
+        (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 422, description = "Bad base_url or settings", body = ErrorResponse),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    Json(body): Json<ConnectorUpdate>,
+) -> Result<Json<Connector>, ApiError> {
+    let current = state
+        .store
+        .get_connector(id)
+        .await
+        .map_err(|e| not_found_as(e, "Connector"))?;
+    let kind = find_kind(&current.kind)?;
+    let name = validate_name(&body.name)?;
+    let base_url = validate_base_url(&body.base_url)?;
+    let api_token = validate_token(body.api_token)?;
+
+    let mut fields_changed: Vec<String> = Vec::new();
+    if name != current.name {
+        fields_changed.push("name".into());
+    }
+    if base_url != current.base_url {
+        fields_changed.push("base_url".into());
+    }
+    if api_token.is_some() {
+        fields_changed.push("api_token".into());
+    }
+    let (settings, set_secrets, removed_secrets) = match &body.settings {
+        None => (None, BTreeMap::new(), Vec::new()),
+        Some(value) => {
+            let split = split_settings(&kind, value)?;
+            if let (Value::Object(new), Value::Object(old)) = (&split.plain, &current.settings) {
+                for (k, v) in new {
+                    if old.get(k) != Some(v) {
+                        fields_changed.push(format!("settings.{k}"));
+                    }
+                }
+            }
+            for k in split.set_secrets.keys().chain(split.removed_secrets.iter()) {
+                fields_changed.push(format!("settings.{k}"));
+            }
+            (Some(split.plain), split.set_secrets, split.removed_secrets)
+        }
+    };
+
+    let updated = state
+        .store
+        .update_connector(
+            id,
+            timebridge_store::ConnectorUpdate {
+                name: Some(name.clone()),
+                base_url: Some(base_url),
+                settings,
+                api_token,
+                secret_settings: set_secrets,
+                remove_secrets: removed_secrets,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => name_taken(&name),
+            other => not_found_as(other, "Connector"),
+        })?;
+    record(
+        &state,
+        Actor::Admin,
+        "connector_updated",
+        "connector",
+        Some(id.to_string()),
+        json!({ "name": updated.name, "fields_changed": fields_changed }),
+        ip.map(|ip| ip.to_string()),
+    )
+    .await;
+    tracing::info!(connector = id, "Connector updated.");
+    Ok(Json(to_api(Some(&kind), updated)))
+}
+
+async fn used_by_pipeline(state: &AppState, connector_id: i64) -> Result<bool, ApiError> {
+    let mut offset = 0;
+    loop {
+        let (page, total) = state
+            .store
+            .list_pipelines(crate::extract::MAX_LIMIT, offset)
+            .await
+            .map_err(store_error)?;
+        if page
+            .iter()
+            .any(|p| p.source_connector_id == connector_id || p.target_connector_id == connector_id)
+        {
+            return Ok(true);
+        }
+        offset += page.len() as u64;
+        if page.is_empty() || offset >= total {
+            return Ok(false);
+        }
+    }
+}
+
+/// Deletes a connector that no pipeline uses.
+#[utoipa::path(
+    delete,
+    path = "/api/connectors/{id}",
+    tag = "connectors",
+    params(("id" = i64, Path, description = "Connector id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Malformed id", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+        (status = 409, description = "A pipeline uses the connector", body = ErrorResponse),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let current = state
+        .store
+        .get_connector(id)
+        .await
+        .map_err(|e| not_found_as(e, "Connector"))?;
+    let in_use = || ApiError::Conflict {
+        code: "connector_in_use",
+        message: format!(
+            "The connector `{}` is used by a pipeline; delete or change the pipeline first.",
+            current.name
+        ),
+        details: json!({ "connector_id": id }),
+    };
+    // Checked here as well as by the database's foreign key, so the answer is a 409 on
+    // every backend whatever error the driver reports.
+    if used_by_pipeline(&state, id).await? {
+        return Err(in_use());
+    }
+    state
+        .store
+        .delete_connector(id)
+        .await
+        .map_err(|e| match e {
+            StoreError::InUse(_) | StoreError::Conflict(_) => in_use(),
+            other => not_found_as(other, "Connector"),
+        })?;
+    record(
+        &state,
+        Actor::Admin,
+        "connector_deleted",
+        "connector",
+        Some(id.to_string()),
+        json!({ "kind": current.kind, "name": current.name }),
+        ip.map(|ip| ip.to_string()),
+    )
+    .await;
+    tracing::info!(connector = id, "Connector deleted.");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,196 @@
+//! The API route table. Each route is declared once, from its `#[utoipa::path]`
+//! annotation: the same entry adds the handler to the router and the operation to the
+//! OpenAPI document, so no route can be served undocumented (or documented unserved).
+//! Whether a route needs a session is decided here too, and written into the document.
+
+pub mod audit;
+pub mod auth;
+pub mod connectors;
+pub mod health;
+pub mod mappings;
+pub mod pipelines;
+pub mod settings;
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use utoipa::__dev::SchemaReferences;
+use utoipa::openapi::path::{HttpMethod, PathsBuilder};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{OpenApi, RefOr};
+
+use crate::state::AppState;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No session needed (login, health; webhooks authenticate by signature).
+    Public,
+    /// A valid admin session (bearer token or cookie) is required.
+    Admin,
+}
+
+/// One API operation: method, path, access and handler.
+pub struct ApiRoute {
+    /// The HTTP method.
+    pub method: HttpMethod,
+    /// The path in OpenAPI / axum syntax (`/api/connectors/{id}`).
+    pub path: String,
+    /// Who may call it.
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+    document: fn(PathsBuilder) -> PathsBuilder,
+    schemas: fn(&mut Vec<(String, RefOr<Schema>)>),
+}
+
+impl std::fmt::Debug for ApiRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRoute")
+            .field("method", &self.method_name())
+            .field("path", &self.path)
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiRoute {
+    /// A route described by the utoipa path type `P` and served by `handler`.
+    ///
+    /// Panics if `P` declares other than exactly one method (a programming error caught by
+    /// every test that builds the router).
+    pub fn new<P, H, T>(access: Access, handler: H) -> Self
+    where
+        P: utoipa::Path + SchemaReferences,
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let methods = P::methods();
+        assert_eq!(
+            methods.len(),
+            1,
+            "{} must declare exactly one method",
+            P::path()
+        );
+        let method = methods.into_iter().next().expect("one method");
+        let filter = match method {
+            HttpMethod::Get => MethodFilter::GET,
+            HttpMethod::Post => MethodFilter::POST,
+            HttpMethod::Put => MethodFilter::PUT,
+            HttpMethod::Delete => MethodFilter::DELETE,
+            HttpMethod::Patch => MethodFilter::PATCH,
+            HttpMethod::Head => MethodFilter::HEAD,
+            HttpMethod::Options => MethodFilter::OPTIONS,
+            HttpMethod::Trace => MethodFilter::TRACE,
+        };
+        Self {
+            method,
+            path: P::path(),
+            access,
+            handler: on(filter, handler),
+            document: |paths| paths.path_from::<P>(),
+            schemas: P::schemas,
+        }
+    }
+
+    /// The method in upper case, e.g. `GET`.
+    pub fn method_name(&self) -> &'static str {
+        match self.method {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Delete => "DELETE",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Head => "HEAD",
+            HttpMethod::Options => "OPTIONS",
+            HttpMethod::Trace => "TRACE",
+        }
+    }
+}
+
+/// Every API route. Add new routes here (the lead's sync, conflicts, webhook, GDPR and
+/// metrics routes included) and they are served and documented at once.
+pub fn api_routes() -> Vec<ApiRoute> {
+    use Access::{Admin, Public};
+    vec![
+        ApiRoute::new::<health::__path_health, _, _>(Public, health::health),
+        ApiRoute::new::<auth::__path_login, _, _>(Public, auth::login),
+        ApiRoute::new::<auth::__path_logout, _, _>(Admin, auth::logout),
+        ApiRoute::new::<auth::__path_me, _, _>(Admin, auth::me),
+        ApiRoute::new::<connectors::__path_kinds, _, _>(Admin, connectors::kinds),
+        ApiRoute::new::<connectors::__path_list, _, _>(Admin, connectors::list),
+        ApiRoute::new::<connectors::__path_create, _, _>(Admin, connectors::create),
+        ApiRoute::new::<connectors::__path_get, _, _>(Admin, connectors::get),
+        ApiRoute::new::<connectors::__path_update, _, _>(Admin, connectors::update),
+        ApiRoute::new::<connectors::__path_delete, _, _>(Admin, connectors::delete),
+        ApiRoute::new::<pipelines::__path_list, _, _>(Admin, pipelines::list),
+        ApiRoute::new::<pipelines::__path_create, _, _>(Admin, pipelines::create),
+        ApiRoute::new::<pipelines::__path_get, _, _>(Admin, pipelines::get),
+        ApiRoute::new::<pipelines::__path_update, _, _>(Admin, pipelines::update),
+        ApiRoute::new::<pipelines::__path_delete, _, _>(Admin, pipelines::delete),
+        ApiRoute::new::<mappings::__path_list, _, _>(Admin, mappings::list),
+        ApiRoute::new::<mappings::__path_create, _, _>(Admin, mappings::create),
+        ApiRoute::new::<mappings::__path_get, _, _>(Admin, mappings::get),
+        ApiRoute::new::<mappings::__path_update, _, _>(Admin, mappings::update),
+        ApiRoute::new::<mappings::__path_delete, _, _>(Admin, mappings::delete),
+        ApiRoute::new::<audit::__path_list, _, _>(Admin, audit::list),
+        ApiRoute::new::<audit::__path_export, _, _>(Admin, audit::export),
+        ApiRoute::new::<settings::__path_get, _, _>(Admin, settings::get),
+        ApiRoute::new::<settings::__path_update, _, _>(Admin, settings::update),
+    ]
+}
+
+/// Builds the `/api` router from `routes`; admin routes get the session check.
+pub fn router(routes: &[ApiRoute], state: &AppState) -> Router<AppState> {
+    routes.iter().fold(Router::new(), |router, route| {
+        let handler = route.handler.clone();
+        let handler = match route.access {
+            Access::Public => handler,
+            Access::Admin => handler.route_layer(from_fn_with_state(
+                state.clone(),
+                crate::auth::require_admin,
+            )),
+        };
+        router.route(&route.path, handler)
+    })
+}
+
+/// Adds every route's operation (with its security requirement) and schemas to `doc`.
+pub fn document(routes: &[ApiRoute], mut doc: OpenApi) -> OpenApi {
+    let mut schemas = Vec::new();
+    let mut paths = PathsBuilder::new();
+    for route in routes {
+        let mut one = (route.document)(PathsBuilder::new()).build();
+        for item in one.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.security = Some(match route.access {
+                    Access::Public => vec![SecurityRequirement::default()],
+                    Access::Admin => vec![
+                        SecurityRequirement::new("bearer", Vec::<String>::new()),
+                        SecurityRequirement::new("cookie", Vec::<String>::new()),
+                    ],
+                });
+            }
+        }
+        for (path, item) in one.paths {
+            paths = paths.path(path, item);
+        }
+        (route.schemas)(&mut schemas);
+    }
+    doc.paths.merge(paths.build());
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, schema) in schemas {
+        components.schemas.entry(name).or_insert(schema);
+    }
+    doc
+}

@@ -1,0 +1,500 @@
+//! Pipelines: CRUD on `/api/pipelines`. A pipeline syncs one source connector into one
+//! target connector on a schedule.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use timebridge_connectors::registry::{self, Role};
+use timebridge_store::StoreError;
+use utoipa::ToSchema;
+
+use super::connectors::not_found_as;
+use crate::audit::{Actor, record};
+use crate::error::{ApiError, ErrorResponse};
+use crate::extract::{ClientIp, Json, ListResponse, Page, Path, Query};
+use crate::state::AppState;
+use crate::store_error;
+
+/// Window of past days a scheduled run looks at, when not given.
+pub const DEFAULT_WINDOW_DAYS: i32 = 31;
+const MAX_WINDOW_DAYS: i64 = 366;
+const MAX_INTERVAL_MINUTES: i64 = 366 * 24 * 60;
+
+/// When a pipeline runs by itself.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Schedule {
+    /// Whether the periodic sync is on.
+    pub enabled: bool,
+    /// Minutes between periodic runs.
+    pub interval_minutes: i32,
+}
+
+/// What to do with an entry whose Zammad agent has no Kimai user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmappedUser {
+    /// Raise an `unmapped_user` conflict.
+    #[default]
+    Conflict,
+    /// Book it as the user the Kimai token belongs to.
+    TokenUser,
+}
+
+/// Options of a pipeline.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct PipelineOptions {
+    /// Target project key used when no project mapping applies.
+    pub default_project: Option<String>,
+    /// Target activity key used when no activity mapping applies.
+    pub default_activity: Option<String>,
+    /// What to do with unmapped users.
+    #[serde(default)]
+    pub unmapped_user: UnmappedUser,
+}
+
+/// A pipeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Pipeline {
+    /// Id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// The source connector (role `source`).
+    pub source_connector_id: i64,
+    /// The target connector (role `target`).
+    pub target_connector_id: i64,
+    /// Whether the pipeline syncs at all.
+    pub enabled: bool,
+    /// Periodic schedule.
+    pub schedule: Schedule,
+    /// Days back from today that a scheduled run covers.
+    pub window_days: i32,
+    /// Options.
+    pub options: PipelineOptions,
+}
+
+/// Schedule in a request; omitted fields take defaults (create) or keep values (update).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ScheduleInput {
+    /// Whether the periodic sync is on (default true).
+    pub enabled: Option<bool>,
+    /// Minutes between runs (default `SYNC_SCHEDULE_HOURS` × 60).
+    #[schema(minimum = 1)]
+    pub interval_minutes: Option<i64>,
+}
+
+/// Options in a request; omitted fields take defaults (create) or keep values (update).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct OptionsInput {
+    /// Target project key (string or number), or null.
+    #[serde(default, deserialize_with = "key_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub default_project: Option<Option<String>>,
+    /// Target activity key (string or number), or null.
+    #[serde(default, deserialize_with = "key_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub default_activity: Option<Option<String>>,
+    /// What to do with unmapped users.
+    pub unmapped_user: Option<UnmappedUser>,
+}
+
+/// Body of `POST /api/pipelines` and `PUT /api/pipelines/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PipelineInput {
+    /// Display name.
+    pub name: String,
+    /// The source connector.
+    pub source_connector_id: i64,
+    /// The target connector.
+    pub target_connector_id: i64,
+    /// Default true.
+    pub enabled: Option<bool>,
+    /// Default: enabled, every `SYNC_SCHEDULE_HOURS` hours.
+    pub schedule: Option<ScheduleInput>,
+    /// Default 31.
+    #[schema(minimum = 1, maximum = 366)]
+    pub window_days: Option<i64>,
+    /// Default: no defaults, unmapped users become conflicts.
+    pub options: Option<OptionsInput>,
+}
+
+/// Deserializes a present key (string or integer) or null; absent stays `None`.
+fn key_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    let value = Value::deserialize(d)?;
+    match value {
+        Value::Null => Ok(Some(None)),
+        Value::String(s) if s.trim().is_empty() => Ok(Some(None)),
+        Value::String(s) => Ok(Some(Some(s.trim().to_string()))),
+        Value::Number(n) => Ok(Some(Some(n.to_string()))),
+        _ => Err(serde::de::Error::custom(
+            "expected a string, a number or null",
+        )),
+    }
+}
+
+fn to_api(p: timebridge_store::Pipeline) -> Pipeline {
+    let options: PipelineOptions = serde_json::from_value(p.options).unwrap_or_default();
+    Pipeline {
+        id: p.id,
+        name: p.name,
+        source_connector_id: p.source_connector_id,
+        target_connector_id: p.target_connector_id,
+        enabled: p.enabled,
+        schedule: Schedule {
+            enabled: p.schedule_enabled,
+            interval_minutes: p.interval_minutes,
+        },
+        window_days: p.window_days,
+        options,
+    }
+}
+
+/// Validates `body` (defaults from `current` on update, else from the configuration)
+/// into the store's input.
+async fn build_input(
+    state: &AppState,
+    body: PipelineInput,
+    current: Option<&timebridge_store::Pipeline>,
+) -> Result<timebridge_store::PipelineInput, ApiError> {
+    let name = body.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid_field(
+            "name",
+            "must be 1 to 100 characters",
+        ));
+    }
+    check_connector_role(
+        state,
+        "source_connector_id",
+        body.source_connector_id,
+        Role::Source,
+    )
+    .await?;
+    check_connector_role(
+        state,
+        "target_connector_id",
+        body.target_connector_id,
+        Role::Target,
+    )
+    .await?;
+    if body.source_connector_id == body.target_connector_id {
+        return Err(ApiError::invalid_field(
+            "target_connector_id",
+            "must differ from source_connector_id",
+        ));
+    }
+    let schedule = body.schedule.unwrap_or_default();
+    let interval_minutes = match schedule.interval_minutes {
+        Some(m) if (1..=MAX_INTERVAL_MINUTES).contains(&m) => m as i32,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "schedule.interval_minutes",
+                format!("must be between 1 and {MAX_INTERVAL_MINUTES}"),
+            ));
+        }
+        None => current
+            .map(|c| c.interval_minutes)
+            .unwrap_or(state.config.sync_schedule_hours as i32 * 60),
+    };
+    let schedule_enabled = schedule
+        .enabled
+        .or(current.map(|c| c.schedule_enabled))
+        .unwrap_or(true);
+    let window_days = match body.window_days {
+        Some(d) if (1..=MAX_WINDOW_DAYS).contains(&d) => d as i32,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "window_days",
+                format!("must be between 1 and {MAX_WINDOW_DAYS}"),
+            ));
+        }
+        None => current
+            .map(|c| c.window_days)
+            .unwrap_or(DEFAULT_WINDOW_DAYS),
+    };
+    let old_options: PipelineOptions = current
+        .and_then(|c| serde_json::from_value(c.options.clone()).ok())
+        .unwrap_or_default();
+    let input = body.options.unwrap_or_default();
+    let options = PipelineOptions {
+        default_project: input.default_project.unwrap_or(old_options.default_project),
+        default_activity: input
+            .default_activity
+            .unwrap_or(old_options.default_activity),
+        unmapped_user: input.unmapped_user.unwrap_or(old_options.unmapped_user),
+    };
+    Ok(timebridge_store::PipelineInput {
+        name,
+        source_connector_id: body.source_connector_id,
+        target_connector_id: body.target_connector_id,
+        enabled: body.enabled.or(current.map(|c| c.enabled)).unwrap_or(true),
+        schedule_enabled,
+        interval_minutes,
+        window_days,
+        options: serde_json::to_value(options).map_err(|e| ApiError::Internal(e.into()))?,
+    })
+}
+
+async fn check_connector_role(
+    state: &AppState,
+    field: &str,
+    id: i64,
+    role: Role,
+) -> Result<(), ApiError> {
+    let connector = match state.store.get_connector(id).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::invalid_field(
+                field,
+                format!("no connector with id {id}"),
+            ));
+        }
+        Err(other) => return Err(store_error(other)),
+    };
+    let has_role = registry::find(&connector.kind).is_some_and(|k| k.roles.contains(&role));
+    if !has_role {
+        let wanted = match role {
+            Role::Source => "source",
+            Role::Target => "target",
+        };
+        return Err(ApiError::invalid_field(
+            field,
+            format!(
+                "connector {id} ({}) cannot be used as a {wanted}",
+                connector.kind
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn map_write_error(err: StoreError) -> ApiError {
+    match err {
+        StoreError::Conflict(message) => ApiError::conflict("conflict", message),
+        StoreError::Invalid(message) => ApiError::Unprocessable {
+            code: "validation_failed",
+            message,
+            details: json!({}),
+        },
+        other => not_found_as(other, "Pipeline"),
+    }
+}
+
+fn changed_fields(
+    old: &timebridge_store::Pipeline,
+    new: &timebridge_store::PipelineInput,
+) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if old.name != new.name {
+        out.push("name");
+    }
+    if old.source_connector_id != new.source_connector_id {
+        out.push("source_connector_id");
+    }
+    if old.target_connector_id != new.target_connector_id {
+        out.push("target_connector_id");
+    }
+    if old.enabled != new.enabled {
+        out.push("enabled");
+    }
+    if old.schedule_enabled != new.schedule_enabled {
+        out.push("schedule.enabled");
+    }
+    if old.interval_minutes != new.interval_minutes {
+        out.push("schedule.interval_minutes");
+    }
+    if old.window_days != new.window_days {
+        out.push("window_days");
+    }
+    if old.options != new.options {
+        out.push("options");
+    }
+    out
+}
+
+/// Lists pipelines.
+#[utoipa::path(
+    get,
+    path = "/api/pipelines",
+    tag = "pipelines",
+    params(Page),
+    responses(
+        (status = 200, description = "One page of pipelines", body = ListResponse<Pipeline>),
+        (status = 400, description = "Bad paging parameters", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(page): Query<Page>,
+) -> Result<Json<ListResponse<Pipeline>>, ApiError> {
+    let (limit, offset) = page.resolve()?;
+    let (items, total) = state
+        .store
+        .list_pipelines(limit, offset)
+        .await
+        .map_err(store_error)?;
+    Ok(Json(ListResponse {
+        items: items.into_iter().map(to_api).collect(),
+        total,
+    }))
+}
+
+/// Creates a pipeline.
+#[utoipa::path(
+    post,
+    path = "/api/pipelines",
+    tag = "pipelines",
+    request_body = PipelineInput,
+    responses(
+        (status = 201, description = "Created", body = Pipeline),
+        (status = 400, description = "Malformed request", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 409, description = "Conflicts with an existing pipeline", body = ErrorResponse),
+        (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 422, description = "Unknown connector, wrong role or bad value", body = ErrorResponse),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<PipelineInput>,
+) -> Result<(StatusCode, Json<Pipeline>), ApiError> {
+    let input = build_input(&state, body, None).await?;
+    let created = state
+        .store
+        .create_pipeline(input)
+        .await
+        .map_err(map_write_error)?;
+    record(
+        &state,
+        Actor::Admin,
+        "pipeline_created",
+        "pipeline",
+        Some(created.id.to_string()),
+        json!({ "name": created.name, "source_connector_id": created.source_connector_id,
+                "target_connector_id": created.target_connector_id }),
+        ip.map(|ip| ip.to_string()),
+    )
+    .await;
+    tracing::info!(pipeline = created.id, "Pipeline created.");
+    Ok((StatusCode::CREATED, Json(to_api(created))))
+}
+
+/// One pipeline.
+#[utoipa::path(
+    get,
+    path = "/api/pipelines/{id}",
+    tag = "pipelines",
+    params(("id" = i64, Path, description = "Pipeline id")),
+    responses(
+        (status = 200, description = "The pipeline", body = Pipeline),
+        (status = 400, description = "Malformed id", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Pipeline>, ApiError> {
+    let p = state
+        .store
+        .get_pipeline(id)
+        .await
+        .map_err(|e| not_found_as(e, "Pipeline"))?;
+    Ok(Json(to_api(p)))
+}
+
+/// Replaces a pipeline; omitted optional fields keep their values.
+#[utoipa::path(
+    put,
+    path = "/api/pipelines/{id}",
+    tag = "pipelines",
+    params(("id" = i64, Path, description = "Pipeline id")),
+    request_body = PipelineInput,
+    responses(
+        (status = 200, description = "Updated", body = Pipeline),
+        (status = 400, description = "Malformed request", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+        (status = 409, description = "Conflicts with an existing pipeline", body = ErrorResponse),
+        (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 422, description = "Unknown connector, wrong role or bad value", body = ErrorResponse),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    Json(body): Json<PipelineInput>,
+) -> Result<Json<Pipeline>, ApiError> {
+    let current = state
+        .store
+        .get_pipeline(id)
+        .await
+        .map_err(|e| not_found_as(e, "Pipeline"))?;
+    let input = build_input(&state, body, Some(&current)).await?;
+    let fields_changed = changed_fields(&current, &input);
+    let updated = state
+        .store
+        .update_pipeline(id, input)
+        .await
+        .map_err(map_write_error)?;
+    record(
+        &state,
+        Actor::Admin,
+        "pipeline_updated",
+        "pipeline",
+        Some(id.to_string()),
+        json!({ "name": updated.name, "fields_changed": fields_changed }),
+        ip.map(|ip| ip.to_string()),
+    )
+    .await;
+    tracing::info!(pipeline = id, "Pipeline updated.");
+    Ok(Json(to_api(updated)))
+}
+
+/// Deletes a pipeline and its mappings.
+#[utoipa::path(
+    delete,
+    path = "/api/pipelines/{id}",
+    tag = "pipelines",
+    params(("id" = i64, Path, description = "Pipeline id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Malformed id", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+        (status = 409, description = "Still in use", body = ErrorResponse),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let current = state
+        .store
+        .get_pipeline(id)
+        .await
+        .map_err(|e| not_found_as(e, "Pipeline"))?;
+    state
+        .store
+        .delete_pipeline(id)
+        .await
+        .map_err(|e| not_found_as(e, "Pipeline"))?;
+    record(
+        &state,
+        Actor::Admin,
+        "pipeline_deleted",
+        "pipeline",
+        Some(id.to_string()),
+        json!({ "name": current.name }),
+        ip.map(|ip| ip.to_string()),
+    )
+    .await;
+    tracing::info!(pipeline = id, "Pipeline deleted.");
+    Ok(StatusCode::NO_CONTENT)
+}

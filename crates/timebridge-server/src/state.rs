@@ -1,0 +1,37 @@
+//! The shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use timebridge_store::Store;
+
+use crate::auth::rate_limit::LoginLimiter;
+use crate::clock::SharedClock;
+use crate::config::{Config, Keys};
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The keys in use (the secret key signs session tokens).
+    pub keys: Arc<Keys>,
+    /// The only source of "now".
+    pub clock: SharedClock,
+    /// Failed-login bookkeeping.
+    pub login_limiter: Arc<LoginLimiter>,
+}
+
+impl AppState {
+    /// Assembles the state from its parts.
+    pub fn new(store: Store, config: Config, keys: Keys, clock: SharedClock) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+            keys: Arc::new(keys),
+            clock,
+            login_limiter: Arc::new(LoginLimiter::default()),
+        }
+    }
+}

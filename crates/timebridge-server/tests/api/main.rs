@@ -1,0 +1,14 @@
+//! API tests against the real server, each on SQLite and on PostgreSQL.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod audit;
+mod auth;
+mod connectors;
+mod conventions;
+mod mappings_and_pipelines;
+mod openapi;
+mod settings_and_health;
+mod startup;
+mod ui;

@@ -1,0 +1,108 @@
+//! Command-line interface. Flags override the environment variables of the same
+//! meaning (`--bind` over `BIND`, …); the environment (plus an optional `.env`) is read
+//! by `timebridge_server::config`.
+
+use std::collections::HashMap;
+
+use clap::{Args, Parser, Subcommand};
+
+/// timebridge: syncs and reconciles time entries between Zammad and Kimai.
+#[derive(Debug, Parser)]
+#[command(name = "timebridge", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Overrides of configuration variables; each wins over its environment variable.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Database URL, `sqlite://…` or `postgres://…` [env: DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Directory for generated keys and the default SQLite file [env: DATA_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<String>,
+    /// Log format, `pretty` or `json` [env: LOG_FORMAT].
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Listen address [env: BIND].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// The admin's username [env: ADMIN_USERNAME].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub admin_username: Option<String>,
+    /// Default sync interval of new pipelines in hours [env: SYNC_SCHEDULE_HOURS].
+    #[arg(long, global = true, value_name = "HOURS")]
+    pub sync_schedule_hours: Option<String>,
+    /// Comma list of origins allowed to call the API [env: CORS_ORIGINS].
+    #[arg(long, global = true, value_name = "ORIGINS")]
+    pub cors_origins: Option<String>,
+    /// Take the client IP from X-Forwarded-For; only behind a reverse proxy
+    /// [env: TRUST_FORWARDED_FOR].
+    #[arg(long, global = true)]
+    pub trust_forwarded_for: bool,
+}
+
+impl GlobalArgs {
+    /// The configuration variables: the process environment with the flags laid over it.
+    pub fn variables(&self) -> HashMap<String, String> {
+        let mut vars: HashMap<String, String> = std::env::vars().collect();
+        let overrides = [
+            ("DATABASE_URL", &self.database_url),
+            ("DATA_DIR", &self.data_dir),
+            ("LOG_FORMAT", &self.log_format),
+            ("BIND", &self.bind),
+            ("ADMIN_USERNAME", &self.admin_username),
+            ("SYNC_SCHEDULE_HOURS", &self.sync_schedule_hours),
+            ("CORS_ORIGINS", &self.cors_origins),
+        ];
+        for (name, value) in overrides {
+            if let Some(value) = value {
+                vars.insert(name.to_string(), value.clone());
+            }
+        }
+        if self.trust_forwarded_for {
+            vars.insert("TRUST_FORWARDED_FOR".into(), "true".into());
+        }
+        vars
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API, web UI, scheduler and webhook receiver.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Check the configuration, the database and its migrations, then exit.
+    Check,
+    /// Run one Zammad or Kimai simulator on loopback (for trying clients and timebridge
+    /// against a realistic fake server).
+    Sim(SimArgs),
+    // `demo` and `sync` are added here, each dispatched from `main`.
+}
+
+/// Options of `timebridge sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Which server to simulate: `zammad` or `kimai`.
+    pub kind: timebridge_sim::SimKind,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The API token clients must send.
+    #[arg(long)]
+    pub token: String,
+    /// Seeded data set: `empty`, `tiny`, `small` or `month`.
+    #[arg(long, default_value = "small")]
+    pub seed: timebridge_sim::Seed,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+}
