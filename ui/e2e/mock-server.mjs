@@ -1,0 +1,427 @@
+// In-memory mock of the timebridge API (docs/api-contract.md) that also serves ui/dist with SPA fallback.
+// For UI development and for running the browser tests without the Rust server:
+//   node e2e/mock-server.mjs [--port 8080]      (password: MOCK_ADMIN_PASSWORD or "admin-password")
+// Not a simulator of Zammad/Kimai: just enough state for every page to show something realistic.
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const MIME = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png', '.ico': 'image/x-icon' };
+
+export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin-password') {
+  const now = Date.now();
+  const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const day = 86400000;
+  const st = {
+    password,
+    sessions: new Set(),
+    failures: 0,
+    ids: { connector: 3, pipeline: 2, mapping: 10, run: 10, conflict: 20, audit: 100 },
+    settings: { retention_days: 365 },
+    kinds: [
+      {
+        kind: 'zammad',
+        roles: ['source'],
+        settings_schema: {
+          type: 'object',
+          properties: {
+            time_unit_minutes: { type: 'number', title: 'Minutes per time unit', default: 1.0, exclusiveMinimum: 0, description: 'How many minutes one Zammad time unit is.' },
+            time_placement: { type: 'string', enum: ['end_at_created', 'begin_at_created'], default: 'end_at_created', title: 'Time placement' },
+            webhook_secret: { type: 'string', writeOnly: true, title: 'Webhook secret', description: 'HMAC-SHA1 signature token configured in the Zammad webhook.' },
+          },
+        },
+      },
+      {
+        kind: 'kimai',
+        roles: ['target'],
+        settings_schema: {
+          type: 'object',
+          properties: {
+            billable_tag: { type: 'string', default: 'billable', title: 'Billable tag' },
+            non_billable_tag: { type: 'string', default: 'non-billable', title: 'Non-billable tag' },
+            set_billable_field: { type: 'boolean', default: true, title: 'Set the billable field' },
+            timezone: { type: 'string', title: 'Time zone', description: 'Defaults to the Kimai user’s zone, else UTC.' },
+          },
+        },
+      },
+    ],
+    connectors: [
+      { id: 1, kind: 'zammad', name: 'Zammad (demo)', base_url: 'http://127.0.0.1:3001', settings: { time_unit_minutes: 1, time_placement: 'end_at_created', has_webhook_secret: true }, has_token: true, created_at: iso(now - 20 * day), updated_at: iso(now - 2 * day) },
+      { id: 2, kind: 'kimai', name: 'Kimai (demo)', base_url: 'http://127.0.0.1:3002', settings: { billable_tag: 'billable', non_billable_tag: 'non-billable', set_billable_field: true }, has_token: true, created_at: iso(now - 20 * day), updated_at: iso(now - 20 * day) },
+    ],
+    pipelines: [
+      { id: 1, name: 'Zammad → Kimai', source_connector_id: 1, target_connector_id: 2, enabled: true, schedule: { enabled: true, interval_minutes: 360 }, window_days: 30, options: { default_project: null, default_activity: '1', unmapped_user: 'conflict' } },
+    ],
+    catalogs: {
+      types: [{ key: '1', label: 'Support' }, { key: '2', label: 'On-site' }, { key: '3', label: 'Consulting' }, { key: '4', label: 'Travel' }],
+      organizations: [{ key: '10', label: 'Acme GmbH' }, { key: '11', label: 'Globex AG' }, { key: '12', label: 'Initech KG' }],
+      agents: [
+        { key: '3', label: 'Anna Schmidt', extra: { email: 'anna@example.com' } },
+        { key: '4', label: 'Ben Weber', extra: { email: 'ben@example.com' } },
+        { key: '5', label: 'Chris Meyer', extra: { email: 'chris@contractor.example' } },
+      ],
+      activities: [{ key: '1', label: 'Support' }, { key: '2', label: 'Field service' }, { key: '3', label: 'Consulting' }],
+      projects: [{ key: '1', label: 'Acme — Support contract' }, { key: '2', label: 'Globex — Managed services' }, { key: '3', label: 'Internal' }],
+      customers: [{ key: '1', label: 'Acme GmbH' }, { key: '2', label: 'Globex AG' }],
+      users: [
+        { key: '1', label: 'anna', extra: { email: 'anna@example.com' } },
+        { key: '2', label: 'ben', extra: { email: 'BEN@example.com' } },
+        { key: '3', label: 'admin', extra: { email: 'admin@example.com' } },
+      ],
+    },
+    mappings: [
+      { id: 1, pipeline_id: 1, kind: 'activity', source_key: '1', source_label: 'Support', target_key: '1', target_label: 'Support', billable: null },
+      { id: 2, pipeline_id: 1, kind: 'activity', source_key: '3', source_label: 'Consulting', target_key: '3', target_label: 'Consulting', billable: true },
+      { id: 3, pipeline_id: 1, kind: 'project', source_key: '10', source_label: 'Acme GmbH', target_key: '1', target_label: 'Acme — Support contract', billable: null },
+    ],
+    runs: [],
+    conflicts: [],
+    audit: [],
+  };
+  const stats = (o = {}) => ({ fetched: 0, in_sync: 0, created: 0, updated: 0, skipped: 0, conflicts: 0, errors: 0, ...o });
+  for (let i = 1; i <= 8; i++) {
+    const t = now - i * 6 * 3600000;
+    st.runs.push({ id: i, pipeline_id: 1, trigger: i % 3 === 0 ? 'webhook' : 'schedule', dry_run: false, status: i === 4 ? 'partial' : 'succeeded', started_at: iso(t), finished_at: iso(t + 42000), window: { from: iso(t - 30 * day).slice(0, 10), to: iso(t).slice(0, 10) }, stats: stats({ fetched: 120 + i, in_sync: 110, created: i + 2, updated: 1, conflicts: i === 4 ? 3 : 0, errors: 0 }), error: null, items: [] });
+  }
+  const entry = (sys, key, o = {}) => ({
+    system: sys, key, ticket: { id: 4711, number: '20041', title: 'Printer on 2nd floor offline', url: 'http://127.0.0.1:3001/#ticket/zoom/4711' },
+    customer: { key: '1', name: 'Acme GmbH' }, project: { key: '1', name: 'Acme — Support contract' }, activity: { key: '1', name: 'Support' },
+    user: { key: '3', email: 'anna@example.com', name: 'Anna Schmidt' },
+    begin: iso(now - 2 * day), end: iso(now - 2 * day + 5400000), duration_seconds: 5400, description: '#20041 Printer on 2nd floor offline', billable: true, tags: ['billable'], ...o,
+  });
+  const reasons = [
+    ['target_modified', ['update', 'keep_target', 'skip'], [{ field: 'duration_seconds', source: 5400, target: 3600 }, { field: 'description', source: '#20041 Printer on 2nd floor offline', target: '#20041 Printer – fixed toner' }]],
+    ['duplicate_in_target', ['link', 'create', 'skip'], []],
+    ['unmapped_user', ['create', 'skip'], []],
+    ['unmapped_project', ['create', 'skip'], []],
+    ['negative_duration', ['skip'], []],
+    ['source_deleted', ['delete_target', 'keep_target'], []],
+    ['locked', ['keep_target', 'skip'], [{ field: 'end', source: iso(now - 2 * day + 6000000), target: iso(now - 2 * day + 5400000) }]],
+  ];
+  let cid = 1;
+  for (const [reason, allowed, diff] of reasons) {
+    for (let k = 0; k < (reason === 'unmapped_user' ? 3 : 1); k++) {
+      const id = cid++;
+      const hasTarget = !reason.startsWith('unmapped') && reason !== 'negative_duration';
+      const src = reason === 'source_deleted' ? null : entry('zammad', `ta-${100 + id}`, reason === 'negative_duration' ? { duration_seconds: -1800, end: iso(now - 2 * day - 1800000) } : reason === 'unmapped_user' ? { user: { key: '5', email: 'chris@contractor.example', name: 'Chris Meyer' } } : {});
+      const tgt = hasTarget ? entry('kimai', String(900 + id), { duration_seconds: diff.length ? 3600 : 5400, description: diff.length ? '#20041 Printer – fixed toner' : '#20041 Printer on 2nd floor offline' }) : null;
+      st.conflicts.push({ id, pipeline_id: 1, reason, status: 'open', source: src, target: tgt, diff, allowed_actions: allowed, message: reason === 'unmapped_user' ? 'Agent chris@contractor.example has no Kimai user' : null, created_at: iso(now - id * 3600000), resolved_at: null, resolution: null, explanation: reason === 'target_modified' ? { activity: 'mapping #1 (Support → Support)', project: 'mapping #3 (Acme GmbH)', user: 'matched by e-mail anna@example.com', billable: 'Kimai default' } : undefined });
+    }
+  }
+  st.ids.conflict = cid;
+  const actions = ['login_succeeded', 'sync_started', 'entry_created', 'sync_finished', 'conflict_raised', 'webhook_received', 'connector_updated'];
+  for (let i = 1; i <= 60; i++) {
+    const a = actions[i % actions.length];
+    st.audit.push({ id: i, at: iso(now - i * 1800000), actor: a.startsWith('webhook') ? 'webhook' : a.startsWith('login') || a.startsWith('connector') ? 'admin' : 'system', action: a, entity_type: a.split('_')[0] === 'entry' ? 'entry' : a.split('_')[0], entity_id: String(i), details: { note: 'mock' }, ip: a.startsWith('login') ? '127.0.0.1' : null });
+  }
+  st.ids.audit = 61;
+  return st;
+}
+
+function json(res, status, body, headers = {}) {
+  const s = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  res.end(s);
+}
+const err = (res, status, code, message, details = {}, headers = {}) => json(res, status, { error: { code, message, details } }, headers);
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const t = Buffer.concat(chunks).toString('utf8');
+  if (!t) return {};
+  return JSON.parse(t);
+}
+
+export function createMockServer(st = createState()) {
+  const audit = (action, entity_type, entity_id, details = {}) => st.audit.unshift({ id: st.ids.audit++, at: new Date().toISOString(), actor: 'admin', action, entity_type, entity_id: entity_id == null ? null : String(entity_id), details, ip: '127.0.0.1' });
+  const page = (items, url) => {
+    const limit = Math.min(500, Number(url.searchParams.get('limit') ?? 50));
+    const offset = Number(url.searchParams.get('offset') ?? 0);
+    return { items: items.slice(offset, offset + limit), total: items.length };
+  };
+  const validateConnector = (b, create) => {
+    if (create && !st.kinds.some((k) => k.kind === b.kind)) return ['unknown_kind', 'unknown connector kind', { field: 'kind' }];
+    if (!b.name) return ['validation_failed', 'name is required', { field: 'name' }];
+    try { new URL(b.base_url); } catch { return ['validation_failed', 'base_url must be a URL', { field: 'base_url' }]; }
+    if (create && !b.api_token) return ['validation_failed', 'api_token is required', { field: 'api_token' }];
+    return null;
+  };
+  const publicConnector = (c) => {
+    const { _secret, _token, ...rest } = c; // eslint-disable-line no-unused-vars
+    return rest;
+  };
+  const runSync = (b, dry) => {
+    const id = st.ids.run++;
+    const today = new Date().toISOString().slice(0, 10);
+    const from = b.from || new Date(Date.now() - 30 * 86400000).toISOString().slice(0, 10);
+    const items = [
+      { source_key: 'ta-501', outcome: 'create', target_id: null, conflict_id: null, message: null },
+      { source_key: 'ta-502', outcome: 'create', target_id: null, conflict_id: null, message: null },
+      { source_key: 'ta-503', outcome: 'update', target_id: '912', conflict_id: null, message: 'duration changed in Zammad' },
+      { source_key: 'ta-504', outcome: 'in_sync', target_id: '913', conflict_id: null, message: null },
+      { source_key: 'ta-505', outcome: 'conflict', target_id: null, conflict_id: 3, message: 'Agent chris@contractor.example has no Kimai user', reason: 'unmapped_user' },
+    ];
+    const run = { id, pipeline_id: b.pipeline_id ?? 1, trigger: 'manual', dry_run: dry, status: dry ? 'succeeded' : 'running', started_at: new Date().toISOString(), finished_at: new Date(Date.now() + 1500).toISOString(), window: { from, to: b.to || today }, stats: { fetched: 5, in_sync: 1, created: 2, updated: 1, skipped: 0, conflicts: 1, errors: 0 }, error: null, items };
+    st.runs.unshift(run);
+    audit('sync_started', 'run', id, { dry_run: dry });
+    if (!dry) {
+      // a real run "progresses" for a few seconds so the UI's live status can be seen
+      const final = { ...run.stats };
+      run.stats = { ...final, in_sync: 0, created: 0, updated: 0, conflicts: 0 };
+      run.finished_at = null;
+      const steps = [['in_sync', 1], ['created', 2], ['updated', 1], ['conflicts', 1]];
+      steps.forEach(([k, v], i) => setTimeout(() => { run.stats[k] = v; }, 800 * (i + 1)).unref?.());
+      setTimeout(() => { run.status = 'succeeded'; run.finished_at = new Date().toISOString(); audit('sync_finished', 'run', id); }, 4000).unref?.();
+    }
+    return run;
+  };
+
+  async function api(req, res, url) {
+    const p = url.pathname;
+    const m = req.method;
+    const cookie = req.headers.cookie ?? '';
+    const token = /tb_session=([^;]+)/.exec(cookie)?.[1] ?? (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const authed = st.sessions.has(token);
+    if (p === '/api/health') return json(res, 200, { status: 'ok', database: 'ok', version: '0.1.0-mock' });
+    if (p === '/api/auth/login' && m === 'POST') {
+      const b = await readBody(req);
+      if (st.failures >= 5) return err(res, 429, 'rate_limited', 'Too many failed logins', {}, { 'Retry-After': '30' });
+      if (b.username !== 'admin' || b.password !== st.password) {
+        st.failures++;
+        audit('login_failed', 'session', null);
+        return err(res, 401, 'invalid_credentials', 'Invalid username or password');
+      }
+      st.failures = 0;
+      const t = Math.random().toString(36).slice(2);
+      st.sessions.add(t);
+      audit('login_succeeded', 'session', null);
+      return json(res, 200, { access_token: t, token_type: 'bearer', expires_in: 43200 }, { 'Set-Cookie': `tb_session=${t}; HttpOnly; SameSite=Strict; Path=/` });
+    }
+    if (p.startsWith('/api/webhook/')) return err(res, 401, 'bad_signature', 'missing signature');
+    if (!authed) return err(res, 401, 'unauthenticated', 'Log in first');
+    if (p === '/api/auth/logout' && m === 'POST') {
+      st.sessions.delete(token);
+      res.writeHead(204, { 'Set-Cookie': 'tb_session=; Max-Age=0; Path=/' });
+      return res.end();
+    }
+    if (p === '/api/auth/me') return json(res, 200, { username: 'admin' });
+    if (p === '/api/connectors/kinds') return json(res, 200, st.kinds);
+    if (p === '/api/connectors' && m === 'GET') return json(res, 200, page(st.connectors.map(publicConnector), url));
+    if (p === '/api/connectors' && m === 'POST') {
+      const b = await readBody(req);
+      const v = validateConnector(b, true);
+      if (v) return err(res, 422, ...v);
+      const { webhook_secret, ...settings } = b.settings ?? {};
+      const c = { id: st.ids.connector++, kind: b.kind, name: b.name, base_url: b.base_url, settings: { ...settings, ...(b.kind === 'zammad' ? { has_webhook_secret: !!webhook_secret } : {}) }, has_token: true, created_at: new Date().toISOString(), updated_at: new Date().toISOString() };
+      st.connectors.push(c);
+      audit('connector_created', 'connector', c.id);
+      return json(res, 201, publicConnector(c));
+    }
+    let mm;
+    if ((mm = /^\/api\/connectors\/(\d+)$/.exec(p))) {
+      const c = st.connectors.find((x) => x.id === Number(mm[1]));
+      if (!c) return err(res, 404, 'not_found', 'No such connector');
+      if (m === 'GET') return json(res, 200, publicConnector(c));
+      if (m === 'PUT') {
+        const b = await readBody(req);
+        const v = validateConnector(b, false);
+        if (v) return err(res, 422, ...v);
+        const { webhook_secret, ...settings } = b.settings ?? {};
+        Object.assign(c, { name: b.name, base_url: b.base_url, settings: { ...settings, ...(c.kind === 'zammad' ? { has_webhook_secret: c.settings.has_webhook_secret || !!webhook_secret } : {}) }, updated_at: new Date().toISOString() });
+        audit('connector_updated', 'connector', c.id);
+        return json(res, 200, publicConnector(c));
+      }
+      if (m === 'DELETE') {
+        if (st.pipelines.some((x) => x.source_connector_id === c.id || x.target_connector_id === c.id)) return err(res, 409, 'in_use', 'The connector is used by a pipeline', { pipeline_ids: [1] });
+        st.connectors = st.connectors.filter((x) => x !== c);
+        audit('connector_deleted', 'connector', c.id);
+        res.writeHead(204);
+        return res.end();
+      }
+    }
+    if ((mm = /^\/api\/connectors\/(\d+)\/test$/.exec(p))) {
+      const c = st.connectors.find((x) => x.id === Number(mm[1]));
+      if (!c) return err(res, 404, 'not_found', 'No such connector');
+      return json(res, 200, c.base_url.includes('unreachable') ? { ok: false, message: 'connection refused', details: {} } : { ok: true, message: `Connected as admin (${c.kind} 6.4)`, details: {} });
+    }
+    if ((mm = /^\/api\/connectors\/(\d+)\/catalog\/(\w+)$/.exec(p))) {
+      const items = st.catalogs[mm[2]];
+      if (!items) return err(res, 422, 'unknown_catalog', 'Unknown catalog');
+      return json(res, 200, { items });
+    }
+    if (p === '/api/pipelines' && m === 'GET') return json(res, 200, page(st.pipelines, url));
+    if (p === '/api/pipelines' && m === 'POST') {
+      const b = await readBody(req);
+      if (!(b.window_days >= 1)) return err(res, 422, 'validation_failed', 'window_days must be positive', { field: 'window_days' });
+      const pl = { id: st.ids.pipeline++, enabled: true, schedule: { enabled: true, interval_minutes: 360 }, window_days: 30, options: { default_project: null, default_activity: null, unmapped_user: 'conflict' }, ...b };
+      st.pipelines.push(pl);
+      audit('pipeline_created', 'pipeline', pl.id);
+      return json(res, 201, pl);
+    }
+    if ((mm = /^\/api\/pipelines\/(\d+)$/.exec(p))) {
+      const pl = st.pipelines.find((x) => x.id === Number(mm[1]));
+      if (!pl) return err(res, 404, 'not_found', 'No such pipeline');
+      if (m === 'GET') return json(res, 200, pl);
+      if (m === 'PUT') {
+        Object.assign(pl, await readBody(req));
+        audit('pipeline_updated', 'pipeline', pl.id);
+        return json(res, 200, pl);
+      }
+      if (m === 'DELETE') {
+        st.pipelines = st.pipelines.filter((x) => x !== pl);
+        res.writeHead(204);
+        return res.end();
+      }
+    }
+    if (p === '/api/mappings' && m === 'GET') {
+      const pid = url.searchParams.get('pipeline_id');
+      const kind = url.searchParams.get('kind');
+      return json(res, 200, page(st.mappings.filter((x) => (!pid || String(x.pipeline_id) === pid) && (!kind || x.kind === kind)), url));
+    }
+    if (p === '/api/mappings' && m === 'POST') {
+      const b = await readBody(req);
+      if (st.mappings.some((x) => x.pipeline_id === b.pipeline_id && x.kind === b.kind && x.source_key === b.source_key)) return err(res, 409, 'duplicate', 'A mapping for this source item exists');
+      const mp = { id: st.ids.mapping++, billable: null, ...b };
+      st.mappings.push(mp);
+      audit('mapping_created', 'mapping', mp.id);
+      return json(res, 201, mp);
+    }
+    if ((mm = /^\/api\/mappings\/(\d+)$/.exec(p))) {
+      const mp = st.mappings.find((x) => x.id === Number(mm[1]));
+      if (!mp) return err(res, 404, 'not_found', 'No such mapping');
+      if (m === 'PUT') {
+        Object.assign(mp, await readBody(req));
+        return json(res, 200, mp);
+      }
+      if (m === 'DELETE') {
+        st.mappings = st.mappings.filter((x) => x !== mp);
+        res.writeHead(204);
+        return res.end();
+      }
+    }
+    if (p === '/api/sync/manual' && m === 'POST') {
+      const b = await readBody(req);
+      const busy = st.runs.find((r) => r.status === 'running' && r.pipeline_id === (b.pipeline_id ?? 1));
+      if (busy) return err(res, 409, 'run_in_progress', 'A run of this pipeline is in progress', { run_id: busy.id });
+      const run = runSync(b, !!b.dry_run);
+      if (url.searchParams.get('wait') === 'true') return json(res, 200, run);
+      return json(res, 202, { run_id: run.id });
+    }
+    if (p === '/api/sync/status') {
+      const pid = url.searchParams.get('pipeline_id');
+      const runs = st.runs.filter((r) => !r.dry_run && (!pid || String(r.pipeline_id) === pid));
+      const cur = runs.find((r) => r.status === 'running' || r.status === 'queued');
+      const last = runs.find((r) => r !== cur);
+      const strip = (r) => (r ? { ...r, items: undefined } : null);
+      return json(res, 200, { running: !!cur, current_run: strip(cur), last_run: strip(last), next_run_at: new Date(Date.now() + 3 * 3600000).toISOString() });
+    }
+    if (p === '/api/sync/history') return json(res, 200, page(st.runs.map(({ items, ...r }) => r), url)); // eslint-disable-line no-unused-vars
+    if ((mm = /^\/api\/sync\/runs\/(\d+)$/.exec(p))) {
+      const r = st.runs.find((x) => x.id === Number(mm[1]));
+      return r ? json(res, 200, r) : err(res, 404, 'not_found', 'No such run');
+    }
+    if (p === '/api/stats/daily' && !process.env.MOCK_NO_DAILY) {
+      const days = Number(url.searchParams.get('days') ?? 30);
+      const items = [];
+      for (let i = days - 1; i >= 0; i--) {
+        const d = new Date(Date.now() - i * 86400000);
+        if (d.getUTCDay() === 0 || d.getUTCDay() === 6) continue;
+        items.push({ date: d.toISOString().slice(0, 10), seconds: 3600 * (20 + ((i * 7) % 13)) });
+      }
+      return json(res, 200, { items });
+    }
+    if (p === '/api/conflicts') {
+      const status = url.searchParams.get('status') ?? 'open';
+      const reason = url.searchParams.get('reason');
+      const pid = url.searchParams.get('pipeline_id');
+      const list = st.conflicts.filter((c) => (status === 'all' || c.status === status) && (!reason || c.reason === reason) && (!pid || String(c.pipeline_id) === pid));
+      return json(res, 200, page(list, url));
+    }
+    if ((mm = /^\/api\/conflicts\/(\d+)(\/resolve)?$/.exec(p))) {
+      const c = st.conflicts.find((x) => x.id === Number(mm[1]));
+      if (!c) return err(res, 404, 'not_found', 'No such conflict');
+      if (!mm[2]) return json(res, 200, c);
+      const b = await readBody(req);
+      if (c.status === 'resolved') return err(res, 409, 'already_resolved', 'The conflict is already resolved');
+      if (!c.allowed_actions.includes(b.action)) return err(res, 422, 'action_not_allowed', `Action ${b.action} is not allowed here`, { field: 'action' });
+      if (b.action === 'link' && !b.target_id) return err(res, 422, 'validation_failed', 'target_id is required for link', { field: 'target_id' });
+      if (b.action === 'create' && c.reason.startsWith('unmapped')) return err(res, 409, 'still_unmapped', 'The entry still does not resolve: add the mapping first');
+      Object.assign(c, { status: 'resolved', resolved_at: new Date().toISOString(), resolution: { action: b.action, note: b.note ?? null, at: new Date().toISOString() } });
+      audit('conflict_resolved', 'conflict', c.id, { action: b.action });
+      return json(res, 200, c);
+    }
+    const auditFilter = () => {
+      const a = url.searchParams.get('action');
+      const e = url.searchParams.get('entity_type');
+      const since = url.searchParams.get('since');
+      const until = url.searchParams.get('until');
+      return st.audit.filter((x) => (!a || x.action === a) && (!e || x.entity_type === e) && (!since || x.at >= since) && (!until || x.at <= until));
+    };
+    if (p === '/api/audit') return json(res, 200, page(auditFilter(), url));
+    if (p === '/api/audit/export') {
+      res.writeHead(200, { 'Content-Type': 'text/csv', 'Content-Disposition': 'attachment; filename="audit.csv"' });
+      return res.end('id,at,actor,action,entity_type,entity_id,ip\n' + auditFilter().map((x) => [x.id, x.at, x.actor, x.action, x.entity_type, x.entity_id ?? '', x.ip ?? ''].join(',')).join('\n') + '\n');
+    }
+    if (p === '/api/gdpr/export') {
+      const email = url.searchParams.get('email');
+      if (!email) return err(res, 400, 'validation_failed', 'email is required', { field: 'email' });
+      return json(res, 200, { email, entries: [], conflicts: st.conflicts.filter((c) => c.source?.user?.email === email).map((c) => c.id), audit_events: [] });
+    }
+    if (p === '/api/gdpr/purge' && m === 'POST') {
+      const b = await readBody(req);
+      return json(res, 200, { deleted: { entries: 2, conflicts: 1, run_items: 4, audit_events: 0 }, email: b.email ? '(redacted)' : null });
+    }
+    if (p === '/api/settings') {
+      if (m === 'PUT') {
+        const b = await readBody(req);
+        if (!(Number.isInteger(b.retention_days) && b.retention_days >= 1)) return err(res, 422, 'validation_failed', 'retention_days must be a positive integer', { field: 'retention_days' });
+        st.settings = { ...st.settings, ...b };
+        audit('settings_updated', 'settings', null);
+      }
+      return json(res, 200, st.settings);
+    }
+    return err(res, 404, 'not_found', `No route ${m} ${p}`);
+  }
+
+  async function serveStatic(req, res, url) {
+    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+    let file = join(DIST, rel);
+    try {
+      const s = await stat(file);
+      if (s.isDirectory()) file = join(DIST, 'index.html');
+    } catch {
+      if (rel.startsWith('/assets/')) {
+        res.writeHead(404);
+        return res.end('not found');
+      }
+      file = join(DIST, 'index.html');
+    }
+    try {
+      const data = await readFile(file);
+      res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' });
+      res.end(data);
+    } catch {
+      res.writeHead(500);
+      res.end('dist/ missing: run npm run build');
+    }
+  }
+
+  return createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    try {
+      if (url.pathname.startsWith('/api/')) return await api(req, res, url);
+      return await serveStatic(req, res, url);
+    } catch (e) {
+      err(res, 500, 'internal', String(e));
+    }
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const i = process.argv.indexOf('--port');
+  const port = i > 0 ? Number(process.argv[i + 1]) : 8080;
+  createMockServer().listen(port, '127.0.0.1', () => console.log(`timebridge mock API + UI on http://127.0.0.1:${port} (admin / ${process.env.MOCK_ADMIN_PASSWORD || 'admin-password'})`));
+}

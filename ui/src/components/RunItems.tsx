@@ -1,0 +1,91 @@
+import { useState } from 'react';
+import { Link } from 'react-router-dom';
+import type { RunItem } from '@/api/types';
+import { RUN_OUTCOMES } from '@/api/types';
+import { Empty, OutcomeBadge } from '@/components/common';
+import { Button } from '@/components/ui/button';
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
+import { humanize } from '@/lib/format';
+import { cn } from '@/lib/utils';
+
+export function countOutcomes(items: RunItem[]): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const i of items) c[i.outcome] = (c[i.outcome] ?? 0) + 1;
+  return c;
+}
+
+/** Items of a run (or of a dry-run plan) with an outcome filter. */
+export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: { items: RunItem[]; initialFilter?: string; pageSize?: number }) {
+  const [filter, setFilter] = useState<string>(initialFilter);
+  const [shown, setShown] = useState(pageSize);
+  const counts = countOutcomes(items);
+  const visible = filter === 'all' ? items : items.filter((i) => i.outcome === filter);
+  return (
+    <div className="grid gap-2">
+      <div role="group" aria-label="Filter by outcome" className="flex flex-wrap gap-1.5">
+        {['all', ...RUN_OUTCOMES].map((o) => {
+          const n = o === 'all' ? items.length : (counts[o] ?? 0);
+          return (
+            <Button
+              key={o}
+              size="sm"
+              variant={filter === o ? 'default' : 'outline'}
+              aria-pressed={filter === o}
+              onClick={() => {
+                setFilter(o);
+                setShown(pageSize);
+              }}
+              className={cn(n === 0 && filter !== o && 'opacity-60')}
+            >
+              {o === 'all' ? 'All' : humanize(o)} ({n})
+            </Button>
+          );
+        })}
+      </div>
+      {visible.length === 0 ? (
+        <Empty title="No items with this outcome" />
+      ) : (
+        <Table>
+          <TableHeader>
+            <TableRow>
+              <TableHead>Source entry</TableHead>
+              <TableHead>Outcome</TableHead>
+              <TableHead>Target entry</TableHead>
+              <TableHead>Reason / message</TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {visible.slice(0, shown).map((i, idx) => (
+              <TableRow key={`${i.source_key}-${idx}`}>
+                <TableCell className="font-mono text-xs">{i.source_key}</TableCell>
+                <TableCell>
+                  <OutcomeBadge outcome={i.outcome} />
+                </TableCell>
+                <TableCell className="font-mono text-xs">{i.target_id ?? '—'}</TableCell>
+                <TableCell className="text-sm">
+                  {i.reason && <span className="font-medium">{humanize(i.reason)}</span>}
+                  {i.reason && i.message && ' — '}
+                  {i.message}
+                  {i.conflict_id != null && (
+                    <>
+                      {' '}
+                      <Link className="text-blue-700 underline" to={`/conflicts/${i.conflict_id}`}>
+                        conflict #{i.conflict_id}
+                      </Link>
+                    </>
+                  )}
+                  {!i.reason && !i.message && i.conflict_id == null && <span className="text-slate-500">—</span>}
+                </TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      )}
+      {visible.length > shown && (
+        <Button variant="outline" onClick={() => setShown((s) => s + pageSize)}>
+          Show more ({visible.length - shown} remaining)
+        </Button>
+      )}
+    </div>
+  );
+}

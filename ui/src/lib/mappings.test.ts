@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { billableFromString, billableToString, draftsFrom, emailIndex, planMappingChanges } from './mappings';
+
+describe('mapping save plan', () => {
+  const existing = [
+    { id: 1, source_key: 'a', target_key: '10', billable: null },
+    { id: 2, source_key: 'b', target_key: '20', billable: true },
+    { id: 3, source_key: 'c', target_key: '30', billable: false },
+  ];
+  it('no changes → no ops', () => {
+    expect(planMappingChanges(existing, draftsFrom(existing))).toEqual([]);
+  });
+  it('creates, updates and deletes', () => {
+    const d = draftsFrom(existing);
+    d.a = { target_key: '11', billable: null };
+    d.b = { target_key: '20', billable: null };
+    d.c = { target_key: null, billable: false };
+    d.z = { target_key: '99', billable: true };
+    d.y = { target_key: null, billable: null };
+    expect(planMappingChanges(existing, d)).toEqual([
+      { op: 'update', id: 1, source_key: 'a', target_key: '11', billable: null },
+      { op: 'update', id: 2, source_key: 'b', target_key: '20', billable: null },
+      { op: 'delete', id: 3, source_key: 'c' },
+      { op: 'create', source_key: 'z', target_key: '99', billable: true },
+    ]);
+  });
+  it('indexes e-mails case-insensitively', () => {
+    const idx = emailIndex([{ key: '1', extra: { email: 'Anna@Example.com ' } }, { key: '2', extra: {} }, { key: '3', extra: { email: 'anna@example.com' } }]);
+    expect(idx.get('anna@example.com')).toBe('1');
+    expect(idx.size).toBe(1);
+  });
+  it('billable tri-state', () => {
+    expect(billableToString(null)).toBe('inherit');
+    expect(billableFromString('false')).toBe(false);
+    expect(billableFromString('inherit')).toBeNull();
+  });
+});

@@ -1,0 +1,247 @@
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { Link, useNavigate, useParams } from 'react-router-dom';
+import { ApiError } from '@/api/client';
+import { useConnector, useConnectorKinds, useSaveConnector, useTestConnector } from '@/api/hooks';
+import type { Connector, ConnectorKind } from '@/api/types';
+import { ErrorState, InlineError, Loading, PageHeader, useTitle } from '@/components/common';
+import { TestResult } from '@/pages/Connectors';
+import { Badge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
+import { Field, Input } from '@/components/ui/input';
+import { Select } from '@/components/ui/select';
+import { toast } from '@/components/ui/toast';
+import { hasSecret, initialValues, schemaFields, toPayload, validateValues, type FormValues, type SchemaField } from '@/lib/schemaForm';
+import { hasErrors, httpUrl, required, type Errors } from '@/lib/validate';
+
+export function ConnectorFormPage() {
+  const { id } = useParams();
+  const editId = id ? Number(id) : undefined;
+  const kinds = useConnectorKinds();
+  const connector = useConnector(editId);
+  useTitle(editId ? 'Edit connector' : 'Add connector');
+
+  if (kinds.isPending || (editId && connector.isPending)) return <Loading />;
+  if (kinds.error) return <ErrorState error={kinds.error} onRetry={() => void kinds.refetch()} />;
+  if (editId && connector.error) return <ErrorState error={connector.error} onRetry={() => void connector.refetch()} />;
+  return <ConnectorForm key={editId ?? 'new'} kinds={kinds.data} connector={editId ? connector.data : undefined} />;
+}
+
+function SettingInput({
+  f,
+  value,
+  onChange,
+  error,
+  secretSet,
+  editing,
+}: {
+  f: SchemaField;
+  value: string | boolean;
+  onChange: (v: string | boolean) => void;
+  error?: string;
+  secretSet: boolean;
+  editing: boolean;
+}) {
+  const id = `setting-${f.name}`;
+  if (f.type === 'boolean') {
+    return (
+      <div className="grid gap-1">
+        <label className="flex items-center gap-2 text-sm font-medium text-slate-800" htmlFor={id}>
+          <input id={id} type="checkbox" className="size-4 accent-blue-700" checked={Boolean(value)} onChange={(e) => onChange(e.target.checked)} />
+          {f.title}
+        </label>
+        {f.description && <p className="text-xs text-slate-600">{f.description}</p>}
+        {error && <p className="text-xs font-medium text-red-700" role="alert">{error}</p>}
+      </div>
+    );
+  }
+  const hint = [
+    f.description,
+    f.default !== undefined && f.default !== null && !f.writeOnly ? `Default: ${String(f.default)}` : null,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const label = f.writeOnly ? (
+    <span className="inline-flex items-center gap-2">
+      {f.title} {editing && (secretSet ? <Badge variant="success">set</Badge> : <Badge variant="warning">not set</Badge>)}
+    </span>
+  ) : (
+    f.title
+  );
+  return (
+    <Field
+      id={id}
+      label={label}
+      hint={f.writeOnly ? `${hint ? hint + ' · ' : ''}Write-only: never shown again. ${editing && secretSet ? 'Leave empty to keep the current value.' : ''}` : hint || undefined}
+      error={error}
+      required={f.required && !f.writeOnly}
+    >
+      {f.type === 'enum' ? (
+        <Select value={String(value)} onChange={(e) => onChange(e.target.value)}>
+          {!f.required && <option value="">(default)</option>}
+          {f.options?.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </Select>
+      ) : (
+        <Input
+          type={f.writeOnly ? 'password' : f.type === 'number' || f.type === 'integer' ? 'number' : 'text'}
+          step={f.type === 'number' ? 'any' : undefined}
+          inputMode={f.type === 'integer' ? 'numeric' : f.type === 'number' ? 'decimal' : undefined}
+          autoComplete={f.writeOnly ? 'new-password' : 'off'}
+          value={String(value)}
+          placeholder={f.writeOnly && editing && secretSet ? '•••••• (unchanged)' : undefined}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector?: Connector }) {
+  const editing = !!connector;
+  const navigate = useNavigate();
+  const save = useSaveConnector();
+  const test = useTestConnector();
+  const [kind, setKind] = useState(connector?.kind ?? kinds[0]?.kind ?? '');
+  const kindDef = kinds.find((k) => k.kind === kind);
+  const fields = useMemo(() => schemaFields(kindDef?.settings_schema), [kindDef]);
+  const [name, setName] = useState(connector?.name ?? '');
+  const [baseUrl, setBaseUrl] = useState(connector?.base_url ?? '');
+  const [token, setToken] = useState('');
+  const [values, setValues] = useState<FormValues>(() => initialValues(fields, connector?.settings));
+  const [errors, setErrors] = useState<Errors>({});
+
+  useEffect(() => {
+    if (!editing) setValues(initialValues(fields, null));
+  }, [fields, editing]);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const errs: Errors = {
+      kind: required(kind, 'Kind'),
+      name: required(name, 'Name'),
+      base_url: required(baseUrl, 'Base URL') ?? httpUrl(baseUrl),
+      api_token: editing ? undefined : required(token, 'API token'),
+    };
+    const settingErrs = validateValues(fields, values);
+    for (const [k, v] of Object.entries(settingErrs)) errs[`settings.${k}`] = v;
+    setErrors(errs);
+    if (hasErrors(errs)) {
+      document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+      return;
+    }
+    const settings = toPayload(fields, values);
+    save.mutate(
+      editing
+        ? { id: connector.id, update: { name: name.trim(), base_url: baseUrl.trim(), settings, ...(token ? { api_token: token } : {}) } }
+        : { create: { kind, name: name.trim(), base_url: baseUrl.trim(), api_token: token, settings } },
+      {
+        onSuccess: (c) => {
+          toast({ variant: 'success', title: editing ? 'Connector saved' : 'Connector created', description: 'Use “Test connection” to check it.' });
+          setToken('');
+          if (!editing) navigate(`/connectors/${c.id}`, { replace: true });
+        },
+        onError: (err) => {
+          if (err instanceof ApiError) {
+            const fe: Errors = {};
+            for (const [k, v] of Object.entries(err.fieldErrors)) {
+              fe[fields.some((f) => f.name === k) ? `settings.${k}` : k.replace(/^settings\./, 'settings.')] = v;
+            }
+            setErrors((prev) => ({ ...prev, ...fe }));
+          }
+        },
+      },
+    );
+  };
+
+  const settingsObj = (connector?.settings ?? null) as Record<string, unknown> | null;
+  return (
+    <div>
+      <PageHeader
+        title={editing ? `Connector “${connector.name}”` : 'Add connector'}
+        description={kindDef ? `Kind: ${kindDef.kind} (${kindDef.roles.join(', ')})` : undefined}
+        actions={
+          <Button asChild variant="outline">
+            <Link to="/connectors">Back to connectors</Link>
+          </Button>
+        }
+      />
+      <form onSubmit={submit} noValidate className="grid grid-cols-1 gap-4">
+        <Card>
+          <CardHeader>
+            <CardTitle>Connection</CardTitle>
+          </CardHeader>
+          <CardContent className="grid gap-4 md:grid-cols-2">
+            <Field id="kind" label="Kind" required error={errors.kind} hint={editing ? 'The kind cannot be changed.' : undefined}>
+              <Select value={kind} onChange={(e) => setKind(e.target.value)} disabled={editing}>
+                {kinds.map((k) => (
+                  <option key={k.kind} value={k.kind}>
+                    {k.kind} ({k.roles.join(', ')})
+                  </option>
+                ))}
+              </Select>
+            </Field>
+            <Field id="name" label="Name" required error={errors.name}>
+              <Input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Zammad production" />
+            </Field>
+            <Field id="base_url" label="Base URL" required error={errors.base_url} hint="e.g. https://helpdesk.example.com">
+              <Input type="url" inputMode="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} />
+            </Field>
+            <Field
+              id="api_token"
+              label={
+                <span className="inline-flex items-center gap-2">
+                  API token {editing && (connector.has_token ? <Badge variant="success">set</Badge> : <Badge variant="warning">not set</Badge>)}
+                </span>
+              }
+              required={!editing}
+              error={errors.api_token}
+              hint={editing ? 'Write-only. Leave empty to keep the stored token.' : 'Write-only: stored encrypted and never shown again.'}
+            >
+              <Input type="password" autoComplete="new-password" value={token} onChange={(e) => setToken(e.target.value)} placeholder={editing ? 'leave empty to keep' : undefined} />
+            </Field>
+          </CardContent>
+        </Card>
+        {fields.length > 0 && (
+          <Card>
+            <CardHeader>
+              <CardTitle>Settings</CardTitle>
+            </CardHeader>
+            <CardContent className="grid gap-4 md:grid-cols-2">
+              {fields.map((f) => (
+                <SettingInput
+                  key={`${kind}-${f.name}`}
+                  f={f}
+                  value={values[f.name] ?? ''}
+                  onChange={(v) => setValues((s) => ({ ...s, [f.name]: v }))}
+                  error={errors[`settings.${f.name}`]}
+                  secretSet={hasSecret(f.name, settingsObj, connector as unknown as Record<string, unknown>)}
+                  editing={editing}
+                />
+              ))}
+            </CardContent>
+          </Card>
+        )}
+        <InlineError error={save.error && !(save.error instanceof ApiError && Object.keys(save.error.fieldErrors).length) ? save.error : null} />
+        <div className="flex flex-wrap items-start gap-2">
+          <Button type="submit" disabled={save.isPending}>
+            {save.isPending ? 'Saving…' : editing ? 'Save changes' : 'Create connector'}
+          </Button>
+          {editing && (
+            <div className="grid gap-1">
+              <Button variant="outline" onClick={() => test.mutate(connector.id)} disabled={test.isPending}>
+                {test.isPending ? 'Testing…' : 'Test connection'}
+              </Button>
+              <p className="text-xs text-slate-600">Tests the saved settings.</p>
+            </div>
+          )}
+        </div>
+        <TestResult result={test.data} />
+        <InlineError error={test.error} />
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,305 @@
+import { useEffect, useMemo, useState } from 'react';
+import { Link, useSearchParams } from 'react-router-dom';
+import { useQueryClient } from '@tanstack/react-query';
+import { ApiError } from '@/api/client';
+import { mappingApi, useCatalog, useConnectors, useMappings, usePipelines } from '@/api/hooks';
+import type { CatalogItem, Connector, Mapping, MappingKind, Pipeline } from '@/api/types';
+import { Empty, ErrorState, Loading, PageHeader, useTitle } from '@/components/common';
+import { Badge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { Card, CardContent } from '@/components/ui/card';
+import { Combobox } from '@/components/ui/combobox';
+import { Input } from '@/components/ui/input';
+import { Select } from '@/components/ui/select';
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
+import { Tabs, TabsContent, TabsList, TabsTrigger } from '@/components/ui/tabs';
+import { toast } from '@/components/ui/toast';
+import { billableFromString, billableToString, draftsFrom, emailIndex, normEmail, planMappingChanges, type Drafts } from '@/lib/mappings';
+import { cn } from '@/lib/utils';
+
+/** Which catalog feeds each side of a mapping kind (per connector kind; contract: zammad → kimai). */
+const CATALOGS: Record<MappingKind, { source: Record<string, string>; target: Record<string, string>; sourceLabel: string; targetLabel: string }> = {
+  activity: { source: { zammad: 'types' }, target: { kimai: 'activities' }, sourceLabel: 'Time accounting type', targetLabel: 'Kimai activity' },
+  project: { source: { zammad: 'organizations' }, target: { kimai: 'projects' }, sourceLabel: 'Organization', targetLabel: 'Kimai project' },
+  user: { source: { zammad: 'agents' }, target: { kimai: 'users' }, sourceLabel: 'Agent', targetLabel: 'Kimai user' },
+};
+const FALLBACK = { activity: ['types', 'activities'], project: ['organizations', 'projects'], user: ['agents', 'users'] } as const;
+
+/** Selected pipeline from `?pipeline=` (or the first one). */
+export function usePipelineChoice() {
+  const [params, setParams] = useSearchParams();
+  const pipelines = usePipelines();
+  const raw = params.get('pipeline');
+  const list = pipelines.data?.items ?? [];
+  const selected = list.find((p) => String(p.id) === raw) ?? list[0];
+  const select = (id: number) =>
+    setParams(
+      (prev) => {
+        const n = new URLSearchParams(prev);
+        n.set('pipeline', String(id));
+        return n;
+      },
+      { replace: true },
+    );
+  return { pipelines, selected, select };
+}
+
+export function PipelinePicker({ list, selected, onSelect }: { list: Pipeline[]; selected?: Pipeline; onSelect: (id: number) => void }) {
+  if (list.length <= 1) return null;
+  return (
+    <div className="flex items-center gap-2">
+      <label htmlFor="pipeline-picker" className="text-sm font-medium text-slate-800">
+        Pipeline
+      </label>
+      <Select id="pipeline-picker" className="w-auto" value={selected?.id ?? ''} onChange={(e) => onSelect(Number(e.target.value))}>
+        {list.map((p) => (
+          <option key={p.id} value={p.id}>
+            {p.name}
+          </option>
+        ))}
+      </Select>
+    </div>
+  );
+}
+
+export function MappingsPage() {
+  useTitle('Mappings');
+  const { pipelines, selected, select } = usePipelineChoice();
+  const connectors = useConnectors();
+  const [tab, setTab] = useState<MappingKind>('activity');
+
+  if (pipelines.isPending || connectors.isPending) return <Loading />;
+  if (pipelines.error || connectors.error)
+    return <ErrorState error={pipelines.error ?? connectors.error} onRetry={() => { void pipelines.refetch(); void connectors.refetch(); }} />;
+  if (!selected)
+    return (
+      <div>
+        <PageHeader title="Mappings" />
+        <Empty title="No pipeline yet">
+          <Link className="text-blue-700 underline" to="/pipelines/new">Create a pipeline</Link> first.
+        </Empty>
+      </div>
+    );
+  const source = connectors.data?.items.find((c) => c.id === selected.source_connector_id);
+  const target = connectors.data?.items.find((c) => c.id === selected.target_connector_id);
+  return (
+    <div>
+      <PageHeader
+        title="Mappings"
+        description="Tell timebridge which Kimai activity, project and user each Zammad item belongs to. Unmapped items become conflicts."
+        actions={<PipelinePicker list={pipelines.data?.items ?? []} selected={selected} onSelect={select} />}
+      />
+      {!source || !target ? (
+        <ErrorState error={new Error('The pipeline refers to a connector that no longer exists.')} />
+      ) : (
+        <Tabs value={tab} onValueChange={(v) => setTab(v as MappingKind)}>
+          <TabsList aria-label="Mapping kind">
+            <TabsTrigger value="activity">Activities</TabsTrigger>
+            <TabsTrigger value="project">Projects</TabsTrigger>
+            <TabsTrigger value="user">Users</TabsTrigger>
+          </TabsList>
+          {(['activity', 'project', 'user'] as const).map((k) => (
+            <TabsContent key={k} value={k}>
+              {tab === k && <MappingEditor key={`${selected.id}-${k}`} kind={k} pipeline={selected} source={source} target={target} />}
+            </TabsContent>
+          ))}
+        </Tabs>
+      )}
+    </div>
+  );
+}
+
+function MappingEditor({ kind, pipeline, source, target }: { kind: MappingKind; pipeline: Pipeline; source: Connector; target: Connector }) {
+  const cfg = CATALOGS[kind];
+  const srcWhat = cfg.source[source.kind] ?? FALLBACK[kind][0];
+  const tgtWhat = cfg.target[target.kind] ?? FALLBACK[kind][1];
+  const srcCat = useCatalog(source.id, srcWhat);
+  const tgtCat = useCatalog(target.id, tgtWhat);
+  const maps = useMappings(pipeline.id, kind);
+  const qc = useQueryClient();
+  const [drafts, setDrafts] = useState<Drafts>({});
+  const [filter, setFilter] = useState('');
+  const [onlyUnmapped, setOnlyUnmapped] = useState(false);
+  const [saving, setSaving] = useState<{ done: number; total: number } | null>(null);
+  const [saveErrors, setSaveErrors] = useState<Record<string, string>>({});
+
+  const existing: Mapping[] = useMemo(() => maps.data?.items ?? [], [maps.data]);
+  useEffect(() => {
+    setDrafts(draftsFrom(existing));
+  }, [existing]);
+
+  const targetItems = useMemo(() => tgtCat.data?.items ?? [], [tgtCat.data]);
+  const tOptions = useMemo(
+    () => targetItems.map((t) => ({ value: t.key, label: t.label, hint: typeof t.extra?.email === 'string' ? t.extra.email : `#${t.key}` })),
+    [targetItems],
+  );
+  const byEmail = useMemo(() => (kind === 'user' ? emailIndex(targetItems) : new Map<string, string>()), [kind, targetItems]);
+  const ops = useMemo(() => planMappingChanges(existing, drafts), [existing, drafts]);
+
+  if (srcCat.isPending || tgtCat.isPending || maps.isPending) return <Loading label="Loading catalogs…" />;
+  const err = srcCat.error ?? tgtCat.error ?? maps.error;
+  if (err) return <ErrorState error={err} title="Could not load catalogs from the connectors" onRetry={() => { void srcCat.refetch(); void tgtCat.refetch(); void maps.refetch(); }} />;
+
+  const sourceItems: CatalogItem[] = srcCat.data?.items ?? [];
+  // also show mappings whose source item is no longer in the catalog
+  const known = new Set(sourceItems.map((s) => s.key));
+  const orphans: CatalogItem[] = existing.filter((m) => !known.has(m.source_key)).map((m) => ({ key: m.source_key, label: `${m.source_label} (no longer in source)` }));
+  const rows = [...sourceItems, ...orphans];
+
+  const statusOf = (s: CatalogItem): 'mapped' | 'email' | 'default' | 'unmapped' => {
+    if (drafts[s.key]?.target_key) return 'mapped';
+    if (kind === 'user') {
+      const e = normEmail(s.extra?.email);
+      if (e && byEmail.has(e)) return 'email';
+    }
+    if (kind === 'project' && pipeline.options.default_project) return 'default';
+    if (kind === 'activity' && pipeline.options.default_activity) return 'default';
+    return 'unmapped';
+  };
+  const q = filter.trim().toLowerCase();
+  const visible = rows.filter((s) => {
+    if (onlyUnmapped && statusOf(s) !== 'unmapped') return false;
+    if (!q) return true;
+    return s.label.toLowerCase().includes(q) || s.key.toLowerCase().includes(q) || String(s.extra?.email ?? '').toLowerCase().includes(q);
+  });
+  const unmappedCount = rows.filter((s) => statusOf(s) === 'unmapped').length;
+  const labelOf = (key: string) => targetItems.find((t) => t.key === key)?.label ?? key;
+
+  const save = async () => {
+    setSaving({ done: 0, total: ops.length });
+    const errs: Record<string, string> = {};
+    let done = 0;
+    for (const op of ops) {
+      const src = rows.find((r) => r.key === op.source_key);
+      try {
+        if (op.op === 'delete') await mappingApi.remove(op.id);
+        else {
+          const body = {
+            pipeline_id: pipeline.id,
+            kind,
+            source_key: op.source_key,
+            source_label: src?.label ?? op.source_key,
+            target_key: op.target_key,
+            target_label: labelOf(op.target_key),
+            billable: kind === 'user' ? null : op.billable,
+          };
+          if (op.op === 'create') await mappingApi.create(body);
+          else await mappingApi.update(op.id, body);
+        }
+      } catch (e) {
+        errs[op.source_key] = e instanceof ApiError && e.status === 409 ? `Already mapped elsewhere: ${e.message}` : e instanceof Error ? e.message : String(e);
+      }
+      done += 1;
+      setSaving({ done, total: ops.length });
+    }
+    setSaveErrors(errs);
+    setSaving(null);
+    await qc.invalidateQueries({ queryKey: ['mappings'] });
+    const failed = Object.keys(errs).length;
+    toast(
+      failed
+        ? { variant: 'error', title: `${ops.length - failed} of ${ops.length} changes saved`, description: `${failed} failed — see the highlighted rows.` }
+        : { variant: 'success', title: `${ops.length} mapping change${ops.length === 1 ? '' : 's'} saved` },
+    );
+  };
+
+  return (
+    <Card>
+      <CardContent className="grid gap-3 pt-4">
+        <div className="flex flex-col gap-2 sm:flex-row sm:items-center sm:justify-between">
+          <div className="flex flex-col gap-2 sm:flex-row sm:items-center">
+            <label className="sr-only" htmlFor={`filter-${kind}`}>
+              Search {cfg.sourceLabel.toLowerCase()}s
+            </label>
+            <Input id={`filter-${kind}`} className="sm:w-64" placeholder={`Search ${cfg.sourceLabel.toLowerCase()}s…`} value={filter} onChange={(e) => setFilter(e.target.value)} />
+            <label className="flex items-center gap-2 text-sm text-slate-800">
+              <input type="checkbox" className="size-4 accent-blue-700" checked={onlyUnmapped} onChange={(e) => setOnlyUnmapped(e.target.checked)} />
+              Only unmapped ({unmappedCount})
+            </label>
+          </div>
+          <div className="flex items-center gap-2">
+            {ops.length > 0 && <span className="text-sm text-slate-700">{ops.length} unsaved change{ops.length === 1 ? '' : 's'}</span>}
+            <Button variant="outline" disabled={ops.length === 0 || !!saving} onClick={() => setDrafts(draftsFrom(existing))}>
+              Discard
+            </Button>
+            <Button disabled={ops.length === 0 || !!saving} onClick={() => void save()}>
+              {saving ? `Saving ${saving.done}/${saving.total}…` : 'Save mappings'}
+            </Button>
+          </div>
+        </div>
+        {rows.length === 0 ? (
+          <Empty title={`The source has no ${cfg.sourceLabel.toLowerCase()}s`} />
+        ) : (
+          <Table>
+            <TableHeader>
+              <TableRow>
+                <TableHead>{cfg.sourceLabel}</TableHead>
+                <TableHead className="min-w-56">{cfg.targetLabel}</TableHead>
+                {kind !== 'user' && <TableHead>Billable</TableHead>}
+                <TableHead>Status</TableHead>
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {visible.map((s) => {
+                const d = drafts[s.key] ?? { target_key: null, billable: null };
+                const st = statusOf(s);
+                const email = typeof s.extra?.email === 'string' ? s.extra.email : null;
+                const matched = st === 'email' ? byEmail.get(normEmail(email)!) : undefined;
+                const rowErr = saveErrors[s.key];
+                return (
+                  <TableRow key={s.key} className={cn(st === 'unmapped' && 'bg-amber-50 hover:bg-amber-50', rowErr && 'bg-red-50 hover:bg-red-50')}>
+                    <TableCell>
+                      <div className="font-medium">{s.label}</div>
+                      <div className="text-xs text-slate-600">
+                        #{s.key}
+                        {email && ` · ${email}`}
+                      </div>
+                      {rowErr && (
+                        <p className="text-xs font-medium text-red-700" role="alert">
+                          {rowErr}
+                        </p>
+                      )}
+                    </TableCell>
+                    <TableCell>
+                      <Combobox
+                        ariaLabel={`${cfg.targetLabel} for ${s.label}`}
+                        options={tOptions}
+                        value={d.target_key}
+                        onChange={(v) => setDrafts((all) => ({ ...all, [s.key]: { ...d, target_key: v } }))}
+                        emptyLabel={kind === 'user' ? '(automatic by e-mail / none)' : '(not mapped)'}
+                        placeholder={matched ? `${labelOf(matched)} (by e-mail)` : 'Not mapped'}
+                        invalid={st === 'unmapped'}
+                      />
+                    </TableCell>
+                    {kind !== 'user' && (
+                      <TableCell>
+                        <Select
+                          aria-label={`Billable for ${s.label}`}
+                          className="w-32"
+                          value={billableToString(d.billable)}
+                          onChange={(e) => setDrafts((all) => ({ ...all, [s.key]: { ...d, billable: billableFromString(e.target.value) } }))}
+                          disabled={!d.target_key}
+                        >
+                          <option value="inherit">inherit</option>
+                          <option value="true">billable</option>
+                          <option value="false">not billable</option>
+                        </Select>
+                      </TableCell>
+                    )}
+                    <TableCell>
+                      {st === 'mapped' && <Badge variant="success">mapped</Badge>}
+                      {st === 'email' && <Badge variant="info">matched by e-mail</Badge>}
+                      {st === 'default' && <Badge>uses default</Badge>}
+                      {st === 'unmapped' && <Badge variant="warning">unmapped</Badge>}
+                    </TableCell>
+                  </TableRow>
+                );
+              })}
+            </TableBody>
+          </Table>
+        )}
+        {visible.length === 0 && rows.length > 0 && <p className="text-sm text-slate-600">No rows match the filter.</p>}
+      </CardContent>
+    </Card>
+  );
+}

@@ -1,0 +1,209 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate, useParams } from 'react-router-dom';
+import { ApiError } from '@/api/client';
+import { useCatalog, useConnectorKinds, useConnectors, usePipelines, useSavePipeline } from '@/api/hooks';
+import type { Connector, ConnectorKind, Pipeline } from '@/api/types';
+import { ErrorState, InlineError, Loading, PageHeader, useTitle } from '@/components/common';
+import { Button } from '@/components/ui/button';
+import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
+import { Combobox } from '@/components/ui/combobox';
+import { Field, Input } from '@/components/ui/input';
+import { Select } from '@/components/ui/select';
+import { toast } from '@/components/ui/toast';
+import { hasErrors, positiveInt, required, type Errors } from '@/lib/validate';
+
+export function PipelineFormPage() {
+  const { id } = useParams();
+  const editId = id ? Number(id) : undefined;
+  useTitle(editId ? 'Edit pipeline' : 'Add pipeline');
+  const pipelines = usePipelines();
+  const connectors = useConnectors();
+  const kinds = useConnectorKinds();
+  if (pipelines.isPending || connectors.isPending || kinds.isPending) return <Loading />;
+  const err = pipelines.error ?? connectors.error ?? kinds.error;
+  if (err || !pipelines.data || !connectors.data || !kinds.data)
+    return <ErrorState error={err} onRetry={() => { void pipelines.refetch(); void connectors.refetch(); void kinds.refetch(); }} />;
+  const pipeline = editId ? pipelines.data.items.find((p) => p.id === editId) : undefined;
+  if (editId && !pipeline) return <ErrorState error={new Error(`Pipeline #${editId} does not exist.`)} />;
+  return <PipelineForm key={editId ?? 'new'} pipeline={pipeline} connectors={connectors.data.items} kinds={kinds.data} />;
+}
+
+function byRole(connectors: Connector[], kinds: ConnectorKind[], role: 'source' | 'target') {
+  return connectors.filter((c) => kinds.find((k) => k.kind === c.kind)?.roles.includes(role));
+}
+
+function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; connectors: Connector[]; kinds: ConnectorKind[] }) {
+  const editing = !!pipeline;
+  const navigate = useNavigate();
+  const save = useSavePipeline();
+  const sources = byRole(connectors, kinds, 'source');
+  const targets = byRole(connectors, kinds, 'target');
+  const [name, setName] = useState(pipeline?.name ?? 'Zammad → Kimai');
+  const [source, setSource] = useState(String(pipeline?.source_connector_id ?? sources[0]?.id ?? ''));
+  const [target, setTarget] = useState(String(pipeline?.target_connector_id ?? targets[0]?.id ?? ''));
+  const [enabled, setEnabled] = useState(pipeline?.enabled ?? true);
+  const [schedEnabled, setSchedEnabled] = useState(pipeline?.schedule.enabled ?? true);
+  const [interval, setIntervalMin] = useState(String(pipeline?.schedule.interval_minutes ?? 360));
+  const [windowDays, setWindowDays] = useState(String(pipeline?.window_days ?? 30));
+  const [defProject, setDefProject] = useState<string | null>(pipeline?.options.default_project ?? null);
+  const [defActivity, setDefActivity] = useState<string | null>(pipeline?.options.default_activity ?? null);
+  const [unmappedUser, setUnmappedUser] = useState<'conflict' | 'token_user'>(pipeline?.options.unmapped_user ?? 'conflict');
+  const [errors, setErrors] = useState<Errors>({});
+  const targetId = target ? Number(target) : undefined;
+  const projects = useCatalog(targetId, 'projects');
+  const activities = useCatalog(targetId, 'activities');
+  const opts = (items: { key: string; label: string; extra?: Record<string, unknown> }[] | undefined) =>
+    (items ?? []).map((i) => ({ value: i.key, label: i.label, hint: `#${i.key}` }));
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const errs: Errors = {
+      name: required(name, 'Name'),
+      source_connector_id: required(source, 'Source connector'),
+      target_connector_id: required(target, 'Target connector'),
+      'schedule.interval_minutes': schedEnabled ? positiveInt(interval, 'Interval') : undefined,
+      window_days: positiveInt(windowDays, 'Window'),
+    };
+    setErrors(errs);
+    if (hasErrors(errs)) {
+      document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+      return;
+    }
+    save.mutate(
+      {
+        id: pipeline?.id,
+        body: {
+          name: name.trim(),
+          source_connector_id: Number(source),
+          target_connector_id: Number(target),
+          enabled,
+          schedule: { enabled: schedEnabled, interval_minutes: Number(interval) || pipeline?.schedule.interval_minutes || 360 },
+          window_days: Number(windowDays),
+          options: { default_project: defProject, default_activity: defActivity, unmapped_user: unmappedUser },
+        },
+      },
+      {
+        onSuccess: (p) => {
+          toast({ variant: 'success', title: editing ? 'Pipeline saved' : 'Pipeline created', description: editing ? undefined : 'Next: map activities, projects and users.' });
+          if (!editing) navigate(`/mappings?pipeline=${p.id}`);
+        },
+        onError: (err) => {
+          if (err instanceof ApiError) setErrors((prev) => ({ ...prev, ...err.fieldErrors }));
+        },
+      },
+    );
+  };
+
+  return (
+    <div>
+      <PageHeader
+        title={editing ? `Pipeline “${pipeline.name}”` : 'Add pipeline'}
+        actions={
+          <Button asChild variant="outline">
+            <Link to="/pipelines">Back to pipelines</Link>
+          </Button>
+        }
+      />
+      {(sources.length === 0 || targets.length === 0) && (
+        <p role="alert" className="mb-4 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900">
+          You need at least one source and one target connector. <Link className="underline" to="/connectors/new">Add a connector</Link>.
+        </p>
+      )}
+      <form onSubmit={submit} noValidate className="grid grid-cols-1 gap-4">
+        <Card>
+          <CardHeader>
+            <CardTitle>Connectors</CardTitle>
+          </CardHeader>
+          <CardContent className="grid gap-4 md:grid-cols-3">
+            <Field id="name" label="Name" required error={errors.name}>
+              <Input value={name} onChange={(e) => setName(e.target.value)} />
+            </Field>
+            <Field id="source" label="Source (helpdesk)" required error={errors.source_connector_id}>
+              <Select value={source} onChange={(e) => setSource(e.target.value)}>
+                <option value="">Choose…</option>
+                {sources.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {c.name} ({c.kind})
+                  </option>
+                ))}
+              </Select>
+            </Field>
+            <Field id="target" label="Target (time tracking)" required error={errors.target_connector_id}>
+              <Select
+                value={target}
+                onChange={(e) => {
+                  setTarget(e.target.value);
+                  setDefProject(null);
+                  setDefActivity(null);
+                }}
+              >
+                <option value="">Choose…</option>
+                {targets.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {c.name} ({c.kind})
+                  </option>
+                ))}
+              </Select>
+            </Field>
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Schedule</CardTitle>
+          </CardHeader>
+          <CardContent className="grid gap-4 md:grid-cols-3">
+            <label className="flex items-center gap-2 text-sm font-medium text-slate-800">
+              <input type="checkbox" className="size-4 accent-blue-700" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
+              Pipeline enabled
+            </label>
+            <label className="flex items-center gap-2 text-sm font-medium text-slate-800">
+              <input type="checkbox" className="size-4 accent-blue-700" checked={schedEnabled} onChange={(e) => setSchedEnabled(e.target.checked)} />
+              Run on a schedule
+            </label>
+            <Field id="interval" label="Interval (minutes)" required={schedEnabled} error={errors['schedule.interval_minutes'] ?? errors.interval_minutes} hint="360 = every 6 hours">
+              <Input type="number" min={1} step={1} inputMode="numeric" value={interval} onChange={(e) => setIntervalMin(e.target.value)} disabled={!schedEnabled} />
+            </Field>
+            <Field id="window_days" label="Window (days back)" required error={errors.window_days} hint="How many past days each run compares.">
+              <Input type="number" min={1} step={1} inputMode="numeric" value={windowDays} onChange={(e) => setWindowDays(e.target.value)} />
+            </Field>
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Defaults</CardTitle>
+          </CardHeader>
+          <CardContent className="grid gap-4 md:grid-cols-3">
+            <div className="grid content-start gap-1.5">
+              <label className="text-sm font-medium text-slate-800" htmlFor="default_project">
+                Default project
+              </label>
+              <Combobox id="default_project" options={opts(projects.data?.items)} value={defProject} onChange={setDefProject} emptyLabel="(none — unmapped is a conflict)" placeholder={projects.isPending && targetId ? 'Loading…' : '(none)'} disabled={!targetId} />
+              <p className="text-xs text-slate-600">Used when an organization has no project mapping.</p>
+              {projects.error && <p className="text-xs text-red-700">{projects.error.message}</p>}
+            </div>
+            <div className="grid content-start gap-1.5">
+              <label className="text-sm font-medium text-slate-800" htmlFor="default_activity">
+                Default activity
+              </label>
+              <Combobox id="default_activity" options={opts(activities.data?.items)} value={defActivity} onChange={setDefActivity} emptyLabel="(none — unmapped is a conflict)" placeholder={activities.isPending && targetId ? 'Loading…' : '(none)'} disabled={!targetId} />
+              <p className="text-xs text-slate-600">Used when a time accounting type has no mapping.</p>
+              {activities.error && <p className="text-xs text-red-700">{activities.error.message}</p>}
+            </div>
+            <Field id="unmapped_user" label="Agent without a Kimai user" hint="“Token user” books the time on the user of the Kimai API token.">
+              <Select value={unmappedUser} onChange={(e) => setUnmappedUser(e.target.value as 'conflict' | 'token_user')}>
+                <option value="conflict">Raise a conflict</option>
+                <option value="token_user">Book as the token user</option>
+              </Select>
+            </Field>
+          </CardContent>
+        </Card>
+        <InlineError error={save.error} />
+        <div>
+          <Button type="submit" disabled={save.isPending}>
+            {save.isPending ? 'Saving…' : editing ? 'Save changes' : 'Create pipeline'}
+          </Button>
+        </div>
+      </form>
+    </div>
+  );
+}

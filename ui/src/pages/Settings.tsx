@@ -1,0 +1,256 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
+import { Copy } from 'lucide-react';
+import { ApiError } from '@/api/client';
+import { gdprExport, gdprPurge, useConnectors, useSaveSettings, useSettings } from '@/api/hooks';
+import type { GdprPurgeResult } from '@/api/types';
+import { ConfirmDialog, ErrorState, InlineError, Loading, PageHeader, useTitle } from '@/components/common';
+import { Badge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
+import { Field, Input } from '@/components/ui/input';
+import { toast } from '@/components/ui/toast';
+import { email as emailRule, positiveInt } from '@/lib/validate';
+
+function RetentionCard() {
+  const s = useSettings();
+  const save = useSaveSettings();
+  const [days, setDays] = useState('');
+  const [err, setErr] = useState<string | undefined>();
+  useEffect(() => {
+    if (s.data) setDays(String(s.data.retention_days));
+  }, [s.data]);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const v = positiveInt(days, 'Retention');
+    setErr(v);
+    if (v || !s.data) return;
+    save.mutate(
+      { ...s.data, retention_days: Number(days) },
+      {
+        onSuccess: () => toast({ variant: 'success', title: 'Settings saved' }),
+        onError: (er) => er instanceof ApiError && setErr(er.fieldErrors.retention_days),
+      },
+    );
+  };
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Retention</CardTitle>
+        <CardDescription>A daily job deletes run items, resolved conflicts and audit events older than this.</CardDescription>
+      </CardHeader>
+      <CardContent>
+        {s.isPending ? (
+          <Loading />
+        ) : s.error ? (
+          <ErrorState error={s.error} onRetry={() => void s.refetch()} />
+        ) : (
+          <form onSubmit={submit} noValidate className="flex flex-col gap-3 sm:flex-row sm:items-end">
+            <Field id="retention_days" label="Retention (days)" required error={err} className="sm:w-48">
+              <Input type="number" min={1} step={1} inputMode="numeric" value={days} onChange={(e) => setDays(e.target.value)} />
+            </Field>
+            <Button type="submit" disabled={save.isPending}>
+              {save.isPending ? 'Saving…' : 'Save'}
+            </Button>
+          </form>
+        )}
+        {save.error && !err && <InlineError error={save.error} />}
+      </CardContent>
+    </Card>
+  );
+}
+
+function WebhookCard() {
+  const c = useConnectors();
+  const zammad = (c.data?.items ?? []).filter((x) => x.kind === 'zammad');
+  const origin = window.location.origin;
+  const copy = async (text: string) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      toast({ variant: 'success', title: 'Copied to the clipboard' });
+    } catch {
+      toast({ variant: 'error', title: 'Could not copy', description: 'Select the URL and copy it by hand.' });
+    }
+  };
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Zammad webhook</CardTitle>
+        <CardDescription>Lets Zammad tell timebridge about changed tickets at once; the schedule remains the safety net.</CardDescription>
+      </CardHeader>
+      <CardContent className="grid gap-3">
+        {c.isPending ? (
+          <Loading />
+        ) : c.error ? (
+          <ErrorState error={c.error} onRetry={() => void c.refetch()} />
+        ) : zammad.length === 0 ? (
+          <p className="text-sm text-slate-700">
+            No Zammad connector yet. <Link className="text-blue-700 underline" to="/connectors/new">Add one</Link>.
+          </p>
+        ) : (
+          zammad.map((z) => {
+            const url = `${origin}/api/webhook/zammad/${z.id}`;
+            const hasSecret = (z.settings as Record<string, unknown>)?.has_webhook_secret === true || (z as unknown as Record<string, unknown>).has_webhook_secret === true;
+            return (
+              <div key={z.id} className="grid gap-1.5">
+                <p className="flex flex-wrap items-center gap-2 text-sm font-medium">
+                  {z.name} {hasSecret ? <Badge variant="success">signature token set</Badge> : <Badge variant="warning">no signature token — calls are refused</Badge>}
+                </p>
+                <div className="flex gap-2">
+                  <Input readOnly value={url} aria-label={`Webhook URL for ${z.name}`} className="font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+                  <Button variant="outline" size="icon" aria-label={`Copy webhook URL for ${z.name}`} onClick={() => void copy(url)}>
+                    <Copy aria-hidden="true" />
+                  </Button>
+                </div>
+              </div>
+            );
+          })
+        )}
+        <ol className="list-decimal space-y-1 pl-5 text-sm text-slate-700">
+          <li>
+            Choose a long random signature token and enter it as <strong>Webhook secret</strong> in the Zammad connector (
+            <Link className="text-blue-700 underline" to="/connectors">Connectors</Link> → edit).
+          </li>
+          <li>
+            In Zammad, open <em>Settings → Manage → Webhook</em>, create a webhook with the URL above as endpoint and the <em>same token</em> as
+            HMAC-SHA1 signature token; keep SSL verification on.
+          </li>
+          <li>
+            Open <em>Manage → Trigger</em> and create a trigger that runs on <em>ticket update</em> (condition e.g. “Action is updated”) and whose
+            action calls that webhook.
+          </li>
+          <li>Log time on a ticket: a webhook event appears in the audit log and a sync of that ticket follows within seconds.</li>
+        </ol>
+      </CardContent>
+    </Card>
+  );
+}
+
+function downloadJson(data: unknown, filename: string) {
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function PrivacyCard() {
+  const [addr, setAddr] = useState('');
+  const [err, setErr] = useState<string | undefined>();
+  const [busy, setBusy] = useState<'export' | 'purge' | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [confirmOpen, setConfirmOpen] = useState(false);
+  const [typed, setTyped] = useState('');
+  const [purged, setPurged] = useState<GdprPurgeResult | null>(null);
+
+  const check = () => {
+    const v = emailRule(addr);
+    setErr(v);
+    return !v;
+  };
+  const doExport = async () => {
+    if (!check()) return;
+    setBusy('export');
+    setError(null);
+    try {
+      const data = await gdprExport(addr.trim());
+      downloadJson(data, `timebridge-export-${addr.trim().replace(/[^a-z0-9@._-]/gi, '_')}.json`);
+      toast({ variant: 'success', title: 'Export downloaded' });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const doPurge = async () => {
+    setBusy('purge');
+    setError(null);
+    try {
+      const r = await gdprPurge(addr.trim());
+      setPurged(r);
+      setConfirmOpen(false);
+      setTyped('');
+      toast({ variant: 'success', title: 'Personal data purged' });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Privacy (GDPR)</CardTitle>
+        <CardDescription>Export or erase what timebridge stores locally about one person. Data in Zammad and Kimai is not touched.</CardDescription>
+      </CardHeader>
+      <CardContent className="grid gap-3">
+        <Field id="gdpr-email" label="E-mail address" required error={err}>
+          <Input type="email" autoComplete="off" value={addr} onChange={(e) => setAddr(e.target.value)} />
+        </Field>
+        <div className="flex flex-wrap gap-2">
+          <Button variant="outline" onClick={() => void doExport()} disabled={!!busy}>
+            {busy === 'export' ? 'Exporting…' : 'Export as JSON'}
+          </Button>
+          <Button
+            variant="destructive"
+            onClick={() => {
+              if (check()) {
+                setPurged(null);
+                setTyped('');
+                setConfirmOpen(true);
+              }
+            }}
+            disabled={!!busy}
+          >
+            Purge…
+          </Button>
+        </div>
+        {!confirmOpen && <InlineError error={error} />}
+        {purged && (
+          <div role="status" className="rounded-md border border-green-200 bg-green-50 p-3 text-sm text-green-900">
+            <p className="font-medium">Purged. Removed or anonymised:</p>
+            <ul className="list-disc pl-5">
+              {Object.entries(purged.deleted).map(([k, v]) => (
+                <li key={k}>
+                  {k}: {v}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+      </CardContent>
+      <ConfirmDialog
+        open={confirmOpen}
+        onOpenChange={setConfirmOpen}
+        title="Purge personal data?"
+        description={`This removes or anonymises every local record naming ${addr.trim()}. It cannot be undone.`}
+        confirmLabel="Purge permanently"
+        destructive
+        pending={busy === 'purge'}
+        error={error}
+        confirmDisabled={typed.trim().toLowerCase() !== addr.trim().toLowerCase()}
+        onConfirm={() => void doPurge()}
+      >
+        <Field id="gdpr-confirm" label="Type the e-mail address to confirm" required>
+          <Input autoComplete="off" value={typed} onChange={(e) => setTyped(e.target.value)} />
+        </Field>
+      </ConfirmDialog>
+    </Card>
+  );
+}
+
+export function SettingsPage() {
+  useTitle('Settings');
+  return (
+    <div className="grid grid-cols-1 gap-4">
+      <PageHeader title="Settings" />
+      <RetentionCard />
+      <WebhookCard />
+      <PrivacyCard />
+    </div>
+  );
+}
