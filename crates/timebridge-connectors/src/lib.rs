@@ -1,6 +1,22 @@
-//! Connector plugins: one folder per remote system, the registry that maps a kind to
-//! its implementation and settings schema, and the shared HTTP client.
+//! Connector plugins: one folder per remote system, the registry that maps a kind to its
+//! implementation and settings schema, the traits the sync engine calls, and the shared
+//! HTTP client.
+//!
+//! Adding a system is one folder (`src/<kind>/`, with a `kind()` returning its
+//! [`KindInfo`]) plus one line in [`registry::kinds`].
 
+pub mod connector;
+pub mod error;
+pub mod http;
+pub mod kimai;
+pub mod marker;
 pub mod registry;
+pub mod zammad;
 
+pub use connector::{
+    CatalogItem, Connector, ConnectorConfig, ConnectorContext, SourceBatch, SourceConnector,
+    SourceQuery, SourceScope, TargetConnector, TestReport,
+};
+pub use error::{ConnectorError, ConnectorResult, ErrorClass};
+pub use marker::Marker;
 pub use registry::{KindInfo, Role, SettingsError};

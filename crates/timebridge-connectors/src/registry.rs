@@ -1,8 +1,13 @@
 //! The registry of connector kinds. The engine, the API and the UI only ever see
 //! kinds through this module; adding a connector is one folder plus one line here.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+
+use crate::connector::{Connector, ConnectorConfig, ConnectorContext};
+use crate::error::ConnectorResult;
 
 /// What a connector kind can be used as in a pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,6 +28,27 @@ pub struct KindInfo {
     /// `has_<name>` (e.g. `webhook_secret` → `has_webhook_secret`).
     #[serde(skip)]
     pub secret_settings: Vec<&'static str>,
+    /// The catalogs `GET /api/connectors/{id}/catalog/{what}` serves for this kind.
+    pub catalogs: &'static [&'static str],
+    /// Builds a connector instance from its stored configuration.
+    #[serde(skip)]
+    pub build: BuildFn,
+}
+
+/// Constructor of a kind's connector instances.
+pub type BuildFn = fn(ConnectorConfig, &ConnectorContext) -> ConnectorResult<Arc<dyn Connector>>;
+
+impl KindInfo {
+    /// Builds an instance from `config` (whose settings are normalised first).
+    pub fn build(
+        &self,
+        mut config: ConnectorConfig,
+        ctx: &ConnectorContext,
+    ) -> ConnectorResult<Arc<dyn Connector>> {
+        config.settings = normalize_settings(self, &config.settings)
+            .map_err(|e| crate::ConnectorError::Config(e.to_string()))?;
+        (self.build)(config, ctx)
+    }
 }
 
 /// A settings value the kind does not accept.
@@ -33,9 +59,9 @@ pub struct SettingsError {
     pub message: String,
 }
 
-/// All registered kinds.
+/// All registered kinds: one line per connector.
 pub fn kinds() -> Vec<KindInfo> {
-    vec![zammad_kind(), kimai_kind()]
+    vec![crate::zammad::kind(), crate::kimai::kind()]
 }
 
 /// The kind registered under `kind`, if any.
@@ -43,45 +69,35 @@ pub fn find(kind: &str) -> Option<KindInfo> {
     kinds().into_iter().find(|k| k.kind == kind)
 }
 
-fn zammad_kind() -> KindInfo {
-    KindInfo {
-        kind: "zammad",
-        roles: vec![Role::Source],
-        settings_schema: json!({
-            "type": "object",
-            "additionalProperties": false,
-            "properties": {
-                "time_unit_minutes": {"type": "number", "exclusiveMinimum": 0, "default": 1.0,
-                    "title": "Minutes per Zammad time unit"},
-                "time_placement": {"type": "string", "enum": ["end_at_created", "begin_at_created"],
-                    "default": "end_at_created", "title": "Place the entry so that it ends (or begins) when it was booked"},
-                "webhook_secret": {"type": "string", "writeOnly": true, "minLength": 8,
-                    "title": "Webhook signature token"},
-                "ca_certificate": {"type": "string", "title": "Custom CA certificate (PEM)"}
-            }
-        }),
-        secret_settings: vec!["webhook_secret"],
+/// Settings every kind accepts for its HTTP transport; kinds merge them into their schema
+/// with [`with_transport_settings`].
+fn transport_properties() -> Map<String, Value> {
+    let props = json!({
+        "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 30,
+            "title": "Timeout of one request, in seconds"},
+        "max_concurrent_requests": {"type": "integer", "minimum": 1, "maximum": 64, "default": 8,
+            "title": "Requests in flight at once"},
+        "max_requests_per_second": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": null,
+            "title": "Request rate limit (empty: unlimited)"},
+        "ca_certificate": {"type": ["string", "null"], "default": null,
+            "title": "Custom CA certificate (PEM) for an on-premises server"}
+    });
+    match props {
+        Value::Object(m) => m,
+        _ => Map::new(),
     }
 }
 
-fn kimai_kind() -> KindInfo {
-    KindInfo {
-        kind: "kimai",
-        roles: vec![Role::Target],
-        settings_schema: json!({
-            "type": "object",
-            "additionalProperties": false,
-            "properties": {
-                "billable_tag": {"type": "string", "default": "billable", "minLength": 1},
-                "non_billable_tag": {"type": "string", "default": "non-billable", "minLength": 1},
-                "set_billable_field": {"type": "boolean", "default": true},
-                "timezone": {"type": ["string", "null"], "default": null,
-                    "title": "Time zone (default: the Kimai user's, else UTC)"},
-                "ca_certificate": {"type": "string", "title": "Custom CA certificate (PEM)"}
-            }
-        }),
-        secret_settings: vec![],
+/// A kind's settings schema: `properties` plus the shared transport settings.
+pub fn with_transport_settings(properties: Value) -> Value {
+    let mut props = match properties {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    for (k, v) in transport_properties() {
+        props.entry(k).or_insert(v);
     }
+    json!({"type": "object", "additionalProperties": false, "properties": props})
 }
 
 /// Validates `settings` against the kind's schema and fills in defaults.
@@ -160,6 +176,22 @@ fn check_value(name: &str, schema: &Value, value: &Value) -> Result<(), Settings
     {
         return Err(err(&format!("must be greater than {min}")));
     }
+    if let (Some(min), Some(n)) = (schema["minimum"].as_f64(), value.as_f64())
+        && n < min
+    {
+        return Err(err(&format!("must be at least {min}")));
+    }
+    if let (Some(max), Some(n)) = (schema["maximum"].as_f64(), value.as_f64())
+        && n > max
+    {
+        return Err(err(&format!("must be at most {max}")));
+    }
+    if schema["format"] == "timezone"
+        && let Some(s) = value.as_str()
+        && s.parse::<chrono_tz::Tz>().is_err()
+    {
+        return Err(err("must be an IANA time zone such as Europe/Berlin"));
+    }
     Ok(())
 }
 
@@ -185,5 +217,23 @@ mod tests {
         let z = find("zammad").unwrap();
         let e = normalize_settings(&z, &json!({"time_unit_minutes": 0})).unwrap_err();
         assert_eq!(e.field, "time_unit_minutes");
+        let e = normalize_settings(&kind, &json!({"timezone": "Mars/Base"})).unwrap_err();
+        assert_eq!(e.field, "timezone");
+        let e = normalize_settings(&kind, &json!({"max_concurrent_requests": 0})).unwrap_err();
+        assert_eq!(e.field, "max_concurrent_requests");
+    }
+
+    #[test]
+    fn every_kind_accepts_the_transport_settings() {
+        for kind in kinds() {
+            let s = normalize_settings(
+                &kind,
+                &json!({"timeout_seconds": 5, "max_requests_per_second": 2.5,
+                        "ca_certificate": null}),
+            )
+            .unwrap();
+            assert_eq!(s["max_concurrent_requests"], json!(8), "{}", kind.kind);
+            assert!(!kind.catalogs.is_empty());
+        }
     }
 }

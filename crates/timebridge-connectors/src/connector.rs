@@ -1,0 +1,224 @@
+//! The interface between the sync engine and connector plugins. The engine, the API and
+//! the UI use only these traits and the registry; no code outside a connector's folder
+//! names a concrete system.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::Serialize;
+use serde_json::Value;
+use timebridge_core::entry::{Entry, Window};
+use timebridge_core::mapping::{TargetDirectory, TargetSettings};
+use timebridge_core::plan::TargetItem;
+
+use crate::error::{ConnectorError, ConnectorResult};
+use crate::http::{HttpMetrics, RetryPolicy, Sleeper, tokio_sleeper};
+use crate::marker::Marker;
+
+/// A configured connector as the store holds it, secrets decrypted.
+#[derive(Clone)]
+pub struct ConnectorConfig {
+    pub id: i64,
+    /// The admin's name for it; labels metrics and log lines.
+    pub name: String,
+    pub base_url: String,
+    pub api_token: SecretString,
+    /// Non-secret settings, already normalised by the registry (defaults filled in).
+    pub settings: Value,
+    /// Secret settings by name (e.g. `webhook_secret`).
+    pub secrets: BTreeMap<String, SecretString>,
+}
+
+impl fmt::Debug for ConnectorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .field("api_token", &"[redacted]")
+            .field("settings", &self.settings)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// What every connector instance shares with the process: the metrics registry, how
+/// retries wait, and (in tests) a tighter retry policy.
+#[derive(Clone)]
+pub struct ConnectorContext {
+    pub metrics: Arc<HttpMetrics>,
+    pub sleeper: Sleeper,
+    /// Overrides the default retry policy (tests use short backoffs).
+    pub retry: Option<RetryPolicy>,
+}
+
+impl fmt::Debug for ConnectorContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorContext")
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ConnectorContext {
+    fn default() -> Self {
+        ConnectorContext {
+            metrics: Arc::new(HttpMetrics::default()),
+            sleeper: tokio_sleeper(),
+            retry: None,
+        }
+    }
+}
+
+/// The answer of `POST /api/connectors/{id}/test`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestReport {
+    pub ok: bool,
+    pub message: String,
+    /// What was checked, what the remote said (version, user, permissions), and on failure
+    /// the error class (`unauthorized`, `unreachable`, `tls`, `forbidden`, ...).
+    pub details: Value,
+}
+
+impl TestReport {
+    /// A failed test from the error that ended it; `step` says what was being checked.
+    pub fn failed(step: &str, error: &ConnectorError, mut details: Value) -> Self {
+        if let Value::Object(map) = &mut details {
+            map.insert("failed_step".into(), Value::String(step.to_owned()));
+            map.insert(
+                "error_class".into(),
+                serde_json::to_value(error.class()).unwrap_or(Value::Null),
+            );
+        }
+        TestReport {
+            ok: false,
+            message: format!("{step}: {error}"),
+            details,
+        }
+    }
+}
+
+/// One option of a catalog (a Zammad type, a Kimai project, ...).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogItem {
+    pub key: String,
+    pub label: String,
+    pub extra: Value,
+}
+
+/// A connector instance: what every kind offers, plus its roles.
+#[async_trait]
+pub trait Connector: Send + Sync + fmt::Debug {
+    /// The registry kind (`zammad`, `kimai`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// Calls what a sync will call, with the smallest reads possible, and reports
+    /// whether it works. Never fails: a failure is `ok: false` with the reason.
+    async fn test(&self) -> TestReport;
+
+    /// Lists the options of catalog `what` (one of the kind's
+    /// [`crate::registry::KindInfo::catalogs`]).
+    async fn catalog(&self, what: &str) -> ConnectorResult<Vec<CatalogItem>>;
+
+    /// The source role, if the kind has it.
+    fn as_source(&self) -> Option<&dyn SourceConnector> {
+        None
+    }
+
+    /// The target role, if the kind has it.
+    fn as_target(&self) -> Option<&dyn TargetConnector> {
+        None
+    }
+}
+
+/// What a run asks the source for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceQuery {
+    /// Entries whose `begin` lies in this window.
+    pub window: Window,
+    /// Only entries of these tickets (a webhook-triggered run); `None` reads the window.
+    pub tickets: Option<Vec<i64>>,
+    /// Tickets whose entries must be read even when nothing else points at them (the
+    /// tickets of stored links), so that edits and deletions that leave no trace on the
+    /// ticket are still seen.
+    pub linked_tickets: Vec<i64>,
+}
+
+/// How a source read was done; it bounds what "absent" means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum SourceScope {
+    /// Every entry of the source was listed: a key absent from the batch is deleted.
+    Everything,
+    /// The entries of these tickets were listed completely: a key of one of these tickets
+    /// absent from the batch is deleted; other keys are unknown.
+    Tickets { ticket_ids: Vec<i64> },
+}
+
+/// The result of a source read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceBatch {
+    /// Entries whose `begin` lies in the window, normalised (UTC, signed durations).
+    pub entries: Vec<Entry>,
+    /// Keys of entries that exist but lie outside the window.
+    pub known_keys: HashSet<String>,
+    pub scope: SourceScope,
+    /// Remarks for the run log (e.g. which read mode the token allowed).
+    pub notes: Vec<String>,
+}
+
+/// A source of time entries.
+#[async_trait]
+pub trait SourceConnector: Send + Sync {
+    /// Reads the entries of `query`, with every page, and the names they refer to (each
+    /// looked up once per call).
+    async fn fetch(&self, query: &SourceQuery) -> ConnectorResult<SourceBatch>;
+}
+
+/// A target of time entries.
+///
+/// Entries are read and written in normalised form; the connector converts times,
+/// appends the link [`Marker`] to the description when writing and strips it when reading
+/// (reporting it as [`TargetItem::link_key`] when it names `source_system`).
+#[async_trait]
+pub trait TargetConnector: Send + Sync {
+    /// Settings that shape the desired entries (billable tags, ...).
+    fn target_settings(&self) -> TargetSettings;
+
+    /// The master data that mapping resolves against (users, projects, activities, the
+    /// token's user), complete.
+    async fn directory(&self) -> ConnectorResult<TargetDirectory>;
+
+    /// Every target entry whose `begin` lies in `window`, each once.
+    async fn fetch(&self, window: &Window, source_system: &str)
+    -> ConnectorResult<Vec<TargetItem>>;
+
+    /// The entries with these ids; ids that do not exist are simply absent.
+    async fn fetch_by_ids(
+        &self,
+        ids: &[String],
+        source_system: &str,
+    ) -> ConnectorResult<Vec<TargetItem>>;
+
+    /// Every target entry carrying `marker` (found by the target's own search).
+    async fn find_marked(&self, marker: &Marker) -> ConnectorResult<Vec<TargetItem>>;
+
+    /// Creates the entry `desired` carrying `marker` and returns it as the target stored
+    /// it. Never creates two: when a failure leaves the outcome unknown, the connector looks
+    /// for the marker before it tries again and adopts what it finds.
+    async fn create(&self, marker: &Marker, desired: &Entry) -> ConnectorResult<TargetItem>;
+
+    /// Overwrites entry `target_id` with `desired` (marker kept) and returns it as stored.
+    async fn update(
+        &self,
+        target_id: &str,
+        marker: &Marker,
+        desired: &Entry,
+    ) -> ConnectorResult<TargetItem>;
+
+    /// Deletes entry `target_id`; an entry that is already gone counts as deleted.
+    async fn delete(&self, target_id: &str) -> ConnectorResult<()>;
+}

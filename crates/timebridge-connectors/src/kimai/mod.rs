@@ -1,0 +1,29 @@
+//! Kimai 2.x as a target: timesheets read, created, updated and deleted with wall times in
+//! the zone Kimai reads them in, tags created before use, and the link marker in the
+//! description.
+
+mod target;
+
+use serde_json::json;
+
+pub use target::KimaiConnector;
+
+use crate::registry::{KindInfo, Role, with_transport_settings};
+
+/// The registry entry of the `kimai` kind.
+pub fn kind() -> KindInfo {
+    KindInfo {
+        kind: "kimai",
+        roles: vec![Role::Target],
+        settings_schema: with_transport_settings(json!({
+            "billable_tag": {"type": "string", "default": "billable", "minLength": 1},
+            "non_billable_tag": {"type": "string", "default": "non-billable", "minLength": 1},
+            "set_billable_field": {"type": "boolean", "default": true},
+            "timezone": {"type": ["string", "null"], "default": null, "format": "timezone",
+                "title": "Time zone of the API user (default: as Kimai reports it, else UTC)"}
+        })),
+        secret_settings: vec![],
+        catalogs: &["activities", "projects", "customers", "users"],
+        build: KimaiConnector::build,
+    }
+}

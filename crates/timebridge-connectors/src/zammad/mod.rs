@@ -1,0 +1,30 @@
+//! Zammad 6.x as a source: time accountings with their tickets, agents, organizations and
+//! types, normalised into [`timebridge_core::entry::Entry`].
+
+mod source;
+
+use serde_json::json;
+
+pub use source::ZammadConnector;
+
+use crate::registry::{KindInfo, Role, with_transport_settings};
+
+/// The registry entry of the `zammad` kind.
+pub fn kind() -> KindInfo {
+    KindInfo {
+        kind: "zammad",
+        roles: vec![Role::Source],
+        settings_schema: with_transport_settings(json!({
+            "time_unit_minutes": {"type": "number", "exclusiveMinimum": 0, "default": 1.0,
+                "title": "Minutes per Zammad time unit"},
+            "time_placement": {"type": "string", "enum": ["end_at_created", "begin_at_created"],
+                "default": "end_at_created",
+                "title": "Place the entry so that it ends (or begins) when it was booked"},
+            "webhook_secret": {"type": "string", "writeOnly": true, "minLength": 8,
+                "title": "Webhook signature token"}
+        })),
+        secret_settings: vec!["webhook_secret"],
+        catalogs: &["types", "organizations", "agents"],
+        build: ZammadConnector::build,
+    }
+}
