@@ -388,18 +388,16 @@ impl HttpClient {
     }
 
     fn classify(&self, e: &reqwest::Error) -> (Failure, ConnectorError) {
-        let chain = error_chain(e);
+        let cause = root_cause(e);
         let host = self.host.clone();
         let seconds = self.settings.timeout.as_secs();
         if e.is_connect() {
-            let lower = chain.to_lowercase();
-            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
-            {
+            if is_tls_failure(e) {
                 return (
                     Failure::Connect,
                     ConnectorError::Tls {
                         host,
-                        message: chain,
+                        message: cause,
                     },
                 );
             }
@@ -416,39 +414,66 @@ impl HttpClient {
                 Failure::Connect,
                 ConnectorError::Unreachable {
                     host,
-                    message: chain,
+                    message: cause,
                 },
             );
         }
         if e.is_timeout() {
-            return (
-                Failure::AfterSend,
-                ConnectorError::Timeout { host, seconds },
-            );
+            return (Failure::AfterSend, ConnectorError::Timeout { host, seconds });
         }
         (
             Failure::AfterSend,
             ConnectorError::Interrupted {
                 host,
-                message: chain,
+                message: cause,
             },
         )
     }
 }
 
-/// The messages of an error and its sources, joined (reqwest's own message alone says
-/// little: "error sending request").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
+/// The innermost error's message: reqwest's own ("error sending request for url (…)")
+/// says little and repeats the URL.
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut last = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
+        last = s.to_string();
         source = s.source();
     }
-    parts.join(": ")
+    last
+}
+
+/// Whether a connect error came from the TLS layer (bad certificate, a server that does
+/// not speak TLS, an alert): rustls' errors arrive as I/O errors of kind `InvalidData` or
+/// recognisably by their messages.
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::InvalidData
+        {
+            return true;
+        }
+        // rustls' own messages ("invalid peer certificate: UnknownIssuer", "received
+        // corrupt message of type InvalidContentType", "received fatal alert: …").
+        let text = err.to_string().to_lowercase();
+        if [
+            "certificate",
+            "handshake",
+            "corrupt message",
+            "fatal alert",
+            "peer is incompatible",
+            "peer misbehaved",
+            "tls",
+        ]
+        .iter()
+        .any(|k| text.contains(k))
+        {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 impl HttpClientBuilder {

@@ -2,7 +2,9 @@
 //! the zone Kimai reads them in, tags created before use, and the link marker in the
 //! description.
 
+mod api;
 mod target;
+pub mod time;
 
 use serde_json::json;
 
