@@ -69,6 +69,17 @@ pub enum ApiError {
         /// Seconds until the client may try again.
         retry_after_secs: u64,
     },
+    /// 502 — a remote system (Zammad, Kimai) failed while serving a request that needs it;
+    /// `details.error_class` says how (`unauthorized`, `unreachable`, `tls`, …).
+    #[error("{message}")]
+    BadGateway {
+        /// Machine-readable code.
+        code: &'static str,
+        /// Human-readable message.
+        message: String,
+        /// Extra context.
+        details: Value,
+    },
     /// 503 — a dependency (the database) is unavailable.
     #[error("{0}")]
     Unavailable(String),
@@ -160,6 +171,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -170,6 +182,7 @@ impl ApiError {
             Self::BadRequest { code, .. }
             | Self::Unauthenticated { code, .. }
             | Self::Conflict { code, .. }
+            | Self::BadGateway { code, .. }
             | Self::Unprocessable { code, .. } => code,
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -222,6 +235,9 @@ impl IntoResponse for ApiError {
                 message, details, ..
             }
             | Self::Unprocessable {
+                message, details, ..
+            }
+            | Self::BadGateway {
                 message, details, ..
             } => error_response(status, code, &message, details),
             Self::Unauthenticated { message, .. } => {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use timebridge_connectors::ConnectorContext;
 use timebridge_store::Store;
 
 use crate::auth::rate_limit::LoginLimiter;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// Failed-login bookkeeping.
     pub login_limiter: Arc<LoginLimiter>,
+    /// What every connector instance shares: call metrics and the retry sleeper.
+    pub connectors: ConnectorContext,
 }
 
 impl AppState {
@@ -32,6 +35,7 @@ impl AppState {
             keys: Arc::new(keys),
             clock,
             login_limiter: Arc::new(LoginLimiter::default()),
+            connectors: ConnectorContext::default(),
         }
     }
 }

@@ -580,3 +580,151 @@ pub async fn delete(
     tracing::info!(connector = id, "Connector deleted.");
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The answer of a connector test.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestResult {
+    /// Whether the connector works as the sync will use it.
+    pub ok: bool,
+    /// What was found, or why it fails (wrong token, unreachable host, TLS, permission).
+    pub message: String,
+    /// What was checked and what the remote said; on failure `failed_step` and
+    /// `error_class` (`unauthorized`, `unreachable`, `tls`, `timeout`, `forbidden`, …).
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+/// How long an interactive connector test may take in all.
+const TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// Calls what a sync will call, with one-item reads, and reports whether it works. A
+/// remote that refuses, cannot be reached or fails TLS is `ok: false` with the reason,
+/// never a 5xx.
+#[utoipa::path(
+    post,
+    path = "/api/connectors/{id}/test",
+    tag = "connectors",
+    params(("id" = i64, Path, description = "Connector id")),
+    responses(
+        (status = 200, description = "The test result", body = TestResult),
+        (status = 400, description = "Malformed id", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+    )
+)]
+pub async fn test(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<TestResult>, ApiError> {
+    // An interactive test retries little: the admin is waiting for the answer.
+    let ctx = timebridge_connectors::ConnectorContext {
+        retry: Some(timebridge_connectors::http::RetryPolicy {
+            max_attempts: 2,
+            max_retry_after: std::time::Duration::from_secs(5),
+            ..Default::default()
+        }),
+        ..state.connectors.clone()
+    };
+    let connector = match crate::remote::instance_with(&state, id, &ctx).await {
+        Ok(c) => c,
+        Err(ApiError::Unprocessable {
+            message, details, ..
+        }) => {
+            return Ok(Json(TestResult {
+                ok: false,
+                message,
+                details,
+            }));
+        }
+        Err(e) => return Err(e),
+    };
+    let report = match tokio::time::timeout(TEST_DEADLINE, connector.test()).await {
+        Ok(r) => TestResult {
+            ok: r.ok,
+            message: r.message,
+            details: r.details,
+        },
+        Err(_) => TestResult {
+            ok: false,
+            message: format!(
+                "The remote did not complete the test within {} s.",
+                TEST_DEADLINE.as_secs()
+            ),
+            details: json!({ "error_class": "timeout" }),
+        },
+    };
+    tracing::info!(connector = id, ok = report.ok, "Connector tested.");
+    Ok(Json(report))
+}
+
+/// One option of a catalog.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogEntry {
+    /// The remote's id, as a string (what mappings store).
+    pub key: String,
+    /// A human label.
+    pub label: String,
+    /// More about it (e.g. a project's customer, a user's e-mail and time zone).
+    #[schema(value_type = Object)]
+    pub extra: Value,
+}
+
+/// A catalog's options.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Catalog {
+    /// The options, sorted by label.
+    pub items: Vec<CatalogEntry>,
+}
+
+/// Lists what the mapping UI offers for a connector: zammad `types|organizations|agents`,
+/// kimai `activities|projects|customers|users`.
+#[utoipa::path(
+    get,
+    path = "/api/connectors/{id}/catalog/{what}",
+    tag = "connectors",
+    params(
+        ("id" = i64, Path, description = "Connector id"),
+        ("what" = String, Path, description = "Catalog name, per kind"),
+    ),
+    responses(
+        (status = 200, description = "The options", body = Catalog),
+        (status = 400, description = "Malformed id", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+        (status = 404, description = "Unknown connector or catalog", body = ErrorResponse),
+        (status = 422, description = "The connector is misconfigured", body = ErrorResponse),
+        (status = 502, description = "The remote failed (details.error_class says how)", body = ErrorResponse),
+    )
+)]
+pub async fn catalog(
+    State(state): State<AppState>,
+    Path((id, what)): Path<(i64, String)>,
+) -> Result<Json<Catalog>, ApiError> {
+    let stored = state
+        .store
+        .get_connector(id)
+        .await
+        .map_err(|e| not_found_as(e, "Connector"))?;
+    let kind = find_kind(&stored.kind)?;
+    if !kind.catalogs.contains(&what.as_str()) {
+        return Err(ApiError::NotFound(format!(
+            "A {} connector has no catalog `{what}`; it has {}.",
+            kind.kind,
+            kind.catalogs.join(", ")
+        )));
+    }
+    let connector = crate::remote::instance(&state, id).await?;
+    let items = connector
+        .catalog(&what)
+        .await
+        .map_err(crate::remote::remote_error)?;
+    Ok(Json(Catalog {
+        items: items
+            .into_iter()
+            .map(|i| CatalogEntry {
+                key: i.key,
+                label: i.label,
+                extra: i.extra,
+            })
+            .collect(),
+    }))
+}

@@ -124,6 +124,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new::<connectors::__path_get, _, _>(Admin, connectors::get),
         ApiRoute::new::<connectors::__path_update, _, _>(Admin, connectors::update),
         ApiRoute::new::<connectors::__path_delete, _, _>(Admin, connectors::delete),
+        ApiRoute::new::<connectors::__path_test, _, _>(Admin, connectors::test),
+        ApiRoute::new::<connectors::__path_catalog, _, _>(Admin, connectors::catalog),
         ApiRoute::new::<pipelines::__path_list, _, _>(Admin, pipelines::list),
         ApiRoute::new::<pipelines::__path_create, _, _>(Admin, pipelines::create),
         ApiRoute::new::<pipelines::__path_get, _, _>(Admin, pipelines::get),

@@ -9,6 +9,7 @@ mod connectors;
 mod conventions;
 mod mappings_and_pipelines;
 mod openapi;
+mod remote_connectors;
 mod settings_and_health;
 mod startup;
 mod ui;
