@@ -3,9 +3,12 @@
 
 pub mod admin;
 pub mod audit;
+pub mod conflicts;
 pub mod connectors;
+pub mod links;
 pub mod mappings;
 pub mod pipelines;
+pub mod runs;
 pub mod sessions;
 pub mod settings;
 

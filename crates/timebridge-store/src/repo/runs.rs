@@ -1,0 +1,504 @@
+//! Runs and the job queue: a run is enqueued as `queued`, claimed by one worker under a
+//! per-pipeline lease (so one pipeline never runs twice at once, across processes), kept
+//! alive by renewing the lease, and finished with its stats. A worker that dies leaves an
+//! expired lease; [`Store::requeue_expired_runs`] puts its run back in the queue.
+//!
+//! The lease is taken by a conditional `UPDATE … WHERE owner IS NULL OR until < now`,
+//! which both SQLite (one writer at a time) and PostgreSQL (row lock, re-checked
+//! condition under READ COMMITTED) execute atomically.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::*;
+use serde_json::Value;
+
+use crate::Store;
+use crate::entities::{pipeline_lease, run, run_item, webhook_delivery};
+use crate::error::StoreResult;
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Run {
+    pub id: i64,
+    pub pipeline_id: i64,
+    /// `manual`, `schedule` or `webhook`.
+    pub trigger: String,
+    pub dry_run: bool,
+    /// `queued`, `running`, `succeeded`, `partial` or `failed`.
+    pub status: String,
+    pub window_from: NaiveDate,
+    pub window_to: NaiveDate,
+    /// For ticket-scoped runs (webhooks): only these tickets.
+    pub ticket_ids: Option<Vec<i64>>,
+    /// `{"fetched","in_sync","created","updated","skipped","conflicts","errors"}`.
+    pub stats: Value,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Not to be started before this instant (webhook debounce).
+    pub run_after: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub attempts: i32,
+}
+
+/// Input of [`Store::enqueue_run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    pub pipeline_id: i64,
+    pub trigger: String,
+    pub dry_run: bool,
+    pub window_from: NaiveDate,
+    pub window_to: NaiveDate,
+    pub ticket_ids: Option<Vec<i64>>,
+    pub run_after: DateTime<Utc>,
+}
+
+/// One outcome of a run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunItem {
+    pub source_key: String,
+    /// `in_sync`, `create`, `update`, `skip`, `conflict`, `error` (and `delete` for a
+    /// resolution that deleted a target entry).
+    pub outcome: String,
+    /// The conflict reason, for `conflict` items.
+    pub reason: Option<String>,
+    pub target_id: Option<String>,
+    pub conflict_id: Option<i64>,
+    pub message: Option<String>,
+}
+
+/// Statuses of a run that is not finished.
+pub const ACTIVE: [&str; 2] = ["queued", "running"];
+
+/// A run not finished after this many claims is failed instead of requeued.
+pub const MAX_ATTEMPTS: i32 = 3;
+
+fn empty_stats() -> Value {
+    serde_json::json!({"fetched": 0, "in_sync": 0, "created": 0, "updated": 0,
+        "skipped": 0, "conflicts": 0, "errors": 0})
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+}
+
+fn conv(m: run::Model) -> Run {
+    Run {
+        id: m.id,
+        pipeline_id: m.pipeline_id,
+        trigger: m.trigger,
+        dry_run: m.dry_run,
+        status: m.status,
+        window_from: date(&m.window_from),
+        window_to: date(&m.window_to),
+        ticket_ids: m
+            .ticket_ids
+            .and_then(|v| serde_json::from_value(v).ok()),
+        stats: m.stats,
+        error: m.error,
+        created_at: m.created_at,
+        run_after: m.run_after,
+        started_at: m.started_at,
+        finished_at: m.finished_at,
+        attempts: m.attempts,
+    }
+}
+
+impl Store {
+    /// Puts a run in the queue.
+    pub async fn enqueue_run(&self, new: NewRun, now: DateTime<Utc>) -> StoreResult<Run> {
+        let m = run::ActiveModel {
+            id: NotSet,
+            pipeline_id: Set(new.pipeline_id),
+            trigger: Set(new.trigger),
+            dry_run: Set(new.dry_run),
+            status: Set("queued".into()),
+            window_from: Set(new.window_from.to_string()),
+            window_to: Set(new.window_to.to_string()),
+            ticket_ids: Set(new.ticket_ids.map(|t| serde_json::json!(t))),
+            stats: Set(empty_stats()),
+            error: Set(None),
+            created_at: Set(now),
+            run_after: Set(new.run_after),
+            started_at: Set(None),
+            finished_at: Set(None),
+            lease_owner: Set(None),
+            lease_until: Set(None),
+            attempts: Set(0),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(conv(m))
+    }
+
+    /// A queued webhook run of `pipeline_id` that has not started yet gets `ticket_ids`
+    /// added (the debounce); returns it, or `None` when there is none to merge into.
+    pub async fn merge_into_queued_webhook_run(
+        &self,
+        pipeline_id: i64,
+        ticket_ids: &[i64],
+    ) -> StoreResult<Option<Run>> {
+        let txn = self.db.begin().await?;
+        let found = run::Entity::find()
+            .filter(run::Column::PipelineId.eq(pipeline_id))
+            .filter(run::Column::Trigger.eq("webhook"))
+            .filter(run::Column::Status.eq("queued"))
+            .order_by_desc(run::Column::Id)
+            .one(&txn)
+            .await?;
+        let Some(m) = found else {
+            txn.commit().await?;
+            return Ok(None);
+        };
+        let mut tickets: Vec<i64> = m
+            .ticket_ids
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        tickets.extend_from_slice(ticket_ids);
+        tickets.sort_unstable();
+        tickets.dedup();
+        let res = run::Entity::update_many()
+            .col_expr(run::Column::TicketIds, Expr::value(serde_json::json!(tickets)))
+            .filter(run::Column::Id.eq(m.id))
+            .filter(run::Column::Status.eq("queued"))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        if res.rows_affected == 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.get_run(m.id).await?))
+    }
+
+    /// The run of `pipeline_id` that is queued or running, if any (the oldest).
+    pub async fn active_run(&self, pipeline_id: i64) -> StoreResult<Option<Run>> {
+        Ok(run::Entity::find()
+            .filter(run::Column::PipelineId.eq(pipeline_id))
+            .filter(run::Column::Status.is_in(ACTIVE))
+            .order_by_asc(run::Column::Id)
+            .one(&self.db)
+            .await?
+            .map(conv))
+    }
+
+    /// The running run of `pipeline_id`, if any.
+    pub async fn running_run(&self, pipeline_id: i64) -> StoreResult<Option<Run>> {
+        Ok(run::Entity::find()
+            .filter(run::Column::PipelineId.eq(pipeline_id))
+            .filter(run::Column::Status.eq("running"))
+            .order_by_asc(run::Column::Id)
+            .one(&self.db)
+            .await?
+            .map(conv))
+    }
+
+    /// The last finished run of `pipeline_id` (any trigger), if any.
+    pub async fn last_finished_run(&self, pipeline_id: i64) -> StoreResult<Option<Run>> {
+        Ok(run::Entity::find()
+            .filter(run::Column::PipelineId.eq(pipeline_id))
+            .filter(run::Column::Status.is_not_in(ACTIVE))
+            .order_by_desc(run::Column::Id)
+            .one(&self.db)
+            .await?
+            .map(conv))
+    }
+
+    /// The last scheduled run of `pipeline_id` in any state, for the scheduler.
+    pub async fn last_scheduled_run(&self, pipeline_id: i64) -> StoreResult<Option<Run>> {
+        Ok(run::Entity::find()
+            .filter(run::Column::PipelineId.eq(pipeline_id))
+            .filter(run::Column::Trigger.eq("schedule"))
+            .order_by_desc(run::Column::Id)
+            .one(&self.db)
+            .await?
+            .map(conv))
+    }
+
+    /// One run.
+    pub async fn get_run(&self, id: i64) -> StoreResult<Run> {
+        run::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(conv)
+            .ok_or(crate::StoreError::NotFound)
+    }
+
+    /// Runs, newest first, optionally of one pipeline.
+    pub async fn list_runs(
+        &self,
+        pipeline_id: Option<i64>,
+        limit: u64,
+        offset: u64,
+    ) -> StoreResult<(Vec<Run>, u64)> {
+        let mut q = run::Entity::find();
+        if let Some(p) = pipeline_id {
+            q = q.filter(run::Column::PipelineId.eq(p));
+        }
+        let total = q.clone().count(&self.db).await?;
+        let items = q
+            .order_by_desc(run::Column::Id)
+            .limit(super::clamp_limit(limit))
+            .offset(offset)
+            .all(&self.db)
+            .await?;
+        Ok((items.into_iter().map(conv).collect(), total))
+    }
+
+    /// Claims the next due queued run whose pipeline is free, for `owner` until
+    /// `lease_until`; at most one run per pipeline is ever running.
+    pub async fn claim_next_run(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<Run>> {
+        let candidates = run::Entity::find()
+            .filter(run::Column::Status.eq("queued"))
+            .filter(run::Column::RunAfter.lte(now))
+            .order_by_asc(run::Column::RunAfter)
+            .order_by_asc(run::Column::Id)
+            .limit(20)
+            .all(&self.db)
+            .await?;
+        let mut tried = std::collections::HashSet::new();
+        for c in candidates {
+            if !tried.insert(c.pipeline_id) {
+                continue;
+            }
+            if !self
+                .acquire_pipeline_lease(c.pipeline_id, owner, now, lease_until)
+                .await?
+            {
+                continue;
+            }
+            let res = run::Entity::update_many()
+                .col_expr(run::Column::Status, Expr::value("running"))
+                .col_expr(run::Column::LeaseOwner, Expr::value(owner))
+                .col_expr(run::Column::LeaseUntil, Expr::value(lease_until))
+                .col_expr(run::Column::StartedAt, Expr::value(now))
+                .col_expr(
+                    run::Column::Attempts,
+                    Expr::col(run::Column::Attempts).add(1),
+                )
+                .filter(run::Column::Id.eq(c.id))
+                .filter(run::Column::Status.eq("queued"))
+                .exec(&self.db)
+                .await?;
+            if res.rows_affected == 1 {
+                return Ok(Some(self.get_run(c.id).await?));
+            }
+            self.release_pipeline_lease(c.pipeline_id, owner).await?;
+        }
+        Ok(None)
+    }
+
+    async fn acquire_pipeline_lease(
+        &self,
+        pipeline_id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        pipeline_lease::Entity::insert(pipeline_lease::ActiveModel {
+            pipeline_id: Set(pipeline_id),
+            owner: Set(None),
+            until: Set(None),
+        })
+        .on_conflict_do_nothing()
+        .exec(&self.db)
+        .await?;
+        let res = pipeline_lease::Entity::update_many()
+            .col_expr(pipeline_lease::Column::Owner, Expr::value(owner))
+            .col_expr(pipeline_lease::Column::Until, Expr::value(until))
+            .filter(pipeline_lease::Column::PipelineId.eq(pipeline_id))
+            .filter(
+                Condition::any()
+                    .add(pipeline_lease::Column::Owner.is_null())
+                    .add(pipeline_lease::Column::Until.lt(now))
+                    .add(pipeline_lease::Column::Owner.eq(owner)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    async fn release_pipeline_lease(&self, pipeline_id: i64, owner: &str) -> StoreResult<()> {
+        pipeline_lease::Entity::update_many()
+            .col_expr(
+                pipeline_lease::Column::Owner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                pipeline_lease::Column::Until,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(pipeline_lease::Column::PipelineId.eq(pipeline_id))
+            .filter(pipeline_lease::Column::Owner.eq(owner))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Extends the lease of a running run; `false` when the lease was lost (another
+    /// worker took the pipeline over after it expired), in which case the caller stops.
+    pub async fn renew_run_lease(
+        &self,
+        run: &Run,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let res = pipeline_lease::Entity::update_many()
+            .col_expr(pipeline_lease::Column::Until, Expr::value(until))
+            .filter(pipeline_lease::Column::PipelineId.eq(run.pipeline_id))
+            .filter(pipeline_lease::Column::Owner.eq(owner))
+            .exec(&self.db)
+            .await?;
+        run::Entity::update_many()
+            .col_expr(run::Column::LeaseUntil, Expr::value(until))
+            .filter(run::Column::Id.eq(run.id))
+            .filter(run::Column::LeaseOwner.eq(owner))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Records the end of a run and frees its pipeline.
+    pub async fn finish_run(
+        &self,
+        run: &Run,
+        owner: &str,
+        status: &str,
+        stats: Value,
+        error: Option<String>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Run> {
+        run::Entity::update_many()
+            .col_expr(run::Column::Status, Expr::value(status))
+            .col_expr(run::Column::Stats, Expr::value(stats))
+            .col_expr(run::Column::Error, Expr::value(error))
+            .col_expr(run::Column::FinishedAt, Expr::value(now))
+            .col_expr(
+                run::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                run::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(run::Column::Id.eq(run.id))
+            .exec(&self.db)
+            .await?;
+        self.release_pipeline_lease(run.pipeline_id, owner).await?;
+        self.get_run(run.id).await
+    }
+
+    /// Puts runs whose worker's lease expired back in the queue (or fails them after
+    /// [`MAX_ATTEMPTS`] claims); returns how many were touched.
+    pub async fn requeue_expired_runs(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let failed = run::Entity::update_many()
+            .col_expr(run::Column::Status, Expr::value("failed"))
+            .col_expr(
+                run::Column::Error,
+                Expr::value("the worker running it stopped and it failed too often to retry"),
+            )
+            .col_expr(run::Column::FinishedAt, Expr::value(now))
+            .filter(run::Column::Status.eq("running"))
+            .filter(run::Column::LeaseUntil.lt(now))
+            .filter(run::Column::Attempts.gte(MAX_ATTEMPTS))
+            .exec(&self.db)
+            .await?;
+        let requeued = run::Entity::update_many()
+            .col_expr(run::Column::Status, Expr::value("queued"))
+            .col_expr(
+                run::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(run::Column::Status.eq("running"))
+            .filter(run::Column::LeaseUntil.lt(now))
+            .exec(&self.db)
+            .await?;
+        Ok(failed.rows_affected + requeued.rows_affected)
+    }
+
+    /// Replaces the items of a run (a retried run records its final outcomes only).
+    pub async fn replace_run_items(&self, run_id: i64, items: &[RunItem]) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        run_item::Entity::delete_many()
+            .filter(run_item::Column::RunId.eq(run_id))
+            .exec(&txn)
+            .await?;
+        for chunk in items.chunks(500) {
+            let models = chunk.iter().map(|i| run_item::ActiveModel {
+                id: NotSet,
+                run_id: Set(run_id),
+                source_key: Set(i.source_key.clone()),
+                outcome: Set(i.outcome.clone()),
+                reason: Set(i.reason.clone()),
+                target_id: Set(i.target_id.clone()),
+                conflict_id: Set(i.conflict_id),
+                message: Set(i.message.clone()),
+            });
+            run_item::Entity::insert_many(models).exec(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Appends items to a run (resolutions record what they did on the run that raised
+    /// the conflict).
+    pub async fn add_run_items(&self, run_id: i64, items: &[RunItem]) -> StoreResult<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let models = items.iter().map(|i| run_item::ActiveModel {
+            id: NotSet,
+            run_id: Set(run_id),
+            source_key: Set(i.source_key.clone()),
+            outcome: Set(i.outcome.clone()),
+            reason: Set(i.reason.clone()),
+            target_id: Set(i.target_id.clone()),
+            conflict_id: Set(i.conflict_id),
+            message: Set(i.message.clone()),
+        });
+        run_item::Entity::insert_many(models).exec(&self.db).await?;
+        Ok(())
+    }
+
+    /// The items of a run, in the order recorded.
+    pub async fn list_run_items(&self, run_id: i64) -> StoreResult<Vec<RunItem>> {
+        Ok(run_item::Entity::find()
+            .filter(run_item::Column::RunId.eq(run_id))
+            .order_by_asc(run_item::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| RunItem {
+                source_key: m.source_key,
+                outcome: m.outcome,
+                reason: m.reason,
+                target_id: m.target_id,
+                conflict_id: m.conflict_id,
+                message: m.message,
+            })
+            .collect())
+    }
+
+    /// Records a webhook delivery id; `false` when it was seen before.
+    pub async fn record_webhook_delivery(
+        &self,
+        delivery_id: &str,
+        connector_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let res = webhook_delivery::Entity::insert(webhook_delivery::ActiveModel {
+            delivery_id: Set(delivery_id.to_owned()),
+            connector_id: Set(connector_id),
+            received_at: Set(now),
+        })
+        .on_conflict_do_nothing()
+        .exec(&self.db)
+        .await?;
+        Ok(matches!(res, TryInsertResult::Inserted(_)))
+    }
+}
