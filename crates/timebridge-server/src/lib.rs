@@ -11,10 +11,12 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod faults;
 pub mod openapi;
 pub mod remote;
 pub mod routes;
 pub mod state;
+pub mod sync;
 pub mod telemetry;
 pub mod ui;
 
@@ -42,6 +44,9 @@ pub use config::{Config, ConfigError, Keys};
 pub use error::ApiError;
 pub use state::AppState;
 use timebridge_store::{Cipher, Store, StoreError};
+
+/// How long shutdown waits for a sync run in progress.
+const WORKER_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -218,13 +223,25 @@ where
         .local_addr()
         .context("listener has no local address")?;
     tracing::info!(%addr, ui_built = ui::is_built(), "Listening.");
-    axum::serve(
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(sync::worker::run_worker(state.clone(), worker_stopped));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_worker.send(true);
+    };
+    let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
-    .context("the HTTP server failed")?;
+    .context("the HTTP server failed");
+    // A run in progress gets a moment to finish; if it does not, its lease expires and
+    // another worker (or the next start) picks it up, its write intents making that safe.
+    if tokio::time::timeout(WORKER_GRACE, worker).await.is_err() {
+        tracing::warn!("The sync worker did not stop in time; its run will be resumed later.");
+    }
+    served?;
     tracing::info!("Server stopped.");
     Ok(())
 }

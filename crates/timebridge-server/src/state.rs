@@ -24,6 +24,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// What every connector instance shares: call metrics and the retry sleeper.
     pub connectors: ConnectorContext,
+    /// Wakes the sync worker when a run was queued.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
             clock,
             login_limiter: Arc::new(LoginLimiter::default()),
             connectors: ConnectorContext::default(),
+            wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }

@@ -51,157 +51,268 @@ fn new_run(pipeline_id: i64, trigger: &str) -> NewRun {
     }
 }
 
-db_test!(async fn only_one_run_per_pipeline_is_claimed_at_a_time(store: Store) {
-    let a = pipeline(&store, "a").await;
-    let b = pipeline(&store, "b").await;
-    let a1 = store.enqueue_run(new_run(a, "manual"), t0()).await.unwrap();
-    let a2 = store.enqueue_run(new_run(a, "schedule"), t0()).await.unwrap();
-    let b1 = store.enqueue_run(new_run(b, "manual"), t0()).await.unwrap();
-    let lease = t0() + Duration::minutes(1);
-    let first = store.claim_next_run("w1", t0(), lease).await.unwrap().unwrap();
-    assert_eq!(first.id, a1.id);
-    assert_eq!(first.status, "running");
-    // Another worker gets the other pipeline, never a second run of `a`.
-    let second = store.claim_next_run("w2", t0(), lease).await.unwrap().unwrap();
-    assert_eq!(second.id, b1.id);
-    assert!(store.claim_next_run("w3", t0(), lease).await.unwrap().is_none());
-    // When `a`'s run ends, its next run can start.
-    store
-        .finish_run(&first, "w1", "succeeded", json!({"created": 1}), None, t0())
-        .await
-        .unwrap();
-    let third = store.claim_next_run("w3", t0(), lease).await.unwrap().unwrap();
-    assert_eq!(third.id, a2.id);
-});
+db_test!(
+    async fn only_one_run_per_pipeline_is_claimed_at_a_time(store: Store) {
+        let a = pipeline(&store, "a").await;
+        let b = pipeline(&store, "b").await;
+        let a1 = store.enqueue_run(new_run(a, "manual"), t0()).await.unwrap();
+        let a2 = store
+            .enqueue_run(new_run(a, "schedule"), t0())
+            .await
+            .unwrap();
+        let b1 = store.enqueue_run(new_run(b, "manual"), t0()).await.unwrap();
+        let lease = t0() + Duration::minutes(1);
+        let first = store
+            .claim_next_run("w1", t0(), lease)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.id, a1.id);
+        assert_eq!(first.status, "running");
+        // Another worker gets the other pipeline, never a second run of `a`.
+        let second = store
+            .claim_next_run("w2", t0(), lease)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(second.id, b1.id);
+        assert!(
+            store
+                .claim_next_run("w3", t0(), lease)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // When `a`'s run ends, its next run can start.
+        store
+            .finish_run(&first, "w1", "succeeded", json!({"created": 1}), None, t0())
+            .await
+            .unwrap();
+        let third = store
+            .claim_next_run("w3", t0(), lease)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(third.id, a2.id);
+    }
+);
 
-db_test!(async fn a_dead_workers_run_is_requeued_after_its_lease_expires(store: Store) {
-    let p = pipeline(&store, "p").await;
-    let run = store.enqueue_run(new_run(p, "manual"), t0()).await.unwrap();
-    let lease = t0() + Duration::seconds(30);
-    let claimed = store.claim_next_run("dead", t0(), lease).await.unwrap().unwrap();
-    assert_eq!(claimed.id, run.id);
-    let later = t0() + Duration::seconds(10);
-    assert_eq!(store.requeue_expired_runs(later).await.unwrap(), 0);
-    assert!(store.claim_next_run("w2", later, later + Duration::seconds(30)).await.unwrap().is_none());
-    let expired = t0() + Duration::seconds(31);
-    assert_eq!(store.requeue_expired_runs(expired).await.unwrap(), 1);
-    let again = store
-        .claim_next_run("w2", expired, expired + Duration::seconds(30))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(again.id, run.id);
-    assert_eq!(again.attempts, 2);
-    // The dead worker cannot extend a lease it lost.
-    assert!(!store.renew_run_lease(&again, "dead", expired + Duration::minutes(5)).await.unwrap());
-    assert!(store.renew_run_lease(&again, "w2", expired + Duration::minutes(5)).await.unwrap());
-});
+db_test!(
+    async fn a_dead_workers_run_is_requeued_after_its_lease_expires(store: Store) {
+        let p = pipeline(&store, "p").await;
+        let run = store.enqueue_run(new_run(p, "manual"), t0()).await.unwrap();
+        let lease = t0() + Duration::seconds(30);
+        let claimed = store
+            .claim_next_run("dead", t0(), lease)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.id, run.id);
+        let later = t0() + Duration::seconds(10);
+        assert_eq!(store.requeue_expired_runs(later).await.unwrap(), 0);
+        assert!(
+            store
+                .claim_next_run("w2", later, later + Duration::seconds(30))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let expired = t0() + Duration::seconds(31);
+        assert_eq!(store.requeue_expired_runs(expired).await.unwrap(), 1);
+        let again = store
+            .claim_next_run("w2", expired, expired + Duration::seconds(30))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.id, run.id);
+        assert_eq!(again.attempts, 2);
+        // The dead worker cannot extend a lease it lost.
+        assert!(
+            !store
+                .renew_run_lease(&again, "dead", expired + Duration::minutes(5))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .renew_run_lease(&again, "w2", expired + Duration::minutes(5))
+                .await
+                .unwrap()
+        );
+    }
+);
 
-db_test!(async fn webhook_runs_not_yet_started_collect_their_tickets(store: Store) {
-    let p = pipeline(&store, "p").await;
-    assert!(store.merge_into_queued_webhook_run(p, &[5]).await.unwrap().is_none());
-    let mut r = new_run(p, "webhook");
-    r.ticket_ids = Some(vec![5]);
-    r.run_after = t0() + Duration::seconds(2);
-    let run = store.enqueue_run(r, t0()).await.unwrap();
-    let merged = store.merge_into_queued_webhook_run(p, &[7, 5]).await.unwrap().unwrap();
-    assert_eq!(merged.id, run.id);
-    assert_eq!(merged.ticket_ids, Some(vec![5, 7]));
-    // Not due yet: nobody claims it.
-    assert!(store.claim_next_run("w", t0(), t0() + Duration::minutes(1)).await.unwrap().is_none());
-});
+db_test!(
+    async fn webhook_runs_not_yet_started_collect_their_tickets(store: Store) {
+        let p = pipeline(&store, "p").await;
+        assert!(
+            store
+                .merge_into_queued_webhook_run(p, &[5])
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let mut r = new_run(p, "webhook");
+        r.ticket_ids = Some(vec![5]);
+        r.run_after = t0() + Duration::seconds(2);
+        let run = store.enqueue_run(r, t0()).await.unwrap();
+        let merged = store
+            .merge_into_queued_webhook_run(p, &[7, 5])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(merged.id, run.id);
+        assert_eq!(merged.ticket_ids, Some(vec![5, 7]));
+        // Not due yet: nobody claims it.
+        assert!(
+            store
+                .claim_next_run("w", t0(), t0() + Duration::minutes(1))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+);
 
-db_test!(async fn run_items_and_history_are_kept_per_run(store: Store) {
-    let p = pipeline(&store, "p").await;
-    let run = store.enqueue_run(new_run(p, "manual"), t0()).await.unwrap();
-    let items = vec![
-        RunItem { source_key: "1".into(), outcome: "create".into(), reason: None,
-                  target_id: Some("10".into()), conflict_id: None, message: None },
-        RunItem { source_key: "2".into(), outcome: "conflict".into(),
-                  reason: Some("unmapped_user".into()), target_id: None, conflict_id: Some(3),
-                  message: Some("no user".into()) },
-    ];
-    store.replace_run_items(run.id, &items).await.unwrap();
-    store.replace_run_items(run.id, &items).await.unwrap();
-    assert_eq!(store.list_run_items(run.id).await.unwrap(), items);
-    let (runs, total) = store.list_runs(Some(p), 50, 0).await.unwrap();
-    assert_eq!(total, 1);
-    assert_eq!(runs[0].window_from, NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
-});
-
-db_test!(async fn links_upsert_by_source_key_and_intents_survive_until_deleted(store: Store) {
-    let p = pipeline(&store, "p").await;
-    let mut row = LinkRow {
-        source_key: "42".into(),
-        target_id: Some("7".into()),
-        desired_fingerprint: Some(-5),
-        target_fingerprint: Some(i64::MAX),
-        memory: None,
-        ticket_id: Some(3),
-    };
-    store.upsert_link(p, &row, t0()).await.unwrap();
-    row.memory = Some(json!({"kind": "skipped", "source_fingerprint": "00ff"}));
-    store.upsert_link(p, &row, t0()).await.unwrap();
-    assert_eq!(store.load_links(p).await.unwrap(), vec![row.clone()]);
-    store.delete_link(p, "42").await.unwrap();
-    assert!(store.get_link(p, "42").await.unwrap().is_none());
-
-    let id = store
-        .add_write_intent(
-            NewWriteIntent {
-                pipeline_id: p,
-                run_id: None,
-                source_key: "42".into(),
-                action: "create".into(),
-                target_id: None,
-                desired: json!({"key": "42"}),
+db_test!(
+    async fn run_items_and_history_are_kept_per_run(store: Store) {
+        let p = pipeline(&store, "p").await;
+        let run = store.enqueue_run(new_run(p, "manual"), t0()).await.unwrap();
+        let items = vec![
+            RunItem {
+                source_key: "1".into(),
+                outcome: "create".into(),
+                reason: None,
+                target_id: Some("10".into()),
+                conflict_id: None,
+                message: None,
             },
-            t0(),
-        )
-        .await
-        .unwrap();
-    let pending = store.pending_write_intents(p).await.unwrap();
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].desired["key"], "42");
-    store.delete_write_intent(id).await.unwrap();
-    assert!(store.pending_write_intents(p).await.unwrap().is_empty());
-});
+            RunItem {
+                source_key: "2".into(),
+                outcome: "conflict".into(),
+                reason: Some("unmapped_user".into()),
+                target_id: None,
+                conflict_id: Some(3),
+                message: Some("no user".into()),
+            },
+        ];
+        store.replace_run_items(run.id, &items).await.unwrap();
+        store.replace_run_items(run.id, &items).await.unwrap();
+        assert_eq!(store.list_run_items(run.id).await.unwrap(), items);
+        let (runs, total) = store.list_runs(Some(p), 50, 0).await.unwrap();
+        assert_eq!(total, 1);
+        assert_eq!(
+            runs[0].window_from,
+            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+        );
+    }
+);
 
-db_test!(async fn a_conflict_is_raised_once_and_refreshed_by_later_runs(store: Store) {
-    let p = pipeline(&store, "p").await;
-    let new = |reason: &str| NewConflict {
-        pipeline_id: p,
-        source_key: "9".into(),
-        reason: reason.into(),
-        source: Some(json!({"key": "9"})),
-        target: None,
-        target_id: None,
-        diff: json!([]),
-        allowed_actions: json!(["create", "skip"]),
-        message: "m".into(),
-        explanation: None,
-        run_id: None,
-    };
-    let (c1, fresh) = store.raise_conflict(new("unmapped_user"), t0()).await.unwrap();
-    assert!(fresh);
-    let (c2, fresh) = store.raise_conflict(new("unmapped_user"), t0()).await.unwrap();
-    assert!(!fresh);
-    assert_eq!(c1.id, c2.id);
-    let (c3, fresh) = store.raise_conflict(new("unmapped_project"), t0()).await.unwrap();
-    assert!(fresh);
-    assert_eq!(c3.id, c1.id);
-    assert_eq!(c3.reason, "unmapped_project");
-    assert!(store.resolve_conflict(c1.id, json!({"action": "skip"}), t0()).await.unwrap());
-    assert!(!store.resolve_conflict(c1.id, json!({"action": "skip"}), t0()).await.unwrap());
-    let filter = ConflictFilter { status: Some("open".into()), ..Default::default() };
-    assert_eq!(store.list_conflicts(&filter, 50, 0).await.unwrap().1, 0);
-    let (c4, fresh) = store.raise_conflict(new("unmapped_user"), t0()).await.unwrap();
-    assert!(fresh);
-    assert_ne!(c4.id, c1.id);
-});
+db_test!(
+    async fn links_upsert_by_source_key_and_intents_survive_until_deleted(store: Store) {
+        let p = pipeline(&store, "p").await;
+        let mut row = LinkRow {
+            source_key: "42".into(),
+            target_id: Some("7".into()),
+            desired_fingerprint: Some(-5),
+            target_fingerprint: Some(i64::MAX),
+            memory: None,
+            ticket_id: Some(3),
+        };
+        store.upsert_link(p, &row, t0()).await.unwrap();
+        row.memory = Some(json!({"kind": "skipped", "source_fingerprint": "00ff"}));
+        store.upsert_link(p, &row, t0()).await.unwrap();
+        assert_eq!(store.load_links(p).await.unwrap(), vec![row.clone()]);
+        store.delete_link(p, "42").await.unwrap();
+        assert!(store.get_link(p, "42").await.unwrap().is_none());
 
-db_test!(async fn a_webhook_delivery_id_is_accepted_once(store: Store) {
-    assert!(store.record_webhook_delivery("d-1", 1, t0()).await.unwrap());
-    assert!(!store.record_webhook_delivery("d-1", 1, t0()).await.unwrap());
-    assert!(store.record_webhook_delivery("d-2", 1, t0()).await.unwrap());
-});
+        let id = store
+            .add_write_intent(
+                NewWriteIntent {
+                    pipeline_id: p,
+                    run_id: None,
+                    source_key: "42".into(),
+                    action: "create".into(),
+                    target_id: None,
+                    desired: json!({"key": "42"}),
+                },
+                t0(),
+            )
+            .await
+            .unwrap();
+        let pending = store.pending_write_intents(p).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].desired["key"], "42");
+        store.delete_write_intent(id).await.unwrap();
+        assert!(store.pending_write_intents(p).await.unwrap().is_empty());
+    }
+);
+
+db_test!(
+    async fn a_conflict_is_raised_once_and_refreshed_by_later_runs(store: Store) {
+        let p = pipeline(&store, "p").await;
+        let new = |reason: &str| NewConflict {
+            pipeline_id: p,
+            source_key: "9".into(),
+            reason: reason.into(),
+            source: Some(json!({"key": "9"})),
+            raw_source: None,
+            target: None,
+            target_id: None,
+            diff: json!([]),
+            allowed_actions: json!(["create", "skip"]),
+            message: "m".into(),
+            explanation: None,
+            run_id: None,
+        };
+        let (c1, fresh) = store
+            .raise_conflict(new("unmapped_user"), t0())
+            .await
+            .unwrap();
+        assert!(fresh);
+        let (c2, fresh) = store
+            .raise_conflict(new("unmapped_user"), t0())
+            .await
+            .unwrap();
+        assert!(!fresh);
+        assert_eq!(c1.id, c2.id);
+        let (c3, fresh) = store
+            .raise_conflict(new("unmapped_project"), t0())
+            .await
+            .unwrap();
+        assert!(fresh);
+        assert_eq!(c3.id, c1.id);
+        assert_eq!(c3.reason, "unmapped_project");
+        assert!(
+            store
+                .resolve_conflict(c1.id, json!({"action": "skip"}), t0())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .resolve_conflict(c1.id, json!({"action": "skip"}), t0())
+                .await
+                .unwrap()
+        );
+        let filter = ConflictFilter {
+            status: Some("open".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.list_conflicts(&filter, 50, 0).await.unwrap().1, 0);
+        let (c4, fresh) = store
+            .raise_conflict(new("unmapped_user"), t0())
+            .await
+            .unwrap();
+        assert!(fresh);
+        assert_ne!(c4.id, c1.id);
+    }
+);
+
+db_test!(
+    async fn a_webhook_delivery_id_is_accepted_once(store: Store) {
+        assert!(store.record_webhook_delivery("d-1", 1, t0()).await.unwrap());
+        assert!(!store.record_webhook_delivery("d-1", 1, t0()).await.unwrap());
+        assert!(store.record_webhook_delivery("d-2", 1, t0()).await.unwrap());
+    }
+);

@@ -419,7 +419,10 @@ impl HttpClient {
             );
         }
         if e.is_timeout() {
-            return (Failure::AfterSend, ConnectorError::Timeout { host, seconds });
+            return (
+                Failure::AfterSend,
+                ConnectorError::Timeout { host, seconds },
+            );
         }
         (
             Failure::AfterSend,

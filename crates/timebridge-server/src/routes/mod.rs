@@ -5,11 +5,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod conflicts;
 pub mod connectors;
 pub mod health;
 pub mod mappings;
 pub mod pipelines;
 pub mod settings;
+pub mod sync;
+pub mod webhooks;
 
 use axum::Router;
 use axum::handler::Handler;
@@ -136,6 +139,15 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new::<mappings::__path_get, _, _>(Admin, mappings::get),
         ApiRoute::new::<mappings::__path_update, _, _>(Admin, mappings::update),
         ApiRoute::new::<mappings::__path_delete, _, _>(Admin, mappings::delete),
+        ApiRoute::new::<sync::__path_manual, _, _>(Admin, sync::manual),
+        ApiRoute::new::<sync::__path_status, _, _>(Admin, sync::status),
+        ApiRoute::new::<sync::__path_history, _, _>(Admin, sync::history),
+        ApiRoute::new::<sync::__path_run, _, _>(Admin, sync::run),
+        ApiRoute::new::<conflicts::__path_list, _, _>(Admin, conflicts::list),
+        ApiRoute::new::<conflicts::__path_get, _, _>(Admin, conflicts::get),
+        ApiRoute::new::<conflicts::__path_resolve, _, _>(Admin, conflicts::resolve),
+        ApiRoute::new::<webhooks::__path_zammad, _, _>(Public, webhooks::zammad),
+        ApiRoute::new::<webhooks::__path_zammad_for, _, _>(Public, webhooks::zammad_for),
         ApiRoute::new::<audit::__path_list, _, _>(Admin, audit::list),
         ApiRoute::new::<audit::__path_export, _, _>(Admin, audit::export),
         ApiRoute::new::<settings::__path_get, _, _>(Admin, settings::get),

@@ -12,4 +12,5 @@ mod openapi;
 mod remote_connectors;
 mod settings_and_health;
 mod startup;
+mod sync_e2e;
 mod ui;

@@ -14,6 +14,8 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub source: Option<Json>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub raw_source: Option<Json>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
     pub target: Option<Json>,
     pub target_id: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]

@@ -4,16 +4,16 @@
 
 pub(crate) mod admin_user;
 pub(crate) mod audit_event;
+pub(crate) mod conflict;
 pub(crate) mod connector;
+pub(crate) mod link;
 pub(crate) mod mapping;
 pub(crate) mod meta;
 pub(crate) mod pipeline;
-pub(crate) mod session;
-pub(crate) mod setting;
-pub(crate) mod conflict;
-pub(crate) mod link;
 pub(crate) mod pipeline_lease;
 pub(crate) mod run;
 pub(crate) mod run_item;
+pub(crate) mod session;
+pub(crate) mod setting;
 pub(crate) mod webhook_delivery;
 pub(crate) mod write_intent;

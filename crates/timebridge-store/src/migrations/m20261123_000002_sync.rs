@@ -93,6 +93,7 @@ enum Conflicts {
     Reason,
     Status,
     Source,
+    RawSource,
     Target,
     TargetId,
     Diff,
@@ -275,6 +276,7 @@ impl MigrationTrait for Migration {
                 .col(string(Conflicts::Reason))
                 .col(string(Conflicts::Status))
                 .col(json_binary_null(Conflicts::Source))
+                .col(json_binary_null(Conflicts::RawSource))
                 .col(json_binary_null(Conflicts::Target))
                 .col(string_null(Conflicts::TargetId))
                 .col(json_binary(Conflicts::Diff))

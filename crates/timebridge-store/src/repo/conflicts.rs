@@ -19,6 +19,8 @@ pub struct Conflict {
     /// `open` or `resolved`.
     pub status: String,
     pub source: Option<Value>,
+    /// The source entry as the source connector read it (for `skip` memories).
+    pub raw_source: Option<Value>,
     pub target: Option<Value>,
     pub target_id: Option<String>,
     pub diff: Value,
@@ -40,6 +42,7 @@ pub struct NewConflict {
     pub source_key: String,
     pub reason: String,
     pub source: Option<Value>,
+    pub raw_source: Option<Value>,
     pub target: Option<Value>,
     pub target_id: Option<String>,
     pub diff: Value,
@@ -66,6 +69,7 @@ fn conv(m: conflict::Model) -> Conflict {
         reason: m.reason,
         status: m.status,
         source: m.source,
+        raw_source: m.raw_source,
         target: m.target,
         target_id: m.target_id,
         diff: m.diff,
@@ -99,6 +103,7 @@ impl Store {
             let mut am: conflict::ActiveModel = m.into();
             am.reason = Set(new.reason);
             am.source = Set(new.source);
+            am.raw_source = Set(new.raw_source);
             am.target = Set(new.target);
             am.target_id = Set(new.target_id);
             am.diff = Set(new.diff);
@@ -117,6 +122,7 @@ impl Store {
             reason: Set(new.reason),
             status: Set("open".into()),
             source: Set(new.source),
+            raw_source: Set(new.raw_source),
             target: Set(new.target),
             target_id: Set(new.target_id),
             diff: Set(new.diff),

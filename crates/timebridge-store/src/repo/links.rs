@@ -68,7 +68,11 @@ impl Store {
     }
 
     /// The link of one source key.
-    pub async fn get_link(&self, pipeline_id: i64, source_key: &str) -> StoreResult<Option<LinkRow>> {
+    pub async fn get_link(
+        &self,
+        pipeline_id: i64,
+        source_key: &str,
+    ) -> StoreResult<Option<LinkRow>> {
         Ok(link::Entity::find()
             .filter(link::Column::PipelineId.eq(pipeline_id))
             .filter(link::Column::SourceKey.eq(source_key))
@@ -152,7 +156,9 @@ impl Store {
 
     /// Forgets an intent whose outcome is recorded.
     pub async fn delete_write_intent(&self, id: i64) -> StoreResult<()> {
-        write_intent::Entity::delete_by_id(id).exec(&self.db).await?;
+        write_intent::Entity::delete_by_id(id)
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 

@@ -91,9 +91,7 @@ fn conv(m: run::Model) -> Run {
         status: m.status,
         window_from: date(&m.window_from),
         window_to: date(&m.window_to),
-        ticket_ids: m
-            .ticket_ids
-            .and_then(|v| serde_json::from_value(v).ok()),
+        ticket_ids: m.ticket_ids.and_then(|v| serde_json::from_value(v).ok()),
         stats: m.stats,
         error: m.error,
         created_at: m.created_at,
@@ -159,7 +157,10 @@ impl Store {
         tickets.sort_unstable();
         tickets.dedup();
         let res = run::Entity::update_many()
-            .col_expr(run::Column::TicketIds, Expr::value(serde_json::json!(tickets)))
+            .col_expr(
+                run::Column::TicketIds,
+                Expr::value(serde_json::json!(tickets)),
+            )
             .filter(run::Column::Id.eq(m.id))
             .filter(run::Column::Status.eq("queued"))
             .exec(&txn)
@@ -266,30 +267,64 @@ impl Store {
             if !tried.insert(c.pipeline_id) {
                 continue;
             }
-            if !self
-                .acquire_pipeline_lease(c.pipeline_id, owner, now, lease_until)
+            if let Some(run) = self
+                .try_claim(c.id, c.pipeline_id, owner, now, lease_until)
                 .await?
             {
-                continue;
+                return Ok(Some(run));
             }
-            let res = run::Entity::update_many()
-                .col_expr(run::Column::Status, Expr::value("running"))
-                .col_expr(run::Column::LeaseOwner, Expr::value(owner))
-                .col_expr(run::Column::LeaseUntil, Expr::value(lease_until))
-                .col_expr(run::Column::StartedAt, Expr::value(now))
-                .col_expr(
-                    run::Column::Attempts,
-                    Expr::col(run::Column::Attempts).add(1),
-                )
-                .filter(run::Column::Id.eq(c.id))
-                .filter(run::Column::Status.eq("queued"))
-                .exec(&self.db)
-                .await?;
-            if res.rows_affected == 1 {
-                return Ok(Some(self.get_run(c.id).await?));
-            }
-            self.release_pipeline_lease(c.pipeline_id, owner).await?;
         }
+        Ok(None)
+    }
+
+    /// Claims one particular queued run (the CLI's foreground sync), if its pipeline is
+    /// free; `None` when it is not queued or another run holds the pipeline.
+    pub async fn claim_run(
+        &self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<Run>> {
+        let run = self.get_run(id).await?;
+        if run.status != "queued" {
+            return Ok(None);
+        }
+        self.try_claim(run.id, run.pipeline_id, owner, now, lease_until)
+            .await
+    }
+
+    async fn try_claim(
+        &self,
+        id: i64,
+        pipeline_id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<Run>> {
+        if !self
+            .acquire_pipeline_lease(pipeline_id, owner, now, lease_until)
+            .await?
+        {
+            return Ok(None);
+        }
+        let res = run::Entity::update_many()
+            .col_expr(run::Column::Status, Expr::value("running"))
+            .col_expr(run::Column::LeaseOwner, Expr::value(owner))
+            .col_expr(run::Column::LeaseUntil, Expr::value(lease_until))
+            .col_expr(run::Column::StartedAt, Expr::value(now))
+            .col_expr(
+                run::Column::Attempts,
+                Expr::col(run::Column::Attempts).add(1),
+            )
+            .filter(run::Column::Id.eq(id))
+            .filter(run::Column::Status.eq("queued"))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 1 {
+            return Ok(Some(self.get_run(id).await?));
+        }
+        self.release_pipeline_lease(pipeline_id, owner).await?;
         Ok(None)
     }
 
@@ -378,10 +413,7 @@ impl Store {
             .col_expr(run::Column::Stats, Expr::value(stats))
             .col_expr(run::Column::Error, Expr::value(error))
             .col_expr(run::Column::FinishedAt, Expr::value(now))
-            .col_expr(
-                run::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
+            .col_expr(run::Column::LeaseOwner, Expr::value(Option::<String>::None))
             .col_expr(
                 run::Column::LeaseUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
@@ -410,10 +442,7 @@ impl Store {
             .await?;
         let requeued = run::Entity::update_many()
             .col_expr(run::Column::Status, Expr::value("queued"))
-            .col_expr(
-                run::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
+            .col_expr(run::Column::LeaseOwner, Expr::value(Option::<String>::None))
             .filter(run::Column::Status.eq("running"))
             .filter(run::Column::LeaseUntil.lt(now))
             .exec(&self.db)

@@ -1,0 +1,41 @@
+//! Crash points for the crash-safety tests: with `TIMEBRIDGE_CRASH_AT=<point>:<n>` in the
+//! environment, the process aborts (as if killed) at the n-th passage of `<point>`:
+//! `before_write` (intent stored, remote write not sent) or `after_write` (remote write
+//! done, link not yet stored). Unset — the normal case — these are no-ops.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The variable that arms a crash point.
+pub const CRASH_VAR: &str = "TIMEBRIDGE_CRASH_AT";
+
+fn armed() -> &'static Option<(String, u64)> {
+    static ARMED: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    ARMED.get_or_init(|| {
+        let v = std::env::var(CRASH_VAR).ok()?;
+        let (point, n) = v.split_once(':')?;
+        Some((point.to_owned(), n.parse().ok()?))
+    })
+}
+
+fn pass(point: &str, counter: &AtomicU64) {
+    if let Some((armed_point, n)) = armed()
+        && armed_point == point
+        && counter.fetch_add(1, Ordering::SeqCst) + 1 == *n
+    {
+        eprintln!("{CRASH_VAR}: aborting at {point} #{n}");
+        std::process::abort();
+    }
+}
+
+/// Passed after the write intent is stored, before the remote write is sent.
+pub fn before_remote_write() {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    pass("before_write", &COUNT);
+}
+
+/// Passed after the remote write returned, before its link is stored.
+pub fn after_remote_write() {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    pass("after_write", &COUNT);
+}

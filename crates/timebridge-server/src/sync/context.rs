@@ -1,0 +1,166 @@
+//! What a run (or a conflict resolution) of one pipeline works with: its live source and
+//! target connectors, its mapping rules and the target's directory.
+
+use std::sync::Arc;
+
+use timebridge_connectors::{Connector, ConnectorError, SourceConnector, TargetConnector};
+use timebridge_core::fingerprint::Fingerprint;
+use timebridge_core::mapping::{
+    MappingKind, MappingRule, MappingRules, PipelineOptions, Resolver, TargetDirectory,
+    TargetSettings,
+};
+use timebridge_core::plan::LinkRecord;
+use timebridge_store::{LinkRow, MappingFilter, Pipeline, StoreError};
+
+use crate::state::AppState;
+
+/// Why a run (or a resolution) could not proceed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Remote(#[from] ConnectorError),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// A pipeline ready to run.
+pub struct PipelineContext {
+    pub pipeline: Pipeline,
+    source: Arc<dyn Connector>,
+    target: Arc<dyn Connector>,
+    /// The source connector's kind; names the link markers.
+    pub source_system: &'static str,
+    pub rules: MappingRules,
+    pub directory: TargetDirectory,
+    pub settings: TargetSettings,
+}
+
+impl std::fmt::Debug for PipelineContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineContext")
+            .field("pipeline", &self.pipeline.id)
+            .field("source_system", &self.source_system)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipelineContext {
+    /// Loads the pipeline, builds its connectors and reads the target's directory.
+    pub async fn load(state: &AppState, pipeline_id: i64) -> Result<Self, SyncError> {
+        let pipeline = state.store.get_pipeline(pipeline_id).await?;
+        let source = crate::remote::instance(state, pipeline.source_connector_id)
+            .await
+            .map_err(|e| SyncError::Config(format!("source connector: {e}")))?;
+        let target = crate::remote::instance(state, pipeline.target_connector_id)
+            .await
+            .map_err(|e| SyncError::Config(format!("target connector: {e}")))?;
+        if source.as_source().is_none() {
+            return Err(SyncError::Config(format!(
+                "the {} connector cannot be a source",
+                source.kind()
+            )));
+        }
+        let Some(t) = target.as_target() else {
+            return Err(SyncError::Config(format!(
+                "the {} connector cannot be a target",
+                target.kind()
+            )));
+        };
+        let settings = t.target_settings();
+        let directory = t.directory().await?;
+        let filter = MappingFilter {
+            pipeline_id: Some(pipeline_id),
+            kind: None,
+        };
+        let mut mappings = Vec::new();
+        loop {
+            let (page, total) = state
+                .store
+                .list_mappings(&filter, 500, mappings.len() as u64)
+                .await?;
+            let empty = page.is_empty();
+            mappings.extend(page);
+            if empty || mappings.len() as u64 >= total {
+                break;
+            }
+        }
+        let options: PipelineOptions =
+            serde_json::from_value(pipeline.options.clone()).unwrap_or_default();
+        let rules = MappingRules::new(
+            options,
+            mappings.into_iter().map(|m| MappingRule {
+                id: m.id,
+                kind: match m.kind {
+                    timebridge_store::MappingKind::Activity => MappingKind::Activity,
+                    timebridge_store::MappingKind::Project => MappingKind::Project,
+                    timebridge_store::MappingKind::User => MappingKind::User,
+                },
+                source_key: m.source_key,
+                source_label: m.source_label,
+                target_key: m.target_key,
+                target_label: m.target_label,
+                billable: m.billable,
+            }),
+        )
+        .map_err(|e| SyncError::Config(e.to_string()))?;
+        let source_system = source.kind();
+        Ok(PipelineContext {
+            pipeline,
+            source,
+            target,
+            source_system,
+            rules,
+            directory,
+            settings,
+        })
+    }
+
+    /// The source role.
+    pub fn source(&self) -> &dyn SourceConnector {
+        self.source.as_source().expect("checked in load")
+    }
+
+    /// The target role.
+    pub fn target(&self) -> &dyn TargetConnector {
+        self.target.as_target().expect("checked in load")
+    }
+
+    /// The mapping resolver.
+    pub fn resolver(&self) -> Resolver<'_> {
+        Resolver {
+            rules: &self.rules,
+            directory: &self.directory,
+            settings: &self.settings,
+        }
+    }
+}
+
+/// A stored link as the planner reads it.
+pub fn to_record(row: &LinkRow) -> LinkRecord {
+    LinkRecord {
+        source_key: row.source_key.clone(),
+        target_id: row.target_id.clone(),
+        desired_fingerprint: row.desired_fingerprint.map(Fingerprint::from_i64),
+        target_fingerprint: row.target_fingerprint.map(Fingerprint::from_i64),
+        memory: row
+            .memory
+            .clone()
+            .and_then(|m| serde_json::from_value(m).ok()),
+    }
+}
+
+/// A planner link record as stored, with the ticket it belongs to.
+pub fn to_row(rec: &LinkRecord, ticket_id: Option<i64>) -> LinkRow {
+    LinkRow {
+        source_key: rec.source_key.clone(),
+        target_id: rec.target_id.clone(),
+        desired_fingerprint: rec.desired_fingerprint.map(Fingerprint::as_i64),
+        target_fingerprint: rec.target_fingerprint.map(Fingerprint::as_i64),
+        memory: rec
+            .memory
+            .map(|m| serde_json::to_value(m).unwrap_or_default()),
+        ticket_id,
+    }
+}

@@ -1,0 +1,618 @@
+//! The executor: reads both sides, plans with the pure planner, and applies the plan
+//! through the target connector, recording every item.
+//!
+//! Crash safety: before each remote write an intent is stored; after the write the link
+//! is stored and the intent deleted. A run that starts finds the intents an earlier
+//! process left and settles them first: a create is looked up by its marker and adopted
+//! if it happened (else the plan creates it again); updates and deletes need nothing, the
+//! plan sees the target as it is. Together with the planner adopting marked but unlinked
+//! entries, a kill at any point yields neither a duplicate nor a lost entry.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use serde::Serialize;
+use serde_json::{Value, json};
+use timebridge_connectors::{ConnectorError, Marker, SourceQuery, SourceScope};
+use timebridge_core::entry::{Entry, Window};
+use timebridge_core::plan::{
+    self, ConflictReason, ConflictView, Decision, LinkRecord, Outcome, Plan, PlanInput, SourceItem,
+    link_after_write,
+};
+use timebridge_store::{NewConflict, NewWriteIntent, Run, RunItem};
+
+use super::context::{PipelineContext, SyncError, to_record, to_row};
+use crate::audit::{Actor, record};
+use crate::state::AppState;
+
+/// Remote writes in flight at once during a run.
+const WRITE_CONCURRENCY: usize = 8;
+
+/// Counts of a run (`stats` in the API).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub fetched: u64,
+    pub in_sync: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub skipped: u64,
+    pub conflicts: u64,
+    pub errors: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    /// `succeeded`, `partial` (some items failed) or `failed` (the run could not proceed).
+    pub status: &'static str,
+    pub stats: Stats,
+    pub error: Option<String>,
+    pub items: Vec<RunItem>,
+}
+
+/// The actor a run's audit events name.
+pub fn actor_of(trigger: &str) -> Actor {
+    match trigger {
+        "manual" => Actor::Admin,
+        "webhook" => Actor::Webhook,
+        _ => Actor::System,
+    }
+}
+
+/// Executes one claimed run and returns its report (never fails: a failure is a
+/// `failed` report with the reason).
+pub async fn execute(state: &AppState, run: &Run) -> RunReport {
+    match execute_inner(state, run).await {
+        Ok(report) => report,
+        Err(e) => {
+            tracing::warn!(run = run.id, pipeline = run.pipeline_id, error = %e, "Sync run failed.");
+            RunReport {
+                status: "failed",
+                stats: Stats::default(),
+                error: Some(e.to_string()),
+                items: Vec::new(),
+            }
+        }
+    }
+}
+
+async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncError> {
+    let ctx = Arc::new(PipelineContext::load(state, run.pipeline_id).await?);
+    let window = Window {
+        from: run.window_from,
+        to: run.window_to,
+    };
+    if !run.dry_run {
+        recover_intents(state, &ctx, run).await?;
+    }
+    let link_rows = state.store.load_links(run.pipeline_id).await?;
+    let mut linked_tickets: Vec<i64> = link_rows.iter().filter_map(|l| l.ticket_id).collect();
+    linked_tickets.sort_unstable();
+    linked_tickets.dedup();
+    let batch = ctx
+        .source()
+        .fetch(&SourceQuery {
+            window,
+            tickets: run.ticket_ids.clone(),
+            linked_tickets,
+        })
+        .await?;
+    let mut stats = Stats {
+        fetched: batch.entries.len() as u64,
+        ..Stats::default()
+    };
+    let resolver = ctx.resolver();
+    let sources: Vec<SourceItem> = batch
+        .entries
+        .into_iter()
+        .map(|entry| {
+            let mapping = resolver.resolve(&entry);
+            SourceItem { entry, mapping }
+        })
+        .collect();
+    let source_keys: HashSet<&str> = sources.iter().map(|s| s.entry.key.as_str()).collect();
+    let ticket_of: HashMap<String, i64> = link_rows
+        .iter()
+        .filter_map(|l| l.ticket_id.map(|t| (l.source_key.clone(), t)))
+        .collect();
+    // Which links this read can judge: all of them after a full read; after a read of
+    // some tickets, the links of those tickets (others are unknown, not deleted).
+    let scoped: Vec<&timebridge_store::LinkRow> = match &batch.scope {
+        SourceScope::Everything => link_rows.iter().collect(),
+        SourceScope::Tickets { ticket_ids } => link_rows
+            .iter()
+            .filter(|l| {
+                source_keys.contains(l.source_key.as_str())
+                    || l.ticket_id.is_some_and(|t| ticket_ids.contains(&t))
+            })
+            .collect(),
+    };
+    let scoped_keys: HashSet<&str> = scoped.iter().map(|l| l.source_key.as_str()).collect();
+    let mut targets = ctx.target().fetch(&window, ctx.source_system).await?;
+    if let SourceScope::Tickets { .. } = &batch.scope {
+        // Marked entries of keys outside the scope would look like deleted sources.
+        targets.retain(|t| {
+            t.link_key
+                .as_deref()
+                .is_none_or(|k| source_keys.contains(k) || scoped_keys.contains(k))
+        });
+    }
+    let present: HashSet<String> = targets.iter().map(|t| t.target_id.clone()).collect();
+    let missing: Vec<String> = scoped
+        .iter()
+        .filter(|l| source_keys.contains(l.source_key.as_str()))
+        .filter_map(|l| l.target_id.clone())
+        .filter(|id| !present.contains(id))
+        .collect();
+    if !missing.is_empty() {
+        targets.extend(
+            ctx.target()
+                .fetch_by_ids(&missing, ctx.source_system)
+                .await?,
+        );
+    }
+    let input = PlanInput {
+        window,
+        sources,
+        targets,
+        links: scoped.iter().map(|l| to_record(l)).collect(),
+        known_source_keys: batch.known_keys,
+    };
+    let (input, plan) = tokio::task::spawn_blocking(move || {
+        let plan = plan::plan(&input);
+        (input, plan)
+    })
+    .await
+    .map_err(|e| SyncError::Config(format!("the planner stopped: {e}")))?;
+    let input = Arc::new(input);
+
+    let applied = apply(state, &ctx, run, &input, &plan, &ticket_of).await;
+    let mut items = Vec::with_capacity(applied.len());
+    for (item, delta) in applied {
+        stats.in_sync += delta.in_sync;
+        stats.created += delta.created;
+        stats.updated += delta.updated;
+        stats.skipped += delta.skipped;
+        stats.conflicts += delta.conflicts;
+        stats.errors += delta.errors;
+        items.push(item);
+    }
+    if !run.dry_run {
+        close_settled_conflicts(state, run, &items).await?;
+    }
+    let status = if stats.errors > 0 {
+        "partial"
+    } else {
+        "succeeded"
+    };
+    Ok(RunReport {
+        status,
+        stats,
+        error: (stats.errors > 0).then(|| {
+            format!(
+                "{} of {} entries could not be written; they are retried by the next run",
+                stats.errors,
+                items.len()
+            )
+        }),
+        items,
+    })
+}
+
+/// Settles the write intents an interrupted run left behind.
+async fn recover_intents(
+    state: &AppState,
+    ctx: &PipelineContext,
+    run: &Run,
+) -> Result<(), SyncError> {
+    for intent in state.store.pending_write_intents(run.pipeline_id).await? {
+        if intent.action == "create"
+            && let Some(marker) = Marker::new(ctx.source_system, &intent.source_key)
+        {
+            let mut found = ctx.target().find_marked(&marker).await?;
+            found.sort_by_key(|t| t.target_id.parse::<i64>().unwrap_or(i64::MAX));
+            if let (Some(item), Ok(desired)) = (
+                found.first(),
+                serde_json::from_value::<Entry>(intent.desired.clone()),
+            ) {
+                let link =
+                    link_after_write(&intent.source_key, &item.target_id, &desired, &item.entry);
+                state
+                    .store
+                    .upsert_link(
+                        run.pipeline_id,
+                        &to_row(&link, desired.ticket.as_ref().map(|t| t.id)),
+                        state.clock.now(),
+                    )
+                    .await?;
+                record(
+                    state,
+                    Actor::System,
+                    "entry_created",
+                    "entry",
+                    Some(item.target_id.clone()),
+                    json!({"pipeline_id": run.pipeline_id, "source_key": intent.source_key,
+                           "recovered": true,
+                           "note": "written by an interrupted run; found by its marker and linked"}),
+                    None,
+                )
+                .await;
+                tracing::info!(pipeline = run.pipeline_id, source_key = %intent.source_key,
+                    target_id = %item.target_id, "Recovered a create of an interrupted run.");
+            }
+        }
+        state.store.delete_write_intent(intent.id).await?;
+    }
+    Ok(())
+}
+
+fn item(key: &str, outcome: &str) -> RunItem {
+    RunItem {
+        source_key: key.to_owned(),
+        outcome: outcome.to_owned(),
+        reason: None,
+        target_id: None,
+        conflict_id: None,
+        message: None,
+    }
+}
+
+async fn apply(
+    state: &AppState,
+    ctx: &Arc<PipelineContext>,
+    run: &Run,
+    input: &Arc<PlanInput>,
+    plan: &Plan,
+    ticket_of: &HashMap<String, i64>,
+) -> Vec<(RunItem, Stats)> {
+    // Boxed so that the stream's futures are plainly `Send` (the compiler cannot prove it
+    // for the closure-produced futures across the borrowed plan).
+    let jobs: Vec<BoxFuture<'_, (usize, (RunItem, Stats))>> = plan
+        .decisions
+        .iter()
+        .enumerate()
+        .map(|(index, d)| {
+            let view = plan.conflict_view(input, index);
+            async move {
+                (
+                    index,
+                    apply_one(state, ctx, run, input, d, view, ticket_of).await,
+                )
+            }
+            .boxed()
+        })
+        .collect();
+    let mut results: Vec<(usize, (RunItem, Stats))> = futures::stream::iter(jobs)
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .collect()
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply_one(
+    state: &AppState,
+    ctx: &PipelineContext,
+    run: &Run,
+    input: &PlanInput,
+    d: &Decision,
+    view: Option<ConflictView>,
+    ticket_of: &HashMap<String, i64>,
+) -> (RunItem, Stats) {
+    let key = d.source_key(input).to_owned();
+    let mut stats = Stats::default();
+    let ticket_id = d
+        .source
+        .and_then(|s| input.sources[s].entry.ticket.as_ref().map(|t| t.id))
+        .or_else(|| ticket_of.get(&key).copied());
+    match &d.outcome {
+        Outcome::Skip => {
+            stats.skipped = 1;
+            (item(&key, "skip"), stats)
+        }
+        Outcome::InSync { refresh } => {
+            stats.in_sync = 1;
+            let mut it = item(&key, "in_sync");
+            it.target_id = d.target_id(input).map(str::to_owned);
+            if let (Some(r), false) = (refresh, run.dry_run) {
+                let rec = LinkRecord {
+                    source_key: key.clone(),
+                    target_id: it.target_id.clone(),
+                    desired_fingerprint: Some(r.desired_fingerprint),
+                    target_fingerprint: Some(r.target_fingerprint),
+                    memory: None,
+                };
+                if let Err(e) = state
+                    .store
+                    .upsert_link(run.pipeline_id, &to_row(&rec, ticket_id), state.clock.now())
+                    .await
+                {
+                    return error_item(&key, &format!("could not store the link: {e}"));
+                }
+            }
+            (it, stats)
+        }
+        Outcome::Conflict(_) => {
+            let Some(view) = view else {
+                return error_item(&key, "conflict without a view");
+            };
+            let explanation = d.source.map(|s| {
+                serde_json::to_value(input.sources[s].mapping.explanation()).unwrap_or_default()
+            });
+            let raw = raw_source(d, input);
+            conflict_item(state, run, &key, view, explanation, raw).await
+        }
+        Outcome::Create | Outcome::Update => {
+            let Some(desired) = d.desired(input) else {
+                return error_item(&key, "nothing to write: the entry is not mapped");
+            };
+            let is_create = matches!(d.outcome, Outcome::Create);
+            let outcome = if is_create { "create" } else { "update" };
+            if run.dry_run {
+                if is_create {
+                    stats.created = 1;
+                } else {
+                    stats.updated = 1;
+                }
+                let mut it = item(&key, outcome);
+                it.target_id = d.target_id(input).map(str::to_owned);
+                return (it, stats);
+            }
+            let Some(marker) = Marker::new(ctx.source_system, &key) else {
+                return error_item(&key, "the source key cannot be written as a link marker");
+            };
+            let target_id = d.target_id(input).map(str::to_owned);
+            write(
+                state, ctx, run, &key, &marker, desired, target_id, ticket_id, d, input,
+            )
+            .await
+        }
+    }
+}
+
+fn error_item(key: &str, message: &str) -> (RunItem, Stats) {
+    let mut it = item(key, "error");
+    it.message = Some(message.to_owned());
+    (
+        it,
+        Stats {
+            errors: 1,
+            ..Stats::default()
+        },
+    )
+}
+
+/// Creates or updates one entry in the target, recording intent, link and audit.
+#[allow(clippy::too_many_arguments)]
+async fn write(
+    state: &AppState,
+    ctx: &PipelineContext,
+    run: &Run,
+    key: &str,
+    marker: &Marker,
+    desired: &Entry,
+    target_id: Option<String>,
+    ticket_id: Option<i64>,
+    d: &Decision,
+    input: &PlanInput,
+) -> (RunItem, Stats) {
+    let is_create = target_id.is_none();
+    let action = if is_create { "create" } else { "update" };
+    let intent = state
+        .store
+        .add_write_intent(
+            NewWriteIntent {
+                pipeline_id: run.pipeline_id,
+                run_id: Some(run.id),
+                source_key: key.to_owned(),
+                action: action.to_owned(),
+                target_id: target_id.clone(),
+                desired: serde_json::to_value(desired).unwrap_or_default(),
+            },
+            state.clock.now(),
+        )
+        .await;
+    let intent = match intent {
+        Ok(id) => id,
+        Err(e) => return error_item(key, &format!("could not record the write intent: {e}")),
+    };
+    crate::faults::before_remote_write();
+    let result = match &target_id {
+        None => ctx.target().create(marker, desired).await,
+        Some(id) => ctx.target().update(id, marker, desired).await,
+    };
+    crate::faults::after_remote_write();
+    match result {
+        Ok(written) => {
+            let link = link_after_write(key, &written.target_id, desired, &written.entry);
+            if let Err(e) = state
+                .store
+                .upsert_link(
+                    run.pipeline_id,
+                    &to_row(&link, ticket_id),
+                    state.clock.now(),
+                )
+                .await
+            {
+                // The intent stays: the next run adopts the entry by its marker.
+                return error_item(
+                    key,
+                    &format!("written, but the link could not be stored: {e}"),
+                );
+            }
+            let _ = state.store.delete_write_intent(intent).await;
+            record(
+                state,
+                actor_of(&run.trigger),
+                if is_create {
+                    "entry_created"
+                } else {
+                    "entry_updated"
+                },
+                "entry",
+                Some(written.target_id.clone()),
+                json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "source_key": key,
+                       "begin": desired.begin, "end": desired.end,
+                       "duration_seconds": desired.duration_seconds}),
+                None,
+            )
+            .await;
+            let mut it = item(key, action);
+            it.target_id = Some(written.target_id);
+            let stats = if is_create {
+                Stats {
+                    created: 1,
+                    ..Stats::default()
+                }
+            } else {
+                Stats {
+                    updated: 1,
+                    ..Stats::default()
+                }
+            };
+            (it, stats)
+        }
+        Err(e) if e.is_entry_level() => {
+            let _ = state.store.delete_write_intent(intent).await;
+            let reason = match &e {
+                ConnectorError::Locked { .. } => ConflictReason::Locked,
+                ConnectorError::NotFound { .. } if !is_create => ConflictReason::TargetDeleted,
+                _ => ConflictReason::TargetRejected,
+            };
+            let view = ConflictView {
+                source_key: key.to_owned(),
+                target_id: target_id.clone(),
+                reason,
+                message: format!("The target refused the {action}: {e}"),
+                source: Some(desired.clone()),
+                target: d.target.map(|t| input.targets[t].entry.clone()),
+                diff: Vec::new(),
+                allowed_actions: reason.allowed_actions().to_vec(),
+            };
+            let explanation = d.source.map(|s| {
+                serde_json::to_value(input.sources[s].mapping.explanation()).unwrap_or_default()
+            });
+            conflict_item(state, run, key, view, explanation, raw_source(d, input)).await
+        }
+        Err(e) => {
+            // Not known to have failed cleanly: keep the intent for the next run only when
+            // the write may have happened.
+            if !e.outcome_unknown() {
+                let _ = state.store.delete_write_intent(intent).await;
+            }
+            error_item(key, &format!("{action} failed: {e}"))
+        }
+    }
+}
+
+/// The source entry of a decision as the source connector read it.
+fn raw_source(d: &Decision, input: &PlanInput) -> Option<Value> {
+    d.source
+        .map(|s| serde_json::to_value(&input.sources[s].entry).unwrap_or_default())
+}
+
+/// Stores (or refreshes) a conflict and returns its run item.
+async fn conflict_item(
+    state: &AppState,
+    run: &Run,
+    key: &str,
+    view: ConflictView,
+    explanation: Option<Value>,
+    raw_source: Option<Value>,
+) -> (RunItem, Stats) {
+    let stats = Stats {
+        conflicts: 1,
+        ..Stats::default()
+    };
+    let mut it = item(key, "conflict");
+    it.reason = Some(view.reason.as_str().to_owned());
+    it.message = Some(view.message.clone());
+    it.target_id = view.target_id.clone();
+    if run.dry_run {
+        return (it, stats);
+    }
+    let new = NewConflict {
+        pipeline_id: run.pipeline_id,
+        source_key: key.to_owned(),
+        reason: view.reason.as_str().to_owned(),
+        source: view
+            .source
+            .as_ref()
+            .map(|e| serde_json::to_value(e).unwrap_or_default()),
+        raw_source,
+        target: view
+            .target
+            .as_ref()
+            .map(|e| serde_json::to_value(e).unwrap_or_default()),
+        target_id: view.target_id.clone(),
+        diff: serde_json::to_value(&view.diff).unwrap_or_default(),
+        allowed_actions: serde_json::to_value(&view.allowed_actions).unwrap_or_default(),
+        message: view.message.clone(),
+        explanation,
+        run_id: Some(run.id),
+    };
+    match state.store.raise_conflict(new, state.clock.now()).await {
+        Ok((c, fresh)) => {
+            it.conflict_id = Some(c.id);
+            if fresh {
+                record(
+                    state,
+                    actor_of(&run.trigger),
+                    "conflict_raised",
+                    "conflict",
+                    Some(c.id.to_string()),
+                    json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "source_key": key,
+                           "reason": c.reason, "message": c.message}),
+                    None,
+                )
+                .await;
+            }
+            (it, stats)
+        }
+        Err(e) => error_item(key, &format!("could not store the conflict: {e}")),
+    }
+}
+
+/// Closes open conflicts whose source key this run decided without a conflict: their
+/// cause has gone (a mapping was added, someone fixed the entry in the target, …).
+async fn close_settled_conflicts(
+    state: &AppState,
+    run: &Run,
+    items: &[RunItem],
+) -> Result<(), SyncError> {
+    let settled: HashMap<&str, &RunItem> = items
+        .iter()
+        .filter(|i| i.outcome != "conflict" && i.outcome != "error")
+        .map(|i| (i.source_key.as_str(), i))
+        .collect();
+    for c in state.store.open_conflicts(run.pipeline_id).await? {
+        let Some(it) = settled.get(c.source_key.as_str()) else {
+            continue;
+        };
+        let note = format!(
+            "Closed automatically by run #{}: the cause is gone (the entry is now {}).",
+            run.id,
+            it.outcome.replace('_', " ")
+        );
+        let now = state.clock.now();
+        let resolution = json!({"action": "auto_closed", "note": note, "at": now});
+        if state.store.resolve_conflict(c.id, resolution, now).await? {
+            record(
+                state,
+                Actor::System,
+                "conflict_resolved",
+                "conflict",
+                Some(c.id.to_string()),
+                json!({"pipeline_id": run.pipeline_id, "run_id": run.id,
+                       "source_key": c.source_key, "reason": c.reason,
+                       "action": "auto_closed", "note": note}),
+                None,
+            )
+            .await;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! The sync engine: loading a pipeline ([`context`]), executing runs ([`engine`]),
+//! resolving conflicts ([`resolve`]) and the worker that claims queued runs and enqueues
+//! scheduled ones ([`worker`]).
+
+pub mod context;
+pub mod engine;
+pub mod resolve;
+pub mod worker;
+
+pub use context::{PipelineContext, SyncError};
+pub use engine::{RunReport, Stats, execute};

@@ -1,0 +1,212 @@
+//! The worker inside every `serve` process: it puts runs of dead workers back in the
+//! queue, enqueues scheduled runs, and claims and executes queued runs one at a time,
+//! renewing its lease while a run lasts. Several processes on one PostgreSQL database each
+//! run a worker; the per-pipeline lease lets only one of them run a pipeline at a time.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use serde_json::json;
+use timebridge_store::{NewRun, Run};
+use tokio::sync::watch;
+
+use super::engine::{RunReport, actor_of, execute};
+use crate::audit::record;
+use crate::state::AppState;
+
+/// How long a claimed run's lease lasts without renewal.
+pub const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// How often a running run renews its lease.
+const RENEW_EVERY: Duration = Duration::from_secs(15);
+/// How often the worker looks for due work when nothing wakes it.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// A unique name for this process's worker.
+pub fn worker_name() -> String {
+    format!(
+        "{}-{}-{}",
+        hostname(),
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "timebridge".into())
+}
+
+/// The default window of a pipeline ending on `today` (UTC): `window_days` days.
+pub fn default_window(today: NaiveDate, window_days: i32) -> (NaiveDate, NaiveDate) {
+    let days = i64::from(window_days.max(1)) - 1;
+    (today - chrono::Duration::days(days), today)
+}
+
+/// Runs the worker until `shutdown` turns true.
+pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let owner = worker_name();
+    tracing::info!(worker = %owner, "Sync worker started.");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if let Err(e) = tick(&state, &owner).await {
+            tracing::warn!(error = %e, "Sync worker tick failed; retrying.");
+        }
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            _ = state.wake.notified() => {}
+            _ = tokio::time::sleep(POLL_EVERY) => {}
+        }
+    }
+    tracing::info!(worker = %owner, "Sync worker stopped.");
+}
+
+/// One round: requeue expired runs, enqueue due scheduled runs, run everything claimable.
+pub async fn tick(state: &AppState, owner: &str) -> Result<(), timebridge_store::StoreError> {
+    let now = state.clock.now();
+    let requeued = state.store.requeue_expired_runs(now).await?;
+    if requeued > 0 {
+        tracing::warn!(
+            runs = requeued,
+            "Requeued runs whose worker stopped without finishing."
+        );
+    }
+    enqueue_scheduled(state).await?;
+    loop {
+        let now = state.clock.now();
+        let Some(run) = state.store.claim_next_run(owner, now, now + LEASE).await? else {
+            break;
+        };
+        run_claimed(state, owner, run).await?;
+    }
+    Ok(())
+}
+
+/// Enqueues a scheduled run for every enabled pipeline whose interval has passed since
+/// its last scheduled run (or its creation) and that has nothing queued or running.
+pub async fn enqueue_scheduled(state: &AppState) -> Result<(), timebridge_store::StoreError> {
+    let now = state.clock.now();
+    let (pipelines, _) = state.store.list_pipelines(500, 0).await?;
+    for p in pipelines {
+        if !p.enabled || !p.schedule_enabled || p.interval_minutes <= 0 {
+            continue;
+        }
+        let every = chrono::Duration::minutes(i64::from(p.interval_minutes));
+        // The first scheduled run comes one interval after the pipeline was created (a
+        // person who wants it at once starts a manual run).
+        let since = match state.store.last_scheduled_run(p.id).await? {
+            None => p.created_at,
+            Some(last) => last.created_at,
+        };
+        let due = since + every <= now;
+        if !due || state.store.active_run(p.id).await?.is_some() {
+            continue;
+        }
+        let (from, to) = default_window(now.date_naive(), p.window_days);
+        let run = state
+            .store
+            .enqueue_run(
+                NewRun {
+                    pipeline_id: p.id,
+                    trigger: "schedule".into(),
+                    dry_run: false,
+                    window_from: from,
+                    window_to: to,
+                    ticket_ids: None,
+                    run_after: now,
+                },
+                now,
+            )
+            .await?;
+        tracing::info!(pipeline = p.id, run = run.id, "Scheduled sync queued.");
+    }
+    Ok(())
+}
+
+/// Executes a run this worker claimed: renews the lease meanwhile, records items, stats
+/// and audit events, and frees the pipeline.
+pub async fn run_claimed(
+    state: &AppState,
+    owner: &str,
+    run: Run,
+) -> Result<Run, timebridge_store::StoreError> {
+    let started = std::time::Instant::now();
+    record(
+        state,
+        actor_of(&run.trigger),
+        "sync_started",
+        "run",
+        Some(run.id.to_string()),
+        json!({"pipeline_id": run.pipeline_id, "trigger": run.trigger, "dry_run": run.dry_run,
+               "window": {"from": run.window_from, "to": run.window_to},
+               "ticket_ids": run.ticket_ids, "attempt": run.attempts}),
+        None,
+    )
+    .await;
+    tracing::info!(run = run.id, pipeline = run.pipeline_id, trigger = %run.trigger,
+        dry_run = run.dry_run, "Sync run started.");
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let renewer = {
+        let state = state.clone();
+        let owner = owner.to_owned();
+        let run = run.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop_rx.changed() => break,
+                    _ = tokio::time::sleep(RENEW_EVERY) => {}
+                }
+                let until = state.clock.now() + LEASE;
+                match state.store.renew_run_lease(&run, &owner, until).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::error!(run = run.id, "Lost the lease of a running sync.");
+                        break;
+                    }
+                    Err(e) => tracing::warn!(run = run.id, error = %e, "Could not renew a lease."),
+                }
+            }
+        })
+    };
+    let report: RunReport = execute(state, &run).await;
+    let _ = stop_tx.send(true);
+    let _ = renewer.await;
+    state.store.replace_run_items(run.id, &report.items).await?;
+    let finished = state
+        .store
+        .finish_run(
+            &run,
+            owner,
+            report.status,
+            serde_json::to_value(report.stats).unwrap_or_default(),
+            report.error.clone(),
+            state.clock.now(),
+        )
+        .await?;
+    let s = report.stats;
+    record(
+        state,
+        actor_of(&run.trigger),
+        "sync_finished",
+        "run",
+        Some(run.id.to_string()),
+        json!({"pipeline_id": run.pipeline_id, "status": report.status, "stats": s,
+               "error": report.error, "dry_run": run.dry_run,
+               "seconds": started.elapsed().as_secs_f64()}),
+        None,
+    )
+    .await;
+    tracing::info!(
+        run = run.id,
+        pipeline = run.pipeline_id,
+        status = report.status,
+        fetched = s.fetched,
+        created = s.created,
+        updated = s.updated,
+        in_sync = s.in_sync,
+        conflicts = s.conflicts,
+        errors = s.errors,
+        "Sync run finished."
+    );
+    Ok(finished)
+}

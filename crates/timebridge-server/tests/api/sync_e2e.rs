@@ -1,0 +1,578 @@
+//! End to end against the simulators: a configured pipeline syncs a month, a second run
+//! writes nothing, edits on either side propagate or become conflicts, conflicts are
+//! resolved from the API, webhooks bring new accountings in, and injected faults never
+//! leave a duplicate or a lost entry.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use timebridge_sim::kimai::NewTimesheet;
+use timebridge_sim::zammad::NewAccounting;
+use timebridge_sim::{Fault, KimaiSim, Seed, SimOptions, ZammadSim, start_both};
+
+use crate::api_test;
+use crate::common::{TestApp, error_code};
+
+const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+
+/// The simulators' "now": their data lies in March 2026.
+fn sim_now() -> DateTime<Utc> {
+    "2026-04-01T06:00:00Z".parse().unwrap()
+}
+
+struct Env {
+    token: String,
+    zammad: ZammadSim,
+    kimai: KimaiSim,
+    zammad_id: i64,
+    pipeline: i64,
+}
+
+/// Both simulators, a Zammad and a Kimai connector, a pipeline, and mappings for every
+/// type (to the global activity of the same name) and organization (to the project of
+/// the same id); agents map by e-mail.
+async fn setup(app: &TestApp, seed: Seed) -> Env {
+    app.clock.set(sim_now());
+    let token = app.login().await;
+    let (zammad, kimai) = start_both(SimOptions::with_seed(seed)).await.unwrap();
+    let z = app
+        .create_connector(
+            &token,
+            json!({"kind": "zammad", "name": "Zammad", "base_url": zammad.url,
+                   "api_token": zammad.token,
+                   "settings": {"webhook_secret": WEBHOOK_SECRET, "time_unit_minutes": 1.0}}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let k = app
+        .create_connector(
+            &token,
+            json!({"kind": "kimai", "name": "Kimai", "base_url": kimai.url,
+                   "api_token": kimai.token, "settings": {}}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, p) = app
+        .send_json(
+            Method::POST,
+            "/api/pipelines",
+            &token,
+            &json!({"name": "Helpdesk → Billing", "source_connector_id": z,
+                    "target_connector_id": k, "window_days": 31,
+                    "schedule": {"enabled": false, "interval_minutes": 360}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    let pipeline = p["id"].as_i64().unwrap();
+    let activities: HashMap<String, u64> = kimai
+        .activities()
+        .into_iter()
+        .filter(|a| a.project.is_none())
+        .map(|a| (a.name.clone(), a.id))
+        .collect();
+    for t in zammad.types() {
+        if let Some(a) = activities.get(&t.name) {
+            map(app, &token, pipeline, "activity", t.id, *a).await;
+        }
+    }
+    for o in zammad.organizations() {
+        if kimai.projects().iter().any(|p| p.id == o.id) {
+            map(app, &token, pipeline, "project", o.id, o.id).await;
+        }
+    }
+    Env {
+        token,
+        zammad,
+        kimai,
+        zammad_id: z,
+        pipeline,
+    }
+}
+
+async fn map(app: &TestApp, token: &str, pipeline: i64, kind: &str, source: u64, target: u64) {
+    let (status, body) = app
+        .send_json(
+            Method::POST,
+            "/api/mappings",
+            token,
+            &json!({"pipeline_id": pipeline, "kind": kind, "source_key": source.to_string(),
+                    "target_key": target.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Runs a manual sync of March and waits for it.
+async fn sync(app: &TestApp, env: &Env, dry_run: bool) -> Value {
+    let (status, run) = app
+        .send_json(
+            Method::POST,
+            "/api/sync/manual?wait=true",
+            &env.token,
+            &json!({"pipeline_id": env.pipeline, "from": "2026-03-01", "to": "2026-03-31",
+                    "dry_run": dry_run}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert!(
+        ["succeeded", "partial"].contains(&run["status"].as_str().unwrap()),
+        "{run}"
+    );
+    run
+}
+
+fn outcomes(run: &Value) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for i in run["items"].as_array().unwrap() {
+        let key = match i["reason"].as_str() {
+            Some(r) => format!("conflict:{r}"),
+            None => i["outcome"].as_str().unwrap().to_owned(),
+        };
+        *out.entry(key).or_default() += 1;
+    }
+    out
+}
+
+/// Timesheets in Kimai carrying each marker, by source key.
+fn marked(kimai: &KimaiSim) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for t in kimai.timesheets() {
+        let d = t.description.unwrap_or_default();
+        if let Some(start) = d.find("[tb-zammad-") {
+            let key = d[start + 11..].trim_end_matches(']').to_owned();
+            *out.entry(key).or_default() += 1;
+        }
+    }
+    out
+}
+
+async fn open_conflicts(app: &TestApp, env: &Env, reason: &str) -> Vec<Value> {
+    let (status, list) = app
+        .get_json(
+            &format!(
+                "/api/conflicts?status=open&reason={reason}&pipeline_id={}",
+                env.pipeline
+            ),
+            &env.token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list["items"].as_array().unwrap().clone()
+}
+
+async fn resolve(app: &TestApp, env: &Env, id: i64, body: Value) -> (StatusCode, Value) {
+    app.send_json(
+        Method::POST,
+        &format!("/api/conflicts/{id}/resolve"),
+        &env.token,
+        &body,
+    )
+    .await
+}
+
+api_test!(async fn a_month_syncs_once_and_a_second_run_writes_nothing(app) {
+    let env = setup(app, Seed::Small).await;
+    let first = sync(app, &env, false).await;
+    let counts = outcomes(&first);
+    let created = counts.get("create").copied().unwrap_or(0);
+    assert!(created > 100, "{counts:?}");
+    assert_eq!(first["stats"]["created"], created);
+    // Zammad corrections are never written, but raised.
+    assert!(counts.get("conflict:negative_duration").copied().unwrap_or(0) >= 2, "{counts:?}");
+    // The agent without a Kimai user is raised, not booked on someone else.
+    assert!(counts.contains_key("conflict:unmapped_user"), "{counts:?}");
+    let marks = marked(&env.kimai);
+    assert_eq!(marks.len(), created);
+    assert!(marks.values().all(|n| *n == 1), "a source entry was written twice");
+    // Every written entry has the source's exact instants and duration.
+    let by_key: HashMap<String, _> = env
+        .zammad
+        .accountings()
+        .into_iter()
+        .map(|a| (a.id.to_string(), a))
+        .collect();
+    for t in env.kimai.timesheets() {
+        let d = t.description.clone().unwrap_or_default();
+        let key = d[d.find("[tb-zammad-").unwrap() + 11..].trim_end_matches(']').to_owned();
+        let a = &by_key[&key];
+        let minutes: f64 = a.time_unit.parse().unwrap();
+        assert_eq!(t.duration, Some((minutes * 60.0).round() as i64), "{key}");
+        assert!(d.starts_with('#'), "{d}");
+    }
+
+    let posts = env.kimai.log().count("POST /api/timesheets");
+    let second = sync(app, &env, false).await;
+    assert_eq!(second["stats"]["created"], 0, "{}", second["stats"]);
+    assert_eq!(second["stats"]["updated"], 0, "{}", second["stats"]);
+    assert_eq!(second["stats"]["in_sync"], created);
+    assert_eq!(env.kimai.log().count("POST /api/timesheets"), posts);
+    assert_eq!(env.kimai.log().count("PATCH /api/timesheets/{id}"), 0);
+    // Conflicts are not raised twice.
+    let (_, all) = app
+        .get_json(&format!("/api/conflicts?status=all&pipeline_id={}", env.pipeline), &env.token)
+        .await;
+    assert_eq!(all["total"], first["stats"]["conflicts"]);
+});
+
+api_test!(async fn a_dry_run_reports_the_plan_and_writes_nothing(app) {
+    let env = setup(app, Seed::Tiny).await;
+    let run = sync(app, &env, true).await;
+    assert_eq!(run["dry_run"], true);
+    assert!(run["stats"]["created"].as_u64().unwrap() > 0, "{}", run["stats"]);
+    assert_eq!(env.kimai.timesheet_count(), 0);
+    let (_, conflicts) = app.get_json("/api/conflicts?status=all", &env.token).await;
+    assert_eq!(conflicts["total"], 0);
+});
+
+api_test!(async fn a_source_edit_is_applied_and_a_human_edit_becomes_a_conflict(app) {
+    let env = setup(app, Seed::Tiny).await;
+    sync(app, &env, false).await;
+    let links = marked(&env.kimai);
+    // Pick two synced accountings with a type.
+    let mut synced: Vec<_> = env
+        .zammad
+        .accountings()
+        .into_iter()
+        .filter(|a| links.contains_key(&a.id.to_string()) && a.type_id.is_some())
+        .collect();
+    synced.sort_by_key(|a| a.id);
+    let (edited, touched) = (synced[0].clone(), synced[1].clone());
+    let other_type = env
+        .zammad
+        .types()
+        .into_iter()
+        .find(|t| Some(t.id) != edited.type_id)
+        .unwrap();
+    env.zammad
+        .set_accounting_type(edited.id, Some(other_type.id))
+        .unwrap();
+    let sheet = env
+        .kimai
+        .timesheets()
+        .into_iter()
+        .find(|t| {
+            t.description
+                .as_deref()
+                .is_some_and(|d| d.ends_with(&format!("[tb-zammad-{}]", touched.id)))
+        })
+        .unwrap();
+    env.kimai
+        .edit_timesheet(sheet.id, |t| t.description = Some(format!("{} (fixed by Anna)", t.description.clone().unwrap())))
+        .unwrap();
+    let run = sync(app, &env, false).await;
+    let counts = outcomes(&run);
+    assert_eq!(counts.get("update"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("conflict:target_modified"), Some(&1), "{counts:?}");
+    // The human edit was not overwritten.
+    let still = env.kimai.timesheet(sheet.id).unwrap();
+    assert!(still.description.unwrap().contains("fixed by Anna"));
+
+    let conflict = open_conflicts(app, &env, "target_modified").await.remove(0);
+    assert_eq!(conflict["allowed_actions"], json!(["update", "keep_target", "skip"]));
+    assert!(!conflict["diff"].as_array().unwrap().is_empty());
+    let (status, body) = resolve(app, &env, conflict["id"].as_i64().unwrap(),
+        json!({"action": "delete_target"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, resolved) = resolve(app, &env, conflict["id"].as_i64().unwrap(),
+        json!({"action": "keep_target", "note": "Anna knows best"})).await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["resolution"]["action"], "keep_target");
+    let (status, again) = resolve(app, &env, conflict["id"].as_i64().unwrap(),
+        json!({"action": "keep_target"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert_eq!(error_code(&again), "already_resolved");
+
+    // Kept: the next run is quiet about it.
+    let quiet = sync(app, &env, false).await;
+    let counts = outcomes(&quiet);
+    assert!(!counts.contains_key("conflict:target_modified"), "{counts:?}");
+    assert_eq!(quiet["stats"]["updated"], 0);
+});
+
+api_test!(async fn deletions_on_either_side_are_raised_and_resolved(app) {
+    let env = setup(app, Seed::Tiny).await;
+    sync(app, &env, false).await;
+    let links = marked(&env.kimai);
+    let mut synced: Vec<_> = env
+        .zammad
+        .accountings()
+        .into_iter()
+        .filter(|a| links.contains_key(&a.id.to_string()))
+        .collect();
+    synced.sort_by_key(|a| a.id);
+    let gone_in_zammad = synced[0].id;
+    let gone_in_kimai = synced[1].id;
+    env.zammad.delete_accounting(gone_in_zammad).unwrap();
+    let sheet = env
+        .kimai
+        .timesheets()
+        .into_iter()
+        .find(|t| t.description.as_deref().is_some_and(|d| d.ends_with(&format!("[tb-zammad-{gone_in_kimai}]"))))
+        .unwrap();
+    env.kimai.delete_timesheet(sheet.id).unwrap();
+    let run = sync(app, &env, false).await;
+    let counts = outcomes(&run);
+    assert_eq!(counts.get("conflict:source_deleted"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("conflict:target_deleted"), Some(&1), "{counts:?}");
+    assert_eq!(run["stats"]["created"], 0, "a deleted timesheet is not silently recreated");
+
+    let deleted = open_conflicts(app, &env, "source_deleted").await.remove(0);
+    let (status, body) = resolve(app, &env, deleted["id"].as_i64().unwrap(),
+        json!({"action": "delete_target"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!marked(&env.kimai).contains_key(&gone_in_zammad.to_string()));
+
+    let missing = open_conflicts(app, &env, "target_deleted").await.remove(0);
+    let (status, body) = resolve(app, &env, missing["id"].as_i64().unwrap(),
+        json!({"action": "create"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(marked(&env.kimai).get(&gone_in_kimai.to_string()), Some(&1));
+
+    let after = sync(app, &env, false).await;
+    let counts = outcomes(&after);
+    assert!(!counts.contains_key("conflict:source_deleted"), "{counts:?}");
+    assert!(!counts.contains_key("conflict:target_deleted"), "{counts:?}");
+    assert_eq!(after["stats"]["created"], 0);
+});
+
+api_test!(async fn an_unmapped_user_is_closed_once_a_mapping_exists(app) {
+    let env = setup(app, Seed::Tiny).await;
+    sync(app, &env, false).await;
+    let conflicts = open_conflicts(app, &env, "unmapped_user").await;
+    assert!(!conflicts.is_empty());
+    let c = &conflicts[0];
+    // Creating without a mapping is not possible yet.
+    let (status, body) = resolve(app, &env, c["id"].as_i64().unwrap(), json!({"action": "create"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(error_code(&body), "not_possible");
+    // Map the agent to the API user and sync: the conflicts close by themselves.
+    let agent: u64 = c["source"]["user"]["key"].as_str().unwrap().parse().unwrap();
+    map(app, &env.token, env.pipeline, "user", agent, 1).await;
+    let run = sync(app, &env, false).await;
+    assert!(run["stats"]["created"].as_u64().unwrap() >= conflicts.len() as u64);
+    assert!(open_conflicts(app, &env, "unmapped_user").await.is_empty());
+    let (_, closed) = app.get_json(&format!("/api/conflicts/{}", c["id"]), &env.token).await;
+    assert_eq!(closed["status"], "resolved");
+    assert_eq!(closed["resolution"]["action"], "auto_closed");
+});
+
+api_test!(async fn a_negative_correction_can_be_skipped_and_stays_quiet(app) {
+    let env = setup(app, Seed::Tiny).await;
+    sync(app, &env, false).await;
+    let negatives = open_conflicts(app, &env, "negative_duration").await;
+    assert!(!negatives.is_empty());
+    for c in &negatives {
+        let (status, body) = resolve(app, &env, c["id"].as_i64().unwrap(), json!({"action": "skip"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let run = sync(app, &env, false).await;
+    let counts = outcomes(&run);
+    assert!(!counts.contains_key("conflict:negative_duration"), "{counts:?}");
+    assert_eq!(counts.get("skip").copied().unwrap_or(0), negatives.len());
+});
+
+api_test!(async fn locked_entries_are_never_changed(app) {
+    let env = setup(app, Seed::Tiny).await;
+    sync(app, &env, false).await;
+    let links = marked(&env.kimai);
+    let a = env
+        .zammad
+        .accountings()
+        .into_iter()
+        .filter(|a| links.contains_key(&a.id.to_string()) && a.type_id.is_some())
+        .min_by_key(|a| a.id)
+        .unwrap();
+    let sheet = env
+        .kimai
+        .timesheets()
+        .into_iter()
+        .find(|t| t.description.as_deref().is_some_and(|d| d.ends_with(&format!("[tb-zammad-{}]", a.id))))
+        .unwrap();
+    env.kimai.set_exported(sheet.id, true).unwrap();
+    let other = env.zammad.types().into_iter().find(|t| Some(t.id) != a.type_id).unwrap();
+    env.zammad.set_accounting_type(a.id, Some(other.id)).unwrap();
+    let run = sync(app, &env, false).await;
+    assert_eq!(outcomes(&run).get("conflict:locked"), Some(&1), "{:?}", outcomes(&run));
+    assert_eq!(env.kimai.timesheet(sheet.id).unwrap().activity, sheet.activity);
+});
+
+api_test!(async fn a_probable_duplicate_is_raised_and_can_be_linked(app) {
+    let env = setup(app, Seed::Tiny).await;
+    // Someone already typed one accounting into Kimai by hand.
+    let dry = sync(app, &env, true).await;
+    let first_create = dry["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["outcome"] == "create")
+        .unwrap()["source_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let acc = env.zammad.accounting(first_create.parse().unwrap()).unwrap();
+    let ticket = env.zammad.ticket(acc.ticket_id).unwrap();
+    let email = &env.zammad.users().into_iter().find(|u| u.id == acc.created_by_id).unwrap().email;
+    let user = env.kimai.user_by_email(email).unwrap();
+    let minutes: f64 = acc.time_unit.parse().unwrap();
+    let end = acc.created_at - chrono::Duration::seconds(i64::from(acc.created_at.timestamp() as i32 % 60));
+    let begin = end - chrono::Duration::seconds((minutes * 60.0) as i64);
+    let manual = env
+        .kimai
+        .insert_timesheet(NewTimesheet {
+            user: user.id,
+            project: ticket.organization_id.unwrap(),
+            activity: env.kimai.activities().into_iter().find(|a| a.project.is_none()).unwrap().id,
+            begin,
+            end: Some(end),
+            description: Some(format!("#{} typed by hand", ticket.number)),
+            tags: vec![],
+            exported: false,
+            billable: None,
+        })
+        .unwrap();
+    let run = sync(app, &env, false).await;
+    assert_eq!(outcomes(&run).get("conflict:duplicate_in_target"), Some(&1), "{:?}", outcomes(&run));
+    assert!(!marked(&env.kimai).contains_key(&first_create));
+    let c = open_conflicts(app, &env, "duplicate_in_target").await.remove(0);
+    let (status, body) = resolve(app, &env, c["id"].as_i64().unwrap(), json!({"action": "link"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = resolve(app, &env, c["id"].as_i64().unwrap(),
+        json!({"action": "link", "target_id": manual.id})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let after = sync(app, &env, false).await;
+    let counts = outcomes(&after);
+    assert!(!counts.contains_key("conflict:duplicate_in_target"), "{counts:?}");
+    assert_eq!(after["stats"]["created"], 0);
+    assert_eq!(env.kimai.timesheets().iter().filter(|t| t.id == manual.id).count(), 1);
+});
+
+api_test!(async fn a_second_manual_run_while_one_is_queued_is_409_with_its_id(app) {
+    let env = setup(app, Seed::Tiny).await;
+    env.zammad.set_latency(Duration::from_millis(300));
+    let (status, first) = app
+        .send_json(Method::POST, "/api/sync/manual", &env.token,
+            &json!({"pipeline_id": env.pipeline, "from": "2026-03-01", "to": "2026-03-31"}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    let (status, second) = app
+        .send_json(Method::POST, "/api/sync/manual", &env.token, &json!({"pipeline_id": env.pipeline}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{second}");
+    assert_eq!(second["error"]["details"]["run_id"], first["run_id"]);
+    // The run finishes; its status and history say so.
+    let id = first["run_id"].as_i64().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, run) = app.get_json(&format!("/api/sync/runs/{id}"), &env.token).await;
+        if run["finished_at"].is_string() {
+            assert_eq!(run["status"], "succeeded", "{run}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the run did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, status) = app.get_json("/api/sync/status", &env.token).await;
+    assert_eq!(status["running"], false);
+    assert_eq!(status["last_run"]["id"], id);
+    let (_, history) = app.get_json("/api/sync/history", &env.token).await;
+    assert_eq!(history["total"], 1);
+});
+
+api_test!(async fn a_signed_webhook_brings_a_new_accounting_into_kimai(app) {
+    let env = setup(app, Seed::Tiny).await;
+    sync(app, &env, false).await;
+    let before = env.kimai.timesheet_count();
+    let ticket = env.zammad.tickets().into_iter().find(|t| t.organization_id.is_some()).unwrap();
+    let typed = env.zammad.types()[0].id;
+    let agent = env
+        .zammad
+        .users()
+        .into_iter()
+        .find(|u| env.kimai.user_by_email(&u.email).is_some() && u.id != 1)
+        .unwrap();
+    env.zammad.clock().set("2026-03-31T12:00:00Z".parse().unwrap());
+    let mut new = NewAccounting::new(ticket.id, "25.0", agent.id);
+    new.type_id = Some(typed);
+    let acc = env.zammad.add_accounting(new).unwrap();
+    let body = json!({"ticket": {"id": ticket.id, "number": ticket.number}, "article": {}}).to_string();
+    let sig = timebridge_sim::webhook::signature(WEBHOOK_SECRET, body.as_bytes());
+    let post = |sig: Option<String>, delivery: &str| {
+        let mut req = app
+            .client
+            .post(app.url(&format!("/api/webhook/zammad/{}", env.zammad_id)))
+            .header("content-type", "application/json")
+            .header("x-zammad-delivery", delivery)
+            .body(body.clone());
+        if let Some(s) = sig {
+            req = req.header("x-hub-signature", s);
+        }
+        req.send()
+    };
+    assert_eq!(post(None, "d-0").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post(Some("sha1=0000".into()), "d-0").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let ok = post(Some(sig.clone()), "d-1").await.unwrap();
+    assert_eq!(ok.status(), StatusCode::ACCEPTED);
+    let repeat: Value = post(Some(sig.clone()), "d-1").await.unwrap().json().await.unwrap();
+    assert_eq!(repeat["accepted"], false);
+    // The debounce holds the run for two seconds of the app's clock.
+    app.clock.advance(chrono::Duration::seconds(3));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !marked(&env.kimai).contains_key(&acc.id.to_string()) {
+        assert!(tokio::time::Instant::now() < deadline, "the webhook's run did not write the entry");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(env.kimai.timesheet_count(), before + 1);
+    let rejected = app.audit(&env.token, "webhook_rejected").await;
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(app.audit(&env.token, "webhook_received").await.len(), 1);
+});
+
+api_test!(async fn injected_faults_end_with_every_entry_exactly_once(app) {
+    let env = setup(app, Seed::Small).await;
+    let clean = sync(app, &env, true).await;
+    let expected = clean["stats"]["created"].as_u64().unwrap() as usize;
+    env.kimai.faults().set_rate("POST /api/timesheets", 0.15, Fault::InternalError);
+    env.kimai.faults().set_rate("GET /api/timesheets", 0.1, Fault::InternalError);
+    env.zammad.faults().set_rate("GET /api/v1/time_accountings", 0.2, Fault::InternalError);
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let (status, run) = app
+            .send_json(Method::POST, "/api/sync/manual?wait=true", &env.token,
+                &json!({"pipeline_id": env.pipeline, "from": "2026-03-01", "to": "2026-03-31"}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{run}");
+        if run["status"] == "succeeded" || runs >= 6 {
+            break;
+        }
+    }
+    env.kimai.faults().clear();
+    env.zammad.faults().clear();
+    sync(app, &env, false).await;
+    let marks = marked(&env.kimai);
+    assert_eq!(marks.len(), expected, "after {runs} runs");
+    assert!(marks.values().all(|n| *n == 1), "a duplicate was written");
+});
+
+api_test!(async fn dropped_answers_to_creates_never_duplicate(app) {
+    let env = setup(app, Seed::Tiny).await;
+    let clean = sync(app, &env, true).await;
+    let expected = clean["stats"]["created"].as_u64().unwrap() as usize;
+    // Every third create is written by Kimai but its answer is lost.
+    env.kimai.faults().set_rate("POST /api/timesheets", 0.35, Fault::DropAfterHandling);
+    sync(app, &env, false).await;
+    env.kimai.faults().clear();
+    sync(app, &env, false).await;
+    let marks = marked(&env.kimai);
+    assert_eq!(marks.len(), expected);
+    assert!(marks.values().all(|n| *n == 1), "{marks:?}");
+});
