@@ -432,6 +432,18 @@ impl KimaiConnector {
                 fields: Default::default(),
             });
         }
+        // Kimai keeps whole minutes (begin rounded down, end up): anything else would be
+        // stored longer than the work was. Refuse rather than bill the difference.
+        if desired.begin.timestamp() % 60 != 0 || desired.end.timestamp() % 60 != 0 {
+            return Err(ConnectorError::Unrepresentable {
+                message: format!(
+                    "Kimai keeps whole minutes, and this entry lasts {} s ({} to {}); written,                      it would be rounded up to whole minutes. Skip it or correct the booking                      in the source",
+                    desired.duration_seconds,
+                    desired.begin.format("%H:%M:%S"),
+                    desired.end.format("%H:%M:%S")
+                ),
+            });
+        }
         let mut body = Map::new();
         body.insert("project".into(), json!(project));
         body.insert("activity".into(), json!(activity));

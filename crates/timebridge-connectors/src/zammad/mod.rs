@@ -1,6 +1,7 @@
 //! Zammad 6.x as a source: time accountings with their tickets, agents, organizations and
 //! types, normalised into [`timebridge_core::entry::Entry`].
 
+mod normalize;
 mod source;
 
 use serde_json::json;

@@ -168,7 +168,17 @@ async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncErr
     .map_err(|e| SyncError::Config(format!("the planner stopped: {e}")))?;
     let input = Arc::new(input);
 
-    let applied = apply(state, &ctx, run, &input, &plan, &ticket_of).await;
+    // Writes the target refused stay refused until the entry changes or a person asks to
+    // try again (`create` on the conflict): no blind retries every run.
+    let refused: HashMap<String, (i64, String, Value)> = state
+        .store
+        .open_conflicts(run.pipeline_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.reason == ConflictReason::TargetRejected.as_str())
+        .filter_map(|c| Some((c.source_key, (c.id, c.message, c.source?))))
+        .collect();
+    let applied = apply(state, &ctx, run, &input, &plan, &ticket_of, &refused).await;
     let mut items = Vec::with_capacity(applied.len());
     for (item, delta) in applied {
         stats.in_sync += delta.in_sync;
@@ -266,6 +276,7 @@ async fn apply(
     input: &Arc<PlanInput>,
     plan: &Plan,
     ticket_of: &HashMap<String, i64>,
+    refused: &HashMap<String, (i64, String, Value)>,
 ) -> Vec<(RunItem, Stats)> {
     // Boxed so that the stream's futures are plainly `Send` (the compiler cannot prove it
     // for the closure-produced futures across the borrowed plan).
@@ -278,7 +289,7 @@ async fn apply(
             async move {
                 (
                     index,
-                    apply_one(state, ctx, run, input, d, view, ticket_of).await,
+                    apply_one(state, ctx, run, input, d, view, ticket_of, refused).await,
                 )
             }
             .boxed()
@@ -301,6 +312,7 @@ async fn apply_one(
     d: &Decision,
     view: Option<ConflictView>,
     ticket_of: &HashMap<String, i64>,
+    refused: &HashMap<String, (i64, String, Value)>,
 ) -> (RunItem, Stats) {
     let key = d.source_key(input).to_owned();
     let mut stats = Stats::default();
@@ -351,6 +363,16 @@ async fn apply_one(
             };
             let is_create = matches!(d.outcome, Outcome::Create);
             let outcome = if is_create { "create" } else { "update" };
+            if let Some((id, message, refused_entry)) = refused.get(&key)
+                && serde_json::to_value(desired).ok().as_ref() == Some(refused_entry)
+            {
+                let mut it = item(&key, "conflict");
+                it.reason = Some(ConflictReason::TargetRejected.as_str().to_owned());
+                it.conflict_id = (!run.dry_run).then_some(*id);
+                it.message = Some(message.clone());
+                stats.conflicts = 1;
+                return (it, stats);
+            }
             if run.dry_run {
                 if is_create {
                     stats.created = 1;
