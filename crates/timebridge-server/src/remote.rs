@@ -33,13 +33,20 @@ pub async fn instance_with(
         .get_connector_secrets(id)
         .await
         .map_err(store_error)?;
-    let kind = registry::find(&stored.kind).ok_or_else(|| ApiError::Unprocessable {
-        code: "unknown_kind",
-        message: format!(
-            "The connector's kind `{}` is not known to this version.",
+    build(&stored, &secrets, ctx).map_err(config_error)
+}
+
+/// Builds a live instance from a stored connector and its decrypted secrets.
+pub fn build(
+    stored: &timebridge_store::Connector,
+    secrets: &timebridge_store::ConnectorSecrets,
+    ctx: &ConnectorContext,
+) -> Result<Arc<dyn Connector>, ConnectorError> {
+    let kind = registry::find(&stored.kind).ok_or_else(|| {
+        ConnectorError::Config(format!(
+            "the kind `{}` is not known to this version",
             stored.kind
-        ),
-        details: serde_json::json!({ "kind": stored.kind }),
+        ))
     })?;
     let config = ConnectorConfig {
         id: stored.id,
@@ -59,7 +66,7 @@ pub async fn instance_with(
             .map(|(k, v)| (k.clone(), SecretString::from(v.expose().to_owned())))
             .collect(),
     };
-    kind.build(config, ctx).map_err(config_error)
+    kind.build(config, ctx)
 }
 
 /// A connector that cannot be built from its stored configuration.

@@ -26,6 +26,10 @@ pub struct AppState {
     pub connectors: ConnectorContext,
     /// Wakes the sync worker when a run was queued.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Progress of the runs executing in this process.
+    pub progress: crate::sync::progress::ProgressBoard,
+    /// Lease confirmations of the runs executing in this process (write fencing).
+    pub fences: crate::sync::fence::Fences,
 }
 
 impl AppState {
@@ -39,6 +43,8 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::default()),
             connectors: ConnectorContext::default(),
             wake: Arc::new(tokio::sync::Notify::new()),
+            progress: Default::default(),
+            fences: Default::default(),
         }
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 use timebridge_store::{
     ConflictFilter, LinkRow, NewConflict, NewConnector, NewRun, NewWriteIntent, PipelineInput,
-    RunItem, Store, db_test,
+    RunItem, RunOutcome, Store, db_test,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -84,10 +84,29 @@ db_test!(
                 .is_none()
         );
         // When `a`'s run ends, its next run can start.
-        store
-            .finish_run(&first, "w1", "succeeded", json!({"created": 1}), None, t0())
+        // Only the owner can finish it.
+        assert!(
+            store
+                .finish_run(&first, "w2", &RunOutcome::default(), t0())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let done = store
+            .finish_run(
+                &first,
+                "w1",
+                &RunOutcome {
+                    status: "succeeded".into(),
+                    stats: json!({"created": 1}),
+                    ..Default::default()
+                },
+                t0(),
+            )
             .await
+            .unwrap()
             .unwrap();
+        assert_eq!(done.status, "succeeded");
         let third = store
             .claim_next_run("w3", t0(), lease)
             .await

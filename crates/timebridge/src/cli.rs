@@ -85,7 +85,26 @@ pub enum Command {
     /// Run one Zammad or Kimai simulator on loopback (for trying clients and timebridge
     /// against a realistic fake server).
     Sim(SimArgs),
-    // `demo` and `sync` are added here, each dispatched from `main`.
+    /// Run one sync of a pipeline in the foreground, with progress and a summary.
+    Sync(SyncArgs),
+    // `demo` is added here, dispatched from `main`.
+}
+
+/// Options of `timebridge sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Plan only: show what would happen, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// First day (UTC) of the window, `YYYY-MM-DD` (default: `window_days` before `--to`).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day (UTC) of the window, `YYYY-MM-DD` (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<chrono::NaiveDate>,
+    /// The pipeline id (may be omitted when there is exactly one).
+    #[arg(long, value_name = "ID")]
+    pub pipeline: Option<i64>,
 }
 
 /// Options of `timebridge sim`.

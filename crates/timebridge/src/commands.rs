@@ -86,6 +86,7 @@ pub async fn check(config: Config, vars: &HashMap<String, String>) -> anyhow::Re
                 match store.get_admin(&config.admin_username).await {
                     Ok(admin) => {
                         println!("migrations: schema present");
+                        problems += check_connectors(&store).await;
                         match (admin.is_some(), config.admin_password.is_some()) {
                             (true, _) => println!("admin `{}`: exists", config.admin_username),
                             (false, true) => println!(
@@ -121,6 +122,47 @@ pub async fn check(config: Config, vars: &HashMap<String, String>) -> anyhow::Re
     Ok(())
 }
 
+/// Tests every configured connector the way a sync would use it; returns the number of
+/// connectors that fail.
+async fn check_connectors(store: &Store) -> usize {
+    let ctx = timebridge_connectors::ConnectorContext {
+        retry: Some(timebridge_connectors::http::RetryPolicy {
+            max_attempts: 2,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let Ok((connectors, _)) = store.list_connectors(500, 0).await else {
+        println!("connectors: cannot be listed");
+        return 1;
+    };
+    let mut failed = 0;
+    for c in connectors {
+        let result = match store.get_connector_secrets(c.id).await {
+            Err(e) => Err(format!("secrets cannot be read ({e})")),
+            Ok(secrets) => match timebridge_server::remote::build(&c, &secrets, &ctx) {
+                Err(e) => Err(e.to_string()),
+                Ok(instance) => {
+                    let report = instance.test().await;
+                    if report.ok {
+                        Ok(report.message)
+                    } else {
+                        Err(report.message)
+                    }
+                }
+            },
+        };
+        match result {
+            Ok(message) => println!("connector `{}` ({}): ok — {message}", c.name, c.kind),
+            Err(message) => {
+                failed += 1;
+                println!("connector `{}` ({}): FAILED — {message}", c.name, c.kind);
+            }
+        }
+    }
+    failed
+}
+
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -142,4 +184,158 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("Shutdown requested.");
+}
+
+/// `timebridge sync`: one run of a pipeline in this process, in the foreground, with a
+/// progress bar on a terminal and a summary table at the end. Exits non-zero when the
+/// run failed or some entries could not be written.
+pub async fn sync(config: Config, args: crate::cli::SyncArgs) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+    use timebridge_server::sync::worker::{default_window, lease, run_claimed, worker_name};
+
+    let keys = config.resolve_keys()?;
+    let store = timebridge_server::open_store(&config, &keys).await?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let state = timebridge_server::AppState::new(store, config, keys, clock.clone());
+    let pipeline = timebridge_server::routes::sync::pipeline_for(&state, args.pipeline)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = clock.now();
+    // A run whose process died is queued again once its lease has expired.
+    state.store.requeue_expired_runs(now).await?;
+    let queued = match state.store.active_run(pipeline.id).await? {
+        Some(active) if active.status == "running" => anyhow::bail!(
+            "run #{} of pipeline `{}` is running; wait for it to finish",
+            active.id,
+            pipeline.name
+        ),
+        // A queued run (e.g. one a killed process left) is the one to do now.
+        Some(queued) => {
+            println!("Run #{} was waiting in the queue; running it.", queued.id);
+            queued
+        }
+        None => {
+            let (_, default_to) = default_window(now.date_naive(), pipeline.window_days);
+            let to = args.to.unwrap_or(default_to);
+            let from = args.from.unwrap_or_else(|| {
+                to - chrono::Duration::days(i64::from(pipeline.window_days.max(1)) - 1)
+            });
+            anyhow::ensure!(from <= to, "--from must not be after --to");
+            state
+                .store
+                .enqueue_run(
+                    timebridge_store::NewRun {
+                        pipeline_id: pipeline.id,
+                        trigger: "manual".into(),
+                        dry_run: args.dry_run,
+                        window_from: from,
+                        window_to: to,
+                        ticket_ids: None,
+                        run_after: now,
+                    },
+                    now,
+                )
+                .await?
+        }
+    };
+    let (from, to) = (queued.window_from, queued.window_to);
+    let owner = worker_name();
+    let Some(run) = state
+        .store
+        .claim_run(queued.id, &owner, now, now + lease())
+        .await?
+    else {
+        anyhow::bail!(
+            "pipeline `{}` is being synced by another process; run #{} stays queued for it",
+            pipeline.name,
+            queued.id
+        );
+    };
+    println!(
+        "Syncing pipeline `{}` (#{}) for {from} to {to}{} — run #{}",
+        pipeline.name,
+        pipeline.id,
+        if run.dry_run { " (dry run)" } else { "" },
+        run.id
+    );
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let painter = {
+        let board = state.progress.clone();
+        let id = run.id;
+        tokio::spawn(async move {
+            let tty = std::io::stderr().is_terminal();
+            let mut last = String::new();
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                }
+                let Some(p) = board.get(id) else { continue };
+                let line = if p.total > 0 {
+                    let width = 30u64;
+                    let filled = (p.done * width / p.total.max(1)).min(width) as usize;
+                    format!(
+                        "{:<15} [{}{}] {}/{}",
+                        p.phase,
+                        "#".repeat(filled),
+                        "-".repeat(width as usize - filled),
+                        p.done,
+                        p.total
+                    )
+                } else {
+                    format!("{:<15}", p.phase)
+                };
+                if tty {
+                    eprint!("\r{line}\x1b[K");
+                    let _ = std::io::stderr().flush();
+                } else if p.phase != last {
+                    eprintln!("{}", p.phase);
+                }
+                last = p.phase;
+            }
+            if tty {
+                eprint!("\r\x1b[K");
+            }
+        })
+    };
+    let finished = run_claimed(&state, &owner, run).await;
+    let _ = stop.send(true);
+    let _ = painter.await;
+    let finished = finished?;
+    let items = state.store.list_run_items(finished.id).await?;
+    let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+    for i in &items {
+        if let Some(r) = &i.reason {
+            *reasons.entry(r.clone()).or_default() += 1;
+        }
+    }
+    let s = &finished.stats;
+    let n = |k: &str| s[k].as_u64().unwrap_or(0);
+    println!();
+    println!("  {:<12} {}", "status", finished.status);
+    for k in [
+        "fetched",
+        "in_sync",
+        "created",
+        "updated",
+        "skipped",
+        "conflicts",
+        "errors",
+    ] {
+        println!("  {k:<12} {:>8}", n(k));
+    }
+    for (reason, count) in &reasons {
+        println!("    {reason:<22} {count:>6}");
+    }
+    if let Some(e) = &finished.error {
+        println!("  error        {e}");
+    }
+    match finished.status.as_str() {
+        "succeeded" => Ok(()),
+        other => anyhow::bail!(
+            "run #{} ended {other}: {}",
+            finished.id,
+            finished.error.clone().unwrap_or_default()
+        ),
+    }
 }

@@ -52,6 +52,7 @@ async fn main() -> ExitCode {
         Command::Serve => commands::serve(config).await,
         Command::Migrate => commands::migrate(config).await,
         Command::Check => commands::check(config, &vars).await,
+        Command::Sync(args) => commands::sync(config, args).await,
         Command::Sim(_) => unreachable!("dispatched above"),
     };
     match result {

@@ -334,6 +334,9 @@ pub struct SyncStatus {
     pub next_run_at: Option<DateTime<Utc>>,
     /// Extension: the pipeline these answers are about.
     pub pipeline_id: i64,
+    /// Extension: phase and applied/total decisions of the current run, when it runs in
+    /// the process that answers.
+    pub progress: Option<crate::sync::progress::Progress>,
 }
 
 /// Whether a run is going, the last finished run, and when the schedule runs next.
@@ -372,7 +375,9 @@ pub async fn status(
     } else {
         None
     };
+    let progress = current.as_ref().and_then(|r| state.progress.get(r.id));
     Ok(Json(SyncStatus {
+        progress,
         running: current.as_ref().is_some_and(|r| r.status == "running"),
         current_run: current.map(to_api),
         last_run: last.map(to_api),

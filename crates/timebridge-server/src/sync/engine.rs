@@ -79,14 +79,18 @@ pub async fn execute(state: &AppState, run: &Run) -> RunReport {
 }
 
 async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncError> {
+    let board = &state.progress;
+    board.phase(run.id, "connecting", 0);
     let ctx = Arc::new(PipelineContext::load(state, run.pipeline_id).await?);
     let window = Window {
         from: run.window_from,
         to: run.window_to,
     };
     if !run.dry_run {
+        board.phase(run.id, "recovering", 0);
         recover_intents(state, &ctx, run).await?;
     }
+    board.phase(run.id, "reading_source", 0);
     let link_rows = state.store.load_links(run.pipeline_id).await?;
     let mut linked_tickets: Vec<i64> = link_rows.iter().filter_map(|l| l.ticket_id).collect();
     linked_tickets.sort_unstable();
@@ -130,6 +134,7 @@ async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncErr
             .collect(),
     };
     let scoped_keys: HashSet<&str> = scoped.iter().map(|l| l.source_key.as_str()).collect();
+    board.phase(run.id, "reading_target", 0);
     let mut targets = ctx.target().fetch(&window, ctx.source_system).await?;
     if let SourceScope::Tickets { .. } = &batch.scope {
         // Marked entries of keys outside the scope would look like deleted sources.
@@ -160,6 +165,7 @@ async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncErr
         links: scoped.iter().map(|l| to_record(l)).collect(),
         known_source_keys: batch.known_keys,
     };
+    board.phase(run.id, "planning", 0);
     let (input, plan) = tokio::task::spawn_blocking(move || {
         let plan = plan::plan(&input);
         (input, plan)
@@ -178,6 +184,7 @@ async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncErr
         .filter(|c| c.reason == ConflictReason::TargetRejected.as_str())
         .filter_map(|c| Some((c.source_key, (c.id, c.message, c.source?))))
         .collect();
+    board.phase(run.id, "writing", plan.decisions.len() as u64);
     let applied = apply(state, &ctx, run, &input, &plan, &ticket_of, &refused).await;
     let mut items = Vec::with_capacity(applied.len());
     for (item, delta) in applied {
@@ -287,10 +294,9 @@ async fn apply(
         .map(|(index, d)| {
             let view = plan.conflict_view(input, index);
             async move {
-                (
-                    index,
-                    apply_one(state, ctx, run, input, d, view, ticket_of, refused).await,
-                )
+                let result = apply_one(state, ctx, run, input, d, view, ticket_of, refused).await;
+                state.progress.tick(run.id);
+                (index, result)
             }
             .boxed()
         })
@@ -441,6 +447,15 @@ async fn write(
         Ok(id) => id,
         Err(e) => return error_item(key, &format!("could not record the write intent: {e}")),
     };
+    let lease = super::worker::lease().to_std().unwrap_or_default();
+    if !state.fences.may_write(run.id, lease) {
+        let _ = state.store.delete_write_intent(intent).await;
+        return error_item(
+            key,
+            "not written: this worker's lease on the pipeline is not confirmed (the database \
+             did not answer in time); the next run writes it",
+        );
+    }
     crate::faults::before_remote_write();
     let result = match &target_id {
         None => ctx.target().create(marker, desired).await,

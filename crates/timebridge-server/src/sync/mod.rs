@@ -4,6 +4,8 @@
 
 pub mod context;
 pub mod engine;
+pub mod fence;
+pub mod progress;
 pub mod resolve;
 pub mod worker;
 

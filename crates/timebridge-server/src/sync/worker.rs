@@ -7,17 +7,34 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use serde_json::json;
-use timebridge_store::{NewRun, Run};
+use timebridge_store::{NewRun, Run, RunOutcome};
 use tokio::sync::watch;
 
 use super::engine::{RunReport, actor_of, execute};
 use crate::audit::record;
 use crate::state::AppState;
 
-/// How long a claimed run's lease lasts without renewal.
-pub const LEASE: chrono::Duration = chrono::Duration::seconds(60);
-/// How often a running run renews its lease.
-const RENEW_EVERY: Duration = Duration::from_secs(15);
+/// The variable that shortens the lease (tests of crash recovery); default 60 s.
+pub const LEASE_VAR: &str = "TIMEBRIDGE_LEASE_SECONDS";
+
+/// How long a claimed run's lease lasts without renewal: a run whose worker died is
+/// picked up again this long after its last renewal.
+pub fn lease() -> chrono::Duration {
+    static LEASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let secs = *LEASE.get_or_init(|| {
+        std::env::var(LEASE_VAR)
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|s| *s >= 1)
+            .unwrap_or(60)
+    });
+    chrono::Duration::seconds(secs)
+}
+
+/// How often a running run renews its lease: four times per lease.
+fn renew_every() -> Duration {
+    lease().to_std().unwrap_or(Duration::from_secs(60)) / 4
+}
 /// How often the worker looks for due work when nothing wakes it.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
@@ -74,7 +91,11 @@ pub async fn tick(state: &AppState, owner: &str) -> Result<(), timebridge_store:
     enqueue_scheduled(state).await?;
     loop {
         let now = state.clock.now();
-        let Some(run) = state.store.claim_next_run(owner, now, now + LEASE).await? else {
+        let Some(run) = state
+            .store
+            .claim_next_run(owner, now, now + lease())
+            .await?
+        else {
             break;
         };
         run_claimed(state, owner, run).await?;
@@ -145,7 +166,9 @@ pub async fn run_claimed(
     .await;
     tracing::info!(run = run.id, pipeline = run.pipeline_id, trigger = %run.trigger,
         dry_run = run.dry_run, "Sync run started.");
+    state.fences.confirm(run.id);
     let (stop_tx, mut stop_rx) = watch::channel(false);
+    let (lost_tx, mut lost_rx) = watch::channel(false);
     let renewer = {
         let state = state.clone();
         let owner = owner.to_owned();
@@ -154,13 +177,17 @@ pub async fn run_claimed(
             loop {
                 tokio::select! {
                     _ = stop_rx.changed() => break,
-                    _ = tokio::time::sleep(RENEW_EVERY) => {}
+                    _ = tokio::time::sleep(renew_every()) => {}
                 }
-                let until = state.clock.now() + LEASE;
+                let until = state.clock.now() + lease();
                 match state.store.renew_run_lease(&run, &owner, until).await {
-                    Ok(true) => {}
+                    Ok(true) => state.fences.confirm(run.id),
                     Ok(false) => {
-                        tracing::error!(run = run.id, "Lost the lease of a running sync.");
+                        tracing::error!(
+                            run = run.id,
+                            "Lost the lease of a running sync; stopping it."
+                        );
+                        let _ = lost_tx.send(true);
                         break;
                     }
                     Err(e) => tracing::warn!(run = run.id, error = %e, "Could not renew a lease."),
@@ -168,21 +195,53 @@ pub async fn run_claimed(
             }
         })
     };
-    let report: RunReport = execute(state, &run).await;
+    // A worker that lost its lease (it stalled longer than the lease) stops at once:
+    // another worker owns the pipeline now. Stopping mid-write is like a crash, which the
+    // write intents make safe.
+    let lost = async move {
+        loop {
+            if *lost_rx.borrow_and_update() {
+                return;
+            }
+            if lost_rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let mut report: RunReport = tokio::select! {
+        r = execute(state, &run) => r,
+        () = lost => RunReport {
+            status: "failed",
+            stats: Default::default(),
+            error: Some("this worker lost its lease on the pipeline and stopped".into()),
+            items: Vec::new(),
+        },
+    };
+    state.progress.remove(run.id);
+    state.fences.remove(run.id);
     let _ = stop_tx.send(true);
     let _ = renewer.await;
-    state.store.replace_run_items(run.id, &report.items).await?;
-    let finished = state
+    let Some(finished) = state
         .store
         .finish_run(
             &run,
             owner,
-            report.status,
-            serde_json::to_value(report.stats).unwrap_or_default(),
-            report.error.clone(),
+            &RunOutcome {
+                status: report.status.to_owned(),
+                stats: serde_json::to_value(report.stats).unwrap_or_default(),
+                error: report.error.clone(),
+                items: std::mem::take(&mut report.items),
+            },
             state.clock.now(),
         )
-        .await?;
+        .await?
+    else {
+        tracing::warn!(
+            run = run.id,
+            "Another worker took this run over; its outcome is theirs."
+        );
+        return state.store.get_run(run.id).await;
+    };
     let s = report.stats;
     record(
         state,

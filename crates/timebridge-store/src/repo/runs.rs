@@ -67,6 +67,16 @@ pub struct RunItem {
     pub message: Option<String>,
 }
 
+/// How a run ended, for [`Store::finish_run`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunOutcome {
+    /// `succeeded`, `partial` or `failed`.
+    pub status: String,
+    pub stats: Value,
+    pub error: Option<String>,
+    pub items: Vec<RunItem>,
+}
+
 /// Statuses of a run that is not finished.
 pub const ACTIVE: [&str; 2] = ["queued", "running"];
 
@@ -99,6 +109,19 @@ fn conv(m: run::Model) -> Run {
         started_at: m.started_at,
         finished_at: m.finished_at,
         attempts: m.attempts,
+    }
+}
+
+fn item_model(run_id: i64, i: &RunItem) -> run_item::ActiveModel {
+    run_item::ActiveModel {
+        id: NotSet,
+        run_id: Set(run_id),
+        source_key: Set(i.source_key.clone()),
+        outcome: Set(i.outcome.clone()),
+        reason: Set(i.reason.clone()),
+        target_id: Set(i.target_id.clone()),
+        conflict_id: Set(i.conflict_id),
+        message: Set(i.message.clone()),
     }
 }
 
@@ -398,20 +421,22 @@ impl Store {
         Ok(res.rows_affected == 1)
     }
 
-    /// Records the end of a run and frees its pipeline.
+    /// Records the end of a run with its items and frees its pipeline, in one
+    /// transaction. `None` when `owner` no longer holds the run (its lease expired and
+    /// another worker took it over): nothing is recorded then.
     pub async fn finish_run(
         &self,
         run: &Run,
         owner: &str,
-        status: &str,
-        stats: Value,
-        error: Option<String>,
+        outcome: &RunOutcome,
         now: DateTime<Utc>,
-    ) -> StoreResult<Run> {
-        run::Entity::update_many()
-            .col_expr(run::Column::Status, Expr::value(status))
-            .col_expr(run::Column::Stats, Expr::value(stats))
-            .col_expr(run::Column::Error, Expr::value(error))
+    ) -> StoreResult<Option<Run>> {
+        let items = &outcome.items;
+        let txn = self.db.begin().await?;
+        let res = run::Entity::update_many()
+            .col_expr(run::Column::Status, Expr::value(outcome.status.clone()))
+            .col_expr(run::Column::Stats, Expr::value(outcome.stats.clone()))
+            .col_expr(run::Column::Error, Expr::value(outcome.error.clone()))
             .col_expr(run::Column::FinishedAt, Expr::value(now))
             .col_expr(run::Column::LeaseOwner, Expr::value(Option::<String>::None))
             .col_expr(
@@ -419,10 +444,38 @@ impl Store {
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(run::Column::Id.eq(run.id))
-            .exec(&self.db)
+            .filter(run::Column::Status.eq("running"))
+            .filter(run::Column::LeaseOwner.eq(owner))
+            .exec(&txn)
             .await?;
-        self.release_pipeline_lease(run.pipeline_id, owner).await?;
-        self.get_run(run.id).await
+        if res.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        run_item::Entity::delete_many()
+            .filter(run_item::Column::RunId.eq(run.id))
+            .exec(&txn)
+            .await?;
+        for chunk in items.chunks(500) {
+            run_item::Entity::insert_many(chunk.iter().map(|i| item_model(run.id, i)))
+                .exec(&txn)
+                .await?;
+        }
+        pipeline_lease::Entity::update_many()
+            .col_expr(
+                pipeline_lease::Column::Owner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                pipeline_lease::Column::Until,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(pipeline_lease::Column::PipelineId.eq(run.pipeline_id))
+            .filter(pipeline_lease::Column::Owner.eq(owner))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(Some(self.get_run(run.id).await?))
     }
 
     /// Puts runs whose worker's lease expired back in the queue (or fails them after
@@ -458,16 +511,7 @@ impl Store {
             .exec(&txn)
             .await?;
         for chunk in items.chunks(500) {
-            let models = chunk.iter().map(|i| run_item::ActiveModel {
-                id: NotSet,
-                run_id: Set(run_id),
-                source_key: Set(i.source_key.clone()),
-                outcome: Set(i.outcome.clone()),
-                reason: Set(i.reason.clone()),
-                target_id: Set(i.target_id.clone()),
-                conflict_id: Set(i.conflict_id),
-                message: Set(i.message.clone()),
-            });
+            let models = chunk.iter().map(|i| item_model(run_id, i));
             run_item::Entity::insert_many(models).exec(&txn).await?;
         }
         txn.commit().await?;
@@ -480,16 +524,7 @@ impl Store {
         if items.is_empty() {
             return Ok(());
         }
-        let models = items.iter().map(|i| run_item::ActiveModel {
-            id: NotSet,
-            run_id: Set(run_id),
-            source_key: Set(i.source_key.clone()),
-            outcome: Set(i.outcome.clone()),
-            reason: Set(i.reason.clone()),
-            target_id: Set(i.target_id.clone()),
-            conflict_id: Set(i.conflict_id),
-            message: Set(i.message.clone()),
-        });
+        let models = items.iter().map(|i| item_model(run_id, i));
         run_item::Entity::insert_many(models).exec(&self.db).await?;
         Ok(())
     }
