@@ -24,16 +24,19 @@ async fn pipeline(store: &Store, name: &str) -> i64 {
     let s = store.create_connector(c("zammad")).await.unwrap();
     let t = store.create_connector(c("kimai")).await.unwrap();
     store
-        .create_pipeline(PipelineInput {
-            name: name.into(),
-            source_connector_id: s.id,
-            target_connector_id: t.id,
-            enabled: true,
-            schedule_enabled: true,
-            interval_minutes: 60,
-            window_days: 31,
-            options: json!({}),
-        })
+        .create_pipeline(
+            PipelineInput {
+                name: name.into(),
+                source_connector_id: s.id,
+                target_connector_id: t.id,
+                enabled: true,
+                schedule_enabled: true,
+                interval_minutes: 60,
+                window_days: 31,
+                options: json!({}),
+            },
+            t0(),
+        )
         .await
         .unwrap()
         .id

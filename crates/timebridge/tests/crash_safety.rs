@@ -47,16 +47,19 @@ async fn world(backend: Backend) -> World {
         .await
         .unwrap();
     let pipeline = store
-        .create_pipeline(PipelineInput {
-            name: "p".into(),
-            source_connector_id: z.id,
-            target_connector_id: k.id,
-            enabled: true,
-            schedule_enabled: false,
-            interval_minutes: 360,
-            window_days: 31,
-            options: serde_json::json!({}),
-        })
+        .create_pipeline(
+            PipelineInput {
+                name: "p".into(),
+                source_connector_id: z.id,
+                target_connector_id: k.id,
+                enabled: true,
+                schedule_enabled: false,
+                interval_minutes: 360,
+                window_days: 31,
+                options: serde_json::json!({}),
+            },
+            chrono::Utc::now(),
+        )
         .await
         .unwrap()
         .id;

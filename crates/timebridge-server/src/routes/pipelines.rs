@@ -364,7 +364,7 @@ pub async fn create(
     let input = build_input(&state, body, None).await?;
     let created = state
         .store
-        .create_pipeline(input)
+        .create_pipeline(input, state.clock.now())
         .await
         .map_err(map_write_error)?;
     record(
@@ -439,7 +439,7 @@ pub async fn update(
     let fields_changed = changed_fields(&current, &input);
     let updated = state
         .store
-        .update_pipeline(id, input)
+        .update_pipeline(id, input, state.clock.now())
         .await
         .map_err(map_write_error)?;
     record(

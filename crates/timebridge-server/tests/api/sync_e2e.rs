@@ -190,6 +190,7 @@ api_test!(async fn a_month_syncs_once_and_a_second_run_writes_nothing(app) {
     assert_eq!(marks.len(), created);
     assert!(marks.values().all(|n| *n == 1), "a source entry was written twice");
     // Every written entry has the source's exact instants and duration.
+    let mut zones = std::collections::BTreeSet::new();
     let by_key: HashMap<String, _> = env
         .zammad
         .accountings()
@@ -203,7 +204,14 @@ api_test!(async fn a_month_syncs_once_and_a_second_run_writes_nothing(app) {
         let minutes: f64 = a.time_unit.parse().unwrap();
         assert_eq!(t.duration, Some((minutes * 60.0).round() as i64), "{key}");
         assert!(d.starts_with('#'), "{d}");
+        // The exact instants, whatever zone the Kimai user is in (Berlin, New York, UTC,
+        // Kolkata) and across both March DST changes.
+        let end = DateTime::from_timestamp(a.created_at.timestamp().div_euclid(60) * 60, 0).unwrap();
+        assert_eq!(t.end, Some(end), "{key} ({})", t.timezone);
+        assert_eq!(t.begin, end - chrono::Duration::seconds(t.duration.unwrap()), "{key}");
+        zones.insert(t.timezone.name());
     }
+    assert!(zones.len() >= 3, "{zones:?}");
     // Parts of a minute cannot be kept by Kimai: those are refused, never rounded.
     for i in first["items"].as_array().unwrap() {
         let a = &by_key[i["source_key"].as_str().unwrap()];
@@ -594,4 +602,115 @@ api_test!(async fn dropped_answers_to_creates_never_duplicate(app) {
     let refused = open_conflicts(app, &env, "target_rejected").await.len();
     assert_eq!(marks.len() + refused, expected);
     assert!(marks.values().all(|n| *n == 1), "{marks:?}");
+});
+
+api_test!(async fn a_human_edit_can_be_overwritten_and_an_unmapped_project_is_raised(app) {
+    let env = setup(app, Seed::Tiny).await;
+    // One organization loses its project mapping: its entries are unmapped_project.
+    let (_, maps) = app
+        .get_json(&format!("/api/mappings?pipeline_id={}&kind=project", env.pipeline), &env.token)
+        .await;
+    let dropped = maps["items"][0].clone();
+    let (status, _) = app
+        .send_json(Method::DELETE, &format!("/api/mappings/{}", dropped["id"]), &env.token, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let run = sync(app, &env, false).await;
+    assert!(outcomes(&run).contains_key("conflict:unmapped_project"), "{:?}", outcomes(&run));
+    let unmapped = open_conflicts(app, &env, "unmapped_project").await;
+    assert!(unmapped.iter().all(|c| c["explanation"].is_object()), "{unmapped:?}");
+
+    // A synced entry edited in Kimai, then overwritten from the source on request.
+    let sheet = env
+        .kimai
+        .timesheets()
+        .into_iter()
+        .find(|t| t.description.as_deref().is_some_and(|d| d.contains("[tb-zammad-")))
+        .unwrap();
+    let original = sheet.description.clone().unwrap();
+    env.kimai
+        .edit_timesheet(sheet.id, |t| t.description = Some("changed by hand".into()))
+        .unwrap();
+    sync(app, &env, false).await;
+    let c = open_conflicts(app, &env, "target_modified").await.remove(0);
+    let diff = c["diff"].as_array().unwrap();
+    assert!(diff.iter().any(|d| d["field"] == "description"), "{diff:?}");
+    let (status, body) = resolve(app, &env, c["id"].as_i64().unwrap(), json!({"action": "update"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(env.kimai.timesheet(sheet.id).unwrap().description.unwrap(), original);
+    let after = sync(app, &env, false).await;
+    assert!(!outcomes(&after).contains_key("conflict:target_modified"));
+    assert_eq!(after["stats"]["updated"], 0);
+    let resolved = app.audit(&env.token, "conflict_resolved").await;
+    assert!(resolved.iter().any(|e| e["details"]["action"] == "update"));
+    assert!(!app.audit(&env.token, "entry_updated").await.is_empty());
+});
+
+api_test!(async fn a_pipeline_runs_on_its_schedule(app) {
+    let env = setup(app, Seed::Tiny).await;
+    let (status, _) = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/pipelines/{}", env.pipeline),
+            &env.token,
+            &json!({"name": "Helpdesk → Billing", "source_connector_id": env.zammad_id,
+                    "target_connector_id": env.zammad_id + 1, "window_days": 31,
+                    "schedule": {"enabled": true, "interval_minutes": 60}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The first scheduled run is due one interval after the pipeline was created.
+    let (_, status) = app.get_json("/api/sync/status", &env.token).await;
+    let next: DateTime<Utc> = status["next_run_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(next, sim_now() + chrono::Duration::minutes(60), "{status}");
+    let (_, history) = app.get_json("/api/sync/history", &env.token).await;
+    assert_eq!(history["total"], 0, "{history}");
+    app.clock.advance(chrono::Duration::minutes(61));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, history) = app.get_json("/api/sync/history", &env.token).await;
+        if history["items"][0]["finished_at"].is_string() {
+            assert_eq!(history["total"], 1);
+            assert_eq!(history["items"][0]["trigger"], "schedule");
+            assert_eq!(history["items"][0]["status"], "succeeded", "{history}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no scheduled run: {history}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(env.kimai.timesheet_count() > 0);
+});
+
+api_test!(async fn webhook_calls_are_checked_before_anything_is_queued(app) {
+    let env = setup(app, Seed::Tiny).await;
+    let url = app.url(&format!("/api/webhook/zammad/{}", env.zammad_id));
+    let send = |body: Vec<u8>, sig: Option<String>| {
+        let mut req = app.client.post(&url).header("content-type", "application/json").body(body);
+        if let Some(s) = sig {
+            req = req.header("x-hub-signature", s);
+        }
+        req.send()
+    };
+    let signed = |body: &[u8]| Some(timebridge_sim::webhook::signature(WEBHOOK_SECRET, body));
+    let not_json = b"ticket=5".to_vec();
+    let res = send(not_json.clone(), signed(&not_json)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let no_ticket = br#"{"article":{}}"#.to_vec();
+    let res = send(no_ticket.clone(), signed(&no_ticket)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let big = vec![b' '; 1024 * 1024 + 10];
+    let res = send(big.clone(), signed(&big)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A connector without a secret never accepts calls, signed or not.
+    let (status, _) = app
+        .send_json(Method::PUT, &format!("/api/connectors/{}", env.zammad_id), &env.token,
+            &json!({"name": "Zammad", "base_url": env.zammad.url,
+                    "settings": {"webhook_secret": null}}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let body = br#"{"ticket":{"id":1}}"#.to_vec();
+    let res = send(body.clone(), signed(&body)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let (_, history) = app.get_json("/api/sync/history", &env.token).await;
+    assert_eq!(history["total"], 0);
 });

@@ -38,10 +38,15 @@ pub struct PipelineInput {
 }
 
 impl Store {
-    pub async fn create_pipeline(&self, input: PipelineInput) -> StoreResult<Pipeline> {
+    /// Creates a pipeline stamped `now` (the caller's clock: the scheduler measures from it).
+    pub async fn create_pipeline(
+        &self,
+        input: PipelineInput,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Pipeline> {
         use crate::entities::pipeline as e;
         use sea_orm::*;
-        let now = crate::store::now();
+        let now = crate::store::db_time(now);
         let m = e::ActiveModel {
             id: NotSet,
             name: Set(input.name),
@@ -91,7 +96,13 @@ impl Store {
             .await?;
         Ok((items.into_iter().map(conv).collect(), total))
     }
-    pub async fn update_pipeline(&self, id: i64, input: PipelineInput) -> StoreResult<Pipeline> {
+    /// Replaces a pipeline, stamped `now`.
+    pub async fn update_pipeline(
+        &self,
+        id: i64,
+        input: PipelineInput,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Pipeline> {
         use crate::entities::pipeline as e;
         use sea_orm::*;
         let m = e::Entity::find_by_id(id)
@@ -107,7 +118,7 @@ impl Store {
         a.interval_minutes = Set(input.interval_minutes);
         a.window_days = Set(input.window_days);
         a.options = Set(input.options);
-        a.updated_at = Set(crate::store::now());
+        a.updated_at = Set(crate::store::db_time(now));
         Ok(conv(a.update(&self.db).await?))
     }
     pub async fn delete_pipeline(&self, id: i64) -> StoreResult<()> {
