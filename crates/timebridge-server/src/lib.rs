@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod faults;
+pub mod metrics;
 pub mod openapi;
 pub mod remote;
 pub mod routes;

@@ -30,6 +30,8 @@ pub struct AppState {
     pub progress: crate::sync::progress::ProgressBoard,
     /// Lease confirmations of the runs executing in this process (write fencing).
     pub fences: crate::sync::fence::Fences,
+    /// Webhook calls by result, for `/metrics`.
+    pub webhooks: Arc<crate::metrics::WebhookCounters>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             wake: Arc::new(tokio::sync::Notify::new()),
             progress: Default::default(),
             fences: Default::default(),
+            webhooks: Default::default(),
         }
     }
 }

@@ -31,7 +31,7 @@ pub use repo::connectors::{Connector, ConnectorSecrets, ConnectorUpdate, NewConn
 pub use repo::links::{LinkRow, NewWriteIntent, WriteIntent};
 pub use repo::mappings::{Mapping, MappingFilter, MappingInput, MappingKind};
 pub use repo::pipelines::{Pipeline, PipelineInput};
-pub use repo::runs::{NewRun, Run, RunItem, RunOutcome};
+pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts};
 pub use repo::sessions::Session;
 pub use repo::settings::Settings;
 pub use store::{Backend, Store};

@@ -147,6 +147,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new::<conflicts::__path_get, _, _>(Admin, conflicts::get),
         ApiRoute::new::<conflicts::__path_resolve, _, _>(Admin, conflicts::resolve),
         ApiRoute::new::<webhooks::__path_zammad, _, _>(Public, webhooks::zammad),
+        ApiRoute::new::<crate::metrics::__path_metrics, _, _>(Public, crate::metrics::metrics),
         ApiRoute::new::<webhooks::__path_zammad_for, _, _>(Public, webhooks::zammad_for),
         ApiRoute::new::<audit::__path_list, _, _>(Admin, audit::list),
         ApiRoute::new::<audit::__path_export, _, _>(Admin, audit::export),

@@ -101,6 +101,7 @@ async fn handle(
     let reject = |reason: &'static str| {
         let state = state.clone();
         let ip = ip.clone();
+        state.webhooks.count(&state.webhooks.rejected);
         async move {
             record(
                 &state,
@@ -134,15 +135,19 @@ async fn handle(
         reject("wrong signature").await;
         return Err(unauthorized("The X-Hub-Signature does not match the body."));
     }
+    let invalid = |e: ApiError| {
+        state.webhooks.count(&state.webhooks.invalid);
+        e
+    };
     let payload: Value = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::bad_request("The body is not JSON."))?;
+        .map_err(|_| invalid(ApiError::bad_request("The body is not JSON.")))?;
     let ticket_id = match &payload["ticket"]["id"] {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
     .filter(|id| *id > 0)
-    .ok_or_else(|| ApiError::bad_field("ticket.id", "is missing"))?;
+    .ok_or_else(|| invalid(ApiError::bad_field("ticket.id", "is missing")))?;
     let now = state.clock.now();
     let delivery = headers
         .get("x-zammad-delivery")
@@ -156,6 +161,7 @@ async fn handle(
             .await
             .map_err(store_error)?
     {
+        state.webhooks.count(&state.webhooks.duplicate);
         return Ok((
             StatusCode::ACCEPTED,
             axum::Json(WebhookAck {
@@ -205,6 +211,7 @@ async fn handle(
         };
         run_ids.push(run.id);
     }
+    state.webhooks.count(&state.webhooks.accepted);
     record(
         &state,
         Actor::Webhook,

@@ -714,3 +714,24 @@ api_test!(async fn webhook_calls_are_checked_before_anything_is_queued(app) {
     let (_, history) = app.get_json("/api/sync/history", &env.token).await;
     assert_eq!(history["total"], 0);
 });
+
+api_test!(async fn metrics_show_runs_entries_conflicts_remote_calls_and_webhooks(app) {
+    let env = setup(app, Seed::Tiny).await;
+    sync(app, &env, false).await;
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    for needle in [
+        &format!("timebridge_runs{{pipeline=\"{}\",status=\"succeeded\"}} 1", env.pipeline),
+        "timebridge_entries{outcome=\"create\"}",
+        "timebridge_open_conflicts{reason=\"negative_duration\"}",
+        "timebridge_queue_depth 0",
+        "timebridge_remote_requests_total{connector=\"Kimai\",route=\"POST /api/timesheets\",status=\"200\"}",
+        "timebridge_remote_request_duration_seconds_bucket{connector=\"Zammad\",route=\"GET /api/v1/time_accountings\",status=\"200\",le=\"+Inf\"}",
+        "timebridge_webhook_events_total{result=\"accepted\"} 0",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    assert!(!text.contains(&env.kimai.token) && !text.contains(&env.zammad.token));
+});

@@ -566,3 +566,68 @@ impl Store {
         Ok(matches!(res, TryInsertResult::Inserted(_)))
     }
 }
+
+/// Aggregates for the Prometheus endpoint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncCounts {
+    /// `(pipeline_id, status, runs)`.
+    pub runs: Vec<(i64, String, i64)>,
+    /// `(outcome, items)` over the run items kept.
+    pub items: Vec<(String, i64)>,
+    /// `(reason, open conflicts)`.
+    pub open_conflicts: Vec<(String, i64)>,
+    /// Runs waiting in the queue, and when the oldest was queued.
+    pub queued: i64,
+    pub oldest_queued_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Counts of runs, run items, open conflicts and the queue, for `/metrics`.
+    pub async fn sync_counts(&self) -> StoreResult<SyncCounts> {
+        use crate::entities::conflict;
+        let runs: Vec<(i64, String, i64)> = run::Entity::find()
+            .select_only()
+            .column(run::Column::PipelineId)
+            .column(run::Column::Status)
+            .column_as(run::Column::Id.count(), "n")
+            .group_by(run::Column::PipelineId)
+            .group_by(run::Column::Status)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let items: Vec<(String, i64)> = run_item::Entity::find()
+            .select_only()
+            .column(run_item::Column::Outcome)
+            .column_as(run_item::Column::Id.count(), "n")
+            .group_by(run_item::Column::Outcome)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let open_conflicts: Vec<(String, i64)> = conflict::Entity::find()
+            .select_only()
+            .column(conflict::Column::Reason)
+            .column_as(conflict::Column::Id.count(), "n")
+            .filter(conflict::Column::Status.eq("open"))
+            .group_by(conflict::Column::Reason)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let queued = run::Entity::find()
+            .filter(run::Column::Status.eq("queued"))
+            .count(&self.db)
+            .await? as i64;
+        let oldest_queued_at = run::Entity::find()
+            .filter(run::Column::Status.eq("queued"))
+            .order_by_asc(run::Column::CreatedAt)
+            .one(&self.db)
+            .await?
+            .map(|r| r.created_at);
+        Ok(SyncCounts {
+            runs,
+            items,
+            open_conflicts,
+            queued,
+            oldest_queued_at,
+        })
+    }
+}
