@@ -35,7 +35,21 @@ pub struct PipelineContext {
     pub rules: MappingRules,
     pub directory: TargetDirectory,
     pub settings: TargetSettings,
+    /// Set when the target failed in a way that will fail every further write (a revoked
+    /// token, an unreachable host, repeated server errors): the run stops writing and
+    /// leaves the rest to the next run instead of hammering a broken remote.
+    halted: std::sync::Mutex<Halt>,
 }
+
+#[derive(Debug, Default)]
+struct Halt {
+    reason: Option<String>,
+    transient_failures: u32,
+}
+
+/// Transient write failures (timeouts, 5xx, broken connections) after which a run stops
+/// writing.
+const TRANSIENT_FAILURES_TO_HALT: u32 = 10;
 
 impl std::fmt::Debug for PipelineContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,7 +128,45 @@ impl PipelineContext {
             rules,
             directory,
             settings,
+            halted: Default::default(),
         })
+    }
+
+    /// Why writing stopped, if it did.
+    pub fn halted(&self) -> Option<String> {
+        self.halted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reason
+            .clone()
+    }
+
+    /// Records a failed write that was not about the entry; decides whether to stop.
+    pub fn note_write_failure(&self, error: &ConnectorError) {
+        use timebridge_connectors::ErrorClass as C;
+        let mut h = self.halted.lock().unwrap_or_else(|e| e.into_inner());
+        if h.reason.is_some() {
+            return;
+        }
+        match error.class() {
+            C::Unauthorized
+            | C::Forbidden
+            | C::Unreachable
+            | C::Tls
+            | C::Config
+            | C::RateLimited => {
+                h.reason = Some(error.to_string());
+            }
+            _ => {
+                h.transient_failures += 1;
+                if h.transient_failures >= TRANSIENT_FAILURES_TO_HALT {
+                    h.reason = Some(format!(
+                        "{} writes failed (last: {error})",
+                        h.transient_failures
+                    ));
+                }
+            }
+        }
     }
 
     /// The source role.

@@ -447,6 +447,15 @@ async fn write(
         Ok(id) => id,
         Err(e) => return error_item(key, &format!("could not record the write intent: {e}")),
     };
+    if let Some(reason) = ctx.halted() {
+        let _ = state.store.delete_write_intent(intent).await;
+        return error_item(
+            key,
+            &format!(
+                "not attempted: the run stopped writing because {reason}; the next run retries"
+            ),
+        );
+    }
     let lease = super::worker::lease().to_std().unwrap_or_default();
     if !state.fences.may_write(run.id, lease) {
         let _ = state.store.delete_write_intent(intent).await;
@@ -512,7 +521,11 @@ async fn write(
             };
             (it, stats)
         }
-        Err(e) if e.is_entry_level() => {
+        // A 404 on a create means a wrong URL, not a missing entry.
+        Err(e)
+            if e.is_entry_level()
+                && !(is_create && matches!(e, ConnectorError::NotFound { .. })) =>
+        {
             let _ = state.store.delete_write_intent(intent).await;
             let reason = match &e {
                 ConnectorError::Locked { .. } => ConflictReason::Locked,
@@ -540,6 +553,7 @@ async fn write(
             if !e.outcome_unknown() {
                 let _ = state.store.delete_write_intent(intent).await;
             }
+            ctx.note_write_failure(&e);
             error_item(key, &format!("{action} failed: {e}"))
         }
     }

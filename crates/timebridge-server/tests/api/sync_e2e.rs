@@ -735,3 +735,29 @@ api_test!(async fn metrics_show_runs_entries_conflicts_remote_calls_and_webhooks
     }
     assert!(!text.contains(&env.kimai.token) && !text.contains(&env.zammad.token));
 });
+
+api_test!(async fn a_broken_target_stops_the_run_writing_and_the_next_run_finishes(app) {
+    let env = setup(app, Seed::Small).await;
+    env.kimai.faults().set_rate("POST /api/timesheets", 1.0, Fault::InternalError);
+    let (status, run) = app
+        .send_json(Method::POST, "/api/sync/manual?wait=true", &env.token,
+            &json!({"pipeline_id": env.pipeline, "from": "2026-03-01", "to": "2026-03-31"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(run["status"], "partial", "{}", run["stats"]);
+    let not_attempted = run["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["message"].as_str().is_some_and(|m| m.starts_with("not attempted")))
+        .count();
+    assert!(not_attempted > 50, "{not_attempted}");
+    // Kimai was not hammered with every entry.
+    assert!(env.kimai.log().count("POST /api/timesheets") < 100);
+    assert_eq!(env.kimai.timesheet_count(), 0);
+    env.kimai.faults().clear();
+    let next = sync(app, &env, false).await;
+    assert_eq!(next["status"], "succeeded", "{}", next["stats"]);
+    assert!(next["stats"]["created"].as_u64().unwrap() > 100);
+    assert!(marked(&env.kimai).values().all(|n| *n == 1));
+});
