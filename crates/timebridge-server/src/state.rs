@@ -32,6 +32,8 @@ pub struct AppState {
     pub fences: crate::sync::fence::Fences,
     /// Webhook calls by result, for `/metrics`.
     pub webhooks: Arc<crate::metrics::WebhookCounters>,
+    /// When this process last ran the retention purge.
+    pub retention_ran_at: Arc<std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             progress: Default::default(),
             fences: Default::default(),
             webhooks: Default::default(),
+            retention_ran_at: Default::default(),
         }
     }
 }

@@ -31,6 +31,7 @@ pub use repo::connectors::{Connector, ConnectorSecrets, ConnectorUpdate, NewConn
 pub use repo::links::{LinkRow, NewWriteIntent, WriteIntent};
 pub use repo::mappings::{Mapping, MappingFilter, MappingInput, MappingKind};
 pub use repo::pipelines::{Pipeline, PipelineInput};
+pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
 pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts};
 pub use repo::sessions::Session;
 pub use repo::settings::Settings;

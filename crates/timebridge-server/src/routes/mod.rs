@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod conflicts;
 pub mod connectors;
+pub mod gdpr;
 pub mod health;
 pub mod mappings;
 pub mod pipelines;
@@ -149,6 +150,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new::<webhooks::__path_zammad, _, _>(Public, webhooks::zammad),
         ApiRoute::new::<crate::metrics::__path_metrics, _, _>(Public, crate::metrics::metrics),
         ApiRoute::new::<webhooks::__path_zammad_for, _, _>(Public, webhooks::zammad_for),
+        ApiRoute::new::<gdpr::__path_export, _, _>(Admin, gdpr::export),
+        ApiRoute::new::<gdpr::__path_purge, _, _>(Admin, gdpr::purge),
         ApiRoute::new::<audit::__path_list, _, _>(Admin, audit::list),
         ApiRoute::new::<audit::__path_export, _, _>(Admin, audit::export),
         ApiRoute::new::<settings::__path_get, _, _>(Admin, settings::get),

@@ -89,6 +89,7 @@ pub async fn tick(state: &AppState, owner: &str) -> Result<(), timebridge_store:
         );
     }
     enqueue_scheduled(state).await?;
+    retention(state).await?;
     loop {
         let now = state.clock.now();
         let Some(run) = state
@@ -99,6 +100,44 @@ pub async fn tick(state: &AppState, owner: &str) -> Result<(), timebridge_store:
             break;
         };
         run_claimed(state, owner, run).await?;
+    }
+    Ok(())
+}
+
+/// Runs the retention purge once a day (per process): run items, resolved conflicts and
+/// audit events older than `retention_days` are deleted; links never are.
+pub async fn retention(state: &AppState) -> Result<(), timebridge_store::StoreError> {
+    let now = state.clock.now();
+    {
+        let mut last = state
+            .retention_ran_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| now - t < chrono::Duration::days(1)) {
+            return Ok(());
+        }
+        *last = Some(now);
+    }
+    let days = state.store.get_settings().await?.retention_days.max(1);
+    let cutoff = now - chrono::Duration::days(days);
+    let counts = state.store.purge_older_than(cutoff).await?;
+    if counts.run_items + counts.resolved_conflicts + counts.audit_events > 0 {
+        record(
+            state,
+            crate::audit::Actor::System,
+            "retention_purged",
+            "settings",
+            None,
+            json!({"retention_days": days, "cutoff": cutoff, "deleted": counts}),
+            None,
+        )
+        .await;
+        tracing::info!(
+            run_items = counts.run_items,
+            resolved_conflicts = counts.resolved_conflicts,
+            audit_events = counts.audit_events,
+            "Retention purge done."
+        );
     }
     Ok(())
 }

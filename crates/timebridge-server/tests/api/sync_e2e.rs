@@ -761,3 +761,75 @@ api_test!(async fn a_broken_target_stops_the_run_writing_and_the_next_run_finish
     assert!(next["stats"]["created"].as_u64().unwrap() > 100);
     assert!(marked(&env.kimai).values().all(|n| *n == 1));
 });
+
+api_test!(async fn a_person_can_be_exported_and_purged_without_breaking_the_sync(app) {
+    let env = setup(app, Seed::Tiny).await;
+    sync(app, &env, false).await;
+    let c = open_conflicts(app, &env, "unmapped_user").await.remove(0);
+    let email = c["source"]["user"]["email"].as_str().unwrap().to_owned();
+    let (status, export) = app
+        .get_json(&format!("/api/gdpr/export?email={}", email.to_uppercase()), &env.token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    assert!(!export["conflicts"].as_array().unwrap().is_empty());
+    assert!(!export["entries"].as_array().unwrap().is_empty());
+    assert!(!export["run_items"].as_array().unwrap().is_empty());
+    let (status, bad) = app.get_json("/api/gdpr/export?email=nobody", &env.token).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+
+    let (status, purged) = app
+        .send_json(Method::POST, "/api/gdpr/purge", &env.token, &json!({"email": email}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{purged}");
+    assert!(purged["deleted"]["conflicts"].as_u64().unwrap() >= 1, "{purged}");
+    let (_, after) = app.get_json(&format!("/api/gdpr/export?email={email}"), &env.token).await;
+    assert!(after["conflicts"].as_array().unwrap().is_empty(), "{after}");
+    let audit = app.audit(&env.token, "gdpr_purged").await;
+    assert_eq!(audit.len(), 1);
+    let (_, all_audit) = app.get_json("/api/audit?limit=500", &env.token).await;
+    assert!(!all_audit.to_string().to_lowercase().contains(&email.to_lowercase()));
+    // Links are untouched: the next run writes nothing.
+    let run = sync(app, &env, false).await;
+    assert_eq!(run["stats"]["created"], 0);
+    assert_eq!(run["stats"]["updated"], 0);
+});
+
+api_test!(async fn retention_deletes_old_items_and_resolved_conflicts_but_never_links(app) {
+    let env = setup(app, Seed::Tiny).await;
+    sync(app, &env, false).await;
+    let c = open_conflicts(app, &env, "negative_duration").await.remove(0);
+    let (status, _) = resolve(app, &env, c["id"].as_i64().unwrap(), json!({"action": "skip"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .send_json(Method::PUT, "/api/settings", &env.token, &json!({"retention_days": 1}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Two days later the daily job purges what is older than a day.
+    app.clock.advance(chrono::Duration::days(2));
+    let token = app.login().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, resolved) = app.get_json("/api/conflicts?status=resolved", &token).await;
+        if resolved["total"] == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "retention did not run");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, history) = app.get_json("/api/sync/history", &token).await;
+    let run_id = history["items"][0]["id"].as_i64().unwrap();
+    let (_, run) = app.get_json(&format!("/api/sync/runs/{run_id}"), &token).await;
+    assert!(run["items"].as_array().unwrap().is_empty(), "{run}");
+    assert_eq!(app.audit(&token, "retention_purged").await.len(), 1);
+    // The open conflicts and the links survive: nothing is written again.
+    let posts = env.kimai.log().count("POST /api/timesheets");
+    let (status, again) = app
+        .send_json(Method::POST, "/api/sync/manual?wait=true", &token,
+            &json!({"pipeline_id": env.pipeline, "from": "2026-03-01", "to": "2026-03-31"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["stats"]["created"], 0, "{}", again["stats"]);
+    assert_eq!(env.kimai.log().count("POST /api/timesheets"), posts);
+    // The skipped entry stays skipped.
+    assert!(outcomes(&again).get("skip").is_some_and(|n| *n >= 1), "{:?}", outcomes(&again));
+});

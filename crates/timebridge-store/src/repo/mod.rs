@@ -8,6 +8,7 @@ pub mod connectors;
 pub mod links;
 pub mod mappings;
 pub mod pipelines;
+pub mod privacy;
 pub mod runs;
 pub mod sessions;
 pub mod settings;
