@@ -77,10 +77,8 @@ fn scrub_text(s: &str, email: &str) -> String {
 /// `name`; every other mention becomes `[purged]`.
 fn scrub(v: &mut Value, email: &str) {
     match v {
-        Value::String(s) => {
-            if s.to_lowercase().contains(email) {
-                *s = scrub_text(s, email);
-            }
+        Value::String(s) if s.to_lowercase().contains(email) => {
+            *s = scrub_text(s, email);
         }
         Value::Array(a) => a.iter_mut().for_each(|x| scrub(x, email)),
         Value::Object(o) => {
