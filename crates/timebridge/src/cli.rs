@@ -87,7 +87,20 @@ pub enum Command {
     Sim(SimArgs),
     /// Run one sync of a pipeline in the foreground, with progress and a summary.
     Sync(SyncArgs),
-    // `demo` is added here, dispatched from `main`.
+    /// Serve with built-in Zammad and Kimai simulators, pre-configured connectors, a
+    /// pipeline and mappings, and a first sync started at once.
+    Demo(DemoArgs),
+}
+
+/// Options of `timebridge demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seeded data set of the simulators: `tiny`, `small` or `month`.
+    #[arg(long, default_value = "small")]
+    pub seed: timebridge_sim::Seed,
+    /// Added latency per simulated request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
 }
 
 /// Options of `timebridge sync`.

@@ -339,3 +339,217 @@ pub async fn sync(config: Config, args: crate::cli::SyncArgs) -> anyhow::Result<
         ),
     }
 }
+
+/// A random password for the demo's admin (letters and digits, 20 characters).
+pub fn random_password() -> String {
+    use rand::Rng;
+    use rand::distributions::Alphanumeric;
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
+
+/// `timebridge demo`: `serve` plus Zammad and Kimai simulators on loopback (data in the
+/// previous calendar month), connectors, a pipeline and mappings configured (updated on
+/// every start, since the simulators' ports change), and a first sync started at once.
+pub async fn demo(
+    config: Config,
+    args: crate::cli::DemoArgs,
+    generated_password: Option<String>,
+) -> anyhow::Result<()> {
+    use timebridge_sim::{SimOptions, start_both};
+
+    let bind = config.bind;
+    let username = config.admin_username.clone();
+    let clock: SharedClock = Arc::new(SystemClock);
+    let now = clock.now();
+    let (zammad, kimai) = start_both(SimOptions {
+        seed: args.seed,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        token: random_password(),
+        now: Some(now),
+        running_clock: true,
+        ..SimOptions::default()
+    })
+    .await
+    .context("cannot start the simulators")?;
+    let state = timebridge_server::prepare(config, clock.clone()).await?;
+    let pipeline = configure_demo(&state, &zammad, &kimai).await?;
+    let from = timebridge_sim::seed::previous_month_start(now);
+    let run = state
+        .store
+        .enqueue_run(
+            timebridge_store::NewRun {
+                pipeline_id: pipeline,
+                trigger: "manual".into(),
+                dry_run: false,
+                window_from: from,
+                window_to: now.date_naive(),
+                ticket_ids: None,
+                run_after: now,
+            },
+            now,
+        )
+        .await?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("BIND: cannot listen on {bind}"))?;
+    println!();
+    println!("  timebridge demo is running at http://{bind}/");
+    println!(
+        "  log in as `{username}` with password {}",
+        match &generated_password {
+            Some(p) =>
+                format!("`{p}` (generated for this start; set ADMIN_PASSWORD to choose one)"),
+            None => "from ADMIN_PASSWORD".into(),
+        }
+    );
+    println!(
+        "  Zammad simulator: {}   Kimai simulator: {}",
+        zammad.url, kimai.url
+    );
+    println!(
+        "  the first sync (run #{}) has started; see Sync and Conflicts in the UI",
+        run.id
+    );
+    println!();
+    let served = timebridge_server::launch_with_listener(listener, state, shutdown_signal()).await;
+    zammad.shutdown().await;
+    kimai.shutdown().await;
+    served
+}
+
+/// Creates or updates the demo's connectors, pipeline and mappings; returns the pipeline.
+async fn configure_demo(
+    state: &timebridge_server::AppState,
+    zammad: &timebridge_sim::ZammadSim,
+    kimai: &timebridge_sim::KimaiSim,
+) -> anyhow::Result<i64> {
+    use std::collections::{BTreeMap, HashMap};
+    use timebridge_store::{
+        ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput,
+        Secret,
+    };
+
+    let store = &state.store;
+    let (existing, _) = store.list_connectors(500, 0).await?;
+    let mut ids = HashMap::new();
+    for (kind, name, url, token, settings) in [
+        (
+            "zammad",
+            "Demo Zammad",
+            &zammad.url,
+            &zammad.token,
+            serde_json::json!({"time_unit_minutes": 1.0}),
+        ),
+        (
+            "kimai",
+            "Demo Kimai",
+            &kimai.url,
+            &kimai.token,
+            serde_json::json!({}),
+        ),
+    ] {
+        let kind_info = timebridge_connectors::registry::find(kind).expect("registered");
+        let settings = timebridge_connectors::registry::normalize_settings(&kind_info, &settings)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let id = match existing.iter().find(|c| c.name == name) {
+            Some(c) => {
+                store
+                    .update_connector(
+                        c.id,
+                        ConnectorUpdate {
+                            base_url: Some(url.clone()),
+                            api_token: Some(Secret::new(token.clone())),
+                            settings: Some(settings),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                c.id
+            }
+            None => {
+                store
+                    .create_connector(NewConnector {
+                        kind: kind.into(),
+                        name: name.into(),
+                        base_url: url.clone(),
+                        api_token: Some(Secret::new(token.clone())),
+                        settings,
+                        secret_settings: BTreeMap::new(),
+                    })
+                    .await?
+                    .id
+            }
+        };
+        ids.insert(kind, id);
+    }
+    let (pipelines, _) = store.list_pipelines(500, 0).await?;
+    let name = "Demo: Zammad → Kimai";
+    let input = PipelineInput {
+        name: name.into(),
+        source_connector_id: ids["zammad"],
+        target_connector_id: ids["kimai"],
+        enabled: true,
+        schedule_enabled: true,
+        interval_minutes: 60,
+        window_days: 62,
+        options: serde_json::json!({"default_project": null, "default_activity": null,
+                                     "unmapped_user": "conflict"}),
+    };
+    let now = state.clock.now();
+    let pipeline = match pipelines.iter().find(|p| p.name == name) {
+        Some(p) => store.update_pipeline(p.id, input, now).await?.id,
+        None => store.create_pipeline(input, now).await?.id,
+    };
+    let (mappings, _) = store
+        .list_mappings(
+            &MappingFilter {
+                pipeline_id: Some(pipeline),
+                kind: None,
+            },
+            500,
+            0,
+        )
+        .await?;
+    if mappings.is_empty() {
+        let activities: HashMap<String, u64> = kimai
+            .activities()
+            .into_iter()
+            .filter(|a| a.project.is_none())
+            .map(|a| (a.name, a.id))
+            .collect();
+        let mut rules = Vec::new();
+        for t in zammad.types() {
+            if let Some(a) = activities.get(&t.name) {
+                rules.push((MappingKind::Activity, t.id, t.name.clone(), *a));
+            }
+        }
+        let projects: HashMap<u64, String> = kimai
+            .projects()
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
+        for o in zammad.organizations() {
+            if projects.contains_key(&o.id) {
+                rules.push((MappingKind::Project, o.id, o.name.clone(), o.id));
+            }
+        }
+        for (kind, source, label, target) in rules {
+            store
+                .create_mapping(MappingInput {
+                    pipeline_id: pipeline,
+                    kind,
+                    source_key: source.to_string(),
+                    source_label: Some(label),
+                    target_key: target.to_string(),
+                    target_label: None,
+                    billable: None,
+                })
+                .await?;
+        }
+    }
+    Ok(pipeline)
+}

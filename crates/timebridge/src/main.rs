@@ -38,7 +38,26 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let vars = cli.global.variables();
+    let mut vars = cli.global.variables();
+    // The demo runs on its own database and makes up a password when none is given, so
+    // it works on a fresh machine with no configuration at all.
+    let mut generated_password = None;
+    if let Command::Demo(_) = &cli.command {
+        let data_dir = vars
+            .get("DATA_DIR")
+            .cloned()
+            .unwrap_or_else(|| "./data".into());
+        vars.entry("DATABASE_URL".into())
+            .or_insert_with(|| format!("sqlite://{data_dir}/demo.db"));
+        if vars
+            .get("ADMIN_PASSWORD")
+            .is_none_or(|p| p.trim().is_empty())
+        {
+            let password = commands::random_password();
+            vars.insert("ADMIN_PASSWORD".into(), password.clone());
+            generated_password = Some(password);
+        }
+    }
     let config = match Config::from_map(&vars) {
         Ok(config) => config,
         Err(e) => {
@@ -53,6 +72,7 @@ async fn main() -> ExitCode {
         Command::Migrate => commands::migrate(config).await,
         Command::Check => commands::check(config, &vars).await,
         Command::Sync(args) => commands::sync(config, args).await,
+        Command::Demo(args) => commands::demo(config, args, generated_password).await,
         Command::Sim(_) => unreachable!("dispatched above"),
     };
     match result {

@@ -1,0 +1,84 @@
+//! `timebridge demo` on a fresh machine: no configuration, a generated password printed
+//! once, and a first sync that fills Kimai within a minute.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_timebridge"))
+        .env_clear()
+        .current_dir(dir.path())
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn")
+        .args(["demo", "--seed", "tiny"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut password = None;
+    while password.is_none() {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the demo printed its password");
+        if let Some(rest) = line.split("with password `").nth(1) {
+            password = rest.split('`').next().map(str::to_owned);
+        }
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": password.unwrap()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"]
+        .as_str()
+        .expect("logged in")
+        .to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let run = loop {
+        let status: serde_json::Value = client
+            .get(format!("{base}/api/sync/status"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["last_run"].is_object() {
+            break status["last_run"].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no finished run: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(run["stats"]["created"].as_u64().unwrap() > 0, "{run}");
+    assert!(dir.path().join("data/demo.db").exists());
+}
