@@ -246,6 +246,58 @@ async fn killed_syncs_leave_no_duplicate_and_no_lost_entry_on_postgres() {
     killed_syncs_leave_no_duplicate_and_no_lost_entry(Backend::Postgres).await;
 }
 
+/// SIGKILL at seeded random moments of syncs slowed down by latency, then a final
+/// sync: every entry exactly once or raised, no run left stuck.
+async fn random_kills_leave_no_duplicate_and_no_lost_entry(backend: Backend) {
+    let w = world(backend).await;
+    w.kimai.set_latency(Duration::from_millis(4));
+    w.zammad.set_latency(Duration::from_millis(2));
+    // A small deterministic generator: the kill moments are the same on every run.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..8 {
+        let mut child = w
+            .command(&["sync", "--from", "2026-03-01", "--to", "2026-03-31"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let after = Duration::from_millis(150 + next() % 1500);
+        tokio::time::sleep(after).await;
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    w.kimai.set_latency(Duration::ZERO);
+    w.zammad.set_latency(Duration::ZERO);
+    w.sync_to_completion().await;
+    w.sync_to_completion().await;
+    let (runs, _) = w.store.list_runs(Some(w.pipeline), 1, 0).await.unwrap();
+    assert_eq!(runs[0].stats["created"], 0, "{:?}", runs[0]);
+    let (all, _) = w.store.list_runs(Some(w.pipeline), 100, 0).await.unwrap();
+    assert!(
+        all.iter()
+            .all(|r| r.status != "running" && r.status != "queued"),
+        "a run is stuck: {all:?}"
+    );
+    w.assert_every_entry_answered_once().await;
+    w.db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn random_kills_leave_no_duplicate_and_no_lost_entry_on_sqlite() {
+    random_kills_leave_no_duplicate_and_no_lost_entry(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn random_kills_leave_no_duplicate_and_no_lost_entry_on_postgres() {
+    random_kills_leave_no_duplicate_and_no_lost_entry(Backend::Postgres).await;
+}
+
 /// Two `serve` processes on one database, many queued runs of one pipeline: the runs
 /// never overlap, and every entry is written once.
 async fn two_servers_run_a_pipeline_one_at_a_time(backend: Backend) {
