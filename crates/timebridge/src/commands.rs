@@ -376,7 +376,9 @@ pub async fn demo(
     .await
     .context("cannot start the simulators")?;
     let state = timebridge_server::prepare(config, clock.clone()).await?;
-    let pipeline = configure_demo(&state, &zammad, &kimai).await?;
+    let webhook_secret = random_password();
+    let (pipeline, zammad_id, unmapped_type) =
+        configure_demo(&state, &zammad, &kimai, &webhook_secret).await?;
     let from = timebridge_sim::seed::previous_month_start(now);
     let run = state
         .store
@@ -414,19 +416,104 @@ pub async fn demo(
         "  the first sync (run #{}) has started; see Sync and Conflicts in the UI",
         run.id
     );
+    println!(
+        "  deliberate problems: type `{unmapped_type}` is not mapped, one agent has no Kimai \
+         user, negative corrections, and one Kimai entry gets edited by hand after the sync"
+    );
+    println!("  new accountings arrive every 30 s with a signed webhook, to watch live sync");
     println!();
+    let live = tokio::spawn(demo_live(
+        state.clone(),
+        zammad.control(),
+        kimai.control(),
+        run.id,
+        format!("http://{bind}/api/webhook/zammad/{zammad_id}"),
+        webhook_secret,
+    ));
     let served = timebridge_server::launch_with_listener(listener, state, shutdown_signal()).await;
+    live.abort();
     zammad.shutdown().await;
     kimai.shutdown().await;
     served
 }
 
-/// Creates or updates the demo's connectors, pipeline and mappings; returns the pipeline.
+/// What the demo does while it runs: once the first sync is done, one synced Kimai entry
+/// is "corrected by hand" (the next run raises it as `target_modified`); then every 30 s an
+/// agent books time on a ticket in Zammad, and Zammad's webhook tells timebridge.
+async fn demo_live(
+    state: timebridge_server::AppState,
+    zammad: timebridge_sim::ZammadControl,
+    kimai: timebridge_sim::KimaiControl,
+    first_run: i64,
+    webhook_url: String,
+    secret: String,
+) {
+    use rand::Rng;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
+    while tokio::time::Instant::now() < deadline {
+        match state.store.get_run(first_run).await {
+            Ok(r) if r.finished_at.is_some() => break,
+            _ => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+        }
+    }
+    if let Some(sheet) = kimai.timesheets().into_iter().find(|t| {
+        t.description
+            .as_deref()
+            .is_some_and(|d| d.contains("[tb-zammad-"))
+    }) {
+        let _ = kimai.edit_timesheet(sheet.id, |t| {
+            t.description = t
+                .description
+                .take()
+                .map(|d| d.replacen(" [tb-", " (corrected by hand in Kimai) [tb-", 1));
+        });
+    }
+    let tickets: Vec<u64> = zammad
+        .tickets()
+        .into_iter()
+        .filter(|t| t.organization_id.is_some())
+        .map(|t| t.id)
+        .collect();
+    let agents: Vec<u64> = zammad
+        .users()
+        .into_iter()
+        .filter(|u| u.id != 1 && matches!(u.role, timebridge_sim::zammad::Role::Agent))
+        .map(|u| u.id)
+        .collect();
+    let types: Vec<u64> = zammad.types().into_iter().map(|t| t.id).collect();
+    if tickets.is_empty() || agents.is_empty() {
+        return;
+    }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        let (ticket, agent, type_id, minutes) = {
+            let mut rng = rand::thread_rng();
+            (
+                tickets[rng.gen_range(0..tickets.len())],
+                agents[rng.gen_range(0..agents.len())],
+                types.get(rng.gen_range(0..types.len().max(1))).copied(),
+                [5, 10, 15, 30, 45, 60][rng.gen_range(0..6)],
+            )
+        };
+        let mut new =
+            timebridge_sim::zammad::NewAccounting::new(ticket, &format!("{minutes}.0"), agent);
+        new.type_id = type_id;
+        if zammad.add_accounting(new).is_ok() {
+            let _ = zammad
+                .send_webhook(&webhook_url, Some(&secret), ticket, "demo: time booked")
+                .await;
+        }
+    }
+}
+
+/// Creates or updates the demo's connectors, pipeline and mappings (one type is left
+/// unmapped on purpose); returns the pipeline, the Zammad connector and that type's name.
 async fn configure_demo(
     state: &timebridge_server::AppState,
     zammad: &timebridge_sim::ZammadSim,
     kimai: &timebridge_sim::KimaiSim,
-) -> anyhow::Result<i64> {
+    webhook_secret: &str,
+) -> anyhow::Result<(i64, i64, String)> {
     use std::collections::{BTreeMap, HashMap};
     use timebridge_store::{
         ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput,
@@ -455,6 +542,10 @@ async fn configure_demo(
         let kind_info = timebridge_connectors::registry::find(kind).expect("registered");
         let settings = timebridge_connectors::registry::normalize_settings(&kind_info, &settings)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut secrets = BTreeMap::new();
+        if kind == "zammad" {
+            secrets.insert("webhook_secret".to_owned(), Secret::new(webhook_secret));
+        }
         let id = match existing.iter().find(|c| c.name == name) {
             Some(c) => {
                 store
@@ -464,6 +555,7 @@ async fn configure_demo(
                             base_url: Some(url.clone()),
                             api_token: Some(Secret::new(token.clone())),
                             settings: Some(settings),
+                            secret_settings: secrets,
                             ..Default::default()
                         },
                     )
@@ -478,7 +570,7 @@ async fn configure_demo(
                         base_url: url.clone(),
                         api_token: Some(Secret::new(token.clone())),
                         settings,
-                        secret_settings: BTreeMap::new(),
+                        secret_settings: secrets,
                     })
                     .await?
                     .id
@@ -522,7 +614,9 @@ async fn configure_demo(
             .map(|a| (a.name, a.id))
             .collect();
         let mut rules = Vec::new();
-        for t in zammad.types() {
+        let types = zammad.types();
+        // The last type stays unmapped: its entries show how an unmapped type looks.
+        for t in types.iter().take(types.len().saturating_sub(1)) {
             if let Some(a) = activities.get(&t.name) {
                 rules.push((MappingKind::Activity, t.id, t.name.clone(), *a));
             }
@@ -551,5 +645,10 @@ async fn configure_demo(
                 .await?;
         }
     }
-    Ok(pipeline)
+    let unmapped = zammad
+        .types()
+        .last()
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    Ok((pipeline, ids["zammad"], unmapped))
 }

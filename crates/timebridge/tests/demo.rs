@@ -76,8 +76,19 @@ async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    let conflicts: serde_json::Value = client
+        .get(format!("{base}/api/conflicts?status=open"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let _ = child.kill();
     let _ = child.wait();
+    // The deliberate problems show up as conflicts to resolve.
+    assert!(conflicts["total"].as_u64().unwrap() > 0, "{conflicts}");
     assert_eq!(run["status"], "succeeded", "{run}");
     assert!(run["stats"]["created"].as_u64().unwrap() > 0, "{run}");
     assert!(dir.path().join("data/demo.db").exists());
