@@ -96,6 +96,15 @@ impl Store {
     pub fn backend(&self) -> Backend {
         self.backend
     }
+
+    /// The same database under another key (after [`Store::rotate_encryption_key`]).
+    pub fn with_cipher(&self, cipher: Cipher) -> Store {
+        Store {
+            db: self.db.clone(),
+            cipher: Arc::new(cipher),
+            backend: self.backend,
+        }
+    }
     /// Proves `ENCRYPTION_KEY` is the key the data was encrypted with: decrypts a stored
     /// check value (writing one on first start). A wrong key is an error, never garbage.
     pub async fn verify_encryption_key(&self) -> StoreResult<()> {

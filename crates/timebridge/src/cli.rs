@@ -87,6 +87,9 @@ pub enum Command {
     Sim(SimArgs),
     /// Run one sync of a pipeline in the foreground, with progress and a summary.
     Sync(SyncArgs),
+    /// Re-encrypt every stored secret under a new encryption key (stop every `serve`
+    /// process first). The new key comes from NEW_ENCRYPTION_KEY, or is generated.
+    RotateKey,
     /// Serve with built-in Zammad and Kimai simulators, pre-configured connectors, a
     /// pipeline and mappings, and a first sync started at once.
     Demo(DemoArgs),

@@ -340,6 +340,48 @@ pub async fn sync(config: Config, args: crate::cli::SyncArgs) -> anyhow::Result<
     }
 }
 
+/// `timebridge rotate-key`: re-encrypts every stored secret under a new key in one
+/// transaction. With a generated key file (no ENCRYPTION_KEY), the file is replaced;
+/// otherwise the operator sets ENCRYPTION_KEY to the new key before the next start.
+pub async fn rotate_key(config: Config, vars: &HashMap<String, String>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let keys = config.resolve_keys()?;
+    let store = timebridge_server::open_store(&config, &keys).await?;
+    let (new_key, generated) = match vars.get("NEW_ENCRYPTION_KEY").filter(|v| !v.trim().is_empty()) {
+        Some(v) => (v.trim().to_owned(), false),
+        None => (Cipher::generate_key(), true),
+    };
+    let cipher = Cipher::from_base64(&new_key)
+        .map_err(|e| anyhow::anyhow!("NEW_ENCRYPTION_KEY: {e}"))?;
+    let count = store.rotate_encryption_key(&cipher).await?;
+    println!("Re-encrypted {count} secret(s) under the new key.");
+    if config.encryption_key.is_none() {
+        let path = config.data_dir.join("encryption.key");
+        let tmp = config.data_dir.join("encryption.key.new");
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            writeln!(f, "{new_key}")?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
+        println!("Replaced the key file {} (back it up).", path.display());
+    } else if generated {
+        println!("Set ENCRYPTION_KEY to this new key before the next start:\n{new_key}");
+    } else {
+        println!("Set ENCRYPTION_KEY to the value of NEW_ENCRYPTION_KEY before the next start.");
+    }
+    tracing::info!(secrets = count, "Encryption key rotated.");
+    Ok(())
+}
+
 /// A random password for the demo's admin (letters and digits, 20 characters).
 pub fn random_password() -> String {
     use rand::Rng;

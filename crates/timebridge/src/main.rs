@@ -72,6 +72,7 @@ async fn main() -> ExitCode {
         Command::Migrate => commands::migrate(config).await,
         Command::Check => commands::check(config, &vars).await,
         Command::Sync(args) => commands::sync(config, args).await,
+        Command::RotateKey => commands::rotate_key(config, &vars).await,
         Command::Demo(args) => commands::demo(config, args, generated_password).await,
         Command::Sim(_) => unreachable!("dispatched above"),
     };

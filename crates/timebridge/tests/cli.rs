@@ -46,3 +46,48 @@ fn a_flag_overrides_its_variable() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BIND: expected"));
 }
+
+#[tokio::test]
+async fn rotate_key_re_encrypts_the_secrets_and_replaces_a_generated_key_file() {
+    use timebridge_store::{Cipher, NewConnector, Secret, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/tb.db", dir.path().display());
+    let run = |cmd: &str| {
+        timebridge()
+            .env("DATA_DIR", dir.path())
+            .env("DATABASE_URL", &db)
+            .env("LOG_FORMAT", "json")
+            .arg(cmd)
+            .output()
+            .unwrap()
+    };
+    assert!(run("migrate").status.success());
+    let key_file = dir.path().join("encryption.key");
+    let old_key = std::fs::read_to_string(&key_file).unwrap();
+    let store = Store::connect(&db, Cipher::from_base64(&old_key).unwrap())
+        .await
+        .unwrap();
+    let c = store
+        .create_connector(NewConnector {
+            kind: "kimai".into(),
+            name: "k".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            api_token: Some(Secret::new("the-token-value")),
+            settings: serde_json::json!({}),
+            secret_settings: Default::default(),
+        })
+        .await
+        .unwrap();
+    let out = run("rotate-key");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Re-encrypted 1 secret"));
+    let new_key = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(new_key.trim(), old_key.trim());
+    let reopened = Store::connect(&db, Cipher::from_base64(&new_key).unwrap())
+        .await
+        .unwrap();
+    reopened.verify_encryption_key().await.unwrap();
+    let secrets = reopened.get_connector_secrets(c.id).await.unwrap();
+    assert_eq!(secrets.api_token.unwrap().expose(), "the-token-value");
+    assert!(store.verify_encryption_key().await.is_err());
+}

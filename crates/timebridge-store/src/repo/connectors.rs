@@ -260,3 +260,57 @@ fn token_aad(id: i64) -> String {
 fn secret_aad(id: i64, name: &str) -> String {
     format!("connector:{id}:secret:{name}")
 }
+
+impl Store {
+    /// Re-encrypts every stored secret (API tokens, secret settings) and the key check
+    /// under `new`, in one transaction; returns how many secrets were re-encrypted.
+    /// Afterwards this handle must not be used: reopen the store with the new key.
+    pub async fn rotate_encryption_key(&self, new: &crate::Cipher) -> StoreResult<u64> {
+        use crate::entities::{connector as e, meta};
+        use sea_orm::*;
+        self.verify_encryption_key().await?;
+        let txn = self.db.begin().await?;
+        let mut count = 0u64;
+        for m in e::Entity::find().all(&txn).await? {
+            let id = m.id;
+            let api_token = match &m.api_token {
+                Some(t) => {
+                    let plain = self
+                        .cipher
+                        .decrypt_secret(t, &token_aad(id))
+                        .map_err(|_| crate::StoreError::WrongEncryptionKey)?;
+                    count += 1;
+                    Some(new.encrypt_secret(&plain, &token_aad(id)))
+                }
+                None => None,
+            };
+            let mut secrets = serde_json::Map::new();
+            for (k, v) in m.secret_settings.as_object().cloned().unwrap_or_default() {
+                let plain = self
+                    .cipher
+                    .decrypt_secret(v.as_str().unwrap_or(""), &secret_aad(id, &k))
+                    .map_err(|_| crate::StoreError::WrongEncryptionKey)?;
+                secrets.insert(
+                    k.clone(),
+                    serde_json::Value::String(new.encrypt_secret(&plain, &secret_aad(id, &k))),
+                );
+                count += 1;
+            }
+            let mut am: e::ActiveModel = m.into();
+            am.api_token = Set(api_token);
+            am.secret_settings = Set(serde_json::Value::Object(secrets));
+            am.update(&txn).await?;
+        }
+        meta::Entity::delete_by_id("key_check".to_string())
+            .exec(&txn)
+            .await?;
+        meta::ActiveModel {
+            key: Set("key_check".into()),
+            value: Set(new.encrypt(b"ok", "meta:key_check")),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(count)
+    }
+}
