@@ -132,18 +132,23 @@ fn a_ciphertext_moved_to_another_row_or_field_does_not_decrypt() {
     assert!(!sealed.contains(TOKEN));
 }
 
-db_test!(async fn rotating_the_key_re_encrypts_every_secret(store: Store) {
-    let created = store.create_connector(zammad("rotate")).await.unwrap();
-    let new = Cipher::new(&[9u8; 32]);
-    assert_eq!(store.rotate_encryption_key(&new).await.unwrap(), 2);
-    // The old key no longer opens the data; the new one opens all of it.
-    assert!(matches!(
-        store.verify_encryption_key().await,
-        Err(StoreError::WrongEncryptionKey)
-    ));
-    let reopened = store.with_cipher(new);
-    reopened.verify_encryption_key().await.unwrap();
-    let secrets = reopened.get_connector_secrets(created.id).await.unwrap();
-    assert_eq!(secrets.api_token.as_ref().unwrap().expose(), TOKEN);
-    assert_eq!(secrets.secret("webhook_secret").unwrap().expose(), WEBHOOK_SECRET);
-});
+db_test!(
+    async fn rotating_the_key_re_encrypts_every_secret(store: Store) {
+        let created = store.create_connector(zammad("rotate")).await.unwrap();
+        let new = Cipher::new(&[9u8; 32]);
+        assert_eq!(store.rotate_encryption_key(&new).await.unwrap(), 2);
+        // The old key no longer opens the data; the new one opens all of it.
+        assert!(matches!(
+            store.verify_encryption_key().await,
+            Err(StoreError::WrongEncryptionKey)
+        ));
+        let reopened = store.with_cipher(new);
+        reopened.verify_encryption_key().await.unwrap();
+        let secrets = reopened.get_connector_secrets(created.id).await.unwrap();
+        assert_eq!(secrets.api_token.as_ref().unwrap().expose(), TOKEN);
+        assert_eq!(
+            secrets.secret("webhook_secret").unwrap().expose(),
+            WEBHOOK_SECRET
+        );
+    }
+);

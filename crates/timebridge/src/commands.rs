@@ -347,12 +347,15 @@ pub async fn rotate_key(config: Config, vars: &HashMap<String, String>) -> anyho
     use std::io::Write;
     let keys = config.resolve_keys()?;
     let store = timebridge_server::open_store(&config, &keys).await?;
-    let (new_key, generated) = match vars.get("NEW_ENCRYPTION_KEY").filter(|v| !v.trim().is_empty()) {
+    let (new_key, generated) = match vars
+        .get("NEW_ENCRYPTION_KEY")
+        .filter(|v| !v.trim().is_empty())
+    {
         Some(v) => (v.trim().to_owned(), false),
         None => (Cipher::generate_key(), true),
     };
-    let cipher = Cipher::from_base64(&new_key)
-        .map_err(|e| anyhow::anyhow!("NEW_ENCRYPTION_KEY: {e}"))?;
+    let cipher =
+        Cipher::from_base64(&new_key).map_err(|e| anyhow::anyhow!("NEW_ENCRYPTION_KEY: {e}"))?;
     let count = store.rotate_encryption_key(&cipher).await?;
     println!("Re-encrypted {count} secret(s) under the new key.");
     if config.encryption_key.is_none() {

@@ -79,7 +79,11 @@ async fn rotate_key_re_encrypts_the_secrets_and_replaces_a_generated_key_file() 
         .await
         .unwrap();
     let out = run("rotate-key");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Re-encrypted 1 secret"));
     let new_key = std::fs::read_to_string(&key_file).unwrap();
     assert_ne!(new_key.trim(), old_key.trim());
