@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod connectors;
 mod conventions;
+mod hostile;
 mod mappings_and_pipelines;
 mod openapi;
 mod remote_connectors;
