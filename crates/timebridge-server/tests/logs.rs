@@ -87,10 +87,90 @@ async fn run(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // A full sync against the simulators, a connector test and a signed webhook.
+    let zammad_token = format!("zsimtok-{backend:?}-41d0c2");
+    let kimai_token = format!("ksimtok-{backend:?}-8be3f9");
+    let zammad = timebridge_sim::ZammadSim::start(timebridge_sim::SimOptions {
+        token: zammad_token.clone(),
+        ..timebridge_sim::SimOptions::with_seed(timebridge_sim::Seed::Tiny)
+    })
+    .await
+    .unwrap();
+    let kimai = timebridge_sim::KimaiSim::start(timebridge_sim::SimOptions {
+        token: kimai_token.clone(),
+        ..timebridge_sim::SimOptions::with_seed(timebridge_sim::Seed::Tiny)
+    })
+    .await
+    .unwrap();
+    let z = app
+        .create_connector(
+            &session,
+            json!({"kind": "zammad", "name": "Z", "base_url": zammad.url,
+                   "api_token": zammad_token, "settings": {"webhook_secret": secret}}),
+        )
+        .await["id"]
+        .clone();
+    let k = app
+        .create_connector(
+            &session,
+            json!({"kind": "kimai", "name": "K", "base_url": kimai.url,
+                   "api_token": kimai_token, "settings": {}}),
+        )
+        .await["id"]
+        .clone();
+    for id in [&z, &k] {
+        let res = app
+            .authed(
+                Method::POST,
+                &format!("/api/connectors/{id}/test"),
+                &session,
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let (status, _) = app
+        .send_json(
+            Method::POST,
+            "/api/pipelines",
+            &session,
+            &json!({"name": "p", "source_connector_id": z, "target_connector_id": k}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, run) = app
+        .send_json(
+            Method::POST,
+            "/api/sync/manual?wait=true",
+            &session,
+            &json!({"from": "2026-03-01", "to": "2026-03-31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    let body = br#"{"ticket":{"id":1}}"#;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/webhook/zammad/{z}")))
+        .header(
+            "x-hub-signature",
+            timebridge_sim::webhook::signature(&secret, body),
+        )
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
     app.stop().await;
 
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
     assert!(text.contains("Request finished."), "logs were captured");
+    assert!(text.contains("Sync run finished."), "the sync was logged");
+    assert!(
+        text.contains("Remote call answered."),
+        "remote calls were logged"
+    );
     assert!(text.contains("request_id"), "requests carry their id");
     assert!(
         text.contains("Sensitive"),
@@ -102,6 +182,8 @@ async fn run(backend: Backend) {
         ("session token", session.as_str()),
         ("password", bad_password.as_str()),
         ("admin password", common::PASSWORD),
+        ("Zammad token", zammad_token.as_str()),
+        ("Kimai token", kimai_token.as_str()),
     ] {
         assert!(!text.contains(value), "the logs contain the {what}");
     }
