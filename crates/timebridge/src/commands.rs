@@ -425,21 +425,28 @@ pub async fn demo(
     let (pipeline, zammad_id, unmapped_type) =
         configure_demo(&state, &zammad, &kimai, &webhook_secret).await?;
     let from = timebridge_sim::seed::previous_month_start(now);
-    let run = state
-        .store
-        .enqueue_run(
-            timebridge_store::NewRun {
-                pipeline_id: pipeline,
-                trigger: "manual".into(),
-                dry_run: false,
-                window_from: from,
-                window_to: now.date_naive(),
-                ticket_ids: None,
-                run_after: now,
-            },
-            now,
-        )
-        .await?;
+    // A run left queued by an earlier demo start is the first sync then.
+    state.store.requeue_expired_runs(now).await?;
+    let run = match state.store.active_run(pipeline).await? {
+        Some(run) => run,
+        None => {
+            state
+                .store
+                .enqueue_run(
+                    timebridge_store::NewRun {
+                        pipeline_id: pipeline,
+                        trigger: "manual".into(),
+                        dry_run: false,
+                        window_from: from,
+                        window_to: now.date_naive(),
+                        ticket_ids: None,
+                        run_after: now,
+                    },
+                    now,
+                )
+                .await?
+        }
+    };
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("BIND: cannot listen on {bind}"))?;

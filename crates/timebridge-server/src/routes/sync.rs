@@ -255,16 +255,9 @@ pub async fn manual(
         .await
         .map_err(store_error)?
     {
-        return Err(ApiError::Conflict {
-            code: "run_in_progress",
-            message: format!(
-                "Run #{} of this pipeline is {}; wait for it to finish.",
-                active.id, active.status
-            ),
-            details: json!({ "run_id": active.id, "status": active.status }),
-        });
+        return Err(in_progress(&active));
     }
-    let run = state
+    let queued = state
         .store
         .enqueue_run(
             NewRun {
@@ -278,8 +271,20 @@ pub async fn manual(
             },
             now,
         )
-        .await
-        .map_err(store_error)?;
+        .await;
+    let run = match queued {
+        Ok(run) => run,
+        // Another request queued one at the same moment (the unique index says so).
+        Err(e) => match state
+            .store
+            .active_run(pipeline.id)
+            .await
+            .map_err(store_error)?
+        {
+            Some(active) => return Err(in_progress(&active)),
+            None => return Err(store_error(e)),
+        },
+    };
     record(
         &state,
         Actor::Admin,
@@ -316,6 +321,17 @@ pub async fn manual(
         }),
     )
         .into_response())
+}
+
+fn in_progress(active: &timebridge_store::Run) -> ApiError {
+    ApiError::Conflict {
+        code: "run_in_progress",
+        message: format!(
+            "Run #{} of this pipeline is {}; wait for it to finish.",
+            active.id, active.status
+        ),
+        details: json!({ "run_id": active.id, "status": active.status }),
+    }
 }
 
 /// `?pipeline_id=`.

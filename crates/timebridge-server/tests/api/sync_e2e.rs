@@ -833,3 +833,19 @@ api_test!(async fn retention_deletes_old_items_and_resolved_conflicts_but_never_
     // The skipped entry stays skipped.
     assert!(outcomes(&again).get("skip").is_some_and(|n| *n >= 1), "{:?}", outcomes(&again));
 });
+
+api_test!(async fn simultaneous_manual_requests_queue_exactly_one_run(app) {
+    let env = setup(app, Seed::Tiny).await;
+    env.zammad.set_latency(Duration::from_millis(200));
+    let body = json!({"pipeline_id": env.pipeline, "from": "2026-03-01", "to": "2026-03-31"});
+    let requests =
+        (0..6).map(|_| app.send_json(Method::POST, "/api/sync/manual", &env.token, &body));
+    let answers = futures::future::join_all(requests).await;
+    let accepted: Vec<_> = answers.iter().filter(|(s, _)| *s == StatusCode::ACCEPTED).collect();
+    assert_eq!(accepted.len(), 1, "{answers:?}");
+    let run_id = accepted[0].1["run_id"].clone();
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::ACCEPTED) {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["error"]["details"]["run_id"], run_id);
+    }
+});

@@ -167,6 +167,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // At most one manual run per pipeline waits or runs: two simultaneous requests
+        // cannot both queue one (the second gets the contract's 409). Same SQL on both.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX uq_runs_one_active_manual ON runs (pipeline_id) \
+                 WHERE trigger = 'manual' AND status IN ('queued', 'running')",
+            )
+            .await?;
         m.create_index(
             Index::create()
                 .name("idx_runs_status_run_after")

@@ -1,0 +1,13 @@
+//! Makes the embedded web UI follow `ui/dist`: the directory is created when missing (so
+//! the embedding refers to a real path even before the UI is built — debug builds read it
+//! from disk at run time), and the crate is rebuilt whenever its contents change (release
+//! builds embed the files).
+
+fn main() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist");
+    if !dist.exists() {
+        let _ = std::fs::create_dir_all(&dist);
+    }
+    println!("cargo:rerun-if-changed=../../ui/dist");
+    println!("cargo:rerun-if-changed=build.rs");
+}
