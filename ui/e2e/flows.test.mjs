@@ -99,7 +99,7 @@ describe('timebridge UI flows', { concurrency: false }, () => {
     await firstPicker.click();
     await page.getByRole('listbox').getByRole('option').nth(1).click(); // option 0 is "(not mapped)"
     await page.getByRole('button', { name: 'Save mappings' }).click();
-    await page.getByText(/mapping change(s)? saved/).waitFor();
+    await page.getByText(/mapping change(s)? saved/).first().waitFor();
     await shot(page, 'mappings');
     await page.getByRole('tab', { name: 'Users' }).click();
     await page.getByRole('columnheader', { name: 'Agent' }).waitFor();

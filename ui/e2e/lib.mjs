@@ -1,9 +1,18 @@
 // Shared helpers for the browser tests (playwright-core + node:test; no browser downloads).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+/**
+ * Where screenshots go: E2E_SCREENSHOT_DIR, else docs/screenshots against a real server (TIMEBRIDGE_URL)
+ * and a temp directory against the mock (so that mock runs never overwrite the documented screenshots).
+ */
+export const SCREENSHOTS = `${(
+  process.env.E2E_SCREENSHOT_DIR ||
+  (process.env.TIMEBRIDGE_URL ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : join(tmpdir(), 'timebridge-mock-screenshots'))
+).replace(/\/$/, '')}/`;
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -32,15 +41,38 @@ export const env = {
 
 /** HTTP statuses the browser logs as "Failed to load resource" that a flow may legitimately cause. */
 const EXPECTED_HTTP = /Failed to load resource: the server responded with a status of (401|429)\b/;
+/** Optional API extensions the UI asks for and degrades without when they answer 404. */
+const OPTIONAL_ENDPOINTS = /\/api\/stats\/daily(\?|$)/;
+const NOT_FOUND = /Failed to load resource: the server responded with a status of 404\b/;
 
+/**
+ * Debian's Chromium with a fresh profile directory (removed again by `browser.close()`); never downloads a browser.
+ * Returns `{browser, context, page, consoleErrors}`; console errors and warnings are collected, except the
+ * browser's own lines for expected 401/429 answers and 404s of optional endpoints.
+ */
 export async function launch({ width = 1280, height = 860 } = {}) {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  const context = await browser.newContext({ viewport: { width, height }, timezoneId: process.env.TZ_ID || 'Europe/Berlin', locale: 'en-GB', acceptDownloads: true });
-  const page = await context.newPage();
+  const userDataDir = await mkdtemp(join(tmpdir(), 'timebridge-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    viewport: { width, height },
+    timezoneId: process.env.TZ_ID || 'Europe/Berlin',
+    locale: 'en-GB',
+    acceptDownloads: true,
+  });
+  const browser = {
+    close: async () => {
+      await context.close().catch(() => {});
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+  const page = context.pages()[0] ?? (await context.newPage());
   const consoleErrors = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') {
-      if (!EXPECTED_HTTP.test(msg.text())) consoleErrors.push(`[${msg.type()}] ${msg.text()} @ ${page.url()}`);
+      if (EXPECTED_HTTP.test(msg.text())) return;
+      if (NOT_FOUND.test(msg.text()) && OPTIONAL_ENDPOINTS.test(msg.location()?.url ?? '')) return;
+      consoleErrors.push(`[${msg.type()}] ${msg.text()} @ ${page.url()}${msg.location()?.url ? ` (${msg.location().url})` : ''}`);
     }
   });
   page.on('pageerror', (e) => consoleErrors.push(`[pageerror] ${e.message} @ ${page.url()}`));

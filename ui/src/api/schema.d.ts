@@ -4,14 +4,32 @@
  */
 
 export interface paths {
-    "/api/health": {
+    "/api/audit": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get: operations["health"];
+        /** Lists audit events, newest first. */
+        get: operations["list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Exports all matching events as CSV (header row, newest first). */
+        get: operations["export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,6 +47,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Logs the admin in; repeated failures from one client are rate limited. */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -45,6 +64,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Ends the current session and clears the cookie. */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -59,245 +79,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The logged-in admin. */
         get: operations["me"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/connectors/kinds": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["listConnectorKinds"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/connectors": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["listConnectors"];
-        put?: never;
-        post: operations["createConnector"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/connectors/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["getConnector"];
-        put: operations["updateConnector"];
-        post?: never;
-        delete: operations["deleteConnector"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/connectors/{id}/test": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: operations["testConnector"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/connectors/{id}/catalog/{what}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-                what: "types" | "organizations" | "agents" | "activities" | "projects" | "customers" | "users";
-            };
-            cookie?: never;
-        };
-        get: operations["getCatalog"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/pipelines": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["listPipelines"];
-        put?: never;
-        post: operations["createPipeline"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/pipelines/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["getPipeline"];
-        put: operations["updatePipeline"];
-        post?: never;
-        delete: operations["deletePipeline"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/mappings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["listMappings"];
-        put?: never;
-        post: operations["createMapping"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/mappings/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put: operations["updateMapping"];
-        post?: never;
-        delete: operations["deleteMapping"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sync/manual": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: operations["manualSync"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sync/status": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["syncStatus"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sync/history": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["syncHistory"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sync/runs/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["getRun"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/stats/daily": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description Extension (UI): seconds written to the target per UTC day (non-dry runs). */
-        get: operations["dailyStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -313,7 +96,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["listConflicts"];
+        /** Conflicts, newest first. */
+        get: operations["list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -326,12 +110,11 @@ export interface paths {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
             cookie?: never;
         };
-        get: operations["getConflict"];
+        /** One conflict. */
+        get: operations["get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -344,60 +127,50 @@ export interface paths {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
             cookie?: never;
         };
         get?: never;
         put?: never;
-        post: operations["resolveConflict"];
+        /**
+         * Carries out a resolution in the target and marks the conflict resolved. An action
+         *     the conflict does not allow is 422; an already resolved conflict is 409; a target that
+         *     refuses the write is 409 with its reason; a failing remote is 502.
+         */
+        post: operations["resolve"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/webhook/zammad": {
+    "/api/connectors": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Lists connectors. */
+        get: operations["list"];
         put?: never;
-        post: operations["zammadWebhookDefault"];
+        /** Creates a connector. */
+        post: operations["create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/webhook/zammad/{connector_id}": {
+    "/api/connectors/kinds": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        post: operations["zammadWebhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["listAudit"];
+        /** The registered connector kinds with their roles and settings schemas. */
+        get: operations["kinds"];
         put?: never;
         post?: never;
         delete?: never;
@@ -406,16 +179,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/audit/export": {
+    "/api/connectors/{id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get: operations["exportAudit"];
+        /** One connector. */
+        get: operations["get"];
+        /** Replaces a connector's name, URL and (optionally) token and settings. */
+        put: operations["update"];
+        post?: never;
+        /** Deletes a connector that no pipeline uses. */
+        delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connectors/{id}/catalog/{what}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists what the mapping UI offers for a connector: zammad `types|organizations|agents`,
+         *     kimai `activities|projects|customers|users`.
+         */
+        get: operations["catalog"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connectors/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Calls what a sync will call, with one-item reads, and reports whether it works. A
+         *     remote that refuses, cannot be reached or fails TLS is `ok: false` with the reason,
+         *     never a 5xx.
+         */
+        post: operations["test"];
         delete?: never;
         options?: never;
         head?: never;
@@ -429,7 +246,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["gdprExport"];
+        /** Everything stored locally about one person. */
+        get: operations["export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -447,8 +265,104 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["gdprPurge"];
+        /**
+         * Anonymises everything stored locally about one person: their address and name in
+         *     stored entries become null, every other mention `[purged]`. Links to target entries
+         *     are kept, so syncing stays idempotent.
+         */
+        post: operations["purge"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Answers 200 when the database answers, else 503. */
+        get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mappings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists mappings, optionally of one pipeline and kind. */
+        get: operations["list"];
+        put?: never;
+        /** Creates a mapping; a second one with the same pipeline, kind and source key is a 409. */
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mappings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One mapping. */
+        get: operations["get"];
+        /** Replaces a mapping. */
+        put: operations["update"];
+        post?: never;
+        /** Deletes a mapping. */
+        delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists pipelines. */
+        get: operations["list"];
+        put?: never;
+        /** Creates a pipeline. */
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One pipeline. */
+        get: operations["get"];
+        /** Replaces a pipeline; omitted optional fields keep their values. */
+        put: operations["update"];
+        post?: never;
+        /** Deletes a pipeline and its mappings. */
+        delete: operations["delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -461,8 +375,136 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["getSettings"];
-        put: operations["updateSettings"];
+        /** The current settings. */
+        get: operations["get"];
+        /** Changes settings. */
+        put: operations["update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs, newest first. */
+        get: operations["history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync/manual": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queues a manual run (202 with its id), or with `?wait=true` waits for it and answers
+         *     200 with the finished run (items included). A second request while a run of the same
+         *     pipeline is queued or running is a 409 naming that run.
+         */
+        post: operations["manual"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync/runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run with its items. */
+        get: operations["run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether a run is going, the last finished run, and when the schedule runs next. */
+        get: operations["status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhook/zammad": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Zammad webhook when exactly one Zammad connector exists. */
+        post: operations["zammad"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhook/zammad/{connector_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Zammad webhook for one connector. */
+        post: operations["zammad_for"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics (text format). Needs no session: operators may protect it at their
+         *     reverse proxy.
+         */
+        get: operations["metrics"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -474,310 +516,784 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ErrorResponse: {
-            error: {
-                code: string;
-                message: string;
-                /** @description For validation errors: field name → message (e.g. {"field": "base_url", ...} or {"base_url": "must be a URL"}) */
-                details?: {
-                    [key: string]: unknown;
-                };
-            };
-        };
-        LoginRequest: {
-            username: string;
-            password: string;
-        };
-        LoginResponse: {
-            access_token: string;
-            /** @constant */
-            token_type: "bearer";
-            expires_in: number;
-        };
-        Me: {
-            username: string;
-        };
-        Health: {
-            status: string;
-            database: string;
-            version: string;
-        };
-        ConnectorKind: {
-            kind: string;
-            roles: ("source" | "target")[];
-            /** @description JSON Schema of the settings object */
-            settings_schema: {
-                [key: string]: unknown;
-            };
-        };
-        Connector: {
+        /** @description An audit event. */
+        AuditEvent: {
+            /** @description What happened, e.g. `connector_created`. */
+            action: string;
+            /** @description `admin`, `system` or `webhook`. */
+            actor: string;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            at: string;
+            /** @description Context; never contains secrets. */
+            details: Record<string, unknown>;
+            /** @description The affected entity's id. */
+            entity_id?: string | null;
+            /** @description The kind of entity affected, e.g. `connector`. */
+            entity_type: string;
+            /**
+             * Format: int64
+             * @description Id.
+             */
             id: number;
-            kind: string;
-            name: string;
-            base_url: string;
-            /** @description Settings; write-only secrets are omitted and reported as has_<name> */
-            settings: {
-                [key: string]: unknown;
-            };
-            has_token: boolean;
+            /** @description The client IP, when the event came from a request. */
+            ip?: string | null;
+        };
+        /** @description A catalog's options. */
+        Catalog: {
+            /** @description The options, sorted by label. */
+            items: components["schemas"]["CatalogEntry"][];
+        };
+        /** @description One option of a catalog. */
+        CatalogEntry: {
+            /** @description More about it (e.g. a project's customer, a user's e-mail and time zone). */
+            extra: Record<string, unknown>;
+            /** @description The remote's id, as a string (what mappings store). */
+            key: string;
+            /** @description A human label. */
+            label: string;
+        };
+        /** @description A conflict. */
+        Conflict: {
+            allowed_actions: string[];
             /** Format: date-time */
             created_at: string;
+            /** @description `[{"field","source","target"}]`. */
+            diff: Record<string, unknown>[];
+            /** @description Extension: which mapping rule decided each field (`{"steps":[…]}`). */
+            explanation?: Record<string, unknown> | null;
+            /** Format: int64 */
+            id: number;
+            message: string;
+            /** Format: int64 */
+            pipeline_id: number;
+            /** @description One of the contract's reasons (`target_modified`, `unmapped_user`, …). */
+            reason: string;
+            resolution?: null | components["schemas"]["Resolution"];
             /** Format: date-time */
+            resolved_at?: string | null;
+            /**
+             * Format: int64
+             * @description Extension: the run that last raised it.
+             */
+            run_id?: number | null;
+            /** @description The normalised source side (the desired target entry when it maps). */
+            source?: Record<string, unknown> | null;
+            /** @description Extension: the source entry's key. */
+            source_key: string;
+            /** @description `open` or `resolved`. */
+            status: string;
+            /** @description The normalised target entry, if there is one. */
+            target?: Record<string, unknown> | null;
+            /** @description Extension: the target entry's id, if there is one. */
+            target_id?: string | null;
+            /**
+             * Format: date-time
+             * @description Extension: last change.
+             */
             updated_at: string;
         };
-        ConnectorCreate: {
+        /**
+         * @description A configured connector. Secrets are never included: `has_token` and
+         *     `has_<secret>` say whether they are set.
+         */
+        Connector: Record<string, unknown> & {
+            /** @description Base URL of the remote system. */
+            base_url: string;
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            created_at: string;
+            /** @description Whether an API token is stored. */
+            has_token: boolean;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Kind, e.g. `zammad`. */
             kind: string;
+            /** @description Unique display name. */
             name: string;
-            /** Format: uri */
-            base_url: string;
-            api_token: string;
-            settings?: {
-                [key: string]: unknown;
-            };
+            /** @description Non-secret settings (with defaults filled in) plus `has_<secret>` flags. */
+            settings: Record<string, unknown>;
+            /**
+             * Format: date-time
+             * @description Last change.
+             */
+            updated_at: string;
         };
+        /** @description Body of `POST /api/connectors`. */
+        ConnectorCreate: {
+            /** @description API token for the remote system (write-only). */
+            api_token?: string | null;
+            /**
+             * Format: uri
+             * @description Absolute http(s) URL of the remote system.
+             */
+            base_url: string;
+            /** @description A registered kind (see `/api/connectors/kinds`). */
+            kind: string;
+            /** @description Unique display name. */
+            name: string;
+            /** @description Settings per the kind's schema; secret settings are write-only. */
+            settings?: Record<string, unknown>;
+        };
+        /** @description A connector kind from the registry. */
+        ConnectorKind: {
+            /** @description The kind, e.g. `zammad`. */
+            kind: string;
+            /**
+             * @description What pipelines may use it as.
+             * @example [
+             *       "source"
+             *     ]
+             */
+            roles: string[];
+            /** @description JSON Schema of the `settings` object. */
+            settings_schema: Record<string, unknown>;
+        };
+        /**
+         * @description Body of `PUT /api/connectors/{id}`; omitted secrets (and an omitted `api_token`) are
+         *     kept, an omitted `settings` keeps all settings.
+         */
         ConnectorUpdate: {
-            name: string;
-            /** Format: uri */
+            /** @description New API token; omit to keep the stored one. */
+            api_token?: string | null;
+            /**
+             * Format: uri
+             * @description Absolute http(s) URL of the remote system.
+             */
             base_url: string;
-            /** @description Omit to keep the stored token */
-            api_token?: string;
-            /** @description Omitted write-only secrets are kept */
-            settings?: {
-                [key: string]: unknown;
-            };
+            /** @description Unique display name. */
+            name: string;
+            /** @description New settings; omitted secret settings are kept, a secret set to `null` is removed. */
+            settings?: Record<string, unknown> | null;
         };
-        ConnectorTestResult: {
-            ok: boolean;
+        /** @description The inner object of [`ErrorResponse`]. */
+        ErrorBody: {
+            /** @description A stable snake_case code, e.g. `validation_failed`. */
+            code: string;
+            /** @description Extra context; for field errors `{"field": "base_url", "reason": "…"}`. */
+            details: Record<string, unknown>;
+            /** @description A human-readable explanation. */
             message: string;
-            details?: {
-                [key: string]: unknown;
-            };
         };
-        CatalogItem: {
-            key: string;
-            label: string;
-            /** @description e.g. {"email": "…"} for users/agents */
-            extra?: {
-                [key: string]: unknown;
-            };
+        /** @description The JSON error body, as documented in OpenAPI. */
+        ErrorResponse: {
+            /** @description The error. */
+            error: components["schemas"]["ErrorBody"];
         };
-        Catalog: {
-            items: components["schemas"]["CatalogItem"][];
+        /** @description Everything stored about a person. */
+        Export: {
+            audit_events: Record<string, unknown>[];
+            conflicts: Record<string, unknown>[];
+            email: string;
+            /** @description Entries as stored in conflicts (source, target, raw source). */
+            entries: Record<string, unknown>[];
+            /** @description Extension: mappings whose labels name the person. */
+            mappings: Record<string, unknown>[];
+            /** @description Extension: writes recorded but not yet confirmed (crash safety). */
+            pending_writes: Record<string, unknown>[];
+            run_items: Record<string, unknown>[];
         };
-        PipelineSchedule: {
-            enabled: boolean;
-            interval_minutes: number;
+        /** @description Health of the process and its database. */
+        Health: {
+            /** @description `ok` or `unreachable`. */
+            database: string;
+            /** @description `ok` or `error`. */
+            status: string;
+            /** @description The server version. */
+            version: string;
         };
-        PipelineOptions: {
-            default_project: string | null;
-            default_activity: string | null;
-            /** @enum {string} */
-            unmapped_user: "conflict" | "token_user";
+        /** @description A list response: one page of items and the total count. */
+        ListResponse_AuditEvent: {
+            /** @description The items of this page. */
+            items: {
+                /** @description What happened, e.g. `connector_created`. */
+                action: string;
+                /** @description `admin`, `system` or `webhook`. */
+                actor: string;
+                /**
+                 * Format: date-time
+                 * @description When it happened.
+                 */
+                at: string;
+                /** @description Context; never contains secrets. */
+                details: Record<string, unknown>;
+                /** @description The affected entity's id. */
+                entity_id?: string | null;
+                /** @description The kind of entity affected, e.g. `connector`. */
+                entity_type: string;
+                /**
+                 * Format: int64
+                 * @description Id.
+                 */
+                id: number;
+                /** @description The client IP, when the event came from a request. */
+                ip?: string | null;
+            }[];
+            /**
+             * Format: int64
+             * @description The number of items matching the filter.
+             */
+            total: number;
         };
-        Pipeline: {
-            id: number;
-            name: string;
-            source_connector_id: number;
-            target_connector_id: number;
-            enabled: boolean;
-            schedule: components["schemas"]["PipelineSchedule"];
-            window_days: number;
-            options: components["schemas"]["PipelineOptions"];
+        /** @description A list response: one page of items and the total count. */
+        ListResponse_Conflict: {
+            /** @description The items of this page. */
+            items: {
+                allowed_actions: string[];
+                /** Format: date-time */
+                created_at: string;
+                /** @description `[{"field","source","target"}]`. */
+                diff: Record<string, unknown>[];
+                /** @description Extension: which mapping rule decided each field (`{"steps":[…]}`). */
+                explanation?: Record<string, unknown> | null;
+                /** Format: int64 */
+                id: number;
+                message: string;
+                /** Format: int64 */
+                pipeline_id: number;
+                /** @description One of the contract's reasons (`target_modified`, `unmapped_user`, …). */
+                reason: string;
+                resolution?: null | components["schemas"]["Resolution"];
+                /** Format: date-time */
+                resolved_at?: string | null;
+                /**
+                 * Format: int64
+                 * @description Extension: the run that last raised it.
+                 */
+                run_id?: number | null;
+                /** @description The normalised source side (the desired target entry when it maps). */
+                source?: Record<string, unknown> | null;
+                /** @description Extension: the source entry's key. */
+                source_key: string;
+                /** @description `open` or `resolved`. */
+                status: string;
+                /** @description The normalised target entry, if there is one. */
+                target?: Record<string, unknown> | null;
+                /** @description Extension: the target entry's id, if there is one. */
+                target_id?: string | null;
+                /**
+                 * Format: date-time
+                 * @description Extension: last change.
+                 */
+                updated_at: string;
+            }[];
+            /**
+             * Format: int64
+             * @description The number of items matching the filter.
+             */
+            total: number;
         };
-        PipelineInput: {
-            name: string;
-            source_connector_id: number;
-            target_connector_id: number;
-            enabled?: boolean;
-            schedule?: components["schemas"]["PipelineSchedule"];
-            window_days?: number;
-            options?: components["schemas"]["PipelineOptions"];
+        /** @description A list response: one page of items and the total count. */
+        ListResponse_Connector: {
+            /** @description The items of this page. */
+            items: (Record<string, unknown> & {
+                /** @description Base URL of the remote system. */
+                base_url: string;
+                /**
+                 * Format: date-time
+                 * @description Creation time.
+                 */
+                created_at: string;
+                /** @description Whether an API token is stored. */
+                has_token: boolean;
+                /**
+                 * Format: int64
+                 * @description Id.
+                 */
+                id: number;
+                /** @description Kind, e.g. `zammad`. */
+                kind: string;
+                /** @description Unique display name. */
+                name: string;
+                /** @description Non-secret settings (with defaults filled in) plus `has_<secret>` flags. */
+                settings: Record<string, unknown>;
+                /**
+                 * Format: date-time
+                 * @description Last change.
+                 */
+                updated_at: string;
+            })[];
+            /**
+             * Format: int64
+             * @description The number of items matching the filter.
+             */
+            total: number;
         };
-        /** @enum {string} */
-        MappingKind: "activity" | "project" | "user";
+        /** @description A list response: one page of items and the total count. */
+        ListResponse_Mapping: {
+            /** @description The items of this page. */
+            items: {
+                /** @description Billable override; null leaves it to the next rule. */
+                billable?: boolean | null;
+                /**
+                 * Format: int64
+                 * @description Id.
+                 */
+                id: number;
+                /** @description What it maps. */
+                kind: components["schemas"]["MappingKind"];
+                /**
+                 * Format: int64
+                 * @description The pipeline it belongs to.
+                 */
+                pipeline_id: number;
+                /** @description Key on the source side (e.g. Zammad type id). */
+                source_key: string;
+                /** @description Label of the source key (may be empty). */
+                source_label: string;
+                /** @description Key on the target side (e.g. Kimai activity id). */
+                target_key: string;
+                /** @description Label of the target key (may be empty). */
+                target_label: string;
+            }[];
+            /**
+             * Format: int64
+             * @description The number of items matching the filter.
+             */
+            total: number;
+        };
+        /** @description A list response: one page of items and the total count. */
+        ListResponse_Pipeline: {
+            /** @description The items of this page. */
+            items: {
+                /** @description Whether the pipeline syncs at all. */
+                enabled: boolean;
+                /**
+                 * Format: int64
+                 * @description Id.
+                 */
+                id: number;
+                /** @description Display name. */
+                name: string;
+                /** @description Options. */
+                options: components["schemas"]["PipelineOptions"];
+                /** @description Periodic schedule. */
+                schedule: components["schemas"]["Schedule"];
+                /**
+                 * Format: int64
+                 * @description The source connector (role `source`).
+                 */
+                source_connector_id: number;
+                /**
+                 * Format: int64
+                 * @description The target connector (role `target`).
+                 */
+                target_connector_id: number;
+                /**
+                 * Format: int32
+                 * @description Days back from today that a scheduled run covers.
+                 */
+                window_days: number;
+            }[];
+            /**
+             * Format: int64
+             * @description The number of items matching the filter.
+             */
+            total: number;
+        };
+        /** @description A list response: one page of items and the total count. */
+        ListResponse_Run: {
+            /** @description The items of this page. */
+            items: {
+                /**
+                 * Format: date-time
+                 * @description Extension: when the run was queued.
+                 */
+                created_at: string;
+                dry_run: boolean;
+                error?: string | null;
+                /** Format: date-time */
+                finished_at?: string | null;
+                /** Format: int64 */
+                id: number;
+                /** Format: int64 */
+                pipeline_id: number;
+                /** Format: date-time */
+                started_at?: string | null;
+                stats: components["schemas"]["RunStats"];
+                /** @description `queued`, `running`, `succeeded`, `partial` or `failed`. */
+                status: string;
+                /** @description Extension: the tickets a webhook-triggered run was limited to. */
+                ticket_ids?: number[] | null;
+                /** @description `manual`, `schedule` or `webhook`. */
+                trigger: string;
+                window: components["schemas"]["RunWindow"];
+            }[];
+            /**
+             * Format: int64
+             * @description The number of items matching the filter.
+             */
+            total: number;
+        };
+        /** @description Credentials. */
+        LoginRequest: {
+            /**
+             * Format: password
+             * @description The admin's password.
+             */
+            password: string;
+            /** @description The admin's username. */
+            username: string;
+        };
+        /** @description A new session. */
+        LoginResponse: {
+            /** @description Send as `Authorization: Bearer <access_token>` (or rely on the cookie). */
+            access_token: string;
+            /**
+             * Format: int64
+             * @description Seconds until the session expires.
+             */
+            expires_in: number;
+            /**
+             * @description Always `bearer`.
+             * @example bearer
+             */
+            token_type: string;
+        };
+        /** @description Body of `POST /api/sync/manual`. */
+        ManualSync: {
+            /** @description Plan only: the items say what would happen; nothing is written. */
+            dry_run?: boolean;
+            /**
+             * Format: date
+             * @description First day (UTC) of the window; default: `window_days` before `to`.
+             */
+            from?: string | null;
+            /**
+             * Format: int64
+             * @description May be omitted when exactly one pipeline exists.
+             */
+            pipeline_id?: number | null;
+            /** @description Only the entries of these tickets. */
+            ticket_ids?: number[] | null;
+            /**
+             * Format: date
+             * @description Last day (UTC) of the window; default: today.
+             */
+            to?: string | null;
+        };
+        /** @description A mapping. */
         Mapping: {
-            id: number;
-            pipeline_id: number;
-            kind: components["schemas"]["MappingKind"];
-            source_key: string;
-            source_label: string;
-            target_key: string;
-            target_label: string;
-            billable: boolean | null;
-        };
-        MappingInput: {
-            pipeline_id: number;
-            kind: components["schemas"]["MappingKind"];
-            source_key: string;
-            source_label?: string;
-            target_key: string;
-            target_label?: string;
+            /** @description Billable override; null leaves it to the next rule. */
             billable?: boolean | null;
-        };
-        RunStats: {
-            fetched: number;
-            in_sync: number;
-            created: number;
-            updated: number;
-            skipped: number;
-            conflicts: number;
-            errors: number;
-        };
-        Run: {
+            /**
+             * Format: int64
+             * @description Id.
+             */
             id: number;
+            /** @description What it maps. */
+            kind: components["schemas"]["MappingKind"];
+            /**
+             * Format: int64
+             * @description The pipeline it belongs to.
+             */
             pipeline_id: number;
-            /** @enum {string} */
-            trigger: "manual" | "schedule" | "webhook";
-            dry_run: boolean;
-            /** @enum {string} */
-            status: "queued" | "running" | "succeeded" | "partial" | "failed";
-            started_at: string | null;
-            finished_at: string | null;
-            window: {
-                /** Format: date */
-                from: string;
-                /** Format: date */
-                to: string;
-            };
-            stats: components["schemas"]["RunStats"];
-            error: string | null;
-        };
-        RunItem: {
+            /** @description Key on the source side (e.g. Zammad type id). */
             source_key: string;
-            /** @enum {string} */
-            outcome: "in_sync" | "create" | "update" | "skip" | "conflict" | "error";
-            target_id: string | null;
-            conflict_id: number | null;
-            message: string | null;
-            /** @description Extension: conflict reason when outcome is conflict */
-            reason?: string;
+            /** @description Label of the source key (may be empty). */
+            source_label: string;
+            /** @description Key on the target side (e.g. Kimai activity id). */
+            target_key: string;
+            /** @description Label of the target key (may be empty). */
+            target_label: string;
         };
+        /** @description Body of `POST /api/mappings` and `PUT /api/mappings/{id}`. */
+        MappingInput: {
+            /** @description Billable override. */
+            billable?: boolean | null;
+            /** @description What it maps. */
+            kind: components["schemas"]["MappingKind"];
+            /**
+             * Format: int64
+             * @description The pipeline; may be omitted when exactly one pipeline exists.
+             */
+            pipeline_id?: number | null;
+            /** @description Source key (string or number). */
+            source_key: string;
+            /** @description Label of the source key. */
+            source_label?: string | null;
+            /** @description Target key (string or number). */
+            target_key: string;
+            /** @description Label of the target key. */
+            target_label?: string | null;
+        };
+        /**
+         * @description What a mapping maps.
+         * @enum {string}
+         */
+        MappingKind: "activity" | "project" | "user";
+        /** @description The logged-in admin. */
+        Me: {
+            /** @description The admin's username. */
+            username: string;
+        };
+        /** @description Options in a request; omitted fields take defaults (create) or keep values (update). */
+        OptionsInput: {
+            /** @description Target activity key (string or number), or null. */
+            default_activity?: string | null;
+            /** @description Target project key (string or number), or null. */
+            default_project?: string | null;
+            unmapped_user?: null | components["schemas"]["UnmappedUser"];
+        };
+        /** @description A pipeline. */
+        Pipeline: {
+            /** @description Whether the pipeline syncs at all. */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Display name. */
+            name: string;
+            /** @description Options. */
+            options: components["schemas"]["PipelineOptions"];
+            /** @description Periodic schedule. */
+            schedule: components["schemas"]["Schedule"];
+            /**
+             * Format: int64
+             * @description The source connector (role `source`).
+             */
+            source_connector_id: number;
+            /**
+             * Format: int64
+             * @description The target connector (role `target`).
+             */
+            target_connector_id: number;
+            /**
+             * Format: int32
+             * @description Days back from today that a scheduled run covers.
+             */
+            window_days: number;
+        };
+        /** @description Body of `POST /api/pipelines` and `PUT /api/pipelines/{id}`. */
+        PipelineInput: {
+            /** @description Default true. */
+            enabled?: boolean | null;
+            /** @description Display name. */
+            name: string;
+            options?: null | components["schemas"]["OptionsInput"];
+            schedule?: null | components["schemas"]["ScheduleInput"];
+            /**
+             * Format: int64
+             * @description The source connector.
+             */
+            source_connector_id: number;
+            /**
+             * Format: int64
+             * @description The target connector.
+             */
+            target_connector_id: number;
+            /**
+             * Format: int64
+             * @description Default 31.
+             */
+            window_days?: number | null;
+        };
+        /** @description Options of a pipeline. */
+        PipelineOptions: {
+            /** @description Target activity key used when no activity mapping applies. */
+            default_activity?: string | null;
+            /** @description Target project key used when no project mapping applies. */
+            default_project?: string | null;
+            /** @description What to do with unmapped users. */
+            unmapped_user?: components["schemas"]["UnmappedUser"];
+        };
+        /** @description Where a run is. */
+        Progress: {
+            /**
+             * Format: int64
+             * @description Decisions applied so far (while `writing`).
+             */
+            done: number;
+            /** @description `recovering`, `reading_source`, `reading_target`, `planning`, `writing`. */
+            phase: string;
+            /**
+             * Format: int64
+             * @description Decisions in the plan (0 before planning ends).
+             */
+            total: number;
+        };
+        /** @description Body of `POST /api/gdpr/purge`. */
+        PurgeRequest: {
+            email: string;
+        };
+        /** @description What a purge changed. */
+        PurgeResult: {
+            /** @description Records anonymised, by kind. */
+            deleted: Record<string, unknown>;
+        };
+        /** @description The answer of a queued manual run. */
+        Queued: {
+            /** Format: int64 */
+            run_id: number;
+        };
+        /** @description A resolution as recorded. */
+        Resolution: {
+            /** @description The action taken (`auto_closed` when a later run found the cause gone). */
+            action: string;
+            /** Format: date-time */
+            at: string;
+            note?: string | null;
+        };
+        /** @description Body of `POST /api/conflicts/{id}/resolve`. */
+        ResolveInput: {
+            /** @description `create`, `update`, `skip`, `keep_target`, `link` or `delete_target`. */
+            action: string;
+            /** @description Why; kept with the resolution and in the audit trail. */
+            note?: string | null;
+            /** @description For `link`: the target entry to adopt (a string; a number is accepted too). */
+            target_id?: string | null;
+        };
+        /** @description A sync run. */
+        Run: {
+            /**
+             * Format: date-time
+             * @description Extension: when the run was queued.
+             */
+            created_at: string;
+            dry_run: boolean;
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            pipeline_id: number;
+            /** Format: date-time */
+            started_at?: string | null;
+            stats: components["schemas"]["RunStats"];
+            /** @description `queued`, `running`, `succeeded`, `partial` or `failed`. */
+            status: string;
+            /** @description Extension: the tickets a webhook-triggered run was limited to. */
+            ticket_ids?: number[] | null;
+            /** @description `manual`, `schedule` or `webhook`. */
+            trigger: string;
+            window: components["schemas"]["RunWindow"];
+        };
+        /** @description A run with its items. */
         RunDetail: components["schemas"]["Run"] & {
             items: components["schemas"]["RunItem"][];
         };
-        ManualSyncRequest: {
-            pipeline_id?: number;
+        /** @description One outcome of a run. */
+        RunItem: {
+            /** Format: int64 */
+            conflict_id?: number | null;
+            message?: string | null;
+            /** @description `in_sync`, `create`, `update`, `skip`, `conflict` or `error`. */
+            outcome: string;
+            /** @description Extension: the conflict reason of a `conflict` item. */
+            reason?: string | null;
+            source_key: string;
+            target_id?: string | null;
+        };
+        /** @description A run's counts. */
+        RunStats: {
+            /** Format: int64 */
+            conflicts: number;
+            /** Format: int64 */
+            created: number;
+            /** Format: int64 */
+            errors: number;
+            /** Format: int64 */
+            fetched: number;
+            /** Format: int64 */
+            in_sync: number;
+            /** Format: int64 */
+            skipped: number;
+            /** Format: int64 */
+            updated: number;
+        };
+        /** @description A window of inclusive UTC dates. */
+        RunWindow: {
             /** Format: date */
-            from?: string;
+            from: string;
             /** Format: date */
-            to?: string;
-            dry_run?: boolean;
-            ticket_ids?: number[];
+            to: string;
         };
-        ManualSyncAccepted: {
-            run_id: number;
+        /** @description When a pipeline runs by itself. */
+        Schedule: {
+            /** @description Whether the periodic sync is on. */
+            enabled: boolean;
+            /**
+             * Format: int32
+             * @description Minutes between periodic runs.
+             */
+            interval_minutes: number;
         };
-        SyncStatus: {
-            running: boolean;
-            current_run: components["schemas"]["Run"] | null;
-            last_run: components["schemas"]["Run"] | null;
-            next_run_at: string | null;
+        /** @description Schedule in a request; omitted fields take defaults (create) or keep values (update). */
+        ScheduleInput: {
+            /** @description Whether the periodic sync is on (default true). */
+            enabled?: boolean | null;
+            /**
+             * Format: int64
+             * @description Minutes between runs (default `SYNC_SCHEDULE_HOURS` × 60).
+             */
+            interval_minutes?: number | null;
         };
-        /** @enum {string} */
-        ConflictReason: "target_modified" | "duplicate_in_target" | "unmapped_activity" | "unmapped_project" | "unmapped_user" | "locked" | "source_deleted" | "target_deleted" | "negative_duration" | "target_rejected";
-        /** @enum {string} */
-        ResolveAction: "create" | "update" | "skip" | "keep_target" | "link" | "delete_target";
-        KeyName: {
-            key: string;
-            name: string;
-        };
-        Entry: {
-            system: string;
-            key: string;
-            ticket: {
-                id: number | string;
-                number: string;
-                title: string;
-                url: string | null;
-            } | null;
-            customer: components["schemas"]["KeyName"] | null;
-            project: components["schemas"]["KeyName"] | null;
-            activity: components["schemas"]["KeyName"] | null;
-            user: {
-                key: string;
-                email: string | null;
-                name: string | null;
-            } | null;
-            /** Format: date-time */
-            begin: string;
-            /** Format: date-time */
-            end: string;
-            duration_seconds: number;
-            description: string | null;
-            billable: boolean | null;
-            tags: string[];
-        };
-        DiffField: {
-            field: string;
-            source: unknown;
-            target: unknown;
-        };
-        Resolution: {
-            action: components["schemas"]["ResolveAction"];
-            note: string | null;
-            /** Format: date-time */
-            at: string;
-        };
-        /** @description Extension (optional): how the source entry was mapped, e.g. {"activity": "mapping #3", "project": "default_project", "user": "matched by e-mail"} or a list of {field, rule, detail} */
-        Explanation: {
-            [key: string]: unknown;
-        };
-        Conflict: {
-            id: number;
-            pipeline_id: number;
-            reason: components["schemas"]["ConflictReason"];
-            /** @enum {string} */
-            status: "open" | "resolved";
-            source: components["schemas"]["Entry"] | null;
-            target: components["schemas"]["Entry"] | null;
-            diff: components["schemas"]["DiffField"][];
-            allowed_actions: components["schemas"]["ResolveAction"][];
-            message: string | null;
-            /** Format: date-time */
-            created_at: string;
-            resolved_at: string | null;
-            resolution: components["schemas"]["Resolution"] | null;
-            explanation?: components["schemas"]["Explanation"];
-        };
-        ResolveRequest: {
-            action: components["schemas"]["ResolveAction"];
-            target_id?: string | number;
-            note?: string;
-        };
-        AuditEvent: {
-            id: number;
-            /** Format: date-time */
-            at: string;
-            /** @enum {string} */
-            actor: "admin" | "system" | "webhook";
-            action: string;
-            entity_type: string | null;
-            entity_id: string | null;
-            details: {
-                [key: string]: unknown;
-            };
-            ip: string | null;
-        };
-        GdprPurgeRequest: {
-            /** Format: email */
-            email: string;
-        };
-        GdprPurgeResult: {
-            deleted: {
-                [key: string]: number;
-            };
-        };
+        /** @description Runtime settings. */
         Settings: {
+            /**
+             * Format: int64
+             * @description Run items, resolved conflicts and audit events older than this many days are
+             *     deleted by a daily job.
+             */
             retention_days: number;
-        } & {
-            [key: string]: unknown;
         };
-        DailyStats: {
-            items: {
-                /** Format: date */
-                date: string;
-                seconds: number;
-            }[];
+        /** @description Body of `PUT /api/settings`; omitted fields keep their values. */
+        SettingsUpdate: {
+            /**
+             * Format: int64
+             * @description At least 1.
+             */
+            retention_days?: number | null;
+        };
+        /** @description The sync state of a pipeline. */
+        SyncStatus: {
+            current_run?: null | components["schemas"]["Run"];
+            last_run?: null | components["schemas"]["Run"];
+            /** Format: date-time */
+            next_run_at?: string | null;
+            /**
+             * Format: int64
+             * @description Extension: the pipeline these answers are about.
+             */
+            pipeline_id: number;
+            progress?: null | components["schemas"]["Progress"];
+            running: boolean;
+        };
+        /** @description The answer of a connector test. */
+        TestResult: {
+            /**
+             * @description What was checked and what the remote said; on failure `failed_step` and
+             *     `error_class` (`unauthorized`, `unreachable`, `tls`, `timeout`, `forbidden`, …).
+             */
+            details: Record<string, unknown>;
+            /** @description What was found, or why it fails (wrong token, unreachable host, TLS, permission). */
+            message: string;
+            /** @description Whether the connector works as the sync will use it. */
+            ok: boolean;
+        };
+        /**
+         * @description What to do with an entry whose Zammad agent has no Kimai user.
+         * @enum {string}
+         */
+        UnmappedUser: "conflict" | "token_user";
+        /** @description The acknowledgement. */
+        WebhookAck: {
+            /** @description Whether the call was new (false: a repeated delivery id, not processed again). */
+            accepted: boolean;
+            /** @description The runs that will read the ticket. */
+            run_ids: number[];
+            /** Format: int64 */
+            ticket_id?: number | null;
         };
     };
     responses: never;
@@ -788,58 +1304,38 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    health: {
+    list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only this action. */
+                action?: string;
+                /** @description Only this entity type. */
+                entity_type?: string;
+                /** @description Earliest instant (inclusive). */
+                since?: string;
+                /** @description Latest instant (inclusive). */
+                until?: string;
+                /** @description Page size (default 50, clamped to 500); ignored by the export. */
+                limit?: number;
+                /** @description Items to skip (default 0); ignored by the export. */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description One page of events */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["ListResponse_AuditEvent"];
                 };
             };
-            /** @description Database unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Health"];
-                };
-            };
-        };
-    };
-    login: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LoginRequest"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoginResponse"];
-                };
-            };
-            /** @description Malformed request */
+            /** @description Bad filter or paging parameters */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -857,11 +1353,115 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Rate limited */
+        };
+    };
+    export: {
+        parameters: {
+            query?: {
+                /** @description Only this action. */
+                action?: string;
+                /** @description Only this entity type. */
+                entity_type?: string;
+                /** @description Earliest instant (inclusive). */
+                since?: string;
+                /** @description Latest instant (inclusive). */
+                until?: string;
+                /** @description Page size (default 50, clamped to 500); ignored by the export. */
+                limit?: number;
+                /** @description Items to skip (default 0); ignored by the export. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV: id,at,actor,action,entity_type,entity_id,ip,details */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in; also sets the `timebridge_session` cookie (HttpOnly, SameSite=Strict) */
+            200: {
+                headers: {
+                    /** @description The session cookie */
+                    "set-cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Wrong username or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed logins; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait */
-                    "Retry-After"?: number;
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -879,7 +1479,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Logged out */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -906,7 +1506,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description The admin */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -926,22 +1526,39 @@ export interface operations {
             };
         };
     };
-    listConnectorKinds: {
+    list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `open` (default), `resolved` or `all`. */
+                status?: string | null;
+                /** @description One reason. */
+                reason?: string | null;
+                pipeline_id?: number | null;
+                limit?: number | null;
+                offset?: number | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description One page of conflicts */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConnectorKind"][];
+                    "application/json": components["schemas"]["ListResponse_Conflict"];
+                };
+            };
+            /** @description Bad filter or paging parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unauthenticated */
@@ -955,10 +1572,143 @@ export interface operations {
             };
         };
     };
-    listConnectors: {
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conflict id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conflict */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    resolve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conflict id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveInput"];
+            };
+        };
+        responses: {
+            /** @description Resolved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Already resolved, not possible now, or refused by the target */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Action not allowed for this conflict, or missing target_id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The remote failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list: {
         parameters: {
             query?: {
+                /** @description Page size (default 50, larger values are clamped to 500). */
                 limit?: number;
+                /** @description Number of items to skip (default 0). */
                 offset?: number;
             };
             header?: never;
@@ -967,16 +1717,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description One page of connectors */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["Connector"][];
-                        total: number;
-                    };
+                    "application/json": components["schemas"]["ListResponse_Connector"];
+                };
+            };
+            /** @description Bad paging parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unauthenticated */
@@ -990,7 +1746,7 @@ export interface operations {
             };
         };
     };
-    createConnector: {
+    create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1030,7 +1786,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with current state */
+            /** @description The name is taken */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1039,7 +1795,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Semantically invalid */
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown kind, bad base_url or settings */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1050,24 +1815,63 @@ export interface operations {
             };
         };
     };
-    getConnector: {
+    kinds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The registered kinds */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectorKind"][];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description Connector id */
                 id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description The connector */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Connector"];
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unauthenticated */
@@ -1090,11 +1894,12 @@ export interface operations {
             };
         };
     };
-    updateConnector: {
+    update: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description Connector id */
                 id: number;
             };
             cookie?: never;
@@ -1105,7 +1910,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Updated */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1141,7 +1946,25 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Semantically invalid */
+            /** @description The name is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad base_url or settings */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1152,23 +1975,33 @@ export interface operations {
             };
         };
     };
-    deleteConnector: {
+    delete: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description Connector id */
                 id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Deleted */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Unauthenticated */
             401: {
@@ -1188,7 +2021,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with current state */
+            /** @description A pipeline uses the connector */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1199,59 +2032,21 @@ export interface operations {
             };
         };
     };
-    testConnector: {
+    catalog: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description Connector id */
                 id: number;
+                /** @description Catalog name, per kind */
+                what: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConnectorTestResult"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unknown id */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    getCatalog: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-                what: "types" | "organizations" | "agents" | "activities" | "projects" | "customers" | "users";
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
+            /** @description The options */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1260,93 +2055,7 @@ export interface operations {
                     "application/json": components["schemas"]["Catalog"];
                 };
             };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unknown id */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Semantically invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    listPipelines: {
-        parameters: {
-            query?: {
-                limit?: number;
-                offset?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        items: components["schemas"]["Pipeline"][];
-                        total: number;
-                    };
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    createPipeline: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PipelineInput"];
-            };
-        };
-        responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Pipeline"];
-                };
-            };
-            /** @description Malformed request */
+            /** @description Malformed id */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1364,56 +2073,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Semantically invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    getPipeline: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Pipeline"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unknown id */
+            /** @description Unknown connector or catalog */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1422,33 +2082,48 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The connector is misconfigured */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The remote failed (details.error_class says how) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
-    updatePipeline: {
+    test: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description Connector id */
                 id: number;
             };
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PipelineInput"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description The test result */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Pipeline"];
+                    "application/json": components["schemas"]["TestResult"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed id */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1475,34 +2150,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Semantically invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
         };
     };
-    deletePipeline: {
+    export: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
+            query?: {
+                /** @description The person's e-mail address (compared case-insensitively). */
+                email?: string | null;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
-            204: {
+            /** @description The person's data */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
             };
             /** @description Unauthenticated */
             401: {
@@ -1513,17 +2182,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown id */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Conflict with current state */
-            409: {
+            /** @description Not an e-mail address */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1533,12 +2193,99 @@ export interface operations {
             };
         };
     };
-    listMappings: {
+    purge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PurgeRequest"];
+            };
+        };
+        responses: {
+            /** @description What was anonymised */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurgeResult"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not an e-mail address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Healthy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    list: {
         parameters: {
             query?: {
+                /**
+                 * @description The pipeline; may be omitted when exactly one pipeline exists (then all mappings
+                 *     are listed when there are several).
+                 */
                 pipeline_id?: number;
-                kind?: components["schemas"]["MappingKind"];
+                /** @description Only mappings of this kind. */
+                kind?: "activity" | "project" | "user";
+                /** @description Page size (default 50, clamped to 500). */
                 limit?: number;
+                /** @description Items to skip (default 0). */
                 offset?: number;
             };
             header?: never;
@@ -1547,16 +2294,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description One page of mappings */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["Mapping"][];
-                        total: number;
-                    };
+                    "application/json": components["schemas"]["ListResponse_Mapping"];
+                };
+            };
+            /** @description Bad filter or paging parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unauthenticated */
@@ -1570,7 +2323,7 @@ export interface operations {
             };
         };
     };
-    createMapping: {
+    create: {
         parameters: {
             query?: never;
             header?: never;
@@ -1610,7 +2363,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with current state */
+            /** @description Duplicate (pipeline_id, kind, source_key) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1619,7 +2372,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Semantically invalid */
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown pipeline or empty key */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1630,11 +2392,62 @@ export interface operations {
             };
         };
     };
-    updateMapping: {
+    get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description Mapping id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The mapping */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Mapping"];
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Mapping id */
                 id: number;
             };
             cookie?: never;
@@ -1645,7 +2458,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Updated */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1681,7 +2494,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with current state */
+            /** @description Duplicate (pipeline_id, kind, source_key) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1690,7 +2503,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Semantically invalid */
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown pipeline or empty key */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1701,23 +2523,33 @@ export interface operations {
             };
         };
     };
-    deleteMapping: {
+    delete: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description Mapping id */
                 id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Deleted */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Unauthenticated */
             401: {
@@ -1739,11 +2571,443 @@ export interface operations {
             };
         };
     };
-    manualSync: {
+    list: {
         parameters: {
             query?: {
-                /** @description Wait for the run to finish and return it */
-                wait?: boolean;
+                /** @description Page size (default 50, larger values are clamped to 500). */
+                limit?: number;
+                /** @description Number of items to skip (default 0). */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of pipelines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListResponse_Pipeline"];
+                };
+            };
+            /** @description Bad paging parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with an existing pipeline */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown connector, wrong role or bad value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Pipeline id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pipeline */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Pipeline id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineInput"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with an existing pipeline */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown connector, wrong role or bad value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Pipeline id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Still in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description The new settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A value is out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    history: {
+        parameters: {
+            query?: {
+                /** @description May be omitted when exactly one pipeline exists (then all runs are listed). */
+                pipeline_id?: number | null;
+                limit?: number | null;
+                offset?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListResponse_Run"];
+                };
+            };
+            /** @description Bad paging parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    manual: {
+        parameters: {
+            query?: {
+                /** @description Answer 200 with the finished run instead of 202 at once. */
+                wait?: boolean | null;
             };
             header?: never;
             path?: never;
@@ -1751,11 +3015,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ManualSyncRequest"];
+                "application/json": components["schemas"]["ManualSync"];
             };
         };
         responses: {
-            /** @description Finished run (with ?wait=true) */
+            /** @description With ?wait=true: the finished run */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1764,16 +3028,16 @@ export interface operations {
                     "application/json": components["schemas"]["RunDetail"];
                 };
             };
-            /** @description Accepted */
+            /** @description Queued */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ManualSyncAccepted"];
+                    "application/json": components["schemas"]["Queued"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request or window */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1791,7 +3055,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with current state */
+            /** @description Unknown pipeline */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A run of this pipeline is going (details.run_id) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1800,7 +3073,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Semantically invalid */
+            /** @description No pipeline exists, or it is disabled */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1811,10 +3084,61 @@ export interface operations {
             };
         };
     };
-    syncStatus: {
+    run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    status: {
         parameters: {
             query?: {
-                pipeline_id?: number;
+                /** @description May be omitted when exactly one pipeline exists. */
+                pipeline_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -1822,7 +3146,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description The status */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1831,237 +3155,7 @@ export interface operations {
                     "application/json": components["schemas"]["SyncStatus"];
                 };
             };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Semantically invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    syncHistory: {
-        parameters: {
-            query?: {
-                pipeline_id?: number;
-                limit?: number;
-                offset?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        items: components["schemas"]["Run"][];
-                        total: number;
-                    };
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    getRun: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RunDetail"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unknown id */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    dailyStats: {
-        parameters: {
-            query?: {
-                days?: number;
-                pipeline_id?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DailyStats"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    listConflicts: {
-        parameters: {
-            query?: {
-                status?: "open" | "resolved" | "all";
-                reason?: components["schemas"]["ConflictReason"];
-                pipeline_id?: number;
-                limit?: number;
-                offset?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        items: components["schemas"]["Conflict"][];
-                        total: number;
-                    };
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    getConflict: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Conflict"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unknown id */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    resolveConflict: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ResolveRequest"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Conflict"];
-                };
-            };
-            /** @description Malformed request */
+            /** @description pipeline_id is required */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2079,7 +3173,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown id */
+            /** @description Unknown pipeline */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2088,16 +3182,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Semantically invalid */
+            /** @description No pipeline exists */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2108,32 +3193,30 @@ export interface operations {
             };
         };
     };
-    zammadWebhookDefault: {
+    zammad: {
         parameters: {
             query?: never;
-            header: {
-                "X-Hub-Signature": string;
-                "X-Zammad-Delivery"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
+        /** @description Zammad's default body: {"ticket":{…},"article":{…}} */
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": Record<string, unknown>;
             };
         };
         responses: {
-            /** @description Accepted */
+            /** @description Acknowledged; a run of the ticket is queued */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookAck"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Not JSON, or no ticket.id */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2142,7 +3225,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unauthenticated */
+            /** @description Missing or wrong signature, or no secret configured */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2151,7 +3234,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Body too large */
+            /** @description No single Zammad connector */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 1 MiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2162,34 +3254,33 @@ export interface operations {
             };
         };
     };
-    zammadWebhook: {
+    zammad_for: {
         parameters: {
             query?: never;
-            header: {
-                "X-Hub-Signature": string;
-                "X-Zammad-Delivery"?: string;
-            };
+            header?: never;
             path: {
+                /** @description The Zammad connector */
                 connector_id: number;
             };
             cookie?: never;
         };
+        /** @description Zammad's default body: {"ticket":{…},"article":{…}} */
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": Record<string, unknown>;
             };
         };
         responses: {
-            /** @description Accepted */
+            /** @description Acknowledged; a run of the ticket is queued */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookAck"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Not JSON, or no ticket.id */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2198,7 +3289,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unauthenticated */
+            /** @description Missing or wrong signature, or no secret configured */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2207,7 +3298,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown id */
+            /** @description Unknown Zammad connector */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2216,7 +3307,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Body too large */
+            /** @description Body over 1 MiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2227,182 +3318,7 @@ export interface operations {
             };
         };
     };
-    listAudit: {
-        parameters: {
-            query?: {
-                action?: string;
-                entity_type?: string;
-                since?: string;
-                until?: string;
-                limit?: number;
-                offset?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        items: components["schemas"]["AuditEvent"][];
-                        total: number;
-                    };
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    exportAudit: {
-        parameters: {
-            query?: {
-                action?: string;
-                entity_type?: string;
-                since?: string;
-                until?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description CSV */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/csv": string;
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    gdprExport: {
-        parameters: {
-            query: {
-                email: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    gdprPurge: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["GdprPurgeRequest"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GdprPurgeResult"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    getSettings: {
+    metrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -2411,73 +3327,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Prometheus text exposition format 0.0.4 */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Settings"];
+                    "text/plain": string;
                 };
             };
-            /** @description Unauthenticated */
-            401: {
+            /** @description The database is unreachable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    updateSettings: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Settings"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Settings"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Semantically invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "text/plain": string;
                 };
             };
         };

@@ -1,5 +1,12 @@
 import type { components } from './schema';
 
+/**
+ * Names the UI uses for the server's schemas (`openapi.json` is the server's own document,
+ * fetched from `/api/openapi.json`; `npm run gen:api` regenerates `schema.d.ts`).
+ *
+ * Where the server's document is looser than the contract (`docs/api.md`) — plain strings
+ * for enums, untyped objects for entries and diffs — the contract's shape is added here.
+ */
 type S = components['schemas'];
 export type ErrorResponse = S['ErrorResponse'];
 export type LoginRequest = S['LoginRequest'];
@@ -10,29 +17,87 @@ export type ConnectorKind = S['ConnectorKind'];
 export type Connector = S['Connector'];
 export type ConnectorCreate = S['ConnectorCreate'];
 export type ConnectorUpdate = S['ConnectorUpdate'];
-export type ConnectorTestResult = S['ConnectorTestResult'];
-export type CatalogItem = S['CatalogItem'];
+/** `{ok, message, details}`; on failure `details.failed_step` and `details.error_class`. */
+export type ConnectorTestResult = S['TestResult'];
+export type CatalogItem = S['CatalogEntry'];
 export type Catalog = S['Catalog'];
 export type Pipeline = S['Pipeline'];
 export type PipelineInput = S['PipelineInput'];
 export type MappingKind = S['MappingKind'];
 export type Mapping = S['Mapping'];
 export type MappingInput = S['MappingInput'];
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed';
+export type RunOutcome = 'in_sync' | 'create' | 'update' | 'skip' | 'conflict' | 'error';
 export type Run = S['Run'];
 export type RunStats = S['RunStats'];
 export type RunItem = S['RunItem'];
 export type RunDetail = S['RunDetail'];
-export type ManualSyncRequest = S['ManualSyncRequest'];
+export type ManualSyncRequest = S['ManualSync'];
+/** 202 answer of `POST /api/sync/manual`. */
+export type ManualSyncQueued = S['Queued'];
 export type SyncStatus = S['SyncStatus'];
-export type ConflictReason = S['ConflictReason'];
-export type ResolveAction = S['ResolveAction'];
-export type Entry = S['Entry'];
-export type Conflict = S['Conflict'];
-export type ResolveRequest = S['ResolveRequest'];
-export type AuditEvent = S['AuditEvent'];
+export type SyncProgress = S['Progress'];
 export type Settings = S['Settings'];
-export type DailyStats = S['DailyStats'];
-export type GdprPurgeResult = S['GdprPurgeResult'];
+export type GdprPurgeResult = S['PurgeResult'];
+export type AuditEvent = S['AuditEvent'];
+
+export type ConflictReason =
+  | 'target_modified'
+  | 'duplicate_in_target'
+  | 'unmapped_activity'
+  | 'unmapped_project'
+  | 'unmapped_user'
+  | 'locked'
+  | 'source_deleted'
+  | 'target_deleted'
+  | 'negative_duration'
+  | 'target_rejected';
+export type ResolveAction = 'create' | 'update' | 'skip' | 'keep_target' | 'link' | 'delete_target';
+export type ResolveRequest = Omit<S['ResolveInput'], 'action'> & { action: ResolveAction };
+
+export interface KeyName {
+  key: string;
+  name?: string | null;
+}
+/** A normalized entry (contract: "Entry (normalized)"); the server documents it as an object. */
+export interface Entry {
+  system: string;
+  key: string;
+  ticket?: { id: number | string; number: string; title: string; url?: string | null } | null;
+  customer?: KeyName | null;
+  project?: KeyName | null;
+  activity?: KeyName | null;
+  user?: { key: string; email?: string | null; name?: string | null } | null;
+  begin: string;
+  end: string;
+  duration_seconds: number;
+  description?: string | null;
+  billable?: boolean | null;
+  tags?: string[];
+}
+export interface DiffField {
+  field: string;
+  source: unknown;
+  target: unknown;
+}
+/** Conflict.explanation: `{"steps":[{field, rule, mapping_id, text}]}`. */
+export interface ExplanationStep {
+  field?: string;
+  rule?: string;
+  mapping_id?: number | null;
+  text?: string;
+}
+export type Conflict = Omit<S['Conflict'], 'source' | 'target' | 'diff' | 'allowed_actions'> & {
+  source?: Entry | null;
+  target?: Entry | null;
+  diff: DiffField[];
+  allowed_actions: ResolveAction[];
+};
+
+/** Extension the server may not offer (404 → the dashboard says so). */
+export interface DailyStats {
+  items: { date: string; seconds: number }[];
+}
 
 export interface Page<T> {
   items: T[];
@@ -52,4 +117,4 @@ export const CONFLICT_REASONS: ConflictReason[] = [
   'target_rejected',
 ];
 
-export const RUN_OUTCOMES: RunItem['outcome'][] = ['in_sync', 'create', 'update', 'skip', 'conflict', 'error'];
+export const RUN_OUTCOMES: RunOutcome[] = ['in_sync', 'create', 'update', 'skip', 'conflict', 'error'];

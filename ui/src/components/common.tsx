@@ -161,13 +161,13 @@ const runStatusVariant = {
   partial: 'warning',
   failed: 'danger',
 } as const;
-export function RunStatusBadge({ status }: { status: keyof typeof runStatusVariant }) {
-  return <Badge variant={runStatusVariant[status] ?? 'default'}>{status}</Badge>;
+export function RunStatusBadge({ status }: { status: string }) {
+  return <Badge variant={runStatusVariant[status as keyof typeof runStatusVariant] ?? 'default'}>{status}</Badge>;
 }
 
 const outcomeVariant = { in_sync: 'default', create: 'success', update: 'info', skip: 'default', conflict: 'warning', error: 'danger' } as const;
-export function OutcomeBadge({ outcome }: { outcome: keyof typeof outcomeVariant }) {
-  return <Badge variant={outcomeVariant[outcome] ?? 'default'}>{outcome.replace('_', ' ')}</Badge>;
+export function OutcomeBadge({ outcome }: { outcome: string }) {
+  return <Badge variant={outcomeVariant[outcome as keyof typeof outcomeVariant] ?? 'default'}>{outcome.replace('_', ' ')}</Badge>;
 }
 
 export function useTitle(t: string) {

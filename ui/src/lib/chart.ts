@@ -27,7 +27,7 @@ export function niceMax(max: number): number {
 }
 
 /** Fallback when the server has no per-day endpoint: entries written (created + updated) per UTC day of real runs. */
-export function entriesPerDay(runs: { dry_run: boolean; started_at: string | null; stats: { created: number; updated: number } }[]): DayValue[] {
+export function entriesPerDay(runs: { dry_run: boolean; started_at?: string | null; stats: { created: number; updated: number } }[]): DayValue[] {
   const out: DayValue[] = [];
   for (const r of runs) {
     if (r.dry_run || !r.started_at) continue;

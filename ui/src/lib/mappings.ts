@@ -5,7 +5,7 @@ export interface MappingLike {
   source_key: string;
   target_key: string;
   target_label?: string;
-  billable: boolean | null;
+  billable?: boolean | null;
 }
 
 export interface Draft {

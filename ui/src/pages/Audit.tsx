@@ -15,10 +15,12 @@ import { browserTimeZone, localInputToRfc3339 } from '@/lib/format';
 const LIMIT = 50;
 export const AUDIT_ACTIONS = [
   'login_succeeded', 'login_failed', 'connector_created', 'connector_updated', 'connector_deleted', 'pipeline_created', 'pipeline_updated',
-  'pipeline_deleted', 'mapping_created', 'mapping_updated', 'mapping_deleted', 'sync_started', 'sync_finished', 'entry_created', 'entry_updated',
-  'entry_deleted', 'conflict_raised', 'conflict_resolved', 'webhook_received', 'webhook_rejected', 'settings_updated', 'gdpr_exported', 'gdpr_purged',
+  'pipeline_deleted', 'mapping_created', 'mapping_updated', 'mapping_deleted', 'sync_requested', 'sync_started', 'sync_finished', 'entry_created',
+  'entry_updated', 'entry_deleted', 'conflict_raised', 'conflict_resolved', 'webhook_received', 'webhook_rejected', 'settings_updated',
+  'retention_purged', 'gdpr_exported', 'gdpr_purged',
 ];
-const ENTITY_TYPES = ['connector', 'pipeline', 'mapping', 'run', 'entry', 'conflict', 'webhook', 'settings', 'session', 'gdpr'];
+/** Entity types the server records (`admin_user` for logins, `person` for GDPR requests). */
+const ENTITY_TYPES = ['admin_user', 'connector', 'pipeline', 'mapping', 'run', 'entry', 'conflict', 'settings', 'person'];
 
 function rfcToLocalInput(v: string | null): string {
   if (!v) return '';

@@ -2,8 +2,8 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiError } from '@/api/client';
-import { resolveConflict, useConflict } from '@/api/hooks';
-import type { Conflict, Entry, ResolveAction } from '@/api/types';
+import { resolveConflict, useConflict, useConnectors, usePipelines } from '@/api/hooks';
+import type { Conflict, Entry, ExplanationStep, ResolveAction } from '@/api/types';
 import { ConfirmDialog, DateTime, ErrorState, Loading, PageHeader, useTitle } from '@/components/common';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
@@ -56,11 +56,17 @@ const ROWS: Row[] = [
   { label: 'Duration', field: 'duration_seconds', render: (e) => formatDuration(e.duration_seconds) },
   { label: 'Description', field: 'description', render: (e) => <span className="whitespace-pre-wrap break-words">{e.description || '—'}</span> },
   { label: 'Billable', field: 'billable', render: (e) => (e.billable === null ? 'default' : e.billable ? 'yes' : 'no') },
-  { label: 'Tags', field: 'tags', render: (e) => (e.tags.length ? e.tags.join(', ') : '—') },
+  { label: 'Tags', field: 'tags', render: (e) => (e.tags?.length ? e.tags.join(', ') : '—') },
 ];
 const FIELD_ALIASES: Record<string, string> = { duration: 'duration_seconds', begin_at: 'begin', end_at: 'end', tag: 'tags' };
 
 function SideBySide({ c }: { c: Conflict }) {
+  // The server normalises the source side to the entry it would write (system = the target's), so name the
+  // pipeline's source kind too.
+  const pipelines = usePipelines();
+  const connectors = useConnectors();
+  const sourceId = pipelines.data?.items.find((p) => p.id === c.pipeline_id)?.source_connector_id;
+  const sourceKind = connectors.data?.items.find((x) => x.id === sourceId)?.kind;
   const set = diffFieldSet(c.diff.map((d) => ({ ...d, field: FIELD_ALIASES[d.field] ?? d.field })));
   return (
     <>
@@ -93,7 +99,14 @@ function SideBySide({ c }: { c: Conflict }) {
       <TableHeader>
         <TableRow>
           <TableHead className="w-32">Field</TableHead>
-          <TableHead>Source {c.source ? `(${c.source.system})` : ''}</TableHead>
+          <TableHead>
+            Source{' '}
+            {c.source
+              ? sourceKind && sourceKind !== c.source.system
+                ? `(${sourceKind} entry ${c.source_key}, as it would be written to ${c.source.system})`
+                : `(${c.source.system})`
+              : ''}
+          </TableHead>
           <TableHead>Target {c.target ? `(${c.target.system})` : ''}</TableHead>
         </TableRow>
       </TableHeader>
@@ -122,10 +135,34 @@ function SideBySide({ c }: { c: Conflict }) {
   );
 }
 
+function isSteps(v: unknown): v is { steps: ExplanationStep[] } {
+  return !!v && typeof v === 'object' && Array.isArray((v as { steps?: unknown }).steps);
+}
+
 function Explanation({ value }: { value: unknown }) {
   if (value === undefined || value === null) return null;
   let body: React.ReactNode;
-  if (typeof value === 'string') body = <p className="text-sm">{value}</p>;
+  if (isSteps(value))
+    // the server's shape: {"steps":[{field, rule, mapping_id, text}]}
+    body = (
+      <dl className="grid gap-x-4 gap-y-1 text-sm sm:grid-cols-[auto_1fr]">
+        {value.steps.map((s, i) => (
+          <div key={`${s.field ?? ''}-${i}`} className="contents">
+            <dt className="text-slate-600">{humanize(s.field ?? `step ${i + 1}`)}</dt>
+            <dd>
+              {s.text ?? humanize(s.rule)}
+              {s.mapping_id != null && (
+                <>
+                  {' '}
+                  <span className="text-xs text-slate-500">(mapping #{s.mapping_id})</span>
+                </>
+              )}
+            </dd>
+          </div>
+        ))}
+      </dl>
+    );
+  else if (typeof value === 'string') body = <p className="text-sm">{value}</p>;
   else if (Array.isArray(value))
     body = (
       <ul className="list-disc pl-5 text-sm">
@@ -223,7 +260,23 @@ export function ConflictDetailPage() {
                 {c.message ? ` — ${c.message}` : ''}
               </CardDescription>
             </CardHeader>
-            <CardContent>
+            <CardContent className="grid gap-3">
+              <dl className="grid gap-x-4 gap-y-1 text-sm sm:grid-cols-[auto_1fr]">
+                <dt className="text-slate-600">Source entry</dt>
+                <dd className="font-mono text-xs leading-5">{c.source_key}</dd>
+                <dt className="text-slate-600">Target entry</dt>
+                <dd className="font-mono text-xs leading-5">{c.target_id ?? '—'}</dd>
+                {c.run_id != null && (
+                  <>
+                    <dt className="text-slate-600">Last raised by</dt>
+                    <dd>
+                      <Link className="text-blue-700 underline" to={`/sync/runs/${c.run_id}`}>
+                        run #{c.run_id}
+                      </Link>
+                    </dd>
+                  </>
+                )}
+              </dl>
               {c.status === 'resolved' && c.resolution ? (
                 <p className="rounded-md border border-green-200 bg-green-50 p-3 text-sm text-green-900">
                   Resolved with <strong>{humanize(c.resolution.action)}</strong> on <DateTime value={c.resolution.at ?? c.resolved_at} />
@@ -283,7 +336,7 @@ export function ConflictDetailPage() {
               )}
             </CardContent>
           </Card>
-          <Explanation value={(c as { explanation?: unknown }).explanation} />
+          <Explanation value={c.explanation} />
         </>
       )}
       <ConfirmDialog

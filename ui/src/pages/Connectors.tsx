@@ -10,12 +10,17 @@ import { Button } from '@/components/ui/button';
 import { Card, CardContent } from '@/components/ui/card';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { toast } from '@/components/ui/toast';
+import { humanize } from '@/lib/format';
 
 export function TestResult({ result }: { result: ConnectorTestResult | undefined }) {
   if (!result) return null;
+  const d = (result.details ?? {}) as Record<string, unknown>;
+  // on failure the server names the step that failed and a class (unauthorized, unreachable, tls, timeout, …)
+  const why = [typeof d.failed_step === 'string' ? d.failed_step : null, typeof d.error_class === 'string' ? humanize(d.error_class) : null].filter(Boolean);
   return (
     <p role="status" className={result.ok ? 'text-sm text-green-800' : 'text-sm text-red-800'}>
       <Badge variant={result.ok ? 'success' : 'danger'}>{result.ok ? 'Connection OK' : 'Failed'}</Badge> {result.message}
+      {!result.ok && why.length > 0 && <span className="block text-xs text-red-700">{why.join(' · ')}</span>}
     </p>
   );
 }

@@ -143,7 +143,7 @@ function MappingEditor({ kind, pipeline, source, target }: { kind: MappingKind; 
   const sourceItems: CatalogItem[] = srcCat.data?.items ?? [];
   // also show mappings whose source item is no longer in the catalog
   const known = new Set(sourceItems.map((s) => s.key));
-  const orphans: CatalogItem[] = existing.filter((m) => !known.has(m.source_key)).map((m) => ({ key: m.source_key, label: `${m.source_label} (no longer in source)` }));
+  const orphans: CatalogItem[] = existing.filter((m) => !known.has(m.source_key)).map((m) => ({ key: m.source_key, label: `${m.source_label || m.source_key} (no longer in source)`, extra: {} }));
   const rows = [...sourceItems, ...orphans];
 
   const statusOf = (s: CatalogItem): 'mapped' | 'email' | 'default' | 'unmapped' => {

@@ -216,7 +216,7 @@ function PrivacyCard() {
             <ul className="list-disc pl-5">
               {Object.entries(purged.deleted).map(([k, v]) => (
                 <li key={k}>
-                  {k}: {v}
+                  {k}: {String(v)}
                 </li>
               ))}
             </ul>

@@ -12,7 +12,7 @@ import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
 import { Field, Input } from '@/components/ui/input';
 import { toast } from '@/components/ui/toast';
-import { formatDate, utcDateDaysAgo } from '@/lib/format';
+import { formatDate, humanize, utcDateDaysAgo } from '@/lib/format';
 import { PipelinePicker, usePipelineChoice } from '@/pages/Mappings';
 import { validateWindow } from '@/lib/validate';
 
@@ -24,20 +24,34 @@ function runningMessage(e: unknown): { text: string; runId?: number } | null {
   return null;
 }
 
+const PHASES: Record<string, string> = {
+  recovering: 'Recovering an interrupted run',
+  reading_source: 'Reading the source',
+  reading_target: 'Reading the target',
+  planning: 'Planning',
+  writing: 'Writing to the target',
+};
+
 function LiveStatus({ pipeline, fast }: { pipeline: Pipeline; fast: boolean }) {
   const s = useSyncStatus(pipeline.id, { fast, idleMs: 10_000 });
   const qc = useQueryClient();
   const running = !!s.data?.running;
-  const wasRunning = useRef(false);
+  // Changes whenever a run starts, advances to another status or finishes — also when a short run
+  // started and finished between two polls (then `running` alone never changes).
+  const stamp = s.data
+    ? `${running}|${s.data.current_run?.id ?? ''}:${s.data.current_run?.status ?? ''}|${s.data.last_run?.id ?? ''}:${s.data.last_run?.status ?? ''}`
+    : '';
+  const lastStamp = useRef('');
   useEffect(() => {
-    if (wasRunning.current && !running) {
-      // a run just finished: refresh history, conflicts and the dashboard
+    if (!stamp) return;
+    if (lastStamp.current && lastStamp.current !== stamp) {
+      // a run started or finished: refresh history, conflicts and the dashboard
       void qc.invalidateQueries({ queryKey: ['sync-history'] });
       void qc.invalidateQueries({ queryKey: ['conflicts'] });
       void qc.invalidateQueries({ queryKey: ['stats-daily'] });
     }
-    wasRunning.current = running;
-  }, [running, qc]);
+    lastStamp.current = stamp;
+  }, [stamp, qc]);
   if (s.isPending) return <Loading />;
   if (s.error) return <ErrorState error={s.error} onRetry={() => void s.refetch()} />;
   const run = s.data.current_run;
@@ -60,8 +74,11 @@ function LiveStatus({ pipeline, fast }: { pipeline: Pipeline; fast: boolean }) {
       </div>
     );
   const st = run.stats;
-  const processed = st.in_sync + st.created + st.updated + st.skipped + st.conflicts + st.errors;
-  const pct = st.fetched > 0 ? Math.min(100, Math.round((processed / st.fetched) * 100)) : 0;
+  // `progress` ({phase, done, total}) is reported when the run executes in the answering process.
+  const progress = s.data.progress;
+  const processed = progress ? progress.done : st.in_sync + st.created + st.updated + st.skipped + st.conflicts + st.errors;
+  const total = progress ? progress.total : st.fetched;
+  const pct = total > 0 ? Math.min(100, Math.round((processed / total) * 100)) : 0;
   return (
     <div className="grid gap-2 text-sm" aria-live="polite">
       <p className="flex flex-wrap items-center gap-2">
@@ -76,7 +93,16 @@ function LiveStatus({ pipeline, fast }: { pipeline: Pipeline; fast: boolean }) {
         <div className="h-full bg-blue-700 transition-all" style={{ width: `${pct}%` }} />
       </div>
       <p className="text-slate-700">
-        {processed} of {st.fetched} fetched entries processed · {st.created} created · {st.updated} updated · {st.conflicts} conflicts · {st.errors} errors
+        {progress ? (
+          <>
+            {PHASES[progress.phase] ?? humanize(progress.phase)}
+            {progress.total > 0 && ` · ${progress.done} of ${progress.total} decisions applied`}
+          </>
+        ) : (
+          <>
+            {processed} of {st.fetched} fetched entries processed · {st.created} created · {st.updated} updated · {st.conflicts} conflicts · {st.errors} errors
+          </>
+        )}
       </p>
     </div>
   );
