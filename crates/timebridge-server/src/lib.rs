@@ -20,6 +20,7 @@ pub mod state;
 pub mod sync;
 pub mod telemetry;
 pub mod ui;
+pub mod webhook_queue;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -225,7 +226,12 @@ where
         .context("listener has no local address")?;
     tracing::info!(%addr, ui_built = ui::is_built(), "Listening.");
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker_stopped_for_flusher = worker_stopped.clone();
     let worker = tokio::spawn(sync::worker::run_worker(state.clone(), worker_stopped));
+    let flusher = tokio::spawn(webhook_queue::run_flusher(
+        state.clone(),
+        worker_stopped_for_flusher,
+    ));
     let shutdown = async move {
         shutdown.await;
         let _ = stop_worker.send(true);
@@ -239,6 +245,7 @@ where
     .context("the HTTP server failed");
     // A run in progress gets a moment to finish; if it does not, its lease expires and
     // another worker (or the next start) picks it up, its write intents making that safe.
+    let _ = tokio::time::timeout(WORKER_GRACE, flusher).await;
     if tokio::time::timeout(WORKER_GRACE, worker).await.is_err() {
         tracing::warn!("The sync worker did not stop in time; its run will be resumed later.");
     }

@@ -32,6 +32,8 @@ pub struct AppState {
     pub fences: crate::sync::fence::Fences,
     /// Webhook calls by result, for `/metrics`.
     pub webhooks: Arc<crate::metrics::WebhookCounters>,
+    /// The webhook fast path (cached secrets, recent delivery ids, the batch queue).
+    pub webhook_queue: Arc<crate::webhook_queue::WebhookQueue>,
     /// When this process last ran the retention purge.
     pub retention_ran_at: Arc<std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
 }
@@ -50,6 +52,7 @@ impl AppState {
             progress: Default::default(),
             fences: Default::default(),
             webhooks: Default::default(),
+            webhook_queue: Default::default(),
             retention_ran_at: Default::default(),
         }
     }

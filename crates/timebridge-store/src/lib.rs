@@ -32,7 +32,7 @@ pub use repo::links::{LinkRow, NewWriteIntent, WriteIntent};
 pub use repo::mappings::{Mapping, MappingFilter, MappingInput, MappingKind};
 pub use repo::pipelines::{Pipeline, PipelineInput};
 pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
-pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts};
+pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts, WebhookCall, WebhookTarget};
 pub use repo::sessions::Session;
 pub use repo::settings::Settings;
 pub use store::{Backend, Store};

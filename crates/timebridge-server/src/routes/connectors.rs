@@ -497,6 +497,7 @@ pub async fn update(
         ip.map(|ip| ip.to_string()),
     )
     .await;
+    state.webhook_queue.forget(id);
     tracing::info!(connector = id, "Connector updated.");
     Ok(Json(to_api(Some(&kind), updated)))
 }
@@ -577,6 +578,7 @@ pub async fn delete(
         ip.map(|ip| ip.to_string()),
     )
     .await;
+    state.webhook_queue.forget(id);
     tracing::info!(connector = id, "Connector deleted.");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha1::Sha1;
-use timebridge_store::{NewRun, StoreError};
+use timebridge_store::{NewAuditEvent, StoreError, WebhookCall};
 use utoipa::ToSchema;
 
 use crate::audit::{Actor, record};
@@ -19,7 +19,7 @@ use crate::error::{ApiError, ErrorResponse};
 use crate::extract::{ClientIp, Path};
 use crate::state::AppState;
 use crate::store_error;
-use crate::sync::worker::default_window;
+use crate::webhook_queue::WebhookConnector;
 
 /// Calls for one ticket within this time collapse into one run.
 pub const DEBOUNCE: chrono::Duration = chrono::Duration::seconds(2);
@@ -27,11 +27,10 @@ pub const DEBOUNCE: chrono::Duration = chrono::Duration::seconds(2);
 /// The acknowledgement.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookAck {
-    /// Whether the call was new (false: a repeated delivery id, not processed again).
+    /// Whether the call was new (false: a repeated delivery id, not processed again). New
+    /// calls are recorded and their ticket queued for a run within moments.
     pub accepted: bool,
     pub ticket_id: Option<i64>,
-    /// The runs that will read the ticket.
-    pub run_ids: Vec<i64>,
 }
 
 fn unauthorized(message: &str) -> ApiError {
@@ -56,20 +55,13 @@ pub fn signature_valid(secret: &[u8], body: &[u8], header: Option<&str>) -> bool
     mac.verify_slice(&sig).is_ok()
 }
 
-async fn zammad_connector(
-    state: &AppState,
-    id: Option<i64>,
-) -> Result<timebridge_store::Connector, ApiError> {
-    match id {
+async fn zammad_connector(state: &AppState, id: Option<i64>) -> Result<WebhookConnector, ApiError> {
+    let id = match id {
         Some(id) => {
-            let c = state.store.get_connector(id).await.map_err(|e| match e {
-                StoreError::NotFound => ApiError::not_found("Connector"),
-                other => store_error(other),
-            })?;
-            if c.kind != "zammad" {
-                return Err(ApiError::not_found("Zammad connector"));
+            if let Some(c) = state.webhook_queue.cached(id) {
+                return check_kind(c);
             }
-            Ok(c)
+            id
         }
         None => {
             let (all, _) = state
@@ -79,14 +71,45 @@ async fn zammad_connector(
                 .map_err(store_error)?;
             let mut zammads = all.into_iter().filter(|c| c.kind == "zammad");
             match (zammads.next(), zammads.next()) {
-                (Some(c), None) => Ok(c),
-                (None, _) => Err(ApiError::not_found("Zammad connector")),
-                (Some(_), Some(_)) => Err(ApiError::NotFound(
-                    "Several Zammad connectors exist; use /api/webhook/zammad/{connector_id}."
-                        .into(),
-                )),
+                (Some(c), None) => {
+                    if let Some(cached) = state.webhook_queue.cached(c.id) {
+                        return check_kind(cached);
+                    }
+                    c.id
+                }
+                (None, _) => return Err(ApiError::not_found("Zammad connector")),
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::NotFound(
+                        "Several Zammad connectors exist; use /api/webhook/zammad/{connector_id}."
+                            .into(),
+                    ));
+                }
             }
         }
+    };
+    let c = state.store.get_connector(id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("Connector"),
+        other => store_error(other),
+    })?;
+    let secrets = state
+        .store
+        .get_connector_secrets(id)
+        .await
+        .map_err(store_error)?;
+    let found = WebhookConnector {
+        id,
+        kind: c.kind,
+        secret: secrets.secret("webhook_secret").cloned(),
+    };
+    state.webhook_queue.remember(found.clone());
+    check_kind(found)
+}
+
+fn check_kind(c: WebhookConnector) -> Result<WebhookConnector, ApiError> {
+    if c.kind == "zammad" {
+        Ok(c)
+    } else {
+        Err(ApiError::not_found("Zammad connector"))
     }
 }
 
@@ -115,12 +138,7 @@ async fn handle(
             .await;
         }
     };
-    let secrets = state
-        .store
-        .get_connector_secrets(connector.id)
-        .await
-        .map_err(store_error)?;
-    let Some(secret) = secrets.secret("webhook_secret") else {
+    let Some(secret) = connector.secret.clone() else {
         reject("no webhook secret is configured").await;
         return Err(unauthorized(
             "This connector has no webhook secret; unsigned calls are never accepted.",
@@ -148,91 +166,46 @@ async fn handle(
     }
     .filter(|id| *id > 0)
     .ok_or_else(|| invalid(ApiError::bad_field("ticket.id", "is missing")))?;
-    let now = state.clock.now();
     let delivery = headers
         .get("x-zammad-delivery")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-        .filter(|d| !d.is_empty() && d.len() <= 200);
-    if let Some(d) = delivery
-        && !state
-            .store
-            .record_webhook_delivery(d, connector.id, now)
-            .await
-            .map_err(store_error)?
+        .filter(|d| !d.is_empty() && d.len() <= 200)
+        .map(str::to_owned);
+    if let Some(d) = &delivery
+        && !state.webhook_queue.first_time(d)
     {
         state.webhooks.count(&state.webhooks.duplicate);
-        return Ok((
-            StatusCode::ACCEPTED,
-            axum::Json(WebhookAck {
-                accepted: false,
-                ticket_id: Some(ticket_id),
-                run_ids: vec![],
-            }),
-        )
-            .into_response());
-    }
-    let (pipelines, _) = state
-        .store
-        .list_pipelines(500, 0)
-        .await
-        .map_err(store_error)?;
-    let mut run_ids = Vec::new();
-    for p in pipelines
-        .into_iter()
-        .filter(|p| p.enabled && p.source_connector_id == connector.id)
-    {
-        let merged = state
-            .store
-            .merge_into_queued_webhook_run(p.id, &[ticket_id])
-            .await
-            .map_err(store_error)?;
-        let run = match merged {
-            Some(r) => r,
-            None => {
-                let (from, to) = default_window(now.date_naive(), p.window_days);
-                state
-                    .store
-                    .enqueue_run(
-                        NewRun {
-                            pipeline_id: p.id,
-                            trigger: "webhook".into(),
-                            dry_run: false,
-                            window_from: from,
-                            window_to: to,
-                            ticket_ids: Some(vec![ticket_id]),
-                            run_after: now + DEBOUNCE,
-                        },
-                        now,
-                    )
-                    .await
-                    .map_err(store_error)?
-            }
-        };
-        run_ids.push(run.id);
+        return Ok(ack(false, ticket_id));
     }
     state.webhooks.count(&state.webhooks.accepted);
-    record(
-        &state,
-        Actor::Webhook,
-        "webhook_received",
-        "connector",
-        Some(connector.id.to_string()),
-        json!({"ticket_id": ticket_id, "delivery_id": delivery,
-               "trigger": headers.get("x-zammad-trigger").and_then(|v| v.to_str().ok()),
-               "run_ids": run_ids}),
-        ip,
-    )
-    .await;
-    Ok((
+    state.webhook_queue.push(WebhookCall {
+        connector_id: connector.id,
+        ticket_id,
+        delivery_id: delivery.clone(),
+        audit: NewAuditEvent {
+            at: state.clock.now(),
+            actor: Actor::Webhook.as_str().to_owned(),
+            action: "webhook_received".to_owned(),
+            entity_type: "connector".to_owned(),
+            entity_id: Some(connector.id.to_string()),
+            details: json!({"ticket_id": ticket_id, "delivery_id": delivery,
+                "trigger": headers.get("x-zammad-trigger").and_then(|v| v.to_str().ok())}),
+            ip,
+        },
+    });
+    Ok(ack(true, ticket_id))
+}
+
+fn ack(accepted: bool, ticket_id: i64) -> Response {
+    (
         StatusCode::ACCEPTED,
         axum::Json(WebhookAck {
-            accepted: true,
+            accepted,
             ticket_id: Some(ticket_id),
-            run_ids,
         }),
     )
-        .into_response())
+        .into_response()
 }
 
 /// Zammad webhook for one connector.

@@ -631,3 +631,146 @@ impl Store {
         })
     }
 }
+
+/// One acknowledged webhook call, waiting to be recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookCall {
+    pub connector_id: i64,
+    pub ticket_id: i64,
+    pub delivery_id: Option<String>,
+    /// The audit event to record for it (when it is not a repeated delivery).
+    pub audit: crate::NewAuditEvent,
+}
+
+/// Where a pipeline's webhook runs go: the pipeline, the connector it reads, and the window
+/// of a run queued now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookTarget {
+    pub pipeline_id: i64,
+    pub source_connector_id: i64,
+    pub window_from: NaiveDate,
+    pub window_to: NaiveDate,
+}
+
+impl Store {
+    /// Records a batch of webhook calls in one transaction: each delivery id once (calls
+    /// whose id was already recorded, e.g. by another process, are left out), one audit
+    /// event per call kept, and per pipeline the tickets merged into its queued webhook run
+    /// (or a new one due at `run_after`). Returns the calls kept and the runs touched.
+    pub async fn record_webhook_batch(
+        &self,
+        calls: &[WebhookCall],
+        targets: &[WebhookTarget],
+        now: DateTime<Utc>,
+        run_after: DateTime<Utc>,
+    ) -> StoreResult<(usize, Vec<i64>)> {
+        use crate::entities::audit_event;
+        let txn = self.db.begin().await?;
+        let mut kept = Vec::new();
+        for c in calls {
+            if let Some(d) = &c.delivery_id {
+                let res = webhook_delivery::Entity::insert(webhook_delivery::ActiveModel {
+                    delivery_id: Set(d.clone()),
+                    connector_id: Set(c.connector_id),
+                    received_at: Set(now),
+                })
+                .on_conflict_do_nothing()
+                .exec(&txn)
+                .await?;
+                if !matches!(res, TryInsertResult::Inserted(_)) {
+                    continue;
+                }
+            }
+            kept.push(c);
+        }
+        let mut runs = Vec::new();
+        for t in targets {
+            let mut tickets: Vec<i64> = kept
+                .iter()
+                .filter(|c| c.connector_id == t.source_connector_id)
+                .map(|c| c.ticket_id)
+                .collect();
+            if tickets.is_empty() {
+                continue;
+            }
+            let queued = run::Entity::find()
+                .filter(run::Column::PipelineId.eq(t.pipeline_id))
+                .filter(run::Column::Trigger.eq("webhook"))
+                .filter(run::Column::Status.eq("queued"))
+                .order_by_desc(run::Column::Id)
+                .one(&txn)
+                .await?;
+            match queued {
+                Some(m) => {
+                    tickets.extend(
+                        m.ticket_ids
+                            .clone()
+                            .and_then(|v| serde_json::from_value::<Vec<i64>>(v).ok())
+                            .unwrap_or_default(),
+                    );
+                    tickets.sort_unstable();
+                    tickets.dedup();
+                    run::Entity::update_many()
+                        .col_expr(
+                            run::Column::TicketIds,
+                            Expr::value(serde_json::json!(tickets)),
+                        )
+                        .filter(run::Column::Id.eq(m.id))
+                        .exec(&txn)
+                        .await?;
+                    runs.push(m.id);
+                }
+                None => {
+                    tickets.sort_unstable();
+                    tickets.dedup();
+                    let m = run::ActiveModel {
+                        id: NotSet,
+                        pipeline_id: Set(t.pipeline_id),
+                        trigger: Set("webhook".into()),
+                        dry_run: Set(false),
+                        status: Set("queued".into()),
+                        window_from: Set(t.window_from.to_string()),
+                        window_to: Set(t.window_to.to_string()),
+                        ticket_ids: Set(Some(serde_json::json!(tickets))),
+                        stats: Set(empty_stats()),
+                        error: Set(None),
+                        created_at: Set(now),
+                        run_after: Set(run_after),
+                        started_at: Set(None),
+                        finished_at: Set(None),
+                        lease_owner: Set(None),
+                        lease_until: Set(None),
+                        attempts: Set(0),
+                    }
+                    .insert(&txn)
+                    .await?;
+                    runs.push(m.id);
+                }
+            }
+        }
+        if !kept.is_empty() {
+            for chunk in kept.chunks(500) {
+                audit_event::Entity::insert_many(chunk.iter().map(|c| {
+                    let mut details = c.audit.details.clone();
+                    if let serde_json::Value::Object(o) = &mut details {
+                        o.insert("run_ids".into(), serde_json::json!(runs));
+                    }
+                    audit_event::ActiveModel {
+                        id: NotSet,
+                        at: Set(crate::store::db_time(c.audit.at)),
+                        actor: Set(c.audit.actor.clone()),
+                        action: Set(c.audit.action.clone()),
+                        entity_type: Set(c.audit.entity_type.clone()),
+                        entity_id: Set(c.audit.entity_id.clone()),
+                        details: Set(details),
+                        ip: Set(c.audit.ip.clone()),
+                    }
+                }))
+                .exec(&txn)
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        Ok((kept.len(), runs))
+    }
+}
