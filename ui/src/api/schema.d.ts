@@ -1288,10 +1288,11 @@ export interface components {
         UnmappedUser: "conflict" | "token_user";
         /** @description The acknowledgement. */
         WebhookAck: {
-            /** @description Whether the call was new (false: a repeated delivery id, not processed again). */
+            /**
+             * @description Whether the call was new (false: a repeated delivery id, not processed again). New
+             *     calls are recorded and their ticket queued for a run within moments.
+             */
             accepted: boolean;
-            /** @description The runs that will read the ticket. */
-            run_ids: number[];
             /** Format: int64 */
             ticket_id?: number | null;
         };
