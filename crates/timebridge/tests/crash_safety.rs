@@ -330,7 +330,17 @@ async fn two_servers_run_a_pipeline_one_at_a_time(backend: Backend) {
             .await
             .unwrap();
     }
-    let mut servers = Vec::new();
+    // Killed on drop, so that a failing assertion leaves no server behind.
+    struct Servers(Vec<std::process::Child>);
+    impl Drop for Servers {
+        fn drop(&mut self) {
+            for s in &mut self.0 {
+                let _ = s.kill();
+                let _ = s.wait();
+            }
+        }
+    }
+    let mut servers = Servers(Vec::new());
     for _ in 0..2 {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -346,7 +356,7 @@ async fn two_servers_run_a_pipeline_one_at_a_time(backend: Backend) {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        servers.push(child);
+        servers.0.push(child);
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
@@ -391,10 +401,7 @@ async fn two_servers_run_a_pipeline_one_at_a_time(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for mut s in servers {
-        let _ = s.kill();
-        let _ = s.wait();
-    }
+    drop(servers);
     w.assert_every_entry_answered_once().await;
     w.db.cleanup().await;
 }

@@ -12,7 +12,15 @@ async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_timebridge"))
+    /// Stops the demo even when an assertion fails.
+    struct Demo(std::process::Child);
+    impl Drop for Demo {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_timebridge"))
         .env_clear()
         .current_dir(dir.path())
         .env("BIND", format!("127.0.0.1:{port}"))
@@ -23,7 +31,8 @@ async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut child = Demo(child);
+    let stdout = child.0.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -85,8 +94,7 @@ async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
         .json()
         .await
         .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     // The deliberate problems show up as conflicts to resolve.
     assert!(conflicts["total"].as_u64().unwrap() > 0, "{conflicts}");
     assert_eq!(run["status"], "succeeded", "{run}");
