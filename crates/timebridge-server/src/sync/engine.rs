@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -287,24 +288,35 @@ async fn apply(
 ) -> Vec<(RunItem, Stats)> {
     // Boxed so that the stream's futures are plainly `Send` (the compiler cannot prove it
     // for the closure-produced futures across the borrowed plan).
-    let jobs: Vec<BoxFuture<'_, (usize, (RunItem, Stats))>> = plan
-        .decisions
-        .iter()
-        .enumerate()
-        .map(|(index, d)| {
-            let view = plan.conflict_view(input, index);
-            async move {
-                let result = apply_one(state, ctx, run, input, d, view, ticket_of, refused).await;
-                state.progress.tick(run.id);
-                (index, result)
-            }
-            .boxed()
-        })
-        .collect();
-    let mut results: Vec<(usize, (RunItem, Stats))> = futures::stream::iter(jobs)
-        .buffer_unordered(WRITE_CONCURRENCY)
-        .collect()
-        .await;
+    // Futures are created lazily, as slots free up: at most WRITE_CONCURRENCY exist at a
+    // time, not one per decision up front (each costs kilobytes). Boxed so that they are
+    // plainly `Send` (the compiler cannot prove it for them across the borrowed plan).
+    let total = plan.decisions.len();
+    let mut in_flight: FuturesUnordered<BoxFuture<'_, (usize, (RunItem, Stats))>> =
+        FuturesUnordered::new();
+    let mut results = Vec::with_capacity(total);
+    let mut next = 0;
+    loop {
+        while in_flight.len() < WRITE_CONCURRENCY && next < total {
+            let index = next;
+            next += 1;
+            let d = &plan.decisions[index];
+            in_flight.push(
+                async move {
+                    let view = plan.conflict_view(input, index);
+                    let result =
+                        apply_one(state, ctx, run, input, d, view, ticket_of, refused).await;
+                    state.progress.tick(run.id);
+                    (index, result)
+                }
+                .boxed(),
+            );
+        }
+        match in_flight.next().await {
+            Some(done) => results.push(done),
+            None => break,
+        }
+    }
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }
