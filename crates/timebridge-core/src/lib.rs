@@ -18,8 +18,8 @@ pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
 pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
     Explanation, ExplanationStep, MappingError, MappingKind, MappingResult, MappingRule,
-    MappingRules, PipelineOptions, Resolver, RuleSource, TargetDirectory, TargetProject,
-    TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
+    MappingRules, PipelineOptions, ProjectRules, Resolver, RuleSource, TargetDirectory,
+    TargetProject, TargetRules, TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{
     Action, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord, LinkRefresh, Memory,

@@ -16,6 +16,12 @@
 //!   the billable/non-billable tag is added whenever it is known.
 //! - A mapped key the target's master data does not know (deleted in the target) counts as
 //!   unmapped: the write would be refused anyway, and the explanation says why.
+//! - **refusal**: a mapped entry the target is certain to refuse, judged from its master
+//!   data ([`TargetRules`]: an activity of another project, a global activity on a project
+//!   that forbids them, a begin outside the project's period by more than any time zone
+//!   can explain), carries the target's reason. The planner raises `target_rejected`
+//!   instead of sending a write that cannot succeed; a person's explicit action still
+//!   sends it (the target has the last word).
 //! - **description**: `#<number> <title>` for a ticket entry, else the source description.
 //!   The link marker is the target connector's business.
 //! - The desired entry's `key` holds the **source key** it is linked to (its target id is
@@ -25,6 +31,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use chrono::{Duration, NaiveDate};
 
 use crate::entry::{Entry, NamedRef, UserRef};
 
@@ -176,6 +184,87 @@ pub struct TargetDirectory {
     projects: HashMap<String, TargetProject>,
     activities: HashMap<String, NamedRef>,
     token_user: Option<String>,
+    rules: TargetRules,
+}
+
+/// What the target's master data says about which entries it accepts (Kimai: a project's
+/// period and whether it allows global activities, the project an activity belongs to).
+/// Unknown keys have no rules: only certain refusals are predicted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetRules {
+    /// Project key → its rules.
+    pub projects: HashMap<String, ProjectRules>,
+    /// Activity key → the project it belongs to (absent: a global activity).
+    pub activity_projects: HashMap<String, String>,
+}
+
+/// The rules of one target project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRules {
+    /// First day entries may be booked on (in the entry user's zone), if limited.
+    pub start: Option<NaiveDate>,
+    /// Last day entries may be booked on, if limited.
+    pub end: Option<NaiveDate>,
+    /// Whether global activities may be used (Kimai's `globalActivities`).
+    pub global_activities: bool,
+}
+
+/// The widest distance of a civil time zone from UTC: a begin this far past the end of a
+/// project's last day is past it in every zone.
+const MAX_ZONE_OFFSET_HOURS: i64 = 14;
+
+impl TargetRules {
+    /// Why the target will refuse `entry` (project and activity keys of the target), if
+    /// it certainly will; `None` when it may accept it.
+    pub fn refusal(&self, entry: &Entry) -> Option<String> {
+        let project = entry.project.as_ref()?;
+        let rules = self.projects.get(&project.key);
+        let pname = quoted(project.name.as_deref());
+        if let Some(activity) = &entry.activity {
+            let aname = quoted(activity.name.as_deref());
+            match self.activity_projects.get(&activity.key) {
+                Some(owner) if *owner != project.key => {
+                    return Some(format!(
+                        "activity {}{aname} belongs to project {owner}, not to project {}{pname} \
+                         (\"Project mismatch, project specific activity and timesheet project \
+                         are different.\")",
+                        activity.key, project.key
+                    ));
+                }
+                None if rules.is_some_and(|r| !r.global_activities) => {
+                    return Some(format!(
+                        "project {}{pname} does not allow global activities and activity {}{aname} \
+                         is global (\"Global activities are forbidden for the selected project.\")",
+                        project.key, activity.key
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let rules = rules?;
+        let margin = Duration::hours(MAX_ZONE_OFFSET_HOURS);
+        if let Some(end) = rules.end
+            && (entry.begin - margin).date_naive() > end
+        {
+            return Some(format!(
+                "project {}{pname} ended on {end} and the entry begins {} (\"The project is \
+                 finished at that time.\")",
+                project.key,
+                entry.begin.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        if let Some(start) = rules.start
+            && (entry.begin + margin).date_naive() < start
+        {
+            return Some(format!(
+                "project {}{pname} starts on {start} and the entry begins {} (\"The project has \
+                 not started at that time.\")",
+                project.key,
+                entry.begin.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        None
+    }
 }
 
 impl TargetDirectory {
@@ -212,6 +301,12 @@ impl TargetDirectory {
             me.activities.insert(a.key.clone(), a);
         }
         me
+    }
+
+    /// Adds what the target's master data says about which entries it accepts.
+    pub fn with_rules(mut self, rules: TargetRules) -> Self {
+        self.rules = rules;
+        self
     }
 }
 
@@ -315,6 +410,9 @@ pub enum MappingResult {
     Mapped {
         entry: Entry,
         explanation: Explanation,
+        /// Why the target will certainly refuse `entry` (see [`TargetRules`]), if it will.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refusal: Option<String>,
     },
     /// At least one field could not be mapped (reasons sorted, no repeats).
     Unmapped {
@@ -481,9 +579,11 @@ impl Resolver<'_> {
             },
             tags,
         };
+        let refusal = self.directory.rules.refusal(&entry);
         MappingResult::Mapped {
             entry,
             explanation: ex,
+            refusal,
         }
     }
 

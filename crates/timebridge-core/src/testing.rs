@@ -121,6 +121,7 @@ pub fn mapped(source: Entry) -> SourceItem {
         mapping: MappingResult::Mapped {
             entry,
             explanation: Explanation::default(),
+            refusal: None,
         },
     }
 }

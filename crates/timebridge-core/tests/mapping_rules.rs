@@ -4,8 +4,8 @@ use chrono::Duration;
 use timebridge_core::testing::{march_2026, source_entry};
 use timebridge_core::{
     Entry, MappingError, MappingKind, MappingResult, MappingRule, MappingRules, NamedRef,
-    PipelineOptions, Resolver, RuleSource, TargetDirectory, TargetProject, TargetSettings,
-    TargetUser, UnmappedReason, UnmappedUserPolicy,
+    PipelineOptions, ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject,
+    TargetRules, TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
 };
 
 fn rule(
@@ -106,7 +106,9 @@ fn resolve(rules: &MappingRules, settings: &TargetSettings, e: &Entry) -> Mappin
 
 fn mapped(r: &MappingResult) -> (&Entry, Vec<String>) {
     match r {
-        MappingResult::Mapped { entry, explanation } => (entry, explanation.lines()),
+        MappingResult::Mapped {
+            entry, explanation, ..
+        } => (entry, explanation.lines()),
         other => panic!("expected mapped, got {other:?}"),
     }
 }
@@ -363,4 +365,93 @@ fn two_mappings_for_one_source_key_are_refused() {
             ..
         }
     ));
+}
+
+/// The standard directory with Kimai's acceptance rules: project p1 with `rules`,
+/// activity 8 belonging to project p0.
+fn directory_with(rules: ProjectRules) -> TargetDirectory {
+    directory().with_rules(TargetRules {
+        projects: [("p1".to_owned(), rules)].into(),
+        activity_projects: [("8".to_owned(), "p0".to_owned())].into(),
+    })
+}
+
+fn open_project() -> ProjectRules {
+    ProjectRules {
+        start: None,
+        end: None,
+        global_activities: true,
+    }
+}
+
+/// The refusal the resolver predicts for the standard entry (begins 2026-03-01 09:00 UTC).
+fn refusal(rules: &MappingRules, dir: &TargetDirectory) -> Option<String> {
+    match (Resolver {
+        rules,
+        directory: dir,
+        settings: &TargetSettings::default(),
+    })
+    .resolve(&zammad())
+    {
+        MappingResult::Mapped { refusal, .. } => refusal,
+        other => panic!("expected mapped, got {other:?}"),
+    }
+}
+
+fn day(s: &str) -> Option<chrono::NaiveDate> {
+    Some(s.parse().unwrap())
+}
+
+#[test]
+fn an_entry_the_target_accepts_carries_no_refusal() {
+    let dir = directory_with(open_project());
+    assert_eq!(refusal(&standard_rules(None, None), &dir), None);
+    assert_eq!(refusal(&standard_rules(None, None), &directory()), None);
+}
+
+#[test]
+fn an_activity_of_another_project_is_a_predicted_refusal() {
+    let rules = MappingRules::new(
+        PipelineOptions::default(),
+        [
+            rule(12, MappingKind::Activity, "3", "8", None),
+            rule(13, MappingKind::Project, "5", "p1", None),
+        ],
+    )
+    .unwrap();
+    let why = refusal(&rules, &directory_with(open_project())).expect("refused");
+    assert!(why.contains("Project mismatch"), "{why}");
+    assert!(why.contains("belongs to project p0"), "{why}");
+}
+
+#[test]
+fn a_global_activity_on_a_project_without_global_activities_is_a_predicted_refusal() {
+    let dir = directory_with(ProjectRules {
+        global_activities: false,
+        ..open_project()
+    });
+    let why = refusal(&standard_rules(None, None), &dir).expect("refused");
+    assert!(why.contains("Global activities are forbidden"), "{why}");
+}
+
+#[test]
+fn a_begin_outside_the_project_period_in_every_time_zone_is_a_predicted_refusal() {
+    let rules = standard_rules(None, None);
+    let with = |start: &str, end: &str| {
+        let d = directory_with(ProjectRules {
+            start: (!start.is_empty()).then(|| day(start).unwrap()),
+            end: (!end.is_empty()).then(|| day(end).unwrap()),
+            global_activities: true,
+        });
+        refusal(&rules, &d)
+    };
+    // The entry begins 2026-03-01 09:00 UTC; 14 hours either side: 02-28 19:00 to 03-01 23:00.
+    let ended = with("", "2026-02-27").expect("ended two days before");
+    assert!(ended.contains("finished at that time"), "{ended}");
+    assert_eq!(with("", "2026-02-28"), None, "still the 28th far west");
+    assert_eq!(with("", "2026-03-01"), None);
+    let early = with("2026-03-02", "").expect("starts the next day");
+    assert!(early.contains("not started at that time"), "{early}");
+    assert_eq!(with("2026-03-01", ""), None);
+    assert_eq!(with("2026-01-01", "2026-12-31"), None);
 }

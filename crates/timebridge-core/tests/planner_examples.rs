@@ -367,6 +367,50 @@ fn a_target_listed_twice_by_the_target_is_not_a_duplicate() {
     assert_eq!(only(&p), &Outcome::InSync { refresh: None });
 }
 
+/// `item` with a predicted refusal of the target, as the resolver attaches it.
+fn refused(mut item: SourceItem) -> SourceItem {
+    if let timebridge_core::MappingResult::Mapped { refusal, .. } = &mut item.mapping {
+        *refusal = Some("project 4 ended on 2026-02-27".into());
+    }
+    item
+}
+
+#[test]
+fn an_entry_the_target_would_refuse_is_target_rejected_instead_of_created() {
+    let p = plan(&input(vec![refused(mapped(src("s1")))], vec![], vec![]));
+    assert_eq!(reason(&p), ConflictReason::TargetRejected);
+    let Outcome::Conflict(c) = only(&p) else {
+        unreachable!()
+    };
+    assert!(c.message.contains("nothing was sent"), "{}", c.message);
+    assert!(c.message.contains("ended on 2026-02-27"), "{}", c.message);
+}
+
+#[test]
+fn an_update_the_target_would_refuse_is_target_rejected_instead_of_sent() {
+    let (_, t, l) = synced("s1");
+    let mut changed = src("s1");
+    changed.duration_seconds += 900;
+    changed.end += Duration::minutes(15);
+    let p = plan(&input(vec![refused(mapped(changed))], vec![t], vec![l]));
+    assert_eq!(reason(&p), ConflictReason::TargetRejected);
+    assert_eq!(
+        p.decisions[0].target,
+        Some(0),
+        "the conflict shows the entry"
+    );
+}
+
+#[test]
+fn a_predicted_refusal_leaves_entries_that_need_no_write_alone() {
+    let (s, t, l) = synced("s1");
+    let p = plan(&input(vec![refused(s)], vec![t.clone()], vec![l]));
+    assert_eq!(only(&p), &Outcome::InSync { refresh: None });
+    // A marked entry left by a crash is adopted, not refused.
+    let p = plan(&input(vec![refused(mapped(src("s1")))], vec![t], vec![]));
+    assert!(matches!(only(&p), Outcome::InSync { refresh: Some(_) }));
+}
+
 #[test]
 fn target_rejected_is_reserved_for_the_executor_with_the_contract_actions() {
     assert_eq!(

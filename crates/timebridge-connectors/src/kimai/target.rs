@@ -13,14 +13,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use timebridge_core::entry::{Entry, NamedRef, UserRef, Window};
-use timebridge_core::mapping::{TargetDirectory, TargetProject, TargetSettings, TargetUser};
+use timebridge_core::mapping::{
+    ProjectRules, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
+};
 use timebridge_core::plan::TargetItem;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -96,6 +98,12 @@ impl Session {
             .and_then(|u| u.timezone.as_deref())
             .and_then(|z| z.parse().ok())
     }
+}
+
+/// The day of a project's `start`/`end` (`Y-m-d`, also when a time follows); `None`
+/// when it cannot be read (no rule is better than a wrong one).
+fn api_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
 /// The Kimai connector (target role).
@@ -437,7 +445,9 @@ impl KimaiConnector {
         if desired.begin.timestamp() % 60 != 0 || desired.end.timestamp() % 60 != 0 {
             return Err(ConnectorError::Unrepresentable {
                 message: format!(
-                    "Kimai keeps whole minutes, and this entry lasts {} s ({} to {}); written,                      it would be rounded up to whole minutes. Skip it or correct the booking                      in the source",
+                    "Kimai keeps whole minutes, and this entry lasts {} s ({} to {}); written, \
+                     it would be rounded up to whole minutes. Skip it or correct the booking \
+                     in the source",
                     desired.duration_seconds,
                     desired.begin.format("%H:%M:%S"),
                     desired.end.format("%H:%M:%S")
@@ -707,12 +717,30 @@ impl TargetConnector for KimaiConnector {
                 key: a.id.to_string(),
                 name: Some(a.name.clone()),
             });
-        Ok(TargetDirectory::new(
-            users,
-            projects,
-            activities,
-            Some(s.me.id.to_string()),
-        ))
+        let rules = TargetRules {
+            projects: s
+                .projects
+                .values()
+                .map(|p| {
+                    let day = |d: &Option<String>| d.as_deref().and_then(api_date);
+                    let rules = ProjectRules {
+                        start: day(&p.start),
+                        end: day(&p.end),
+                        global_activities: p.global_activities.unwrap_or(true),
+                    };
+                    (p.id.to_string(), rules)
+                })
+                .collect(),
+            activity_projects: s
+                .activities
+                .values()
+                .filter_map(|a| a.project.map(|p| (a.id.to_string(), p.to_string())))
+                .collect(),
+        };
+        Ok(
+            TargetDirectory::new(users, projects, activities, Some(s.me.id.to_string()))
+                .with_rules(rules),
+        )
     }
 
     async fn fetch(

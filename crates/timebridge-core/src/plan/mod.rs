@@ -23,6 +23,10 @@
 //!    of begin, duration and `#<ticket number>` in its description → `duplicate_in_target`;
 //!    otherwise `Create`.
 //!
+//! A mapped entry with a predicted refusal (the target's master data says it will refuse
+//! it, see [`crate::mapping::TargetRules`]) becomes `target_rejected` wherever it would be
+//! written (`Create`, `Update`); what needs no write (in sync, adoption) is unaffected.
+//!
 //! Orphans: a link whose source key is neither in the window nor known to the source, whose
 //! target entry is present, begins inside the window and does not carry another key's
 //! marker → `source_deleted` (or `Skip` under a matching `keep_target` memory). A target
@@ -463,8 +467,8 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
     }
 
     // 4. Unmapped.
-    let desired = match &item.mapping {
-        MappingResult::Mapped { entry, .. } => entry,
+    let (desired, refusal) = match &item.mapping {
+        MappingResult::Mapped { entry, refusal, .. } => (entry, refusal.as_deref()),
         MappingResult::Unmapped {
             reasons,
             explanation,
@@ -543,6 +547,16 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
                 conflict(ConflictReason::TargetModified, msg, diff_with(Some(t))),
             );
         }
+        if let Some(why) = refusal {
+            return decision(
+                Some(t),
+                conflict(
+                    ConflictReason::TargetRejected,
+                    refused_message(key, why),
+                    diff_with(Some(t)),
+                ),
+            );
+        }
         return decision(Some(t), Outcome::Update);
     }
 
@@ -612,7 +626,24 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
             conflict(ConflictReason::DuplicateInTarget, msg, diff_with(Some(t))),
         );
     }
+    if let Some(why) = refusal {
+        return decision(
+            None,
+            conflict(
+                ConflictReason::TargetRejected,
+                refused_message(key, why),
+                Vec::new(),
+            ),
+        );
+    }
     decision(None, Outcome::Create)
+}
+
+fn refused_message(key: &str, why: &str) -> String {
+    format!(
+        "The target would refuse source entry {key}, so nothing was sent: {why}. Fix it in the \
+         target, then choose create."
+    )
 }
 
 fn source_deleted_message(key: &str, target_id: &str) -> String {

@@ -28,6 +28,9 @@ use super::context::{PipelineContext, SyncError, to_record, to_row};
 use crate::audit::{Actor, record};
 use crate::state::AppState;
 
+/// How a conflict raised by the target's own refusal of a write begins.
+const REFUSED_BY_TARGET: &str = "The target refused the";
+
 /// Remote writes in flight at once during a run.
 const WRITE_CONCURRENCY: usize = 8;
 
@@ -183,6 +186,9 @@ async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncErr
         .await?
         .into_iter()
         .filter(|c| c.reason == ConflictReason::TargetRejected.as_str())
+        // Only what the target itself refused: a refusal the planner predicted from master
+        // data is predicted afresh each run and lifts as soon as the cause is fixed.
+        .filter(|c| c.message.starts_with(REFUSED_BY_TARGET))
         .filter_map(|c| Some((c.source_key, (c.id, c.message, c.source?))))
         .collect();
     board.phase(run.id, "writing", plan.decisions.len() as u64);
@@ -548,7 +554,7 @@ async fn write(
                 source_key: key.to_owned(),
                 target_id: target_id.clone(),
                 reason,
-                message: format!("The target refused the {action}: {e}"),
+                message: format!("{REFUSED_BY_TARGET} {action}: {e}"),
                 source: Some(desired.clone()),
                 target: d.target.map(|t| input.targets[t].entry.clone()),
                 diff: Vec::new(),

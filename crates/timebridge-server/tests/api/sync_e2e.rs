@@ -555,7 +555,9 @@ api_test!(async fn a_signed_webhook_brings_a_new_accounting_into_kimai(app) {
 api_test!(async fn injected_faults_end_with_every_entry_exactly_once(app) {
     let env = setup(app, Seed::Small).await;
     let clean = sync(app, &env, true).await;
-    let expected = clean["stats"]["created"].as_u64().unwrap() as usize;
+    // What the plan writes, plus what it already knows Kimai would refuse.
+    let expected = clean["stats"]["created"].as_u64().unwrap() as usize
+        + outcomes(&clean).get("conflict:target_rejected").copied().unwrap_or(0);
     env.kimai.faults().set_rate("POST /api/timesheets", 0.15, Fault::InternalError);
     env.kimai.faults().set_rate("GET /api/timesheets", 0.1, Fault::InternalError);
     env.zammad.faults().set_rate("GET /api/v1/time_accountings", 0.2, Fault::InternalError);
@@ -592,7 +594,8 @@ api_test!(async fn injected_faults_end_with_every_entry_exactly_once(app) {
 api_test!(async fn dropped_answers_to_creates_never_duplicate(app) {
     let env = setup(app, Seed::Tiny).await;
     let clean = sync(app, &env, true).await;
-    let expected = clean["stats"]["created"].as_u64().unwrap() as usize;
+    let expected = clean["stats"]["created"].as_u64().unwrap() as usize
+        + outcomes(&clean).get("conflict:target_rejected").copied().unwrap_or(0);
     // Every third create is written by Kimai but its answer is lost.
     env.kimai.faults().set_rate("POST /api/timesheets", 0.35, Fault::DropAfterHandling);
     sync(app, &env, false).await;
@@ -848,4 +851,46 @@ api_test!(async fn simultaneous_manual_requests_queue_exactly_one_run(app) {
         assert_eq!(*status, StatusCode::CONFLICT, "{body}");
         assert_eq!(body["error"]["details"]["run_id"], run_id);
     }
+});
+
+api_test!(async fn entries_kimai_would_refuse_are_raised_without_a_request_and_written_once_fixed(app) {
+    let env = setup(app, Seed::Small).await;
+    // Project 2 forbids the global activities the types map to; project 4 ends mid-month.
+    let run = sync(app, &env, false).await;
+    let conflicts = open_conflicts(app, &env, "target_rejected").await;
+    let predicted: Vec<&Value> = conflicts
+        .iter()
+        .filter(|c| c["message"].as_str().unwrap().contains("nothing was sent"))
+        .collect();
+    assert!(
+        predicted.iter().any(|c| c["message"].as_str().unwrap().contains("Global activities are forbidden")),
+        "{conflicts:?}"
+    );
+    assert!(
+        predicted.iter().any(|c| c["message"].as_str().unwrap().contains("finished at that time")),
+        "{conflicts:?}"
+    );
+    // Only the writes Kimai could accept were sent (near a boundary Kimai itself decides).
+    let posts = env.kimai.log().count("POST /api/timesheets");
+    let created = run["stats"]["created"].as_u64().unwrap() as usize;
+    // (The connector itself refuses entries with seconds, before any request.)
+    let sent_and_refused: Vec<&str> = conflicts
+        .iter()
+        .map(|c| c["message"].as_str().unwrap())
+        .filter(|m| !m.contains("nothing was sent") && !m.contains("cannot be written exactly"))
+        .collect();
+    assert_eq!(posts, created + sent_and_refused.len(), "{:?} {sent_and_refused:?}", outcomes(&run));
+    assert_eq!(env.kimai.timesheet_count(), created);
+
+    // The admin allows global activities on project 2: the next run writes those entries
+    // and closes their conflicts by itself (a few stay refused by the connector for their
+    // seconds, now under that message).
+    env.kimai.edit_project(2, |p| p.global_activities = true).unwrap();
+    let again = sync(app, &env, false).await;
+    let created = again["stats"]["created"].as_u64().unwrap() as usize;
+    let left = open_conflicts(app, &env, "target_rejected").await;
+    assert!(created > 0, "{:?}", outcomes(&again));
+    assert_eq!(created + left.len(), conflicts.len(), "{:?}", outcomes(&again));
+    assert!(left.iter().all(|c| !c["message"].as_str().unwrap().contains("Global activities")));
+    assert!(marked(&env.kimai).values().all(|n| *n == 1), "a duplicate was written");
 });

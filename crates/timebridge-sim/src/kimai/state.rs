@@ -807,6 +807,17 @@ impl KimaiControl {
         self.lock().projects.values().cloned().collect()
     }
 
+    /// Changes a project as an admin would in Kimai's project form.
+    pub fn edit_project(&self, id: u64, f: impl FnOnce(&mut Project)) -> Result<Project, SimError> {
+        let mut st = self.lock();
+        let p = st
+            .projects
+            .get_mut(&id)
+            .ok_or_else(|| SimError::NotFound(format!("project {id}")))?;
+        f(p);
+        Ok(p.clone())
+    }
+
     /// All activities.
     pub fn activities(&self) -> Vec<Activity> {
         self.lock().activities.values().cloned().collect()
