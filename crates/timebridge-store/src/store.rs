@@ -34,7 +34,7 @@ impl Store {
     /// journal, foreign keys enforced on every pooled connection) or `postgres://…`.
     /// Does not migrate: callers run [`Store::migrate`] at start.
     pub async fn connect(database_url: &str, cipher: Cipher) -> StoreResult<Store> {
-        use sea_orm::sqlx::sqlite::SqliteJournalMode;
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
         use std::time::Duration;
         let backend = if database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://")
@@ -68,6 +68,10 @@ impl Store {
                 o.create_if_missing(true)
                     .foreign_keys(true)
                     .journal_mode(SqliteJournalMode::Wal)
+                    // NORMAL is durable against a crash of the process (WAL); a power loss
+                    // may lose the last commits, which the link markers in the target
+                    // recover (an entry written without its link is adopted by marker).
+                    .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
             });
         }

@@ -332,6 +332,98 @@ db_test!(
 );
 
 db_test!(
+    async fn open_conflicts_are_listed_lean_and_by_reason_and_exact_message_prefix(store: Store) {
+        let p = pipeline(&store, "p").await;
+        let new = |key: &str, reason: &str, message: &str| NewConflict {
+            pipeline_id: p,
+            source_key: key.into(),
+            reason: reason.into(),
+            source: Some(json!({"key": key})),
+            raw_source: None,
+            target: None,
+            target_id: None,
+            diff: json!([]),
+            allowed_actions: json!(["create", "skip"]),
+            message: message.into(),
+            explanation: None,
+            run_id: None,
+        };
+        let mut ids = Vec::new();
+        for (key, reason, message) in [
+            (
+                "1",
+                "target_rejected",
+                "The target refused the create: begin: invalid",
+            ),
+            (
+                "2",
+                "target_rejected",
+                "The target would refuse 2, so nothing was sent",
+            ),
+            (
+                "3",
+                "target_rejected",
+                "the target refused the create: lower case",
+            ),
+            (
+                "4",
+                "unmapped_user",
+                "The target refused the create: not this reason",
+            ),
+            (
+                "5",
+                "target_rejected",
+                "The target refused the update: 100% sure_",
+            ),
+        ] {
+            ids.push(
+                store
+                    .raise_conflict(new(key, reason, message), t0())
+                    .await
+                    .unwrap()
+                    .0
+                    .id,
+            );
+        }
+        store
+            .resolve_conflict(ids[4], json!({"action": "skip"}), t0())
+            .await
+            .unwrap();
+        let keys = store.open_conflict_keys(p).await.unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>(),
+            ["1", "2", "3", "4"]
+        );
+        assert_eq!(
+            keys[3],
+            (ids[3], "4".to_owned(), "unmapped_user".to_owned())
+        );
+        let refused = store
+            .open_conflicts_like(p, "target_rejected", "The target refused the")
+            .await
+            .unwrap();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].0, ids[0]);
+        assert_eq!(refused[0].3, Some(json!({"key": "1"})));
+        // LIKE wildcards in the prefix are literal.
+        let none = store
+            .open_conflicts_like(
+                p,
+                "target_rejected",
+                "The target refused the update: 100% s",
+            )
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "resolved conflicts are not open");
+        let pct = store
+            .open_conflicts_like(p, "target_rejected", "The target _efused")
+            .await
+            .unwrap();
+        assert!(pct.is_empty(), "_ is not a wildcard: {pct:?}");
+    }
+);
+
+db_test!(
     async fn a_webhook_delivery_id_is_accepted_once(store: Store) {
         assert!(store.record_webhook_delivery("d-1", 1, t0()).await.unwrap());
         assert!(!store.record_webhook_delivery("d-1", 1, t0()).await.unwrap());

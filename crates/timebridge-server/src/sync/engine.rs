@@ -182,14 +182,16 @@ async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncErr
     // try again (`create` on the conflict): no blind retries every run.
     let refused: HashMap<String, (i64, String, Value)> = state
         .store
-        .open_conflicts(run.pipeline_id)
-        .await?
-        .into_iter()
-        .filter(|c| c.reason == ConflictReason::TargetRejected.as_str())
         // Only what the target itself refused: a refusal the planner predicted from master
         // data is predicted afresh each run and lifts as soon as the cause is fixed.
-        .filter(|c| c.message.starts_with(REFUSED_BY_TARGET))
-        .filter_map(|c| Some((c.source_key, (c.id, c.message, c.source?))))
+        .open_conflicts_like(
+            run.pipeline_id,
+            ConflictReason::TargetRejected.as_str(),
+            REFUSED_BY_TARGET,
+        )
+        .await?
+        .into_iter()
+        .filter_map(|(id, key, message, source)| Some((key, (id, message, source?))))
         .collect();
     board.phase(run.id, "writing", plan.decisions.len() as u64);
     let applied = apply(state, &ctx, run, &input, &plan, &ticket_of, &refused).await;
@@ -292,8 +294,6 @@ async fn apply(
     ticket_of: &HashMap<String, i64>,
     refused: &HashMap<String, (i64, String, Value)>,
 ) -> Vec<(RunItem, Stats)> {
-    // Boxed so that the stream's futures are plainly `Send` (the compiler cannot prove it
-    // for the closure-produced futures across the borrowed plan).
     // Futures are created lazily, as slots free up: at most WRITE_CONCURRENCY exist at a
     // time, not one per decision up front (each costs kilobytes). Boxed so that they are
     // plainly `Send` (the compiler cannot prove it for them across the borrowed plan).
@@ -657,8 +657,8 @@ async fn close_settled_conflicts(
         .filter(|i| i.outcome != "conflict" && i.outcome != "error")
         .map(|i| (i.source_key.as_str(), i))
         .collect();
-    for c in state.store.open_conflicts(run.pipeline_id).await? {
-        let Some(it) = settled.get(c.source_key.as_str()) else {
+    for (id, source_key, reason) in state.store.open_conflict_keys(run.pipeline_id).await? {
+        let Some(it) = settled.get(source_key.as_str()) else {
             continue;
         };
         let note = format!(
@@ -668,15 +668,15 @@ async fn close_settled_conflicts(
         );
         let now = state.clock.now();
         let resolution = json!({"action": "auto_closed", "note": note, "at": now});
-        if state.store.resolve_conflict(c.id, resolution, now).await? {
+        if state.store.resolve_conflict(id, resolution, now).await? {
             record(
                 state,
                 Actor::System,
                 "conflict_resolved",
                 "conflict",
-                Some(c.id.to_string()),
+                Some(id.to_string()),
                 json!({"pipeline_id": run.pipeline_id, "run_id": run.id,
-                       "source_key": c.source_key, "reason": c.reason,
+                       "source_key": source_key, "reason": reason,
                        "action": "auto_closed", "note": note}),
                 None,
             )

@@ -2,6 +2,7 @@
 //! it instead of raising it again.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::*;
 use serde_json::Value;
 
@@ -150,6 +151,61 @@ impl Store {
             .await?
             .into_iter()
             .map(conv)
+            .collect())
+    }
+
+    /// The open conflicts of a pipeline as `(id, source_key, reason)`: what a run needs to
+    /// close settled ones, without loading every conflict's entries.
+    pub async fn open_conflict_keys(
+        &self,
+        pipeline_id: i64,
+    ) -> StoreResult<Vec<(i64, String, String)>> {
+        Ok(conflict::Entity::find()
+            .select_only()
+            .column(conflict::Column::Id)
+            .column(conflict::Column::SourceKey)
+            .column(conflict::Column::Reason)
+            .filter(conflict::Column::PipelineId.eq(pipeline_id))
+            .filter(conflict::Column::Status.eq("open"))
+            .order_by_asc(conflict::Column::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The open conflicts of a pipeline with `reason` whose message starts with `prefix`,
+    /// as `(id, source_key, message, source)`.
+    pub async fn open_conflicts_like(
+        &self,
+        pipeline_id: i64,
+        reason: &str,
+        prefix: &str,
+    ) -> StoreResult<Vec<(i64, String, String, Option<Value>)>> {
+        let escaped = prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let rows = conflict::Entity::find()
+            .select_only()
+            .column(conflict::Column::Id)
+            .column(conflict::Column::SourceKey)
+            .column(conflict::Column::Message)
+            .column(conflict::Column::Source)
+            .filter(conflict::Column::PipelineId.eq(pipeline_id))
+            .filter(conflict::Column::Status.eq("open"))
+            .filter(conflict::Column::Reason.eq(reason))
+            .filter(
+                Expr::col(conflict::Column::Message)
+                    .like(LikeExpr::new(format!("{escaped}%")).escape('\\')),
+            )
+            .order_by_asc(conflict::Column::Id)
+            .into_tuple::<(i64, String, String, Option<Value>)>()
+            .all(&self.db)
+            .await?;
+        // LIKE ignores case on SQLite: check the prefix exactly.
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.2.starts_with(prefix))
             .collect())
     }
 
