@@ -1,0 +1,215 @@
+//! A fresh SQLite database with a Zammad → Kimai pipeline pointing at simulators in this
+//! process, configured directly through `timebridge_store` (as the crash-safety tests
+//! do), and the environment to run the real `timebridge` binary on it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use timebridge_sim::{KimaiSim, SimOptions, ZammadSim, start_both};
+use timebridge_store::{
+    Cipher, MappingInput, MappingKind, NewConnector, PipelineInput, Secret, Store,
+};
+
+/// The encryption key of the benchmark databases (any fixed key will do).
+const KEY: [u8; 32] = [42u8; 32];
+/// The webhook secret of the Zammad connector.
+pub const WEBHOOK_SECRET: &str = "bench-webhook-secret";
+
+#[derive(Debug)]
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub db_url: String,
+    pub store: Store,
+    pub zammad: ZammadSim,
+    pub kimai: KimaiSim,
+    pub zammad_connector: i64,
+    pub pipeline: i64,
+}
+
+impl World {
+    /// Starts the simulators with `opts` and configures connectors (the Zammad one with
+    /// a webhook secret), one pipeline and its mappings: every Zammad type to the Kimai
+    /// global activity of the same name, every organization to the project with its id;
+    /// agents map by e-mail without rules.
+    pub async fn new(opts: SimOptions) -> anyhow::Result<World> {
+        let dir = tempfile::tempdir()?;
+        let db_url = format!("sqlite://{}", dir.path().join("timebridge.db").display());
+        let store = Store::connect(&db_url, Cipher::new(&KEY)).await?;
+        store.migrate().await?;
+        let (zammad, kimai) = start_both(opts).await?;
+        let connector = |kind: &str, url: &str, token: &str| NewConnector {
+            kind: kind.into(),
+            name: kind.into(),
+            base_url: url.into(),
+            api_token: Some(Secret::new(token)),
+            settings: serde_json::json!({}),
+            secret_settings: Default::default(),
+        };
+        let mut z = connector("zammad", &zammad.url, &zammad.token);
+        z.secret_settings =
+            BTreeMap::from([("webhook_secret".to_owned(), Secret::new(WEBHOOK_SECRET))]);
+        let z = store.create_connector(z).await?;
+        let k = store
+            .create_connector(connector("kimai", &kimai.url, &kimai.token))
+            .await?;
+        let pipeline = store
+            .create_pipeline(
+                PipelineInput {
+                    name: "bench".into(),
+                    source_connector_id: z.id,
+                    target_connector_id: k.id,
+                    enabled: true,
+                    schedule_enabled: false,
+                    interval_minutes: 360,
+                    window_days: 31,
+                    options: serde_json::json!({}),
+                },
+                chrono::Utc::now(),
+            )
+            .await?
+            .id;
+        let activities: HashMap<String, u64> = kimai
+            .activities()
+            .into_iter()
+            .filter(|a| a.project.is_none())
+            .map(|a| (a.name, a.id))
+            .collect();
+        let mut maps = Vec::new();
+        for t in zammad.types() {
+            if let Some(a) = activities.get(&t.name) {
+                maps.push((MappingKind::Activity, t.id, *a));
+            }
+        }
+        for o in zammad.organizations() {
+            maps.push((MappingKind::Project, o.id, o.id));
+        }
+        for (kind, s, t) in maps {
+            store
+                .create_mapping(MappingInput {
+                    pipeline_id: pipeline,
+                    kind,
+                    source_key: s.to_string(),
+                    source_label: None,
+                    target_key: t.to_string(),
+                    target_label: None,
+                    billable: None,
+                })
+                .await?;
+        }
+        Ok(World {
+            dir,
+            db_url,
+            store,
+            zammad,
+            kimai,
+            zammad_connector: z.id,
+            pipeline,
+        })
+    }
+
+    /// The `timebridge` binary with this world's environment (and nothing else), its
+    /// output going to `<dir>/<log>.out` and `.err`.
+    pub fn command(&self, bin: &Path, args: &[&str], log: &str) -> anyhow::Result<Command> {
+        // BENCH_WRAP (e.g. `heaptrack -o /tmp/ht/{log}`) runs the binary under a profiler;
+        // `{log}` becomes the phase (`full`, `resync`, `incremental`, `serve`).
+        let wrap: Vec<String> = std::env::var("BENCH_WRAP")
+            .map(|w| {
+                w.split_whitespace()
+                    .map(|a| a.replace("{log}", log))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut cmd = match wrap.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let b64 = |k: &[u8]| base64::engine::general_purpose::STANDARD.encode(k);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .current_dir(self.dir.path())
+            .env("DATABASE_URL", &self.db_url)
+            .env("DATA_DIR", self.dir.path())
+            .env("ENCRYPTION_KEY", b64(&KEY))
+            .env("SECRET_KEY", b64(&[7u8; 32]))
+            .env("ADMIN_PASSWORD", "a long enough password")
+            .env("LOG_FORMAT", "json")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(self.log_path(log, "out"))?)
+            .stderr(std::fs::File::create(self.log_path(log, "err"))?);
+        Ok(cmd)
+    }
+
+    pub fn log_path(&self, log: &str, ext: &str) -> PathBuf {
+        self.dir.path().join(format!("{log}.{ext}"))
+    }
+
+    /// Forgets the simulators' request logs.
+    pub fn clear_logs(&self) {
+        self.zammad.log().clear();
+        self.kimai.log().clear();
+    }
+
+    /// Requests both simulators logged since the last [`World::clear_logs`].
+    pub fn requests(&self) -> Requests {
+        let mut r = Requests::default();
+        for e in self
+            .zammad
+            .log()
+            .entries()
+            .into_iter()
+            .chain(self.kimai.log().entries())
+        {
+            if e.method == "GET" {
+                r.reads += 1;
+            } else {
+                r.writes += 1;
+            }
+            *r.by_route.entry(e.route).or_default() += 1;
+        }
+        r
+    }
+
+    /// The stats of the pipeline's latest run.
+    pub async fn last_run_stats(&self) -> anyhow::Result<serde_json::Value> {
+        let (runs, _) = self.store.list_runs(Some(self.pipeline), 1, 0).await?;
+        let run = runs
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no run recorded"))?;
+        let mut stats = run.stats;
+        stats["status"] = serde_json::json!(run.status);
+        Ok(stats)
+    }
+}
+
+/// Remote requests by kind.
+#[derive(Debug, Default, Clone)]
+pub struct Requests {
+    /// GET requests.
+    pub reads: u64,
+    /// POST, PATCH, PUT and DELETE requests.
+    pub writes: u64,
+    pub by_route: BTreeMap<String, u64>,
+}
+
+impl Requests {
+    pub fn total(&self) -> u64 {
+        self.reads + self.writes
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "total": self.total(),
+            "reads": self.reads,
+            "writes": self.writes,
+            "by_route": self.by_route,
+        })
+    }
+}
