@@ -17,9 +17,10 @@ pub mod testing;
 pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
 pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
-    Explanation, ExplanationStep, MappingError, MappingKind, MappingResult, MappingRule,
-    MappingRules, PipelineOptions, ProjectRules, Resolver, RuleSource, TargetDirectory,
-    TargetProject, TargetRules, TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
+    BillableDefaults, Explanation, ExplanationStep, MappingError, MappingKind, MappingResult,
+    MappingRule, MappingRules, PipelineOptions, ProjectBillable, ProjectRules, Resolver,
+    RuleSource, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
+    UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{
     Action, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord, LinkRefresh, Memory,

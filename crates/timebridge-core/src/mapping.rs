@@ -11,9 +11,12 @@
 //!   after trimming; else the token user when `unmapped_user = token_user`; else
 //!   `unmapped_user`. Several target users sharing one e-mail never match automatically.
 //! - **billable**: the used activity mapping's `billable` if set, else the used project
-//!   mapping's, else `None` (the target computes it). Defaults carry no billable flag.
-//!   It is written to the entry only when the target setting `set_billable_field` is on;
-//!   the billable/non-billable tag is added whenever it is known.
+//!   mapping's, else the target's own default computed from its master data
+//!   ([`BillableDefaults`]; Kimai: billable when customer, project and activity all are),
+//!   else `None` (the target's master data does not say; it computes the flag itself).
+//!   Defaults carry no billable flag. It is written to the entry only when the target
+//!   setting `set_billable_field` is on; the billable/non-billable tag is added whenever it
+//!   is known, so a bookkeeper filtering by tag sees every entry.
 //! - A mapped key the target's master data does not know (deleted in the target) counts as
 //!   unmapped: the write would be refused anyway, and the explanation says why.
 //! - **refusal**: a mapped entry the target is certain to refuse, judged from its master
@@ -196,6 +199,77 @@ pub struct TargetRules {
     pub projects: HashMap<String, ProjectRules>,
     /// Activity key → the project it belongs to (absent: a global activity).
     pub activity_projects: HashMap<String, String>,
+    /// What the target makes of an entry whose billable flag nobody set.
+    pub billable: BillableDefaults,
+}
+
+/// The target's own billable default, from the flags of its master data (Kimai's rule: a
+/// timesheet is billable unless its customer, project or activity is non-billable).
+/// Empty maps mean "unknown": the flag is then left to the target and no tag is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BillableDefaults {
+    /// The target's name in explanations (`Kimai default: …`).
+    pub label: String,
+    /// Project key → the billable flags of the project and of its customer.
+    pub projects: HashMap<String, ProjectBillable>,
+    /// Activity key → its billable flag.
+    pub activities: HashMap<String, bool>,
+}
+
+/// The billable flags that decide a project's entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectBillable {
+    pub project: bool,
+    /// The customer's flag, when the target has customers.
+    pub customer: Option<bool>,
+}
+
+impl BillableDefaults {
+    /// The flag the target would set on an entry of `project` and `activity` (target
+    /// keys) with the reason in words, or `None` when its master data does not say.
+    pub fn default_for(
+        &self,
+        customer: Option<&NamedRef>,
+        project: &NamedRef,
+        activity: &NamedRef,
+    ) -> Option<(bool, String)> {
+        let flags = self.projects.get(&project.key)?;
+        let activity_billable = *self.activities.get(&activity.key)?;
+        let name = |noun: &str, r: &NamedRef| match &r.name {
+            Some(n) => format!("{noun} \"{n}\""),
+            None => format!("{noun} {}", r.key),
+        };
+        let customer = customer.map_or_else(|| "the customer".to_owned(), |c| name("customer", c));
+        let mut parts: Vec<(String, bool)> = Vec::with_capacity(3);
+        if let Some(b) = flags.customer {
+            parts.push((customer, b));
+        }
+        parts.push((name("project", project), flags.project));
+        parts.push((name("activity", activity), activity_billable));
+        let billable = parts.iter().all(|(_, b)| *b);
+        let named: Vec<&str> = parts
+            .iter()
+            .filter(|(_, b)| *b == billable)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let list = match named.as_slice() {
+            [one] => (*one).to_owned(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+            [] => String::new(),
+        };
+        let verb = match (named.len(), billable) {
+            (1, true) => "is billable",
+            (_, true) => "are billable",
+            (1, false) => "is not billable",
+            (_, false) => "are not billable",
+        };
+        let label = if self.label.is_empty() {
+            "target"
+        } else {
+            &self.label
+        };
+        Some((billable, format!("{label} default: {list} {verb}")))
+    }
 }
 
 /// The rules of one target project.
@@ -513,13 +587,26 @@ impl Resolver<'_> {
                 Some(b)
             }
             (None, None) => {
-                ex.push(
-                    "billable",
-                    RuleSource::TargetDefault,
-                    None,
-                    "computed by the target".into(),
-                );
-                None
+                let project_ref = NamedRef {
+                    key: project.key.clone(),
+                    name: project.name.clone(),
+                };
+                let defaults = &self.directory.rules.billable;
+                match defaults.default_for(project.customer.as_ref(), &project_ref, activity) {
+                    Some((b, why)) => {
+                        ex.push("billable", RuleSource::TargetDefault, None, why);
+                        Some(b)
+                    }
+                    None => {
+                        ex.push(
+                            "billable",
+                            RuleSource::TargetDefault,
+                            None,
+                            "computed by the target (its master data does not say)".into(),
+                        );
+                        None
+                    }
+                }
             }
         };
         let mut tags = source.tags.clone();

@@ -3,9 +3,10 @@
 use chrono::Duration;
 use timebridge_core::testing::{march_2026, source_entry};
 use timebridge_core::{
-    Entry, MappingError, MappingKind, MappingResult, MappingRule, MappingRules, NamedRef,
-    PipelineOptions, ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject,
-    TargetRules, TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
+    BillableDefaults, Entry, MappingError, MappingKind, MappingResult, MappingRule, MappingRules,
+    NamedRef, PipelineOptions, ProjectBillable, ProjectRules, Resolver, RuleSource,
+    TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser, UnmappedReason,
+    UnmappedUserPolicy,
 };
 
 fn rule(
@@ -152,7 +153,10 @@ fn a_mapped_entry_carries_target_keys_names_and_explains_every_field() {
         "project: mapping #13 (organization 5 → project p1 \"Support\")"
     );
     assert_eq!(lines[2], "user: matched by e-mail a@example.com");
-    assert_eq!(lines[3], "billable: computed by the target");
+    assert_eq!(
+        lines[3],
+        "billable: computed by the target (its master data does not say)"
+    );
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["status"], "mapped");
     assert_eq!(json["explanation"]["steps"][2]["rule"], "email_match");
@@ -297,6 +301,158 @@ fn billable_comes_from_the_activity_mapping_then_the_project_mapping_then_the_ta
     }
 }
 
+/// The standard directory whose master data carries billable flags: customer c1 of
+/// project p1, project p1 and activity 7.
+fn directory_with_billable(customer: bool, project: bool, activity: bool) -> TargetDirectory {
+    directory().with_rules(TargetRules {
+        billable: BillableDefaults {
+            label: "Kimai".into(),
+            projects: [(
+                "p1".to_owned(),
+                ProjectBillable {
+                    project,
+                    customer: Some(customer),
+                },
+            )]
+            .into(),
+            activities: [("7".to_owned(), activity), ("8".to_owned(), true)].into(),
+        },
+        ..TargetRules::default()
+    })
+}
+
+fn resolve_in(
+    dir: &TargetDirectory,
+    rules: &MappingRules,
+    settings: &TargetSettings,
+) -> MappingResult {
+    Resolver {
+        rules,
+        directory: dir,
+        settings,
+    }
+    .resolve(&zammad())
+}
+
+#[test]
+fn billable_left_to_the_target_is_its_default_from_customer_project_and_activity() {
+    let s = TargetSettings::default();
+    for customer in [true, false] {
+        for project in [true, false] {
+            for activity in [true, false] {
+                let dir = directory_with_billable(customer, project, activity);
+                let r = resolve_in(&dir, &standard_rules(None, None), &s);
+                let (e, lines) = mapped(&r);
+                let expect = customer && project && activity;
+                let case = format!("customer {customer}, project {project}, activity {activity}");
+                assert_eq!(e.billable, Some(expect), "{case}");
+                let tag = if expect { "billable" } else { "non-billable" };
+                assert_eq!(e.tags, vec![tag], "{case}");
+                let line = &lines[3];
+                assert!(
+                    line.starts_with("billable: Kimai default: "),
+                    "{case}: {line}"
+                );
+                for (name, flag) in [
+                    ("customer \"ACME\"", customer),
+                    ("project \"Support\"", project),
+                    ("activity \"Support\"", activity),
+                ] {
+                    assert_eq!(
+                        line.contains(name),
+                        flag == expect,
+                        "{case}: the explanation names what decided it: {line}"
+                    );
+                }
+                let verb = if expect { "billable" } else { "not billable" };
+                assert!(line.ends_with(verb), "{case}: {line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_target_default_explanation_names_the_one_non_billable_record() {
+    let dir = directory_with_billable(true, false, true);
+    let r = resolve_in(
+        &dir,
+        &standard_rules(None, None),
+        &TargetSettings::default(),
+    );
+    let (_, lines) = mapped(&r);
+    assert_eq!(
+        lines[3],
+        "billable: Kimai default: project \"Support\" is not billable"
+    );
+    let dir = directory_with_billable(true, true, true);
+    let r = resolve_in(
+        &dir,
+        &standard_rules(None, None),
+        &TargetSettings::default(),
+    );
+    let (_, lines) = mapped(&r);
+    assert_eq!(
+        lines[3],
+        "billable: Kimai default: customer \"ACME\", project \"Support\" and activity \"Support\" are billable"
+    );
+}
+
+#[test]
+fn a_billable_mapping_wins_over_the_target_default() {
+    let s = TargetSettings::default();
+    for (a, p, expect) in [
+        (Some(true), None, true),
+        (None, Some(true), true),
+        (Some(false), Some(true), false),
+    ] {
+        for customer in [true, false] {
+            for project in [true, false] {
+                for activity in [true, false] {
+                    let dir = directory_with_billable(customer, project, activity);
+                    let r = resolve_in(&dir, &standard_rules(a, p), &s);
+                    let (e, lines) = mapped(&r);
+                    assert_eq!(e.billable, Some(expect));
+                    assert!(lines[3].contains("mapping #"), "{}", lines[3]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn without_set_billable_field_the_target_default_is_still_a_tag() {
+    let s = TargetSettings {
+        set_billable_field: false,
+        ..TargetSettings::default()
+    };
+    let dir = directory_with_billable(true, true, false);
+    let r = resolve_in(&dir, &standard_rules(None, None), &s);
+    let (e, _) = mapped(&r);
+    assert_eq!(e.billable, None);
+    assert_eq!(e.tags, vec!["non-billable"]);
+}
+
+#[test]
+fn an_activity_the_master_data_does_not_flag_leaves_billable_to_the_target() {
+    let mut dir = directory_with_billable(true, true, true);
+    dir = dir.with_rules(TargetRules {
+        billable: BillableDefaults {
+            label: "Kimai".into(),
+            projects: Default::default(),
+            activities: [("7".to_owned(), true)].into(),
+        },
+        ..TargetRules::default()
+    });
+    let r = resolve_in(
+        &dir,
+        &standard_rules(None, None),
+        &TargetSettings::default(),
+    );
+    let (e, _) = mapped(&r);
+    assert_eq!(e.billable, None);
+    assert!(e.tags.is_empty());
+}
+
 #[test]
 fn without_set_billable_field_only_the_tag_says_billable() {
     let s = TargetSettings {
@@ -373,6 +529,7 @@ fn directory_with(rules: ProjectRules) -> TargetDirectory {
     directory().with_rules(TargetRules {
         projects: [("p1".to_owned(), rules)].into(),
         activity_projects: [("8".to_owned(), "p0".to_owned())].into(),
+        ..TargetRules::default()
     })
 }
 

@@ -433,3 +433,30 @@ fn plan_stats_count_each_outcome() {
         (1, 1, 0, 0, 0)
     );
 }
+
+/// An entry written before billable defaults were computed: no billable tag wanted and
+/// none written, the target's own default (true) in its billable column.
+fn synced_without_billable_tag(key: &str) -> (TargetItem, LinkRecord) {
+    let mut old = desired_of(&src(key));
+    old.billable = None;
+    old.tags.clear();
+    let mut t = written("t1", &old);
+    t.entry.billable = Some(true);
+    let l = link_after_write(key, "t1", &old, &t.entry);
+    (t, l)
+}
+
+#[test]
+fn an_entry_written_without_its_billable_tag_is_updated_by_the_next_run() {
+    let (t, l) = synced_without_billable_tag("s1");
+    let p = plan(&input(vec![mapped(src("s1"))], vec![t], vec![l]));
+    assert_eq!(only(&p), &Outcome::Update);
+}
+
+#[test]
+fn an_untagged_entry_edited_in_the_target_is_a_conflict_not_an_update() {
+    let (mut t, l) = synced_without_billable_tag("s1");
+    t.entry.description = "corrected by the bookkeeper".into();
+    let p = plan(&input(vec![mapped(src("s1"))], vec![t], vec![l]));
+    assert_eq!(reason(&p), ConflictReason::TargetModified);
+}

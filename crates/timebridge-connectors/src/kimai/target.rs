@@ -21,7 +21,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use timebridge_core::entry::{Entry, NamedRef, UserRef, Window};
 use timebridge_core::mapping::{
-    ProjectRules, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
+    BillableDefaults, ProjectBillable, ProjectRules, TargetDirectory, TargetProject, TargetRules,
+    TargetSettings, TargetUser,
 };
 use timebridge_core::plan::TargetItem;
 use tokio::sync::{Mutex, OnceCell};
@@ -580,6 +581,32 @@ impl KimaiConnector {
     }
 }
 
+/// Kimai's billable default per project and activity (a timesheet in auto mode is billable
+/// unless its customer, project or activity is not). A project whose customer the API user
+/// cannot see is left out: its default is then unknown and left to Kimai.
+fn billable_defaults(s: &Session) -> BillableDefaults {
+    BillableDefaults {
+        label: "Kimai".into(),
+        projects: s
+            .projects
+            .values()
+            .filter_map(|p| {
+                let customer = s.customers.get(&p.customer)?;
+                let flags = ProjectBillable {
+                    project: p.billable,
+                    customer: Some(customer.billable),
+                };
+                Some((p.id.to_string(), flags))
+            })
+            .collect(),
+        activities: s
+            .activities
+            .values()
+            .map(|a| (a.id.to_string(), a.billable))
+            .collect(),
+    }
+}
+
 fn parse_id(what: &str, key: &str) -> ConnectorResult<i64> {
     key.trim().parse().map_err(|_| ConnectorError::Rejected {
         message: format!("{what} key {key:?} is not a Kimai id"),
@@ -736,6 +763,7 @@ impl TargetConnector for KimaiConnector {
                 .values()
                 .filter_map(|a| a.project.map(|p| (a.id.to_string(), p.to_string())))
                 .collect(),
+            billable: billable_defaults(&s),
         };
         Ok(
             TargetDirectory::new(users, projects, activities, Some(s.me.id.to_string()))

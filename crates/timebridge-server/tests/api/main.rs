@@ -5,6 +5,7 @@ mod common;
 
 mod audit;
 mod auth;
+mod billable;
 mod connectors;
 mod conventions;
 mod hostile;

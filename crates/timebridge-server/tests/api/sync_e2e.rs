@@ -23,18 +23,18 @@ fn sim_now() -> DateTime<Utc> {
     "2026-04-01T06:00:00Z".parse().unwrap()
 }
 
-struct Env {
-    token: String,
-    zammad: ZammadSim,
-    kimai: KimaiSim,
-    zammad_id: i64,
-    pipeline: i64,
+pub(crate) struct Env {
+    pub token: String,
+    pub zammad: ZammadSim,
+    pub kimai: KimaiSim,
+    pub zammad_id: i64,
+    pub pipeline: i64,
 }
 
 /// Both simulators, a Zammad and a Kimai connector, a pipeline, and mappings for every
 /// type (to the global activity of the same name) and organization (to the project of
 /// the same id); agents map by e-mail.
-async fn setup(app: &TestApp, seed: Seed) -> Env {
+pub(crate) async fn setup(app: &TestApp, seed: Seed) -> Env {
     app.clock.set(sim_now());
     let token = app.login().await;
     let (zammad, kimai) = start_both(SimOptions::with_seed(seed)).await.unwrap();
@@ -94,7 +94,14 @@ async fn setup(app: &TestApp, seed: Seed) -> Env {
     }
 }
 
-async fn map(app: &TestApp, token: &str, pipeline: i64, kind: &str, source: u64, target: u64) {
+pub(crate) async fn map(
+    app: &TestApp,
+    token: &str,
+    pipeline: i64,
+    kind: &str,
+    source: u64,
+    target: u64,
+) {
     let (status, body) = app
         .send_json(
             Method::POST,
@@ -126,7 +133,7 @@ async fn sync(app: &TestApp, env: &Env, dry_run: bool) -> Value {
     run
 }
 
-fn outcomes(run: &Value) -> HashMap<String, usize> {
+pub(crate) fn outcomes(run: &Value) -> HashMap<String, usize> {
     let mut out = HashMap::new();
     for i in run["items"].as_array().unwrap() {
         let key = match i["reason"].as_str() {
@@ -139,7 +146,7 @@ fn outcomes(run: &Value) -> HashMap<String, usize> {
 }
 
 /// Timesheets in Kimai carrying each marker, by source key.
-fn marked(kimai: &KimaiSim) -> HashMap<String, usize> {
+pub(crate) fn marked(kimai: &KimaiSim) -> HashMap<String, usize> {
     let mut out = HashMap::new();
     for t in kimai.timesheets() {
         let d = t.description.unwrap_or_default();
@@ -151,7 +158,7 @@ fn marked(kimai: &KimaiSim) -> HashMap<String, usize> {
     out
 }
 
-async fn open_conflicts(app: &TestApp, env: &Env, reason: &str) -> Vec<Value> {
+pub(crate) async fn open_conflicts(app: &TestApp, env: &Env, reason: &str) -> Vec<Value> {
     let (status, list) = app
         .get_json(
             &format!(
