@@ -19,4 +19,4 @@ pub use connector::{
 };
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;
-pub use registry::{KindInfo, Role, SettingsError};
+pub use registry::{Dimensions, Feature, KindInfo, Role, SettingsError, WebhookSpec};

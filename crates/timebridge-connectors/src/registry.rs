@@ -9,27 +9,73 @@ use serde_json::{Map, Value, json};
 use crate::connector::{Connector, ConnectorConfig, ConnectorContext};
 use crate::error::ConnectorResult;
 
-/// What a connector kind can be used as in a pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a connector kind can be used as: a pipeline's source or target, or a notifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Source,
     Target,
+    Notifier,
+}
+
+/// What a kind can do beyond its roles (`features` in `/api/connectors/kinds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    /// Receives signed webhook calls (see [`KindInfo::webhook`]).
+    Webhook,
+    /// Its entries may be running (clocked in, no end yet).
+    RunningEntries,
+    /// Creates are idempotent by a key the caller sends.
+    IdempotencyKey,
+    /// As a source, can create projects (project mirroring).
+    CreateProjects,
+    /// Connects through an OAuth grant.
+    Oauth,
+}
+
+/// Each kind's own word for the three mapping dimensions (Zammad: type / organization /
+/// agent; Kimai: activity / project / user). `None`: the kind has no such dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Dimensions {
+    /// The kind's word for an activity (Zammad: `type`).
+    #[schema(value_type = Option<String>)]
+    pub activity: Option<&'static str>,
+    /// The kind's word for a project (Zammad: `organization`).
+    #[schema(value_type = Option<String>)]
+    pub project: Option<&'static str>,
+    /// The kind's word for a person (Zammad: `agent`).
+    #[schema(value_type = Option<String>)]
+    pub user: Option<&'static str>,
+}
+
+/// How a kind's webhook calls are signed, served at `/api/webhook/<kind>/{connector_id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookSpec {
+    /// The signature scheme in words, e.g. `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the
+    /// raw body>`.
+    pub signature: &'static str,
 }
 
 /// Static description of a connector kind.
 #[derive(Debug, Clone, Serialize)]
 pub struct KindInfo {
     pub kind: &'static str,
+    /// The system's name for people (`Zammad`).
+    pub label: &'static str,
     pub roles: Vec<Role>,
+    pub features: Vec<Feature>,
+    pub dimensions: Dimensions,
     /// JSON Schema of the kind's `settings` object.
     pub settings_schema: Value,
     /// Settings that are secrets: write-only, encrypted at rest, reported as
     /// `has_<name>` (e.g. `webhook_secret` → `has_webhook_secret`).
-    #[serde(skip)]
     pub secret_settings: Vec<&'static str>,
     /// The catalogs `GET /api/connectors/{id}/catalog/{what}` serves for this kind.
     pub catalogs: &'static [&'static str],
+    /// How its webhook calls are signed, for kinds with [`Feature::Webhook`].
+    #[serde(skip)]
+    pub webhook: Option<WebhookSpec>,
     /// Builds a connector instance from its stored configuration.
     #[serde(skip)]
     pub build: BuildFn,
@@ -39,6 +85,22 @@ pub struct KindInfo {
 pub type BuildFn = fn(ConnectorConfig, &ConnectorContext) -> ConnectorResult<Arc<dyn Connector>>;
 
 impl KindInfo {
+    /// Whether the kind can be used as `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the kind has `feature`.
+    pub fn has_feature(&self, feature: Feature) -> bool {
+        self.features.contains(&feature)
+    }
+
+    /// The path its webhook calls are served at, for kinds that receive them.
+    pub fn webhook_path(&self) -> Option<String> {
+        self.webhook
+            .map(|_| format!("/api/webhook/{}/{{connector_id}}", self.kind))
+    }
+
     /// Builds an instance from `config` (whose settings are normalised first).
     pub fn build(
         &self,
@@ -234,6 +296,35 @@ mod tests {
             .unwrap();
             assert_eq!(s["max_concurrent_requests"], json!(8), "{}", kind.kind);
             assert!(!kind.catalogs.is_empty());
+        }
+    }
+
+    #[test]
+    fn every_kind_describes_itself_consistently() {
+        for kind in kinds() {
+            assert!(!kind.label.is_empty(), "{}", kind.kind);
+            assert!(!kind.roles.is_empty(), "{}", kind.kind);
+            assert_eq!(
+                kind.has_feature(Feature::Webhook),
+                kind.webhook.is_some(),
+                "{}: the webhook feature and its signature go together",
+                kind.kind
+            );
+            let data_roles = kind.has_role(Role::Source) || kind.has_role(Role::Target);
+            let d = kind.dimensions;
+            assert_eq!(
+                data_roles,
+                d.activity.is_some() || d.project.is_some() || d.user.is_some(),
+                "{}: sources and targets name their dimensions",
+                kind.kind
+            );
+            for secret in &kind.secret_settings {
+                assert!(
+                    kind.settings_schema["properties"][*secret].is_object(),
+                    "{}: secret {secret} is a setting",
+                    kind.kind
+                );
+            }
         }
     }
 }

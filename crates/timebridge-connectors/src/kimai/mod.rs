@@ -10,13 +10,20 @@ use serde_json::json;
 
 pub use target::KimaiConnector;
 
-use crate::registry::{KindInfo, Role, with_transport_settings};
+use crate::registry::{Dimensions, KindInfo, Role, with_transport_settings};
 
 /// The registry entry of the `kimai` kind.
 pub fn kind() -> KindInfo {
     KindInfo {
         kind: "kimai",
+        label: "Kimai",
         roles: vec![Role::Target],
+        features: vec![],
+        dimensions: Dimensions {
+            activity: Some("activity"),
+            project: Some("project"),
+            user: Some("user"),
+        },
         settings_schema: with_transport_settings(json!({
             "billable_tag": {"type": "string", "default": "billable", "minLength": 1},
             "non_billable_tag": {"type": "string", "default": "non-billable", "minLength": 1},
@@ -26,6 +33,7 @@ pub fn kind() -> KindInfo {
         })),
         secret_settings: vec![],
         catalogs: &["activities", "projects", "customers", "users"],
+        webhook: None,
         build: KimaiConnector::build,
     }
 }

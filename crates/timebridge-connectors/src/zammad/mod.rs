@@ -8,13 +8,20 @@ use serde_json::json;
 
 pub use source::ZammadConnector;
 
-use crate::registry::{KindInfo, Role, with_transport_settings};
+use crate::registry::{Dimensions, Feature, KindInfo, Role, WebhookSpec, with_transport_settings};
 
 /// The registry entry of the `zammad` kind.
 pub fn kind() -> KindInfo {
     KindInfo {
         kind: "zammad",
+        label: "Zammad",
         roles: vec![Role::Source],
+        features: vec![Feature::Webhook],
+        dimensions: Dimensions {
+            activity: Some("type"),
+            project: Some("organization"),
+            user: Some("agent"),
+        },
         settings_schema: with_transport_settings(json!({
             "time_unit_minutes": {"type": "number", "exclusiveMinimum": 0, "default": 1.0,
                 "title": "Minutes per Zammad time unit"},
@@ -26,6 +33,9 @@ pub fn kind() -> KindInfo {
         })),
         secret_settings: vec!["webhook_secret"],
         catalogs: &["types", "organizations", "agents"],
+        webhook: Some(WebhookSpec {
+            signature: "X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body>",
+        }),
         build: ZammadConnector::build,
     }
 }

@@ -21,17 +21,61 @@ use crate::extract::{ClientIp, Json, ListResponse, Page, Path, Query};
 use crate::state::AppState;
 use crate::store_error;
 
-/// A connector kind from the registry.
+/// A connector kind from the registry: what it is for and how it is configured, so that
+/// clients (the UI) never name a concrete system.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectorKind {
     /// The kind, e.g. `zammad`.
     pub kind: String,
-    /// What pipelines may use it as.
-    #[schema(value_type = Vec<String>, example = json!(["source"]))]
+    /// The system's name for people, e.g. `Zammad`.
+    pub label: String,
+    /// What it can be used as: a pipeline's source or target, or a notifier.
     pub roles: Vec<registry::Role>,
+    /// What it can do beyond its roles.
+    pub features: Vec<registry::Feature>,
+    /// The kind's own words for the activity, project and user dimensions.
+    pub dimensions: registry::Dimensions,
     /// JSON Schema of the `settings` object.
     #[schema(value_type = Object)]
     pub settings_schema: Value,
+    /// Settings that are secrets: write-only, answered as `has_<name>`.
+    pub secret_settings: Vec<String>,
+    /// What `GET /api/connectors/{id}/catalog/{what}` serves.
+    pub catalogs: Vec<String>,
+    /// Where and how its webhook calls arrive; `null` for kinds without webhooks.
+    pub webhook: Option<KindWebhook>,
+}
+
+/// A kind's webhook endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KindWebhook {
+    /// `/api/webhook/<kind>/{connector_id}`.
+    pub path: String,
+    /// The signature scheme, e.g. `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body>`.
+    pub signature: String,
+}
+
+impl From<KindInfo> for ConnectorKind {
+    fn from(k: KindInfo) -> Self {
+        let webhook = k
+            .webhook
+            .zip(k.webhook_path())
+            .map(|(w, path)| KindWebhook {
+                path,
+                signature: w.signature.to_owned(),
+            });
+        ConnectorKind {
+            kind: k.kind.to_owned(),
+            label: k.label.to_owned(),
+            roles: k.roles,
+            features: k.features,
+            dimensions: k.dimensions,
+            settings_schema: k.settings_schema,
+            secret_settings: k.secret_settings.iter().map(|s| (*s).to_owned()).collect(),
+            catalogs: k.catalogs.iter().map(|s| (*s).to_owned()).collect(),
+            webhook,
+        }
+    }
 }
 
 /// A configured connector. Secrets are never included: `has_token` and
@@ -267,7 +311,8 @@ fn name_taken(name: &str) -> ApiError {
     }
 }
 
-/// The registered connector kinds with their roles and settings schemas.
+/// The registered connector kinds: label, roles, features, dimensions, settings schema,
+/// secret settings, catalogs and webhook.
 #[utoipa::path(
     get,
     path = "/api/connectors/kinds",
@@ -281,11 +326,7 @@ pub async fn kinds() -> Json<Vec<ConnectorKind>> {
     Json(
         registry::kinds()
             .into_iter()
-            .map(|k| ConnectorKind {
-                kind: k.kind.to_string(),
-                roles: k.roles,
-                settings_schema: k.settings_schema,
-            })
+            .map(ConnectorKind::from)
             .collect(),
     )
 }

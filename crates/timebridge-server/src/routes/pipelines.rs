@@ -257,6 +257,7 @@ async fn check_connector_role(
         let wanted = match role {
             Role::Source => "source",
             Role::Target => "target",
+            Role::Notifier => "notifier",
         };
         return Err(ApiError::invalid_field(
             field,
