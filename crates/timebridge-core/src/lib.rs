@@ -23,7 +23,7 @@ pub use mapping::{
     UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{
-    Action, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord, LinkRefresh, Memory,
-    Outcome, OutcomeKind, Plan, PlanInput, PlanStats, PlannedConflict, SourceItem, TargetItem,
-    kept_target_memory, link_after_write, plan, skip_memory,
+    Action, ConflictOrigin, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord,
+    LinkRefresh, Memory, Outcome, OutcomeKind, Plan, PlanInput, PlanStats, PlannedConflict,
+    SourceItem, TargetItem, kept_target_memory, link_after_write, plan, skip_memory,
 };

@@ -215,6 +215,13 @@ impl<E: fmt::Debug> TestOutcome for Result<(), E> {
 /// expands to `mod creates_and_lists_connectors { #[tokio::test] async fn sqlite() …
 /// #[tokio::test] async fn postgres() … }`. The body may return `()` or a `Result`.
 /// The calling crate needs `tokio` (with `macros` and `rt`) as a dev-dependency.
+impl Store {
+    /// The raw connection, for tests of migrations.
+    pub fn raw_connection(&self) -> &sea_orm::DatabaseConnection {
+        &self.db
+    }
+}
+
 #[macro_export]
 macro_rules! db_test {
     (async fn $name:ident($store:ident : $ty:ty) $(-> $ret:ty)? $body:block) => {

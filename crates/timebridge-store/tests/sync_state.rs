@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
+use timebridge_core::ConflictOrigin;
 use timebridge_store::{
     ConflictFilter, LinkRow, NewConflict, NewConnector, NewRun, NewWriteIntent, PipelineInput,
     RunItem, RunOutcome, Store, db_test,
@@ -277,6 +278,7 @@ db_test!(
             pipeline_id: p,
             source_key: "9".into(),
             reason: reason.into(),
+            origin: ConflictOrigin::Planner,
             source: Some(json!({"key": "9"})),
             raw_source: None,
             target: None,
@@ -332,12 +334,13 @@ db_test!(
 );
 
 db_test!(
-    async fn open_conflicts_are_listed_lean_and_by_reason_and_exact_message_prefix(store: Store) {
+    async fn target_refusals_are_found_by_origin_not_by_wording(store: Store) {
         let p = pipeline(&store, "p").await;
-        let new = |key: &str, reason: &str, message: &str| NewConflict {
+        let new = |key: &str, reason: &str, origin: ConflictOrigin, message: &str| NewConflict {
             pipeline_id: p,
             source_key: key.into(),
             reason: reason.into(),
+            origin,
             source: Some(json!({"key": key})),
             raw_source: None,
             target: None,
@@ -349,36 +352,36 @@ db_test!(
             run_id: None,
         };
         let mut ids = Vec::new();
-        for (key, reason, message) in [
+        for (key, reason, origin, message) in [
             (
                 "1",
                 "target_rejected",
-                "The target refused the create: begin: invalid",
+                ConflictOrigin::Target,
+                "begin: invalid",
             ),
             (
                 "2",
                 "target_rejected",
-                "The target would refuse 2, so nothing was sent",
+                ConflictOrigin::Planner,
+                "The target refused the create (a message that looks like a refusal)",
             ),
             (
                 "3",
                 "target_rejected",
-                "the target refused the create: lower case",
+                ConflictOrigin::Target,
+                "any wording at all",
             ),
             (
                 "4",
                 "unmapped_user",
-                "The target refused the create: not this reason",
+                ConflictOrigin::Target,
+                "not this reason",
             ),
-            (
-                "5",
-                "target_rejected",
-                "The target refused the update: 100% sure_",
-            ),
+            ("5", "target_rejected", ConflictOrigin::Target, "resolved"),
         ] {
             ids.push(
                 store
-                    .raise_conflict(new(key, reason, message), t0())
+                    .raise_conflict(new(key, reason, origin, message), t0())
                     .await
                     .unwrap()
                     .0
@@ -399,27 +402,99 @@ db_test!(
             (ids[3], "4".to_owned(), "unmapped_user".to_owned())
         );
         let refused = store
-            .open_conflicts_like(p, "target_rejected", "The target refused the")
+            .open_target_refusals(p, "target_rejected")
             .await
             .unwrap();
-        assert_eq!(refused.len(), 1, "{refused:?}");
-        assert_eq!(refused[0].0, ids[0]);
+        let refused_ids: Vec<i64> = refused.iter().map(|r| r.0).collect();
+        assert_eq!(refused_ids, [ids[0], ids[2]], "{refused:?}");
         assert_eq!(refused[0].3, Some(json!({"key": "1"})));
-        // LIKE wildcards in the prefix are literal.
-        let none = store
-            .open_conflicts_like(
-                p,
-                "target_rejected",
-                "The target refused the update: 100% s",
+        let stored = store.get_conflict(ids[1]).await.unwrap();
+        assert_eq!(stored.origin, ConflictOrigin::Planner);
+        // A later run's refresh may change who raised it.
+        let (again, _) = store
+            .raise_conflict(
+                new(
+                    "2",
+                    "target_rejected",
+                    ConflictOrigin::Target,
+                    "now refused",
+                ),
+                t0(),
             )
             .await
             .unwrap();
-        assert!(none.is_empty(), "resolved conflicts are not open");
-        let pct = store
-            .open_conflicts_like(p, "target_rejected", "The target _efused")
-            .await
-            .unwrap();
-        assert!(pct.is_empty(), "_ is not a wildcard: {pct:?}");
+        assert_eq!(again.id, ids[1]);
+        assert_eq!(again.origin, ConflictOrigin::Target);
+    }
+);
+
+db_test!(
+    async fn the_origin_migration_classifies_v1_target_refusals_by_their_old_wording(store: Store) {
+        use sea_orm_migration::MigratorTrait;
+        let p = pipeline(&store, "p").await;
+        let new = |key: &str, reason: &str, message: &str| NewConflict {
+            pipeline_id: p,
+            source_key: key.into(),
+            reason: reason.into(),
+            origin: ConflictOrigin::Planner,
+            source: None,
+            raw_source: None,
+            target: None,
+            target_id: None,
+            diff: json!([]),
+            allowed_actions: json!(["create", "skip"]),
+            message: message.into(),
+            explanation: None,
+            run_id: None,
+        };
+        let mut ids = Vec::new();
+        for (key, reason, message) in [
+            (
+                "1",
+                "target_rejected",
+                "The target refused the create: begin: invalid",
+            ),
+            ("2", "locked", "The target refused the update: exported"),
+            (
+                "3",
+                "target_rejected",
+                "The target would refuse 3, so nothing was sent",
+            ),
+            (
+                "4",
+                "unmapped_user",
+                "The target refused the create: not this reason",
+            ),
+        ] {
+            ids.push(
+                store
+                    .raise_conflict(new(key, reason, message), t0())
+                    .await
+                    .unwrap()
+                    .0
+                    .id,
+            );
+        }
+        // Back to the v1 schema and forward again, as an upgrade from v0.1 runs it.
+        let db = store.raw_connection();
+        timebridge_store::Migrator::down(db, Some(1)).await.unwrap();
+        timebridge_store::Migrator::up(db, None).await.unwrap();
+        let origins: Vec<ConflictOrigin> = {
+            let mut out = Vec::new();
+            for id in &ids {
+                out.push(store.get_conflict(*id).await.unwrap().origin);
+            }
+            out
+        };
+        assert_eq!(
+            origins,
+            [
+                ConflictOrigin::Target,
+                ConflictOrigin::Target,
+                ConflictOrigin::Planner,
+                ConflictOrigin::Planner
+            ]
+        );
     }
 );
 

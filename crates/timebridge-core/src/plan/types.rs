@@ -101,8 +101,51 @@ impl PlanInput {
     }
 }
 
+/// Who raised a conflict: the planner (from what both sides hold, including refusals it
+/// predicted from the target's master data, which are judged afresh each run) or the
+/// target itself by refusing a write (kept until the entry changes or a person retries).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictOrigin {
+    #[default]
+    Planner,
+    Target,
+}
+
+impl ConflictOrigin {
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictOrigin::Planner => "planner",
+            ConflictOrigin::Target => "target",
+        }
+    }
+
+    /// Parses a stored name; anything unknown is the planner (the column's default).
+    pub fn from_stored(s: &str) -> Self {
+        match s {
+            "target" => ConflictOrigin::Target,
+            _ => ConflictOrigin::Planner,
+        }
+    }
+}
+
 /// A conflict reason of the API contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictReason {
     TargetModified,
@@ -332,6 +375,9 @@ pub struct ConflictView {
     pub source_key: String,
     pub target_id: Option<String>,
     pub reason: ConflictReason,
+    /// Raised by the planner or refused by the target.
+    #[serde(default)]
+    pub origin: ConflictOrigin,
     pub message: String,
     /// The desired entry when mapped, else the raw source entry; `None` if deleted.
     pub source: Option<Entry>,
@@ -386,6 +432,7 @@ fn conflict_view(d: &Decision, input: &PlanInput) -> Option<ConflictView> {
         source_key: d.source_key(input).to_owned(),
         target_id: d.target_id(input).map(str::to_owned),
         reason: c.reason,
+        origin: ConflictOrigin::Planner,
         message: c.message.clone(),
         source,
         target: d.target.map(|t| input.targets[t].entry.clone()),

@@ -34,6 +34,10 @@ pub struct Conflict {
     pub reason: String,
     /// `open` or `resolved`.
     pub status: String,
+    /// Extension: who raised it: `planner` (including refusals it predicted from the
+    /// target's master data, judged afresh each run) or `target` (the target refused a
+    /// write; kept until the entry changes or a person tries again).
+    pub origin: timebridge_core::ConflictOrigin,
     /// The normalised source side (the desired target entry when it maps).
     #[schema(value_type = Option<Object>)]
     pub source: Option<Value>,
@@ -79,6 +83,7 @@ pub fn to_api(c: timebridge_store::Conflict) -> Conflict {
         pipeline_id: c.pipeline_id,
         reason: c.reason,
         status: c.status,
+        origin: c.origin,
         source: c.source,
         target: c.target,
         diff: c.diff,

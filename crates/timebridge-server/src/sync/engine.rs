@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use timebridge_connectors::{ConnectorError, Marker, SourceQuery, SourceScope};
 use timebridge_core::entry::{Entry, Window};
 use timebridge_core::plan::{
-    self, ConflictReason, ConflictView, Decision, LinkRecord, Outcome, Plan, PlanInput, SourceItem,
-    link_after_write,
+    self, ConflictOrigin, ConflictReason, ConflictView, Decision, LinkRecord, Outcome, Plan,
+    PlanInput, SourceItem, link_after_write,
 };
 use timebridge_store::{NewConflict, NewWriteIntent, Run, RunItem};
 
@@ -28,7 +28,8 @@ use super::context::{PipelineContext, SyncError, to_record, to_row};
 use crate::audit::{Actor, record};
 use crate::state::AppState;
 
-/// How a conflict raised by the target's own refusal of a write begins.
+/// How the message of a conflict raised by the target's own refusal of a write begins
+/// (for people; the conflict's `origin` says it for the code).
 const REFUSED_BY_TARGET: &str = "The target refused the";
 
 /// Remote writes in flight at once during a run.
@@ -184,11 +185,7 @@ async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncErr
         .store
         // Only what the target itself refused: a refusal the planner predicted from master
         // data is predicted afresh each run and lifts as soon as the cause is fixed.
-        .open_conflicts_like(
-            run.pipeline_id,
-            ConflictReason::TargetRejected.as_str(),
-            REFUSED_BY_TARGET,
-        )
+        .open_target_refusals(run.pipeline_id, ConflictReason::TargetRejected.as_str())
         .await?
         .into_iter()
         .filter_map(|(id, key, message, source)| Some((key, (id, message, source?))))
@@ -554,6 +551,7 @@ async fn write(
                 source_key: key.to_owned(),
                 target_id: target_id.clone(),
                 reason,
+                origin: ConflictOrigin::Target,
                 message: format!("{REFUSED_BY_TARGET} {action}: {e}"),
                 source: Some(desired.clone()),
                 target: d.target.map(|t| input.targets[t].entry.clone()),
@@ -607,6 +605,7 @@ async fn conflict_item(
         pipeline_id: run.pipeline_id,
         source_key: key.to_owned(),
         reason: view.reason.as_str().to_owned(),
+        origin: view.origin,
         source: view
             .source
             .as_ref()

@@ -886,6 +886,11 @@ api_test!(async fn entries_kimai_would_refuse_are_raised_without_a_request_and_w
         .map(|c| c["message"].as_str().unwrap())
         .filter(|m| !m.contains("nothing was sent") && !m.contains("cannot be written exactly"))
         .collect();
+    // Who raised each is a field, not a matter of wording.
+    for c in &conflicts {
+        let by_target = c["message"].as_str().unwrap().starts_with("The target refused the");
+        assert_eq!(c["origin"], if by_target { "target" } else { "planner" }, "{c}");
+    }
     assert_eq!(posts, created + sent_and_refused.len(), "{:?} {sent_and_refused:?}", outcomes(&run));
     assert_eq!(env.kimai.timesheet_count(), created);
 

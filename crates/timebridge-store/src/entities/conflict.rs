@@ -10,6 +10,8 @@ pub struct Model {
     pub pipeline_id: i64,
     pub source_key: String,
     pub reason: String,
+    /// `planner` or `target` (`core::ConflictOrigin`).
+    pub origin: String,
     pub status: String,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub source: Option<Json>,

@@ -2,9 +2,9 @@
 //! it instead of raising it again.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::*;
 use serde_json::Value;
+use timebridge_core::ConflictOrigin;
 
 use crate::Store;
 use crate::entities::conflict;
@@ -17,6 +17,8 @@ pub struct Conflict {
     pub pipeline_id: i64,
     pub source_key: String,
     pub reason: String,
+    /// Raised by the planner or refused by the target.
+    pub origin: ConflictOrigin,
     /// `open` or `resolved`.
     pub status: String,
     pub source: Option<Value>,
@@ -42,6 +44,7 @@ pub struct NewConflict {
     pub pipeline_id: i64,
     pub source_key: String,
     pub reason: String,
+    pub origin: ConflictOrigin,
     pub source: Option<Value>,
     pub raw_source: Option<Value>,
     pub target: Option<Value>,
@@ -68,6 +71,7 @@ fn conv(m: conflict::Model) -> Conflict {
         pipeline_id: m.pipeline_id,
         source_key: m.source_key,
         reason: m.reason,
+        origin: ConflictOrigin::from_stored(&m.origin),
         status: m.status,
         source: m.source,
         raw_source: m.raw_source,
@@ -103,6 +107,7 @@ impl Store {
             let same_reason = m.reason == new.reason;
             let mut am: conflict::ActiveModel = m.into();
             am.reason = Set(new.reason);
+            am.origin = Set(new.origin.as_str().to_owned());
             am.source = Set(new.source);
             am.raw_source = Set(new.raw_source);
             am.target = Set(new.target);
@@ -121,6 +126,7 @@ impl Store {
             pipeline_id: Set(new.pipeline_id),
             source_key: Set(new.source_key),
             reason: Set(new.reason),
+            origin: Set(new.origin.as_str().to_owned()),
             status: Set("open".into()),
             source: Set(new.source),
             raw_source: Set(new.raw_source),
@@ -173,19 +179,14 @@ impl Store {
             .await?)
     }
 
-    /// The open conflicts of a pipeline with `reason` whose message starts with `prefix`,
-    /// as `(id, source_key, message, source)`.
-    pub async fn open_conflicts_like(
+    /// The open conflicts of a pipeline with `reason` that the target itself raised (it
+    /// refused a write), as `(id, source_key, message, source)`.
+    pub async fn open_target_refusals(
         &self,
         pipeline_id: i64,
         reason: &str,
-        prefix: &str,
     ) -> StoreResult<Vec<(i64, String, String, Option<Value>)>> {
-        let escaped = prefix
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let rows = conflict::Entity::find()
+        Ok(conflict::Entity::find()
             .select_only()
             .column(conflict::Column::Id)
             .column(conflict::Column::SourceKey)
@@ -194,19 +195,11 @@ impl Store {
             .filter(conflict::Column::PipelineId.eq(pipeline_id))
             .filter(conflict::Column::Status.eq("open"))
             .filter(conflict::Column::Reason.eq(reason))
-            .filter(
-                Expr::col(conflict::Column::Message)
-                    .like(LikeExpr::new(format!("{escaped}%")).escape('\\')),
-            )
+            .filter(conflict::Column::Origin.eq(ConflictOrigin::Target.as_str()))
             .order_by_asc(conflict::Column::Id)
             .into_tuple::<(i64, String, String, Option<Value>)>()
             .all(&self.db)
-            .await?;
-        // LIKE ignores case on SQLite: check the prefix exactly.
-        Ok(rows
-            .into_iter()
-            .filter(|r| r.2.starts_with(prefix))
-            .collect())
+            .await?)
     }
 
     /// One conflict.
