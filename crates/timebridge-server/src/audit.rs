@@ -4,7 +4,7 @@
 use serde_json::Value;
 use timebridge_store::NewAuditEvent;
 
-use crate::state::AppState;
+use crate::sync::Services;
 
 /// Who caused an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,10 +28,11 @@ impl Actor {
     }
 }
 
-/// Appends an audit event stamped with the state's clock. A failure to write is logged
-/// as an error (the change it describes has already happened) rather than answered.
+/// Appends an audit event stamped with the clock of `state` (the web state or the sync
+/// environment). A failure to write is logged as an error (the change it describes has
+/// already happened) rather than answered.
 pub async fn record(
-    state: &AppState,
+    state: &impl Services,
     actor: Actor,
     action: &str,
     entity_type: &str,
@@ -40,7 +41,7 @@ pub async fn record(
     ip: Option<String>,
 ) {
     let event = NewAuditEvent {
-        at: state.clock.now(),
+        at: state.clock().now(),
         actor: actor.as_str().to_string(),
         action: action.to_string(),
         entity_type: entity_type.to_string(),
@@ -48,7 +49,7 @@ pub async fn record(
         details,
         ip,
     };
-    if let Err(err) = state.store.append_audit(event).await {
+    if let Err(err) = state.store().append_audit(event).await {
         tracing::error!(action, entity_type, error = %err, "Could not write an audit event.");
     }
 }

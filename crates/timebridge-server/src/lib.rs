@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::map_response;
 use tokio::net::TcpListener;
@@ -227,7 +227,10 @@ where
     tracing::info!(%addr, ui_built = ui::is_built(), "Listening.");
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker_stopped_for_flusher = worker_stopped.clone();
-    let worker = tokio::spawn(sync::worker::run_worker(state.clone(), worker_stopped));
+    let worker = tokio::spawn(sync::worker::run_worker(
+        sync::SyncEnv::from_ref(&state),
+        worker_stopped,
+    ));
     let flusher = tokio::spawn(webhook_queue::run_flusher(
         state.clone(),
         worker_stopped_for_flusher,

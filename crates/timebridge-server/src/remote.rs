@@ -9,27 +9,27 @@ use timebridge_connectors::{Connector, ConnectorConfig, ConnectorContext, Connec
 use timebridge_store::StoreError;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store_error;
+use crate::sync::Services;
 
 /// Builds a live instance of connector `id` with the process's shared context.
-pub async fn instance(state: &AppState, id: i64) -> Result<Arc<dyn Connector>, ApiError> {
-    instance_with(state, id, &state.connectors).await
+pub async fn instance(state: &impl Services, id: i64) -> Result<Arc<dyn Connector>, ApiError> {
+    instance_with(state, id, state.connector_context()).await
 }
 
 /// Builds a live instance of connector `id` with a given context (e.g. fewer retries for
 /// an interactive test).
 pub async fn instance_with(
-    state: &AppState,
+    state: &impl Services,
     id: i64,
     ctx: &ConnectorContext,
 ) -> Result<Arc<dyn Connector>, ApiError> {
-    let stored = state.store.get_connector(id).await.map_err(|e| match e {
+    let stored = state.store().get_connector(id).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("Connector"),
         other => store_error(other),
     })?;
     let secrets = state
-        .store
+        .store()
         .get_connector_secrets(id)
         .await
         .map_err(store_error)?;

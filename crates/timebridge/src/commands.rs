@@ -196,8 +196,9 @@ pub async fn sync(config: Config, args: crate::cli::SyncArgs) -> anyhow::Result<
     let keys = config.resolve_keys()?;
     let store = timebridge_server::open_store(&config, &keys).await?;
     let clock: SharedClock = Arc::new(SystemClock);
-    let state = timebridge_server::AppState::new(store, config, keys, clock.clone());
-    let pipeline = timebridge_server::routes::sync::pipeline_for(&state, args.pipeline)
+    // The engine's own narrow environment: no web state is built for a foreground run.
+    let state = timebridge_server::sync::SyncEnv::new(store, clock.clone());
+    let pipeline = timebridge_server::sync::context::choose_pipeline(&state.store, args.pipeline)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = clock.now();

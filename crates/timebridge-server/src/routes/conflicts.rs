@@ -1,7 +1,7 @@
 //! Conflicts: listing, one conflict, and resolving it (the action takes effect in the
 //! target before the answer).
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
@@ -13,8 +13,8 @@ use crate::error::{ApiError, ErrorResponse};
 use crate::extract::{ClientIp, Json, ListResponse, Page, Path, Query};
 use crate::state::AppState;
 use crate::store_error;
-use crate::sync::SyncError;
 use crate::sync::resolve::{ResolveError, error_details, resolve as resolve_conflict};
+use crate::sync::{SyncEnv, SyncError};
 
 /// A resolution as recorded.
 #[derive(Debug, Serialize, ToSchema)]
@@ -280,7 +280,7 @@ pub async fn resolve(
         ));
     }
     match resolve_conflict(
-        &state,
+        &SyncEnv::from_ref(&state),
         &conflict,
         action,
         body.target_id,

@@ -134,31 +134,22 @@ pub async fn pipeline_for(
     state: &AppState,
     pipeline_id: Option<i64>,
 ) -> Result<timebridge_store::Pipeline, ApiError> {
-    match pipeline_id {
-        Some(id) => state.store.get_pipeline(id).await.map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("Pipeline"),
-            other => store_error(other),
-        }),
-        None => {
-            let (list, total) = state
-                .store
-                .list_pipelines(2, 0)
-                .await
-                .map_err(store_error)?;
-            match (total, list.into_iter().next()) {
-                (1, Some(p)) => Ok(p),
-                (0, _) => Err(ApiError::Unprocessable {
-                    code: "no_pipeline",
-                    message: "There is no pipeline yet; create one first.".into(),
-                    details: json!({}),
-                }),
-                _ => Err(ApiError::bad_field(
-                    "pipeline_id",
-                    "is required when more than one pipeline exists",
-                )),
-            }
-        }
-    }
+    use crate::sync::context::{PipelineChoiceError as E, choose_pipeline};
+    choose_pipeline(&state.store, pipeline_id)
+        .await
+        .map_err(|e| match e {
+            E::NotFound(_) => ApiError::not_found("Pipeline"),
+            E::NoPipeline => ApiError::Unprocessable {
+                code: "no_pipeline",
+                message: "There is no pipeline yet; create one first.".into(),
+                details: json!({}),
+            },
+            E::Ambiguous => ApiError::bad_field(
+                "pipeline_id",
+                "is required when more than one pipeline exists",
+            ),
+            E::Store(other) => store_error(other),
+        })
 }
 
 /// Body of `POST /api/sync/manual`.

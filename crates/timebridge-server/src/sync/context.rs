@@ -12,7 +12,7 @@ use timebridge_core::mapping::{
 use timebridge_core::plan::LinkRecord;
 use timebridge_store::{LinkRow, MappingFilter, Pipeline, StoreError};
 
-use crate::state::AppState;
+use super::env::SyncEnv;
 
 /// Why a run (or a resolution) could not proceed as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +23,40 @@ pub enum SyncError {
     Remote(#[from] ConnectorError),
     #[error("{0}")]
     Config(String),
+}
+
+/// Why no pipeline could be chosen for a request that may omit it.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineChoiceError {
+    #[error("no pipeline {0}")]
+    NotFound(i64),
+    #[error("there is no pipeline yet; create one first")]
+    NoPipeline,
+    #[error("more than one pipeline exists; say which one")]
+    Ambiguous,
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The pipeline a request means: the given one (which must exist) or the only one.
+pub async fn choose_pipeline(
+    store: &timebridge_store::Store,
+    pipeline_id: Option<i64>,
+) -> Result<Pipeline, PipelineChoiceError> {
+    match pipeline_id {
+        Some(id) => store.get_pipeline(id).await.map_err(|e| match e {
+            StoreError::NotFound => PipelineChoiceError::NotFound(id),
+            other => other.into(),
+        }),
+        None => {
+            let (list, total) = store.list_pipelines(2, 0).await?;
+            match (total, list.into_iter().next()) {
+                (1, Some(p)) => Ok(p),
+                (0, _) => Err(PipelineChoiceError::NoPipeline),
+                _ => Err(PipelineChoiceError::Ambiguous),
+            }
+        }
+    }
 }
 
 /// A pipeline ready to run.
@@ -62,7 +96,7 @@ impl std::fmt::Debug for PipelineContext {
 
 impl PipelineContext {
     /// Loads the pipeline, builds its connectors and reads the target's directory.
-    pub async fn load(state: &AppState, pipeline_id: i64) -> Result<Self, SyncError> {
+    pub async fn load(state: &SyncEnv, pipeline_id: i64) -> Result<Self, SyncError> {
         let pipeline = state.store.get_pipeline(pipeline_id).await?;
         let source = crate::remote::instance(state, pipeline.source_connector_id)
             .await

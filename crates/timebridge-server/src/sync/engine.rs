@@ -25,8 +25,8 @@ use timebridge_core::plan::{
 use timebridge_store::{NewConflict, NewWriteIntent, Run, RunItem};
 
 use super::context::{PipelineContext, SyncError, to_record, to_row};
+use super::env::SyncEnv;
 use crate::audit::{Actor, record};
-use crate::state::AppState;
 
 /// How the message of a conflict raised by the target's own refusal of a write begins
 /// (for people; the conflict's `origin` says it for the code).
@@ -68,7 +68,7 @@ pub fn actor_of(trigger: &str) -> Actor {
 
 /// Executes one claimed run and returns its report (never fails: a failure is a
 /// `failed` report with the reason).
-pub async fn execute(state: &AppState, run: &Run) -> RunReport {
+pub async fn execute(state: &SyncEnv, run: &Run) -> RunReport {
     match execute_inner(state, run).await {
         Ok(report) => report,
         Err(e) => {
@@ -83,7 +83,7 @@ pub async fn execute(state: &AppState, run: &Run) -> RunReport {
     }
 }
 
-async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncError> {
+async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncError> {
     let board = &state.progress;
     board.phase(run.id, "connecting", 0);
     let ctx = Arc::new(PipelineContext::load(state, run.pipeline_id).await?);
@@ -226,7 +226,7 @@ async fn execute_inner(state: &AppState, run: &Run) -> Result<RunReport, SyncErr
 
 /// Settles the write intents an interrupted run left behind.
 async fn recover_intents(
-    state: &AppState,
+    state: &SyncEnv,
     ctx: &PipelineContext,
     run: &Run,
 ) -> Result<(), SyncError> {
@@ -283,7 +283,7 @@ fn item(key: &str, outcome: &str) -> RunItem {
 }
 
 async fn apply(
-    state: &AppState,
+    state: &SyncEnv,
     ctx: &Arc<PipelineContext>,
     run: &Run,
     input: &Arc<PlanInput>,
@@ -326,7 +326,7 @@ async fn apply(
 
 #[allow(clippy::too_many_arguments)]
 async fn apply_one(
-    state: &AppState,
+    state: &SyncEnv,
     ctx: &PipelineContext,
     run: &Run,
     input: &PlanInput,
@@ -431,7 +431,7 @@ fn error_item(key: &str, message: &str) -> (RunItem, Stats) {
 /// Creates or updates one entry in the target, recording intent, link and audit.
 #[allow(clippy::too_many_arguments)]
 async fn write(
-    state: &AppState,
+    state: &SyncEnv,
     ctx: &PipelineContext,
     run: &Run,
     key: &str,
@@ -583,7 +583,7 @@ fn raw_source(d: &Decision, input: &PlanInput) -> Option<Value> {
 
 /// Stores (or refreshes) a conflict and returns its run item.
 async fn conflict_item(
-    state: &AppState,
+    state: &SyncEnv,
     run: &Run,
     key: &str,
     view: ConflictView,
@@ -647,7 +647,7 @@ async fn conflict_item(
 /// Closes open conflicts whose source key this run decided without a conflict: their
 /// cause has gone (a mapping was added, someone fixed the entry in the target, …).
 async fn close_settled_conflicts(
-    state: &AppState,
+    state: &SyncEnv,
     run: &Run,
     items: &[RunItem],
 ) -> Result<(), SyncError> {

@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod engine;
+pub mod env;
 pub mod fence;
 pub mod progress;
 pub mod resolve;
@@ -11,3 +12,4 @@ pub mod worker;
 
 pub use context::{PipelineContext, SyncError};
 pub use engine::{RunReport, Stats, execute};
+pub use env::{Services, SyncEnv};

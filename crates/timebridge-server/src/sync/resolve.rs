@@ -13,8 +13,8 @@ use timebridge_core::plan::{
 use timebridge_store::{Conflict, NewWriteIntent};
 
 use super::context::{PipelineContext, SyncError, to_row};
+use super::env::SyncEnv;
 use crate::audit::{Actor, record};
-use crate::state::AppState;
 
 /// Why a resolution was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +62,7 @@ impl From<timebridge_store::StoreError> for ResolveError {
 
 /// Carries out `action` for `conflict` and marks it resolved; returns the stored conflict.
 pub async fn resolve(
-    state: &AppState,
+    state: &SyncEnv,
     conflict: &Conflict,
     action: Action,
     target_id: Option<String>,

@@ -11,8 +11,8 @@ use timebridge_store::{NewRun, Run, RunOutcome};
 use tokio::sync::watch;
 
 use super::engine::{RunReport, actor_of, execute};
+use super::env::SyncEnv;
 use crate::audit::record;
-use crate::state::AppState;
 
 /// The variable that shortens the lease (tests of crash recovery); default 60 s.
 pub const LEASE_VAR: &str = "TIMEBRIDGE_LEASE_SECONDS";
@@ -59,7 +59,7 @@ pub fn default_window(today: NaiveDate, window_days: i32) -> (NaiveDate, NaiveDa
 }
 
 /// Runs the worker until `shutdown` turns true.
-pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
+pub async fn run_worker(state: SyncEnv, mut shutdown: watch::Receiver<bool>) {
     let owner = worker_name();
     tracing::info!(worker = %owner, "Sync worker started.");
     loop {
@@ -79,7 +79,7 @@ pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// One round: requeue expired runs, enqueue due scheduled runs, run everything claimable.
-pub async fn tick(state: &AppState, owner: &str) -> Result<(), timebridge_store::StoreError> {
+pub async fn tick(state: &SyncEnv, owner: &str) -> Result<(), timebridge_store::StoreError> {
     let now = state.clock.now();
     let requeued = state.store.requeue_expired_runs(now).await?;
     if requeued > 0 {
@@ -106,7 +106,7 @@ pub async fn tick(state: &AppState, owner: &str) -> Result<(), timebridge_store:
 
 /// Runs the retention purge once a day (per process): run items, resolved conflicts and
 /// audit events older than `retention_days` are deleted; links never are.
-pub async fn retention(state: &AppState) -> Result<(), timebridge_store::StoreError> {
+pub async fn retention(state: &SyncEnv) -> Result<(), timebridge_store::StoreError> {
     let now = state.clock.now();
     {
         let mut last = state
@@ -144,7 +144,7 @@ pub async fn retention(state: &AppState) -> Result<(), timebridge_store::StoreEr
 
 /// Enqueues a scheduled run for every enabled pipeline whose interval has passed since
 /// its last scheduled run (or its creation) and that has nothing queued or running.
-pub async fn enqueue_scheduled(state: &AppState) -> Result<(), timebridge_store::StoreError> {
+pub async fn enqueue_scheduled(state: &SyncEnv) -> Result<(), timebridge_store::StoreError> {
     let now = state.clock.now();
     let (pipelines, _) = state.store.list_pipelines(500, 0).await?;
     for p in pipelines {
@@ -186,7 +186,7 @@ pub async fn enqueue_scheduled(state: &AppState) -> Result<(), timebridge_store:
 /// Executes a run this worker claimed: renews the lease meanwhile, records items, stats
 /// and audit events, and frees the pipeline.
 pub async fn run_claimed(
-    state: &AppState,
+    state: &SyncEnv,
     owner: &str,
     run: Run,
 ) -> Result<Run, timebridge_store::StoreError> {

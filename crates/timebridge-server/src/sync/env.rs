@@ -1,0 +1,102 @@
+//! What the sync engine, the worker and conflict resolutions work with — the database,
+//! the clock, the connector context and this process's run bookkeeping — and nothing of
+//! the web server. The CLI, tests and the worker build one without a web state; the web
+//! state hands its own parts out as one ([`axum::extract::FromRef`]).
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use chrono::{DateTime, Utc};
+use timebridge_connectors::ConnectorContext;
+use timebridge_store::Store;
+
+use super::fence::Fences;
+use super::progress::ProgressBoard;
+use crate::clock::SharedClock;
+use crate::state::AppState;
+
+/// The narrow interface of the sync engine. Cloning is cheap (shared handles).
+#[derive(Clone)]
+pub struct SyncEnv {
+    /// The database.
+    pub store: Store,
+    /// The only source of "now".
+    pub clock: SharedClock,
+    /// What every connector instance shares: call metrics and the retry sleeper.
+    pub connectors: ConnectorContext,
+    /// Progress of the runs executing in this process.
+    pub progress: ProgressBoard,
+    /// Lease confirmations of the runs executing in this process (write fencing).
+    pub fences: Fences,
+    /// Wakes the worker when a run was queued.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// When this process last ran the retention purge.
+    pub retention_ran_at: Arc<std::sync::Mutex<Option<DateTime<Utc>>>>,
+}
+
+impl std::fmt::Debug for SyncEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEnv").finish_non_exhaustive()
+    }
+}
+
+impl SyncEnv {
+    /// A fresh environment on `store` with `clock` (the CLI's `sync`, tests).
+    pub fn new(store: Store, clock: SharedClock) -> Self {
+        SyncEnv {
+            store,
+            clock,
+            connectors: ConnectorContext::default(),
+            progress: ProgressBoard::default(),
+            fences: Fences::default(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            retention_ran_at: Arc::default(),
+        }
+    }
+}
+
+impl FromRef<AppState> for SyncEnv {
+    fn from_ref(state: &AppState) -> Self {
+        SyncEnv {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            connectors: state.connectors.clone(),
+            progress: state.progress.clone(),
+            fences: state.fences.clone(),
+            wake: state.wake.clone(),
+            retention_ran_at: state.retention_ran_at.clone(),
+        }
+    }
+}
+
+/// The parts audit recording and connector building need, shared by the web state and
+/// the sync environment so that both record and build the same way.
+pub trait Services {
+    fn store(&self) -> &Store;
+    fn clock(&self) -> &SharedClock;
+    fn connector_context(&self) -> &ConnectorContext;
+}
+
+impl Services for SyncEnv {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+    fn connector_context(&self) -> &ConnectorContext {
+        &self.connectors
+    }
+}
+
+impl Services for AppState {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+    fn connector_context(&self) -> &ConnectorContext {
+        &self.connectors
+    }
+}
