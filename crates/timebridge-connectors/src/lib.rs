@@ -3,7 +3,9 @@
 //! HTTP client.
 //!
 //! Adding a system is one folder (`src/<kind>/`, with a `kind()` returning its
-//! [`KindInfo`]) plus one line in [`registry::kinds`].
+//! [`KindInfo`]) plus one line in [`registry::kinds`]. A kind that receives webhooks
+//! implements [`webhook::WebhookProtocol`] in its folder and names it in its
+//! [`WebhookSpec`]; the server serves it at `/api/webhook/<kind>/{connector_id}`.
 
 pub mod connector;
 pub mod error;
@@ -11,6 +13,7 @@ pub mod http;
 pub mod kimai;
 pub mod marker;
 pub mod registry;
+pub mod webhook;
 pub mod zammad;
 
 pub use connector::{
@@ -20,3 +23,4 @@ pub use connector::{
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;
 pub use registry::{Dimensions, Feature, KindInfo, Role, SettingsError, WebhookSpec};
+pub use webhook::{WebhookCall, WebhookProtocol, WebhookRejection, WebhookScope};

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::connector::{Connector, ConnectorConfig, ConnectorContext};
 use crate::error::ConnectorResult;
+use crate::webhook::WebhookProtocol;
 
 /// What a connector kind can be used as: a pipeline's source or target, or a notifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -49,12 +50,18 @@ pub struct Dimensions {
     pub user: Option<&'static str>,
 }
 
-/// How a kind's webhook calls are signed, served at `/api/webhook/<kind>/{connector_id}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a kind's webhook calls are signed and read, served at
+/// `/api/webhook/<kind>/{connector_id}`.
+#[derive(Debug, Clone, Copy)]
 pub struct WebhookSpec {
     /// The signature scheme in words, e.g. `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the
     /// raw body>`.
     pub signature: &'static str,
+    /// The secret setting the signature is checked with (one of the kind's
+    /// `secret_settings`, e.g. `webhook_secret`).
+    pub secret_setting: &'static str,
+    /// Verifies and parses calls; implemented in the kind's folder.
+    pub protocol: &'static dyn WebhookProtocol,
 }
 
 /// Static description of a connector kind.

@@ -1,9 +1,9 @@
-//! The fast path of Zammad webhooks. A call is checked (signature, JSON, delivery id) with
+//! The fast path of webhooks (every kind). A call is checked (signature, payload, delivery id) with
 //! nothing but memory — connector secrets are cached for a few seconds, recent delivery
 //! ids are remembered — acknowledged, and handed to a flusher task that records the
 //! calls in batches, one transaction each: delivery ids (which also catches a repeat seen
-//! by another process), audit events, and the tickets merged into each pipeline's queued
-//! webhook run. A crash can lose at most the calls of the batch being written; webhooks
+//! by another process), audit events, and the records (tickets) merged into each pipeline's
+//! queued webhook run. A crash can lose at most the calls of the batch being written; webhooks
 //! are hints, and the scheduled scan reads everything anyway.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -161,7 +161,7 @@ async fn flush(state: &AppState, batch: Vec<WebhookCall>) {
     }
     tracing::error!(
         calls = batch.len(),
-        "Webhook calls dropped after repeated database errors; the scheduled sync will read their tickets."
+        "Webhook calls dropped after repeated database errors; the scheduled sync will read their records."
     );
 }
 

@@ -505,3 +505,62 @@ db_test!(
         assert!(store.record_webhook_delivery("d-2", 1, t0()).await.unwrap());
     }
 );
+
+db_test!(
+    async fn a_webhook_call_naming_everything_widens_the_queued_run(store: Store) {
+        use timebridge_store::{NewAuditEvent, WebhookCall, WebhookTarget};
+        let p = pipeline(&store, "p").await;
+        let source = store.get_pipeline(p).await.unwrap().source_connector_id;
+        let call = |delivery: &str, ticket_ids: Option<Vec<i64>>| WebhookCall {
+            connector_id: source,
+            ticket_ids,
+            delivery_id: Some(delivery.into()),
+            audit: NewAuditEvent {
+                at: t0(),
+                actor: "webhook".into(),
+                action: "webhook_received".into(),
+                entity_type: "connector".into(),
+                entity_id: Some(source.to_string()),
+                details: json!({}),
+                ip: None,
+            },
+        };
+        let targets = [WebhookTarget {
+            pipeline_id: p,
+            source_connector_id: source,
+            window_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+        }];
+        let after = t0() + Duration::seconds(2);
+        let (kept, runs) = store
+            .record_webhook_batch(&[call("a", Some(vec![7, 5]))], &targets, t0(), after)
+            .await
+            .unwrap();
+        assert_eq!((kept, runs.len()), (1, 1));
+        let run = runs[0];
+        assert_eq!(
+            store.get_run(run).await.unwrap().ticket_ids,
+            Some(vec![5, 7])
+        );
+        // A call naming everything widens the queued run ...
+        let batch = [call("b", Some(vec![9])), call("c", None)];
+        let (kept, runs) = store
+            .record_webhook_batch(&batch, &targets, t0(), after)
+            .await
+            .unwrap();
+        assert_eq!((kept, runs), (2, vec![run]));
+        assert_eq!(store.get_run(run).await.unwrap().ticket_ids, None);
+        // ... and a later ticket does not narrow it again.
+        store
+            .record_webhook_batch(&[call("d", Some(vec![3]))], &targets, t0(), after)
+            .await
+            .unwrap();
+        assert_eq!(store.get_run(run).await.unwrap().ticket_ids, None);
+        // A repeated delivery id is left out.
+        let (kept, _) = store
+            .record_webhook_batch(&[call("d", Some(vec![4]))], &targets, t0(), after)
+            .await
+            .unwrap();
+        assert_eq!(kept, 0);
+    }
+);

@@ -3,6 +3,7 @@
 
 mod normalize;
 mod source;
+pub mod webhook;
 
 use serde_json::json;
 
@@ -35,6 +36,8 @@ pub fn kind() -> KindInfo {
         catalogs: &["types", "organizations", "agents"],
         webhook: Some(WebhookSpec {
             signature: "X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body>",
+            secret_setting: "webhook_secret",
+            protocol: &webhook::ZammadWebhook,
         }),
         build: ZammadConnector::build,
     }

@@ -16,3 +16,4 @@ mod settings_and_health;
 mod startup;
 mod sync_e2e;
 mod ui;
+mod webhooks;

@@ -16,7 +16,7 @@ use timebridge_sim::{Fault, KimaiSim, Seed, SimOptions, ZammadSim, start_both};
 use crate::api_test;
 use crate::common::{TestApp, error_code};
 
-const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+pub(crate) const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 
 /// The simulators' "now": their data lies in March 2026.
 fn sim_now() -> DateTime<Utc> {
@@ -115,7 +115,7 @@ pub(crate) async fn map(
 }
 
 /// Runs a manual sync of March and waits for it.
-async fn sync(app: &TestApp, env: &Env, dry_run: bool) -> Value {
+pub(crate) async fn sync(app: &TestApp, env: &Env, dry_run: bool) -> Value {
     let (status, run) = app
         .send_json(
             Method::POST,

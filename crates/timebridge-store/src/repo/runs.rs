@@ -636,7 +636,8 @@ impl Store {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookCall {
     pub connector_id: i64,
-    pub ticket_id: i64,
+    /// The source records (tickets) the call names; `None`: everything in the window.
+    pub ticket_ids: Option<Vec<i64>>,
     pub delivery_id: Option<String>,
     /// The audit event to record for it (when it is not a repeated delivery).
     pub audit: crate::NewAuditEvent,
@@ -685,14 +686,18 @@ impl Store {
         }
         let mut runs = Vec::new();
         for t in targets {
-            let mut tickets: Vec<i64> = kept
+            let calls: Vec<&&WebhookCall> = kept
                 .iter()
                 .filter(|c| c.connector_id == t.source_connector_id)
-                .map(|c| c.ticket_id)
                 .collect();
-            if tickets.is_empty() {
+            if calls.is_empty() {
                 continue;
             }
+            // `None`: a call asked for everything, so the run is not narrowed to tickets.
+            let mut tickets: Option<Vec<i64>> = calls.iter().try_fold(Vec::new(), |mut acc, c| {
+                acc.extend(c.ticket_ids.as_ref()?);
+                Some(acc)
+            });
             let queued = run::Entity::find()
                 .filter(run::Column::PipelineId.eq(t.pipeline_id))
                 .filter(run::Column::Trigger.eq("webhook"))
@@ -702,18 +707,25 @@ impl Store {
                 .await?;
             match queued {
                 Some(m) => {
-                    tickets.extend(
-                        m.ticket_ids
-                            .clone()
-                            .and_then(|v| serde_json::from_value::<Vec<i64>>(v).ok())
-                            .unwrap_or_default(),
-                    );
-                    tickets.sort_unstable();
-                    tickets.dedup();
+                    // A queued run without tickets already covers everything.
+                    let queued_tickets = m
+                        .ticket_ids
+                        .clone()
+                        .filter(|v| !v.is_null())
+                        .map(|v| serde_json::from_value::<Vec<i64>>(v).unwrap_or_default());
+                    if let (Some(t), Some(q)) = (&mut tickets, queued_tickets) {
+                        t.extend(q);
+                    } else {
+                        tickets = None;
+                    }
+                    if let Some(t) = &mut tickets {
+                        t.sort_unstable();
+                        t.dedup();
+                    }
                     run::Entity::update_many()
                         .col_expr(
                             run::Column::TicketIds,
-                            Expr::value(serde_json::json!(tickets)),
+                            Expr::value(tickets.map(|t| serde_json::json!(t))),
                         )
                         .filter(run::Column::Id.eq(m.id))
                         .exec(&txn)
@@ -721,8 +733,10 @@ impl Store {
                     runs.push(m.id);
                 }
                 None => {
-                    tickets.sort_unstable();
-                    tickets.dedup();
+                    if let Some(t) = &mut tickets {
+                        t.sort_unstable();
+                        t.dedup();
+                    }
                     let m = run::ActiveModel {
                         id: NotSet,
                         pipeline_id: Set(t.pipeline_id),
@@ -731,7 +745,7 @@ impl Store {
                         status: Set("queued".into()),
                         window_from: Set(t.window_from.to_string()),
                         window_to: Set(t.window_to.to_string()),
-                        ticket_ids: Set(Some(serde_json::json!(tickets))),
+                        ticket_ids: Set(tickets.map(|t| serde_json::json!(t))),
                         stats: Set(empty_stats()),
                         error: Set(None),
                         created_at: Set(now),
