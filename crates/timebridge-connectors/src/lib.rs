@@ -19,4 +19,6 @@ pub use connector::{
 };
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;
-pub use registry::{Dimensions, Feature, KindInfo, Role, SettingsError, WebhookSpec};
+pub use registry::{
+    DimensionCatalogs, Dimensions, Feature, KindInfo, Role, SettingsError, WebhookSpec,
+};
