@@ -111,8 +111,8 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
   it('creates a pipeline', async () => {
     await page.goto(`${BASE}/pipelines/new`);
     await page.getByLabel('Name').fill(pName);
-    await page.getByLabel('Source', { exact: true }).selectOption({ label: `${zName} (Zammad)` });
-    await page.getByLabel('Target', { exact: true }).selectOption({ label: `${kName} (Kimai)` });
+    await page.getByLabel(/^Source( \*)?$/).selectOption({ label: `${zName} (Zammad)` });
+    await page.getByLabel(/^Target( \*)?$/).selectOption({ label: `${kName} (Kimai)` });
     await page.getByLabel('Window (days back)').fill('31');
     await snap('pipeline-form');
     await page.getByRole('button', { name: 'Create pipeline' }).click();
@@ -266,7 +266,9 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page.goto(`${BASE}/conflicts?status=resolved`);
     await page.getByRole('row').filter({ has: page.locator(`a[href="/conflicts/${id}"]`) }).filter({ hasText: 'resolved: Skip' }).waitFor();
     await page.goto(`${BASE}/conflicts?status=open&reason=negative_duration`);
-    await page.getByText(/No (open )?conflicts/i).first().waitFor();
+    // the seed has one negative accounting per 97, so how many are left open depends on how much of the
+    // seeded month the sync window covers (all of it early in a month): the list or its empty state
+    await page.locator('table a[href^="/conflicts/"]').or(page.getByText(/No (open )?conflicts/i)).first().waitFor();
     assert.equal(await page.locator(`a[href="/conflicts/${id}"]`).count(), 0);
     noConsoleErrors();
   });
