@@ -81,8 +81,8 @@ describe('timebridge UI flows', { concurrency: false }, () => {
   it('creates a pipeline', async () => {
     await page.goto(`${t.baseUrl}/pipelines/new`);
     await page.getByLabel('Name').fill(pName);
-    await page.getByLabel('Source (helpdesk)').selectOption({ label: `${zName} (zammad)` });
-    await page.getByLabel('Target (time tracking)').selectOption({ label: `${kName} (kimai)` });
+    await page.getByLabel(/^Source( \*)?$/).selectOption({ label: `${zName} (Zammad)` });
+    await page.getByLabel(/^Target( \*)?$/).selectOption({ label: `${kName} (Kimai)` });
     await page.getByLabel('Interval (minutes)').fill('360');
     await page.getByLabel('Window (days back)').fill('30');
     await page.getByRole('button', { name: 'Create pipeline' }).click();

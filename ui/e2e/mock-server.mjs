@@ -23,7 +23,14 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
     kinds: [
       {
         kind: 'zammad',
+        label: 'Zammad',
         roles: ['source'],
+        features: ['webhook'],
+        dimensions: { activity: 'type', project: 'organization', user: 'agent' },
+        secret_settings: ['webhook_secret'],
+        catalogs: ['types', 'organizations', 'agents'],
+        dimension_catalogs: { activity: 'types', project: 'organizations', user: 'agents' },
+        webhook: { path: '/api/webhook/zammad/{connector_id}', signature: 'X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body>' },
         settings_schema: {
           type: 'object',
           properties: {
@@ -35,7 +42,14 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
       },
       {
         kind: 'kimai',
+        label: 'Kimai',
         roles: ['target'],
+        features: [],
+        dimensions: { activity: 'activity', project: 'project', user: 'user' },
+        secret_settings: [],
+        catalogs: ['activities', 'projects', 'customers', 'users'],
+        dimension_catalogs: { activity: 'activities', project: 'projects', user: 'users' },
+        webhook: null,
         settings_schema: {
           type: 'object',
           properties: {

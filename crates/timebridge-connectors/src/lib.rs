@@ -22,5 +22,7 @@ pub use connector::{
 };
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;
-pub use registry::{Dimensions, Feature, KindInfo, Role, SettingsError, WebhookSpec};
+pub use registry::{
+    DimensionCatalogs, Dimensions, Feature, KindInfo, Role, SettingsError, WebhookSpec,
+};
 pub use webhook::{WebhookCall, WebhookProtocol, WebhookRejection, WebhookScope};

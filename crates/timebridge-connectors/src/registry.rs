@@ -50,6 +50,21 @@ pub struct Dimensions {
     pub user: Option<&'static str>,
 }
 
+/// The catalog (`GET /api/connectors/{id}/catalog/{what}`) that lists each mapping
+/// dimension's items (Zammad: `types` / `organizations` / `agents`). `None`: none does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DimensionCatalogs {
+    /// The catalog of activities (Zammad: `types`; Kimai: `activities`).
+    #[schema(value_type = Option<String>)]
+    pub activity: Option<&'static str>,
+    /// The catalog of projects (Zammad: `organizations`; Kimai: `projects`).
+    #[schema(value_type = Option<String>)]
+    pub project: Option<&'static str>,
+    /// The catalog of people (Zammad: `agents`; Kimai: `users`).
+    #[schema(value_type = Option<String>)]
+    pub user: Option<&'static str>,
+}
+
 /// How a kind's webhook calls are signed and read, served at
 /// `/api/webhook/<kind>/{connector_id}`.
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +95,8 @@ pub struct KindInfo {
     pub secret_settings: Vec<&'static str>,
     /// The catalogs `GET /api/connectors/{id}/catalog/{what}` serves for this kind.
     pub catalogs: &'static [&'static str],
+    /// Which of [`KindInfo::catalogs`] lists each dimension's items (the mapping pickers).
+    pub dimension_catalogs: DimensionCatalogs,
     /// How its webhook calls are signed, for kinds with [`Feature::Webhook`].
     #[serde(skip)]
     pub webhook: Option<WebhookSpec>,
@@ -307,6 +324,20 @@ mod tests {
     }
 
     #[test]
+    fn each_dimension_names_the_catalog_that_lists_it() {
+        let z = find("zammad").unwrap().dimension_catalogs;
+        assert_eq!(
+            (z.activity, z.project, z.user),
+            (Some("types"), Some("organizations"), Some("agents"))
+        );
+        let k = find("kimai").unwrap().dimension_catalogs;
+        assert_eq!(
+            (k.activity, k.project, k.user),
+            (Some("activities"), Some("projects"), Some("users"))
+        );
+    }
+
+    #[test]
     fn every_kind_describes_itself_consistently() {
         for kind in kinds() {
             assert!(!kind.label.is_empty(), "{}", kind.kind);
@@ -325,6 +356,25 @@ mod tests {
                 "{}: sources and targets name their dimensions",
                 kind.kind
             );
+            let c = kind.dimension_catalogs;
+            for (dimension, word, catalog) in [
+                ("activity", d.activity, c.activity),
+                ("project", d.project, c.project),
+                ("user", d.user, c.user),
+            ] {
+                if let Some(catalog) = catalog {
+                    assert!(
+                        word.is_some(),
+                        "{}: a catalog for {dimension}, which the kind does not have",
+                        kind.kind
+                    );
+                    assert!(
+                        kind.catalogs.contains(&catalog),
+                        "{}: the {dimension} catalog {catalog} is one of its catalogs",
+                        kind.kind
+                    );
+                }
+            }
             for secret in &kind.secret_settings {
                 assert!(
                     kind.settings_schema["properties"][*secret].is_object(),

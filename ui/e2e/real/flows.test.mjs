@@ -111,8 +111,8 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
   it('creates a pipeline', async () => {
     await page.goto(`${BASE}/pipelines/new`);
     await page.getByLabel('Name').fill(pName);
-    await page.getByLabel('Source (helpdesk)').selectOption({ label: `${zName} (zammad)` });
-    await page.getByLabel('Target (time tracking)').selectOption({ label: `${kName} (kimai)` });
+    await page.getByLabel(/^Source( \*)?$/).selectOption({ label: `${zName} (Zammad)` });
+    await page.getByLabel(/^Target( \*)?$/).selectOption({ label: `${kName} (Kimai)` });
     await page.getByLabel('Window (days back)').fill('31');
     await snap('pipeline-form');
     await page.getByRole('button', { name: 'Create pipeline' }).click();
@@ -135,6 +135,8 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
   it('maps Zammad types to Kimai activities and organizations to projects with the catalog dropdowns', async () => {
     await page.goto(`${BASE}/mappings?pipeline=${pipelineId}`);
     await page.getByRole('tab', { name: 'Activities', selected: true }).waitFor();
+    // the heading comes from the kinds' labels and dimension words (GET /api/connectors/kinds)
+    await page.getByRole('heading', { name: 'Zammad type → Kimai activity', exact: true }).waitFor();
     // types (Zammad catalog) → activities (Kimai catalog); "Internal (old)" stays unmapped
     const activities = [['Consulting', 'Consulting'], ['On-site', 'On-site'], ['Remote support', 'Remote support'], ['Travel', 'Travel']];
     for (const [src, tgt] of activities) await pick('Kimai activity', src, tgt);
@@ -144,6 +146,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page.getByText('Only unmapped (1)').waitFor();
 
     await page.getByRole('tab', { name: 'Projects' }).click();
+    await page.getByRole('heading', { name: 'Zammad organization → Kimai project', exact: true }).waitFor();
     const orgs = ['Acme Logistics GmbH', 'Bergmann Dental', 'Cafe Sonnenschein', 'Delta Steuerberatung', 'Elbe Immobilien AG', 'Fuchs & Partner Architekten'];
     for (const o of orgs) await pick('Kimai project', o, `${o} / ${o}`);
     await page.getByRole('button', { name: 'Save mappings' }).click();
@@ -156,7 +159,8 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page.getByRole('combobox', { name: 'Kimai activity for Consulting', exact: true }).filter({ hasText: 'Consulting' }).waitFor();
 
     await page.getByRole('tab', { name: 'Users' }).click();
-    await page.getByRole('columnheader', { name: 'Agent' }).waitFor();
+    await page.getByRole('heading', { name: 'Zammad agent → Kimai user', exact: true }).waitFor();
+    await page.getByRole('columnheader', { name: 'Zammad agent', exact: true }).waitFor();
     await page.getByText('matched by e-mail').first().waitFor();
     await snap('mappings-users');
     noConsoleErrors();
@@ -262,7 +266,9 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page.goto(`${BASE}/conflicts?status=resolved`);
     await page.getByRole('row').filter({ has: page.locator(`a[href="/conflicts/${id}"]`) }).filter({ hasText: 'resolved: Skip' }).waitFor();
     await page.goto(`${BASE}/conflicts?status=open&reason=negative_duration`);
-    await page.getByText(/No (open )?conflicts/i).first().waitFor();
+    // the seed has one negative accounting per 97, so how many are left open depends on how much of the
+    // seeded month the sync window covers (all of it early in a month): the list or its empty state
+    await page.locator('table a[href^="/conflicts/"]').or(page.getByText(/No (open )?conflicts/i)).first().waitFor();
     assert.equal(await page.locator(`a[href="/conflicts/${id}"]`).count(), 0);
     noConsoleErrors();
   });

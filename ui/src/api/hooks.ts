@@ -50,6 +50,21 @@ export const useHealth = () =>
 // ---- connectors
 export const useConnectorKinds = () =>
   useQuery({ queryKey: qk.kinds, queryFn: () => api.get<ConnectorKind[]>('/api/connectors/kinds'), staleTime: 300_000 });
+/**
+ * The kinds of a pipeline's source and target connectors (undefined while loading or when
+ * unknown): labels and dimension words come from them, never from code naming a system.
+ */
+export function usePipelineKinds(pipelineId: number | undefined) {
+  const kinds = useConnectorKinds();
+  const connectors = useConnectors();
+  const pipelines = usePipelines();
+  const p = pipelines.data?.items.find((x) => x.id === pipelineId);
+  const kindOf = (id: number | undefined) => {
+    const c = connectors.data?.items.find((x) => x.id === id);
+    return c ? kinds.data?.find((k) => k.kind === c.kind) : undefined;
+  };
+  return { source: kindOf(p?.source_connector_id), target: kindOf(p?.target_connector_id), kinds: kinds.data };
+}
 export const useConnectors = () =>
   useQuery({ queryKey: qk.connectors, queryFn: () => api.get<Page<Connector>>('/api/connectors', { limit: 500 }) });
 export const useConnector = (id: number | undefined) =>

@@ -169,7 +169,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The registered connector kinds with their roles and settings schemas. */
+        /**
+         * The registered connector kinds: label, roles, features, dimensions, settings schema,
+         *     secret settings, catalogs and webhook.
+         */
         get: operations["kinds"];
         put?: never;
         post?: never;
@@ -642,19 +645,33 @@ export interface components {
             /** @description Settings per the kind's schema; secret settings are write-only. */
             settings?: Record<string, unknown>;
         };
-        /** @description A connector kind from the registry. */
+        /**
+         * @description A connector kind from the registry: what it is for and how it is configured, so that
+         *     clients (the UI) never name a concrete system.
+         */
         ConnectorKind: {
+            /** @description What `GET /api/connectors/{id}/catalog/{what}` serves. */
+            catalogs: string[];
+            /**
+             * @description Which of `catalogs` lists each dimension's items (for mapping pickers); `null` where
+             *     none does.
+             */
+            dimension_catalogs: components["schemas"]["DimensionCatalogs"];
+            /** @description The kind's own words for the activity, project and user dimensions. */
+            dimensions: components["schemas"]["Dimensions"];
+            /** @description What it can do beyond its roles. */
+            features: components["schemas"]["Feature"][];
             /** @description The kind, e.g. `zammad`. */
             kind: string;
-            /**
-             * @description What pipelines may use it as.
-             * @example [
-             *       "source"
-             *     ]
-             */
-            roles: string[];
+            /** @description The system's name for people, e.g. `Zammad`. */
+            label: string;
+            /** @description What it can be used as: a pipeline's source or target, or a notifier. */
+            roles: components["schemas"]["Role"][];
+            /** @description Settings that are secrets: write-only, answered as `has_<name>`. */
+            secret_settings: string[];
             /** @description JSON Schema of the `settings` object. */
             settings_schema: Record<string, unknown>;
+            webhook?: null | components["schemas"]["KindWebhook"];
         };
         /**
          * @description Body of `PUT /api/connectors/{id}`; omitted secrets (and an omitted `api_token`) are
@@ -672,6 +689,30 @@ export interface components {
             name: string;
             /** @description New settings; omitted secret settings are kept, a secret set to `null` is removed. */
             settings?: Record<string, unknown> | null;
+        };
+        /**
+         * @description The catalog (`GET /api/connectors/{id}/catalog/{what}`) that lists each mapping
+         *     dimension's items (Zammad: `types` / `organizations` / `agents`). `None`: none does.
+         */
+        DimensionCatalogs: {
+            /** @description The catalog of activities (Zammad: `types`; Kimai: `activities`). */
+            activity?: string | null;
+            /** @description The catalog of projects (Zammad: `organizations`; Kimai: `projects`). */
+            project?: string | null;
+            /** @description The catalog of people (Zammad: `agents`; Kimai: `users`). */
+            user?: string | null;
+        };
+        /**
+         * @description Each kind's own word for the three mapping dimensions (Zammad: type / organization /
+         *     agent; Kimai: activity / project / user). `None`: the kind has no such dimension.
+         */
+        Dimensions: {
+            /** @description The kind's word for an activity (Zammad: `type`). */
+            activity?: string | null;
+            /** @description The kind's word for a project (Zammad: `organization`). */
+            project?: string | null;
+            /** @description The kind's word for a person (Zammad: `agent`). */
+            user?: string | null;
         };
         /** @description The inner object of [`ErrorResponse`]. */
         ErrorBody: {
@@ -700,6 +741,11 @@ export interface components {
             pending_writes: Record<string, unknown>[];
             run_items: Record<string, unknown>[];
         };
+        /**
+         * @description What a kind can do beyond its roles (`features` in `/api/connectors/kinds`).
+         * @enum {string}
+         */
+        Feature: "webhook" | "running_entries" | "idempotency_key" | "create_projects" | "oauth";
         /** @description Health of the process and its database. */
         Health: {
             /** @description `ok` or `unreachable`. */
@@ -708,6 +754,13 @@ export interface components {
             status: string;
             /** @description The server version. */
             version: string;
+        };
+        /** @description A kind's webhook endpoint. */
+        KindWebhook: {
+            /** @description `/api/webhook/<kind>/{connector_id}`. */
+            path: string;
+            /** @description The signature scheme, e.g. `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body>`. */
+            signature: string;
         };
         /** @description A list response: one page of items and the total count. */
         ListResponse_AuditEvent: {
@@ -1152,6 +1205,11 @@ export interface components {
             /** @description For `link`: the target entry to adopt (a string; a number is accepted too). */
             target_id?: string | null;
         };
+        /**
+         * @description What a connector kind can be used as: a pipeline's source or target, or a notifier.
+         * @enum {string}
+         */
+        Role: "source" | "target" | "notifier";
         /** @description A sync run. */
         Run: {
             /**

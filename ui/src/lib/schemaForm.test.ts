@@ -52,6 +52,14 @@ describe('settings schema forms', () => {
     expect(hasSecret('webhook_secret', {}, { has_webhook_secret: true })).toBe(true);
     expect(hasSecret('webhook_secret', {})).toBe(false);
   });
+  it('treats the kind’s secret settings as write-only', () => {
+    const withSecret = schemaFields({ type: 'object', properties: { signing_secret: { type: 'string' }, channel: { type: 'string' } } }, ['signing_secret']);
+    expect(withSecret.map((f) => [f.name, f.writeOnly])).toEqual([
+      ['signing_secret', true],
+      ['channel', false],
+    ]);
+    expect(initialValues(withSecret, { signing_secret: 'x', channel: '#ops' })).toEqual({ signing_secret: '', channel: '#ops' });
+  });
   it('ignores non-objects', () => {
     expect(schemaFields(null)).toEqual([]);
   });

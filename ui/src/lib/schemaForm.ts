@@ -28,7 +28,11 @@ function pickType(p: Json): FieldType {
   return 'string';
 }
 
-export function schemaFields(schema: unknown): SchemaField[] {
+/**
+ * Form fields of a settings schema. `secrets` are the kind's `secret_settings`: write-only fields
+ * (never prefilled, kept when left empty) even where the schema does not say `writeOnly`.
+ */
+export function schemaFields(schema: unknown, secrets: readonly string[] = []): SchemaField[] {
   if (!schema || typeof schema !== 'object') return [];
   const s = schema as Json;
   const props = (s.properties ?? {}) as Record<string, Json>;
@@ -46,7 +50,7 @@ export function schemaFields(schema: unknown): SchemaField[] {
       description: typeof p.description === 'string' ? p.description : undefined,
       default: p.default,
       options,
-      writeOnly: p.writeOnly === true,
+      writeOnly: p.writeOnly === true || secrets.includes(name),
       required: req.has(name),
       format: typeof p.format === 'string' ? p.format : undefined,
       minimum: typeof p.minimum === 'number' ? p.minimum : undefined,

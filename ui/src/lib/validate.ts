@@ -16,7 +16,7 @@ export function httpUrl(v: string): string | undefined {
     if (!u.hostname) return 'Must be a valid URL';
     return undefined;
   } catch {
-    return 'Must be a valid URL, e.g. https://zammad.example.com';
+    return 'Must be a valid URL, e.g. https://time.example.com';
   }
 }
 

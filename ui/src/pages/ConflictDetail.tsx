@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiError } from '@/api/client';
-import { resolveConflict, useConflict, useConnectors, usePipelines } from '@/api/hooks';
+import { resolveConflict, useConflict, usePipelineKinds } from '@/api/hooks';
 import type { Conflict, Entry, ExplanationStep, ResolveAction } from '@/api/types';
 import { ConfirmDialog, DateTime, ErrorState, Loading, PageHeader, useTitle } from '@/components/common';
 import { Badge } from '@/components/ui/badge';
@@ -13,6 +13,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@
 import { toast } from '@/components/ui/toast';
 import { diffFieldSet, displayValue, isFieldDifferent } from '@/lib/diff';
 import { formatDateTime, formatDuration, humanize } from '@/lib/format';
+import { kindLabel, labelOfKind } from '@/lib/kinds';
 import { cn } from '@/lib/utils';
 
 const ACTION_HELP: Record<ResolveAction, string> = {
@@ -63,10 +64,8 @@ const FIELD_ALIASES: Record<string, string> = { duration: 'duration_seconds', be
 function SideBySide({ c }: { c: Conflict }) {
   // The server normalises the source side to the entry it would write (system = the target's), so name the
   // pipeline's source kind too.
-  const pipelines = usePipelines();
-  const connectors = useConnectors();
-  const sourceId = pipelines.data?.items.find((p) => p.id === c.pipeline_id)?.source_connector_id;
-  const sourceKind = connectors.data?.items.find((x) => x.id === sourceId)?.kind;
+  const { source: sourceKind, kinds } = usePipelineKinds(c.pipeline_id);
+  const label = (system: string) => labelOfKind(kinds, system);
   const set = diffFieldSet(c.diff.map((d) => ({ ...d, field: FIELD_ALIASES[d.field] ?? d.field })));
   return (
     <>
@@ -102,12 +101,12 @@ function SideBySide({ c }: { c: Conflict }) {
           <TableHead>
             Source{' '}
             {c.source
-              ? sourceKind && sourceKind !== c.source.system
-                ? `(${sourceKind} entry ${c.source_key}, as it would be written to ${c.source.system})`
-                : `(${c.source.system})`
+              ? sourceKind && sourceKind.kind !== c.source.system
+                ? `(${kindLabel(sourceKind)} entry ${c.source_key}, as it would be written to ${label(c.source.system)})`
+                : `(${label(c.source.system)})`
               : ''}
           </TableHead>
-          <TableHead>Target {c.target ? `(${c.target.system})` : ''}</TableHead>
+          <TableHead>Target {c.target ? `(${label(c.target.system)})` : ''}</TableHead>
         </TableRow>
       </TableHeader>
       <TableBody>
@@ -223,6 +222,7 @@ export function ConflictDetailPage() {
   });
 
   const c = q.data;
+  const { target: targetKind } = usePipelineKinds(c?.pipeline_id);
   const confirm = () => {
     if (!action) return;
     if (action === 'link' && !targetId.trim()) {
@@ -351,7 +351,7 @@ export function ConflictDetailPage() {
         onConfirm={confirm}
       >
         {action === 'link' && (
-          <Field id="target_id" label="Target entry id" required error={fieldError} hint="The id of the existing Kimai timesheet that records this work.">
+          <Field id="target_id" label="Target entry id" required error={fieldError} hint={`The id of the existing entry in ${targetKind ? kindLabel(targetKind) : 'the target'} that records this work.`}>
             <Input value={targetId} onChange={(e) => setTargetId(e.target.value)} inputMode="numeric" />
           </Field>
         )}

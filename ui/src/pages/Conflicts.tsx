@@ -1,7 +1,7 @@
 import { useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
-import { resolveConflict, useConflicts, usePipelines } from '@/api/hooks';
+import { resolveConflict, useConflicts, usePipelineKinds, usePipelines } from '@/api/hooks';
 import { CONFLICT_REASONS, type Conflict, type ResolveAction } from '@/api/types';
 import { ConfirmDialog, DateTime, Empty, ErrorState, Loading, PageHeader, Pagination, useTitle } from '@/components/common';
 import { EntrySummary } from '@/components/EntrySummary';
@@ -14,6 +14,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@
 import { toast } from '@/components/ui/toast';
 import { runSequential, type BulkResult } from '@/lib/bulk';
 import { humanize } from '@/lib/format';
+import { kindLabel } from '@/lib/kinds';
 
 const LIMIT = 50;
 const BULK_ACTIONS: ResolveAction[] = ['skip', 'keep_target'];
@@ -26,6 +27,9 @@ export function ConflictsPage() {
   const pipelineId = params.get('pipeline_id') ?? '';
   const offset = Number(params.get('offset') ?? 0) || 0;
   const pipelines = usePipelines();
+  // name the systems when the list is of one pipeline (filtered, or the only one)
+  const onlyPipeline = pipelineId ? Number(pipelineId) : pipelines.data?.items.length === 1 ? pipelines.data.items[0]?.id : undefined;
+  const { source: sourceKind, target: targetKind } = usePipelineKinds(onlyPipeline);
   const q = useConflicts({ status, reason: reason || undefined, pipeline_id: pipelineId || undefined, limit: LIMIT, offset });
   const qc = useQueryClient();
   const [selected, setSelected] = useState<Set<number>>(new Set());
@@ -152,8 +156,8 @@ export function ConflictsPage() {
                       />
                     </TableHead>
                     <TableHead>Conflict</TableHead>
-                    <TableHead>Source (Zammad)</TableHead>
-                    <TableHead>Target (Kimai)</TableHead>
+                    <TableHead>Source{sourceKind && ` (${kindLabel(sourceKind)})`}</TableHead>
+                    <TableHead>Target{targetKind && ` (${kindLabel(targetKind)})`}</TableHead>
                     <TableHead>Raised</TableHead>
                   </TableRow>
                 </TableHeader>
@@ -215,7 +219,7 @@ export function ConflictsPage() {
         description={
           bulk === 'skip'
             ? 'The source entries are not written and not raised again unless they change.'
-            : 'The target entries stay as they are in Kimai.'
+            : `The target entries stay as they are in ${targetKind ? kindLabel(targetKind) : 'the target'}.`
         }
         confirmLabel={progress ? `Resolving ${progress.done}/${progress.total}…` : `${humanize(bulk ?? '')} ${bulk ? applicable(bulk).length : 0}`}
         pending={!!progress}

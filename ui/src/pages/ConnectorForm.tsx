@@ -12,6 +12,8 @@ import { Field, Input } from '@/components/ui/input';
 import { Select } from '@/components/ui/select';
 import { toast } from '@/components/ui/toast';
 import { hasSecret, initialValues, schemaFields, toPayload, validateValues, type FormValues, type SchemaField } from '@/lib/schemaForm';
+import { WebhookUrl } from '@/components/WebhookUrl';
+import { kindLabel, listWords } from '@/lib/kinds';
 import { hasErrors, httpUrl, required, type Errors } from '@/lib/validate';
 
 export function ConnectorFormPage() {
@@ -107,7 +109,7 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
   const test = useTestConnector();
   const [kind, setKind] = useState(connector?.kind ?? kinds[0]?.kind ?? '');
   const kindDef = kinds.find((k) => k.kind === kind);
-  const fields = useMemo(() => schemaFields(kindDef?.settings_schema), [kindDef]);
+  const fields = useMemo(() => schemaFields(kindDef?.settings_schema, kindDef?.secret_settings), [kindDef]);
   const [name, setName] = useState(connector?.name ?? '');
   const [baseUrl, setBaseUrl] = useState(connector?.base_url ?? '');
   const [token, setToken] = useState('');
@@ -162,7 +164,7 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
     <div>
       <PageHeader
         title={editing ? `Connector “${connector.name}”` : 'Add connector'}
-        description={kindDef ? `Kind: ${kindDef.kind} (${kindDef.roles.join(', ')})` : undefined}
+        description={kindDef ? `Kind: ${kindLabel(kindDef)} (${kindDef.roles.join(', ')})` : undefined}
         actions={
           <Button asChild variant="outline">
             <Link to="/connectors">Back to connectors</Link>
@@ -179,13 +181,13 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
               <Select value={kind} onChange={(e) => setKind(e.target.value)} disabled={editing}>
                 {kinds.map((k) => (
                   <option key={k.kind} value={k.kind}>
-                    {k.kind} ({k.roles.join(', ')})
+                    {kindLabel(k)} ({k.roles.join(', ')})
                   </option>
                 ))}
               </Select>
             </Field>
             <Field id="name" label="Name" required error={errors.name}>
-              <Input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Zammad production" />
+              <Input value={name} onChange={(e) => setName(e.target.value)} placeholder={`e.g. ${kindLabel(kindDef, 'Helpdesk')} production`} />
             </Field>
             <Field id="base_url" label="Base URL" required error={errors.base_url} hint="e.g. https://helpdesk.example.com">
               <Input type="url" inputMode="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} />
@@ -222,6 +224,25 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
                   editing={editing}
                 />
               ))}
+            </CardContent>
+          </Card>
+        )}
+        {kindDef?.webhook && (
+          <Card>
+            <CardHeader>
+              <CardTitle>Webhook</CardTitle>
+            </CardHeader>
+            <CardContent className="grid gap-2">
+              <p className="text-sm text-slate-700">
+                {kindLabel(kindDef)} can tell timebridge about changes at once by calling this address; the schedule remains the safety net.
+                {kindDef.secret_settings.length > 0 &&
+                  ` Calls are refused unless they are signed with ${listWords(fields.filter((f) => kindDef.secret_settings.includes(f.name)).map((f) => `“${f.title}”`), 'or')} above.`}
+              </p>
+              {editing ? (
+                <WebhookUrl kind={kindDef} connector={connector} />
+              ) : (
+                <p className="text-sm text-slate-600">The webhook URL is shown once the connector is created.</p>
+              )}
             </CardContent>
           </Card>
         )}

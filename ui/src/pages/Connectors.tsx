@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { Plus } from 'lucide-react';
 import { ApiError } from '@/api/client';
-import { useConnectors, useDeleteConnector, useTestConnector } from '@/api/hooks';
+import { useConnectorKinds, useConnectors, useDeleteConnector, useTestConnector } from '@/api/hooks';
 import type { Connector, ConnectorTestResult } from '@/api/types';
 import { ConfirmDialog, DateTime, Empty, ErrorState, Loading, PageHeader, useTitle } from '@/components/common';
 import { Badge } from '@/components/ui/badge';
@@ -11,6 +11,7 @@ import { Card, CardContent } from '@/components/ui/card';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { toast } from '@/components/ui/toast';
 import { humanize } from '@/lib/format';
+import { labelOfKind, labelsWithRole, listWords } from '@/lib/kinds';
 
 export function TestResult({ result }: { result: ConnectorTestResult | undefined }) {
   if (!result) return null;
@@ -45,6 +46,10 @@ function TestButton({ connector }: { connector: Connector }) {
 export function ConnectorsPage() {
   useTitle('Connectors');
   const q = useConnectors();
+  const kinds = useConnectorKinds().data ?? [];
+  const sources = listWords(labelsWithRole(kinds, 'source'), 'or');
+  const targets = listWords(labelsWithRole(kinds, 'target'), 'or');
+  const notifiers = listWords(labelsWithRole(kinds, 'notifier'), 'or');
   const del = useDeleteConnector();
   const [toDelete, setToDelete] = useState<Connector | null>(null);
 
@@ -57,7 +62,11 @@ export function ConnectorsPage() {
     <div>
       <PageHeader
         title="Connectors"
-        description="Where time entries come from (Zammad) and where they go (Kimai)."
+        description={
+          kinds.length
+            ? `Where time entries come from (${sources || 'none yet'}) and where they go (${targets || 'none yet'})${notifiers ? `, and who is told about runs (${notifiers})` : ''}.`
+            : 'Where time entries come from and where they go.'
+        }
         actions={
           <Button asChild>
             <Link to="/connectors/new">
@@ -73,7 +82,9 @@ export function ConnectorsPage() {
           ) : q.error ? (
             <ErrorState error={q.error} onRetry={() => void q.refetch()} />
           ) : q.data.items.length === 0 ? (
-            <Empty title="No connectors yet">Add one Zammad connector (source) and one Kimai connector (target).</Empty>
+            <Empty title="No connectors yet">
+              Add one source connector{sources && ` (${sources})`} and one target connector{targets && ` (${targets})`}.
+            </Empty>
           ) : (
             <Table>
               <TableHeader>
@@ -97,7 +108,7 @@ export function ConnectorsPage() {
                       </Link>
                     </TableCell>
                     <TableCell>
-                      <Badge>{c.kind}</Badge>
+                      <Badge>{labelOfKind(kinds, c.kind)}</Badge>
                     </TableCell>
                     <TableCell className="max-w-[14rem] truncate font-mono text-xs">{c.base_url}</TableCell>
                     <TableCell>{c.has_token ? <Badge variant="success">set</Badge> : <Badge variant="warning">not set</Badge>}</TableCell>

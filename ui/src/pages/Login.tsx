@@ -68,7 +68,7 @@ export function LoginPage() {
         <Card>
           <CardHeader>
             <h1 className="text-lg font-semibold text-slate-900">Log in</h1>
-            <CardDescription>Zammad → Kimai time sync</CardDescription>
+            <CardDescription>Time entries, synced between your systems</CardDescription>
           </CardHeader>
           <CardContent>
             <form className="grid grid-cols-1 gap-4" onSubmit={submit} noValidate>

@@ -2,8 +2,8 @@ import { useEffect, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
 import { ApiError } from '@/api/client';
-import { mappingApi, useCatalog, useConnectors, useMappings, usePipelines } from '@/api/hooks';
-import type { CatalogItem, Connector, Mapping, MappingKind, Pipeline } from '@/api/types';
+import { mappingApi, useCatalog, useConnectorKinds, useConnectors, useMappings, usePipelines } from '@/api/hooks';
+import type { CatalogItem, Connector, ConnectorKind, Mapping, MappingKind, Pipeline } from '@/api/types';
 import { Empty, ErrorState, Loading, PageHeader, useTitle } from '@/components/common';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
@@ -14,16 +14,11 @@ import { Select } from '@/components/ui/select';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '@/components/ui/tabs';
 import { toast } from '@/components/ui/toast';
+import { capitalize, dimensionCatalog, dimensionLabel, dimensionWord, findKind, kindLabel, listWords, mappableDimensions, mappingTitle, plural } from '@/lib/kinds';
 import { billableFromString, billableToString, draftsFrom, emailIndex, normEmail, planMappingChanges, type Drafts } from '@/lib/mappings';
 import { cn } from '@/lib/utils';
 
-/** Which catalog feeds each side of a mapping kind (per connector kind; contract: zammad → kimai). */
-const CATALOGS: Record<MappingKind, { source: Record<string, string>; target: Record<string, string>; sourceLabel: string; targetLabel: string }> = {
-  activity: { source: { zammad: 'types' }, target: { kimai: 'activities' }, sourceLabel: 'Time accounting type', targetLabel: 'Kimai activity' },
-  project: { source: { zammad: 'organizations' }, target: { kimai: 'projects' }, sourceLabel: 'Organization', targetLabel: 'Kimai project' },
-  user: { source: { zammad: 'agents' }, target: { kimai: 'users' }, sourceLabel: 'Agent', targetLabel: 'Kimai user' },
-};
-const FALLBACK = { activity: ['types', 'activities'], project: ['organizations', 'projects'], user: ['agents', 'users'] } as const;
+const TAB_LABELS: Record<MappingKind, string> = { activity: 'Activities', project: 'Projects', user: 'Users' };
 
 /** Selected pipeline from `?pipeline=` (or the first one). */
 export function usePipelineChoice() {
@@ -66,11 +61,17 @@ export function MappingsPage() {
   useTitle('Mappings');
   const { pipelines, selected, select } = usePipelineChoice();
   const connectors = useConnectors();
+  const kinds = useConnectorKinds();
   const [tab, setTab] = useState<MappingKind>('activity');
 
-  if (pipelines.isPending || connectors.isPending) return <Loading />;
-  if (pipelines.error || connectors.error)
-    return <ErrorState error={pipelines.error ?? connectors.error} onRetry={() => { void pipelines.refetch(); void connectors.refetch(); }} />;
+  if (pipelines.isPending || connectors.isPending || kinds.isPending) return <Loading />;
+  if (pipelines.error || connectors.error || kinds.error)
+    return (
+      <ErrorState
+        error={pipelines.error ?? connectors.error ?? kinds.error}
+        onRetry={() => { void pipelines.refetch(); void connectors.refetch(); void kinds.refetch(); }}
+      />
+    );
   if (!selected)
     return (
       <div>
@@ -82,25 +83,50 @@ export function MappingsPage() {
     );
   const source = connectors.data?.items.find((c) => c.id === selected.source_connector_id);
   const target = connectors.data?.items.find((c) => c.id === selected.target_connector_id);
+  const sourceKind = findKind(kinds.data, source?.kind);
+  const targetKind = findKind(kinds.data, target?.kind);
+  const dims = mappableDimensions(sourceKind, targetKind);
+  const current = dims.includes(tab) ? tab : dims[0];
+  const words = (k: ConnectorKind | undefined) => listWords(dims.map((d) => dimensionWord(k, d) ?? d));
   return (
     <div>
       <PageHeader
         title="Mappings"
-        description="Tell timebridge which Kimai activity, project and user each Zammad item belongs to. Unmapped items become conflicts."
+        description={
+          source && target
+            ? `Tell timebridge which ${kindLabel(targetKind)} ${words(targetKind)} each ${kindLabel(sourceKind)} ${words(sourceKind)} belongs to. Unmapped items become conflicts.`
+            : undefined
+        }
         actions={<PipelinePicker list={pipelines.data?.items ?? []} selected={selected} onSelect={select} />}
       />
       {!source || !target ? (
         <ErrorState error={new Error('The pipeline refers to a connector that no longer exists.')} />
+      ) : !current ? (
+        <Empty title="Nothing to map">
+          {kindLabel(sourceKind)} and {kindLabel(targetKind)} share no activity, project or user dimension.
+        </Empty>
       ) : (
-        <Tabs value={tab} onValueChange={(v) => setTab(v as MappingKind)}>
+        <Tabs value={current} onValueChange={(v) => setTab(v as MappingKind)}>
           <TabsList aria-label="Mapping kind">
-            <TabsTrigger value="activity">Activities</TabsTrigger>
-            <TabsTrigger value="project">Projects</TabsTrigger>
-            <TabsTrigger value="user">Users</TabsTrigger>
+            {dims.map((d) => (
+              <TabsTrigger key={d} value={d} title={mappingTitle(sourceKind, targetKind, d)}>
+                {TAB_LABELS[d]}
+              </TabsTrigger>
+            ))}
           </TabsList>
-          {(['activity', 'project', 'user'] as const).map((k) => (
+          {dims.map((k) => (
             <TabsContent key={k} value={k}>
-              {tab === k && <MappingEditor key={`${selected.id}-${k}`} kind={k} pipeline={selected} source={source} target={target} />}
+              {current === k && (
+                <MappingEditor
+                  key={`${selected.id}-${k}`}
+                  kind={k}
+                  pipeline={selected}
+                  source={source}
+                  target={target}
+                  sourceKind={sourceKind}
+                  targetKind={targetKind}
+                />
+              )}
             </TabsContent>
           ))}
         </Tabs>
@@ -109,12 +135,29 @@ export function MappingsPage() {
   );
 }
 
-function MappingEditor({ kind, pipeline, source, target }: { kind: MappingKind; pipeline: Pipeline; source: Connector; target: Connector }) {
-  const cfg = CATALOGS[kind];
-  const srcWhat = cfg.source[source.kind] ?? FALLBACK[kind][0];
-  const tgtWhat = cfg.target[target.kind] ?? FALLBACK[kind][1];
-  const srcCat = useCatalog(source.id, srcWhat);
-  const tgtCat = useCatalog(target.id, tgtWhat);
+function MappingEditor({
+  kind,
+  pipeline,
+  source,
+  target,
+  sourceKind,
+  targetKind,
+}: {
+  kind: MappingKind;
+  pipeline: Pipeline;
+  source: Connector;
+  target: Connector;
+  sourceKind?: ConnectorKind;
+  targetKind?: ConnectorKind;
+}) {
+  // "Zammad type" / "Kimai activity": the kinds' own words, never a system named in code
+  const sourceLabel = dimensionLabel(sourceKind, kind);
+  const targetLabel = dimensionLabel(targetKind, kind);
+  const sourcePlural = plural(sourceLabel);
+  const srcWhat = dimensionCatalog(sourceKind, kind);
+  const tgtWhat = dimensionCatalog(targetKind, kind);
+  const srcCat = useCatalog(srcWhat ? source.id : undefined, srcWhat);
+  const tgtCat = useCatalog(tgtWhat ? target.id : undefined, tgtWhat);
   const maps = useMappings(pipeline.id, kind);
   const qc = useQueryClient();
   const [drafts, setDrafts] = useState<Drafts>({});
@@ -136,6 +179,11 @@ function MappingEditor({ kind, pipeline, source, target }: { kind: MappingKind; 
   const byEmail = useMemo(() => (kind === 'user' ? emailIndex(targetItems) : new Map<string, string>()), [kind, targetItems]);
   const ops = useMemo(() => planMappingChanges(existing, drafts), [existing, drafts]);
 
+  if (!srcWhat || !tgtWhat) {
+    const lacking = srcWhat ? targetKind : sourceKind;
+    const items = plural(dimensionWord(lacking, kind) ?? kind);
+    return <Empty title={`No catalog to pick ${items} from`}>{kindLabel(lacking)} does not list its {items}.</Empty>;
+  }
   if (srcCat.isPending || tgtCat.isPending || maps.isPending) return <Loading label="Loading catalogs…" />;
   const err = srcCat.error ?? tgtCat.error ?? maps.error;
   if (err) return <ErrorState error={err} title="Could not load catalogs from the connectors" onRetry={() => { void srcCat.refetch(); void tgtCat.refetch(); void maps.refetch(); }} />;
@@ -206,12 +254,13 @@ function MappingEditor({ kind, pipeline, source, target }: { kind: MappingKind; 
   return (
     <Card>
       <CardContent className="grid gap-3 pt-4">
+        <h2 className="text-base font-semibold text-slate-900">{mappingTitle(sourceKind, targetKind, kind)}</h2>
         <div className="flex flex-col gap-2 sm:flex-row sm:items-center sm:justify-between">
           <div className="flex flex-col gap-2 sm:flex-row sm:items-center">
             <label className="sr-only" htmlFor={`filter-${kind}`}>
-              Search {cfg.sourceLabel.toLowerCase()}s
+              Search {sourcePlural}
             </label>
-            <Input id={`filter-${kind}`} className="sm:w-64" placeholder={`Search ${cfg.sourceLabel.toLowerCase()}s…`} value={filter} onChange={(e) => setFilter(e.target.value)} />
+            <Input id={`filter-${kind}`} className="sm:w-64" placeholder={`Search ${sourcePlural}…`} value={filter} onChange={(e) => setFilter(e.target.value)} />
             <label className="flex items-center gap-2 text-sm text-slate-800">
               <input type="checkbox" className="size-4 accent-blue-700" checked={onlyUnmapped} onChange={(e) => setOnlyUnmapped(e.target.checked)} />
               Only unmapped ({unmappedCount})
@@ -228,13 +277,13 @@ function MappingEditor({ kind, pipeline, source, target }: { kind: MappingKind; 
           </div>
         </div>
         {rows.length === 0 ? (
-          <Empty title={`The source has no ${cfg.sourceLabel.toLowerCase()}s`} />
+          <Empty title={`${kindLabel(sourceKind)} has no ${plural(dimensionWord(sourceKind, kind) ?? kind)}`} />
         ) : (
           <Table>
             <TableHeader>
               <TableRow>
-                <TableHead>{cfg.sourceLabel}</TableHead>
-                <TableHead className="min-w-56">{cfg.targetLabel}</TableHead>
+                <TableHead>{capitalize(sourceLabel)}</TableHead>
+                <TableHead className="min-w-56">{capitalize(targetLabel)}</TableHead>
                 {kind !== 'user' && <TableHead>Billable</TableHead>}
                 <TableHead>Status</TableHead>
               </TableRow>
@@ -262,7 +311,7 @@ function MappingEditor({ kind, pipeline, source, target }: { kind: MappingKind; 
                     </TableCell>
                     <TableCell>
                       <Combobox
-                        ariaLabel={`${cfg.targetLabel} for ${s.label}`}
+                        ariaLabel={`${targetLabel} for ${s.label}`}
                         options={tOptions}
                         value={d.target_key}
                         onChange={(v) => setDrafts((all) => ({ ...all, [s.key]: { ...d, target_key: v } }))}

@@ -10,6 +10,7 @@ import { Combobox } from '@/components/ui/combobox';
 import { Field, Input } from '@/components/ui/input';
 import { Select } from '@/components/ui/select';
 import { toast } from '@/components/ui/toast';
+import { connectorsWithRole, dimensionCatalog, dimensionLabel, findKind, kindLabel, labelOfKind, withArticle } from '@/lib/kinds';
 import { hasErrors, positiveInt, required, type Errors } from '@/lib/validate';
 
 export function PipelineFormPage() {
@@ -28,19 +29,19 @@ export function PipelineFormPage() {
   return <PipelineForm key={editId ?? 'new'} pipeline={pipeline} connectors={connectors.data.items} kinds={kinds.data} />;
 }
 
-function byRole(connectors: Connector[], kinds: ConnectorKind[], role: 'source' | 'target') {
-  return connectors.filter((c) => kinds.find((k) => k.kind === c.kind)?.roles.includes(role));
-}
-
 function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; connectors: Connector[]; kinds: ConnectorKind[] }) {
   const editing = !!pipeline;
   const navigate = useNavigate();
   const save = useSavePipeline();
-  const sources = byRole(connectors, kinds, 'source');
-  const targets = byRole(connectors, kinds, 'target');
-  const [name, setName] = useState(pipeline?.name ?? 'Zammad → Kimai');
+  // only kinds with the role: a notifier-only kind is never offered
+  const sources = connectorsWithRole(connectors, kinds, 'source');
+  const targets = connectorsWithRole(connectors, kinds, 'target');
+  const kindOf = (id: string) => findKind(kinds, connectors.find((c) => String(c.id) === id)?.kind);
   const [source, setSource] = useState(String(pipeline?.source_connector_id ?? sources[0]?.id ?? ''));
   const [target, setTarget] = useState(String(pipeline?.target_connector_id ?? targets[0]?.id ?? ''));
+  // a new pipeline is named after its kinds ("Zammad → Kimai") until the name is edited
+  const [typedName, setName] = useState<string | null>(pipeline?.name ?? null);
+  const name = typedName ?? (source && target ? `${kindLabel(kindOf(source))} → ${kindLabel(kindOf(target))}` : '');
   const [enabled, setEnabled] = useState(pipeline?.enabled ?? true);
   const [schedEnabled, setSchedEnabled] = useState(pipeline?.schedule.enabled ?? true);
   const [interval, setIntervalMin] = useState(String(pipeline?.schedule.interval_minutes ?? 360));
@@ -50,8 +51,13 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
   const [unmappedUser, setUnmappedUser] = useState<'conflict' | 'token_user'>(pipeline?.options.unmapped_user ?? 'conflict');
   const [errors, setErrors] = useState<Errors>({});
   const targetId = target ? Number(target) : undefined;
-  const projects = useCatalog(targetId, 'projects');
-  const activities = useCatalog(targetId, 'activities');
+  const sourceKind = kindOf(source);
+  const targetKind = kindOf(target);
+  const projectCatalog = dimensionCatalog(targetKind, 'project');
+  const activityCatalog = dimensionCatalog(targetKind, 'activity');
+  const projects = useCatalog(projectCatalog ? targetId : undefined, projectCatalog);
+  const activities = useCatalog(activityCatalog ? targetId : undefined, activityCatalog);
+  const word = (k: ConnectorKind | undefined, d: 'activity' | 'project' | 'user', generic: string) => (k ? dimensionLabel(k, d) : generic);
   const opts = (items: { key: string; label: string; extra?: Record<string, unknown> }[] | undefined) =>
     (items ?? []).map((i) => ({ value: i.key, label: i.label, hint: `#${i.key}` }));
 
@@ -118,17 +124,17 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
             <Field id="name" label="Name" required error={errors.name}>
               <Input value={name} onChange={(e) => setName(e.target.value)} />
             </Field>
-            <Field id="source" label="Source (helpdesk)" required error={errors.source_connector_id}>
+            <Field id="source" label="Source" required error={errors.source_connector_id} hint="Where the time entries come from.">
               <Select value={source} onChange={(e) => setSource(e.target.value)}>
                 <option value="">Choose…</option>
                 {sources.map((c) => (
                   <option key={c.id} value={c.id}>
-                    {c.name} ({c.kind})
+                    {c.name} ({labelOfKind(kinds, c.kind)})
                   </option>
                 ))}
               </Select>
             </Field>
-            <Field id="target" label="Target (time tracking)" required error={errors.target_connector_id}>
+            <Field id="target" label="Target" required error={errors.target_connector_id} hint="Where they are written.">
               <Select
                 value={target}
                 onChange={(e) => {
@@ -140,7 +146,7 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
                 <option value="">Choose…</option>
                 {targets.map((c) => (
                   <option key={c.id} value={c.id}>
-                    {c.name} ({c.kind})
+                    {c.name} ({labelOfKind(kinds, c.kind)})
                   </option>
                 ))}
               </Select>
@@ -175,21 +181,25 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
           <CardContent className="grid gap-4 md:grid-cols-3">
             <div className="grid content-start gap-1.5">
               <label className="text-sm font-medium text-slate-800" htmlFor="default_project">
-                Default project
+                Default {word(targetKind, 'project', 'project')}
               </label>
-              <Combobox id="default_project" options={opts(projects.data?.items)} value={defProject} onChange={setDefProject} emptyLabel="(none — unmapped is a conflict)" placeholder={projects.isPending && targetId ? 'Loading…' : '(none)'} disabled={!targetId} />
-              <p className="text-xs text-slate-600">Used when an organization has no project mapping.</p>
+              <Combobox id="default_project" options={opts(projects.data?.items)} value={defProject} onChange={setDefProject} emptyLabel="(none — unmapped is a conflict)" placeholder={projects.isPending && targetId && projectCatalog ? 'Loading…' : '(none)'} disabled={!targetId || !projectCatalog} />
+              <p className="text-xs text-slate-600">Used when {withArticle(word(sourceKind, 'project', 'source project'))} has no mapping.</p>
               {projects.error && <p className="text-xs text-red-700">{projects.error.message}</p>}
             </div>
             <div className="grid content-start gap-1.5">
               <label className="text-sm font-medium text-slate-800" htmlFor="default_activity">
-                Default activity
+                Default {word(targetKind, 'activity', 'activity')}
               </label>
-              <Combobox id="default_activity" options={opts(activities.data?.items)} value={defActivity} onChange={setDefActivity} emptyLabel="(none — unmapped is a conflict)" placeholder={activities.isPending && targetId ? 'Loading…' : '(none)'} disabled={!targetId} />
-              <p className="text-xs text-slate-600">Used when a time accounting type has no mapping.</p>
+              <Combobox id="default_activity" options={opts(activities.data?.items)} value={defActivity} onChange={setDefActivity} emptyLabel="(none — unmapped is a conflict)" placeholder={activities.isPending && targetId && activityCatalog ? 'Loading…' : '(none)'} disabled={!targetId || !activityCatalog} />
+              <p className="text-xs text-slate-600">Used when {withArticle(word(sourceKind, 'activity', 'source activity'))} has no mapping.</p>
               {activities.error && <p className="text-xs text-red-700">{activities.error.message}</p>}
             </div>
-            <Field id="unmapped_user" label="Agent without a Kimai user" hint="“Token user” books the time on the user of the Kimai API token.">
+            <Field
+              id="unmapped_user"
+              label={`${word(sourceKind, 'user', 'Source user')} without ${withArticle(word(targetKind, 'user', 'target user'))}`}
+              hint={`“Token user” books the time on the user of the ${targetKind ? kindLabel(targetKind) : 'target'} API token.`}
+            >
               <Select value={unmappedUser} onChange={(e) => setUnmappedUser(e.target.value as 'conflict' | 'token_user')}>
                 <option value="conflict">Raise a conflict</option>
                 <option value="token_user">Book as the token user</option>

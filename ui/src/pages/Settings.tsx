@@ -1,8 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
-import { Copy } from 'lucide-react';
 import { ApiError } from '@/api/client';
-import { gdprExport, gdprPurge, useConnectors, useSaveSettings, useSettings } from '@/api/hooks';
+import { gdprExport, gdprPurge, useConnectorKinds, useConnectors, useSaveSettings, useSettings } from '@/api/hooks';
 import type { GdprPurgeResult } from '@/api/types';
 import { ConfirmDialog, ErrorState, InlineError, Loading, PageHeader, useTitle } from '@/components/common';
 import { Badge } from '@/components/ui/badge';
@@ -10,6 +9,9 @@ import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
 import { Field, Input } from '@/components/ui/input';
 import { toast } from '@/components/ui/toast';
+import { WebhookUrl } from '@/components/WebhookUrl';
+import { findKind, kindLabel, listWords } from '@/lib/kinds';
+import { hasSecret as hasStoredSecret } from '@/lib/schemaForm';
 import { email as emailRule, positiveInt } from '@/lib/validate';
 
 function RetentionCard() {
@@ -62,65 +64,62 @@ function RetentionCard() {
 
 function WebhookCard() {
   const c = useConnectors();
-  const zammad = (c.data?.items ?? []).filter((x) => x.kind === 'zammad');
-  const origin = window.location.origin;
-  const copy = async (text: string) => {
-    try {
-      await navigator.clipboard.writeText(text);
-      toast({ variant: 'success', title: 'Copied to the clipboard' });
-    } catch {
-      toast({ variant: 'error', title: 'Could not copy', description: 'Select the URL and copy it by hand.' });
-    }
-  };
+  const kinds = useConnectorKinds();
+  // every connector whose kind receives webhooks (the kinds say which, and at which path)
+  const withWebhook = (c.data?.items ?? []).filter((x) => findKind(kinds.data, x.kind)?.webhook);
+  const webhookKinds = (kinds.data ?? []).filter((k) => k.webhook);
+  const names = listWords(webhookKinds.map((k) => kindLabel(k)), 'or');
   return (
     <Card>
       <CardHeader>
-        <CardTitle>Zammad webhook</CardTitle>
-        <CardDescription>Lets Zammad tell timebridge about changed tickets at once; the schedule remains the safety net.</CardDescription>
+        <CardTitle>Webhooks</CardTitle>
+        <CardDescription>
+          {webhookKinds.length > 0
+            ? `Lets ${names} tell timebridge about changes at once; the schedule remains the safety net.`
+            : 'No connector kind of this server receives webhooks; the schedule finds changes.'}
+        </CardDescription>
       </CardHeader>
       <CardContent className="grid gap-3">
-        {c.isPending ? (
+        {c.isPending || kinds.isPending ? (
           <Loading />
-        ) : c.error ? (
-          <ErrorState error={c.error} onRetry={() => void c.refetch()} />
-        ) : zammad.length === 0 ? (
-          <p className="text-sm text-slate-700">
-            No Zammad connector yet. <Link className="text-blue-700 underline" to="/connectors/new">Add one</Link>.
-          </p>
+        ) : c.error || kinds.error ? (
+          <ErrorState error={c.error ?? kinds.error} onRetry={() => { void c.refetch(); void kinds.refetch(); }} />
+        ) : withWebhook.length === 0 ? (
+          webhookKinds.length > 0 && (
+            <p className="text-sm text-slate-700">
+              No {names} connector yet. <Link className="text-blue-700 underline" to="/connectors/new">Add one</Link>.
+            </p>
+          )
         ) : (
-          zammad.map((z) => {
-            const url = `${origin}/api/webhook/zammad/${z.id}`;
-            const hasSecret = (z.settings as Record<string, unknown>)?.has_webhook_secret === true || (z as unknown as Record<string, unknown>).has_webhook_secret === true;
+          withWebhook.map((z) => {
+            const kind = findKind(kinds.data, z.kind);
+            const secrets = kind?.secret_settings ?? [];
+            const hasSecret = secrets.some((name) => hasStoredSecret(name, z.settings as Record<string, unknown>, z as unknown as Record<string, unknown>));
             return (
               <div key={z.id} className="grid gap-1.5">
                 <p className="flex flex-wrap items-center gap-2 text-sm font-medium">
-                  {z.name} {hasSecret ? <Badge variant="success">signature token set</Badge> : <Badge variant="warning">no signature token — calls are refused</Badge>}
+                  {z.name} <Badge>{kindLabel(kind)}</Badge>
+                  {secrets.length > 0 &&
+                    (hasSecret ? <Badge variant="success">signature token set</Badge> : <Badge variant="warning">no signature token — calls are refused</Badge>)}
                 </p>
-                <div className="flex gap-2">
-                  <Input readOnly value={url} aria-label={`Webhook URL for ${z.name}`} className="font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
-                  <Button variant="outline" size="icon" aria-label={`Copy webhook URL for ${z.name}`} onClick={() => void copy(url)}>
-                    <Copy aria-hidden="true" />
-                  </Button>
-                </div>
+                <WebhookUrl kind={kind} connector={z} />
               </div>
             );
           })
         )}
-        <ol className="list-decimal space-y-1 pl-5 text-sm text-slate-700">
-          <li>
-            Choose a long random signature token and enter it as <strong>Webhook secret</strong> in the Zammad connector (
-            <Link className="text-blue-700 underline" to="/connectors">Connectors</Link> → edit).
-          </li>
-          <li>
-            In Zammad, open <em>Settings → Manage → Webhook</em>, create a webhook with the URL above as endpoint and the <em>same token</em> as
-            HMAC-SHA1 signature token; keep SSL verification on.
-          </li>
-          <li>
-            Open <em>Manage → Trigger</em> and create a trigger that runs on <em>ticket update</em> (condition e.g. “Action is updated”) and whose
-            action calls that webhook.
-          </li>
-          <li>Log time on a ticket: a webhook event appears in the audit log and a sync of that ticket follows within seconds.</li>
-        </ol>
+        {webhookKinds.length > 0 && (
+          <ol className="list-decimal space-y-1 pl-5 text-sm text-slate-700">
+            <li>
+              Choose a long random signature token and enter it in the connector’s secret setting (
+              <Link className="text-blue-700 underline" to="/connectors">Connectors</Link> → edit).
+            </li>
+            <li>
+              In the source system, create a webhook with the URL above as endpoint, signed with the <em>same token</em> as shown under the URL;
+              keep SSL verification on. Make it fire when time is logged or changed.
+            </li>
+            <li>Log time there: a webhook event appears in the audit log and a sync follows within seconds.</li>
+          </ol>
+        )}
       </CardContent>
     </Card>
   );
@@ -185,7 +184,7 @@ function PrivacyCard() {
     <Card>
       <CardHeader>
         <CardTitle>Privacy (GDPR)</CardTitle>
-        <CardDescription>Export or erase what timebridge stores locally about one person. Data in Zammad and Kimai is not touched.</CardDescription>
+        <CardDescription>Export or erase what timebridge stores locally about one person. Data in the connected systems is not touched.</CardDescription>
       </CardHeader>
       <CardContent className="grid gap-3">
         <Field id="gdpr-email" label="E-mail address" required error={err}>

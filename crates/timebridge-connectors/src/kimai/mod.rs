@@ -10,7 +10,7 @@ use serde_json::json;
 
 pub use target::KimaiConnector;
 
-use crate::registry::{Dimensions, KindInfo, Role, with_transport_settings};
+use crate::registry::{DimensionCatalogs, Dimensions, KindInfo, Role, with_transport_settings};
 
 /// The registry entry of the `kimai` kind.
 pub fn kind() -> KindInfo {
@@ -33,6 +33,11 @@ pub fn kind() -> KindInfo {
         })),
         secret_settings: vec![],
         catalogs: &["activities", "projects", "customers", "users"],
+        dimension_catalogs: DimensionCatalogs {
+            activity: Some("activities"),
+            project: Some("projects"),
+            user: Some("users"),
+        },
         webhook: None,
         build: KimaiConnector::build,
     }

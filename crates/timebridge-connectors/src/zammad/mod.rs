@@ -9,7 +9,9 @@ use serde_json::json;
 
 pub use source::ZammadConnector;
 
-use crate::registry::{Dimensions, Feature, KindInfo, Role, WebhookSpec, with_transport_settings};
+use crate::registry::{
+    DimensionCatalogs, Dimensions, Feature, KindInfo, Role, WebhookSpec, with_transport_settings,
+};
 
 /// The registry entry of the `zammad` kind.
 pub fn kind() -> KindInfo {
@@ -34,6 +36,11 @@ pub fn kind() -> KindInfo {
         })),
         secret_settings: vec!["webhook_secret"],
         catalogs: &["types", "organizations", "agents"],
+        dimension_catalogs: DimensionCatalogs {
+            activity: Some("types"),
+            project: Some("organizations"),
+            user: Some("agents"),
+        },
         webhook: Some(WebhookSpec {
             signature: "X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body>",
             secret_setting: "webhook_secret",

@@ -42,6 +42,9 @@ pub struct ConnectorKind {
     pub secret_settings: Vec<String>,
     /// What `GET /api/connectors/{id}/catalog/{what}` serves.
     pub catalogs: Vec<String>,
+    /// Which of `catalogs` lists each dimension's items (for mapping pickers); `null` where
+    /// none does.
+    pub dimension_catalogs: registry::DimensionCatalogs,
     /// Where and how its webhook calls arrive; `null` for kinds without webhooks.
     pub webhook: Option<KindWebhook>,
 }
@@ -73,6 +76,7 @@ impl From<KindInfo> for ConnectorKind {
             settings_schema: k.settings_schema,
             secret_settings: k.secret_settings.iter().map(|s| (*s).to_owned()).collect(),
             catalogs: k.catalogs.iter().map(|s| (*s).to_owned()).collect(),
+            dimension_catalogs: k.dimension_catalogs,
             webhook,
         }
     }

@@ -18,6 +18,65 @@ api_test!(async fn the_kinds_come_from_the_registry(app) {
     assert_eq!(kimai["roles"], json!(["target"]));
 });
 
+api_test!(async fn the_kinds_endpoint_describes_every_kind(app) {
+    let token = app.login().await;
+    let (status, kinds) = app.get_json("/api/connectors/kinds", &token).await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds = kinds.as_array().unwrap();
+    let known_roles = ["source", "target", "notifier"];
+    let known_features = ["webhook", "running_entries", "idempotency_key", "create_projects", "oauth"];
+    for k in kinds {
+        let name = k["kind"].as_str().unwrap();
+        assert!(!k["label"].as_str().unwrap().is_empty(), "{name}: label");
+        let roles = k["roles"].as_array().unwrap();
+        assert!(!roles.is_empty(), "{name}: roles");
+        assert!(roles.iter().all(|r| known_roles.contains(&r.as_str().unwrap())), "{name}: {roles:?}");
+        let features = k["features"].as_array().unwrap();
+        assert!(features.iter().all(|f| known_features.contains(&f.as_str().unwrap())), "{name}: {features:?}");
+        let catalogs: Vec<&str> = k["catalogs"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        for dim in ["activity", "project", "user"] {
+            let word = &k["dimensions"][dim];
+            assert!(word.is_string() || word.is_null(), "{name}: dimensions.{dim}");
+            let catalog = &k["dimension_catalogs"][dim];
+            if let Some(c) = catalog.as_str() {
+                assert!(catalogs.contains(&c), "{name}: dimension_catalogs.{dim} = {c} is a catalog");
+                assert!(word.is_string(), "{name}: a catalog for a dimension it names");
+            } else {
+                assert!(catalog.is_null(), "{name}: dimension_catalogs.{dim}");
+            }
+        }
+        for secret in k["secret_settings"].as_array().unwrap() {
+            let secret = secret.as_str().unwrap();
+            assert_eq!(k["settings_schema"]["properties"][secret]["writeOnly"], true, "{name}: {secret}");
+        }
+        let has_webhook = features.iter().any(|f| f == "webhook");
+        assert_eq!(k["webhook"].is_object(), has_webhook, "{name}: webhook and its feature go together");
+        assert!(k["webhook"].is_object() || k["webhook"].is_null(), "{name}: webhook");
+    }
+
+    let kind = |name: &str| kinds.iter().find(|k| k["kind"] == name).unwrap().clone();
+    let zammad = kind("zammad");
+    assert_eq!(zammad["label"], "Zammad");
+    assert_eq!(zammad["roles"], json!(["source"]));
+    assert_eq!(zammad["features"], json!(["webhook"]));
+    assert_eq!(zammad["dimensions"], json!({"activity": "type", "project": "organization", "user": "agent"}));
+    assert_eq!(zammad["dimension_catalogs"], json!({"activity": "types", "project": "organizations", "user": "agents"}));
+    assert_eq!(zammad["secret_settings"], json!(["webhook_secret"]));
+    assert_eq!(zammad["catalogs"], json!(["types", "organizations", "agents"]));
+    assert_eq!(zammad["webhook"]["path"], "/api/webhook/zammad/{connector_id}");
+    assert!(zammad["webhook"]["signature"].as_str().unwrap().contains("X-Hub-Signature"));
+
+    let kimai = kind("kimai");
+    assert_eq!(kimai["label"], "Kimai");
+    assert_eq!(kimai["roles"], json!(["target"]));
+    assert_eq!(kimai["features"], json!([]));
+    assert_eq!(kimai["dimensions"], json!({"activity": "activity", "project": "project", "user": "user"}));
+    assert_eq!(kimai["dimension_catalogs"], json!({"activity": "activities", "project": "projects", "user": "users"}));
+    assert_eq!(kimai["secret_settings"], json!([]));
+    assert_eq!(kimai["catalogs"], json!(["activities", "projects", "customers", "users"]));
+    assert!(kimai["webhook"].is_null(), "{kimai}");
+});
+
 api_test!(async fn connector_crud_never_answers_the_token_or_a_secret(app) {
     let token = app.login().await;
     let res = app
