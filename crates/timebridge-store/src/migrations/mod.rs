@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_foundation;
 mod m20261123_000002_sync;
+mod m20261201_000003_hub_mappings;
 
 /// All migrations of timebridge, in order. Exposed so the binary can report status;
 /// normally use [`crate::Store::migrate`].
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261123_000002_sync::Migration),
+            Box::new(m20261201_000003_hub_mappings::Migration),
         ]
     }
 }
