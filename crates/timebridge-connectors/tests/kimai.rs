@@ -237,9 +237,15 @@ async fn a_running_entry_is_written_without_an_end_and_reads_back_running() {
     let stored = sim.timesheet(created.target_id.parse().unwrap()).unwrap();
     assert_eq!(stored.end, None, "Kimai keeps it running");
     assert!(created.entry.running);
-    assert_eq!((created.entry.end, created.entry.duration_seconds), (None, None));
+    assert_eq!(
+        (created.entry.end, created.entry.duration_seconds),
+        (None, None)
+    );
     let read = k.fetch(&march(), "zammad").await.unwrap();
-    let item = read.iter().find(|t| t.target_id == created.target_id).unwrap();
+    let item = read
+        .iter()
+        .find(|t| t.target_id == created.target_id)
+        .unwrap();
     assert!(item.entry.running);
     assert_eq!(item.entry.end, None);
     assert_eq!(item.entry.duration_seconds, None);

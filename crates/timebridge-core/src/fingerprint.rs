@@ -24,9 +24,9 @@
 //! from a project with an empty key; so are an absent `end` and `duration_seconds` (a
 //! running entry). A running entry's form ends with `1F "running"`; a finished entry's
 //! form has no such suffix, so the fingerprints of finished entries are the same as before
-//! running entries existed (no version bump: no stored fingerprint changes meaning). Names, e-mails, the entry key, the system and the
-//! ticket are not part of it: names are display data, and the ticket shows through the
-//! description. Sub-second parts of instants are dropped (timesheets have second precision).
+//! running entries existed (no version bump: no stored fingerprint changes meaning).
+//! Names, e-mails, the entry key, the system and the ticket are not part of it: names are
+//! display data, and the ticket shows through the description. Sub-second parts of instants are dropped (timesheets have second precision).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -413,7 +413,8 @@ mod tests {
             key(e.activity.as_ref().map(|r| r.key.as_str())),
             key(e.user.as_ref().map(|r| r.key.as_str())),
             e.begin.timestamp().to_string().into_bytes(),
-            e.end.map_or(vec![ABSENT], |t| t.timestamp().to_string().into_bytes()),
+            e.end
+                .map_or(vec![ABSENT], |t| t.timestamp().to_string().into_bytes()),
             e.duration_seconds
                 .map_or(vec![ABSENT], |d| d.to_string().into_bytes()),
             e.description.clone().into_bytes(),

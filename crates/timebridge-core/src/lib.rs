@@ -20,13 +20,12 @@ pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
 pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
     BillableDefaults, Explanation, ExplanationStep, MappingError, MappingKind, MappingResult,
-    MappingRule, MappingRules, MirrorProjects, PipelineOptions, ProjectBillable, ProjectRules, Resolver,
-    RuleSource, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
+    MappingRule, MappingRules, MirrorProjects, PipelineOptions, ProjectBillable, ProjectRules,
+    Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
     UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{
     Action, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord, LinkRefresh, Memory,
     Outcome, OutcomeKind, Plan, PlanInput, PlanStats, PlannedConflict, SkipReason, SourceItem,
-    TargetItem,
-    kept_target_memory, link_after_write, plan, skip_memory,
+    TargetItem, kept_target_memory, link_after_write, plan, skip_memory,
 };

@@ -643,8 +643,14 @@ fn with_match_by_name_equal_names_match_without_a_mapping() {
     let (e, lines) = mapped(&r);
     assert_eq!(e.activity.as_ref().unwrap().key, "7");
     assert_eq!(e.project.as_ref().unwrap().key, "p1");
-    assert_eq!(lines[0], "activity: matched by name (activity 7 \"Support\")");
-    assert_eq!(lines[1], "project: matched by name (project p1 \"Support\")");
+    assert_eq!(
+        lines[0],
+        "activity: matched by name (activity 7 \"Support\")"
+    );
+    assert_eq!(
+        lines[1],
+        "project: matched by name (project p1 \"Support\")"
+    );
     assert_eq!(r.explanation().steps[0].rule, RuleSource::NameMatch);
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["explanation"]["steps"][1]["rule"], "name_match");
@@ -682,7 +688,11 @@ fn an_explicit_mapping_wins_over_a_name_match_and_a_name_match_over_the_default(
     let (e, lines) = mapped(&r);
     assert_eq!(e.project.as_ref().unwrap().key, "p0", "the mapping wins");
     assert!(lines[1].starts_with("project: mapping #13"), "{lines:?}");
-    assert_eq!(e.activity.as_ref().unwrap().key, "7", "the name beats the default");
+    assert_eq!(
+        e.activity.as_ref().unwrap().key,
+        "7",
+        "the name beats the default"
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@ use timebridge_core::testing::{
 };
 use timebridge_core::{
     Action, ConflictReason, Entry, Explanation, LinkRecord, MappingResult, Outcome, Plan,
-    PlanInput, SkipReason, SourceItem, TargetItem, UnmappedReason, kept_target_memory, link_after_write, plan, skip_memory,
+    PlanInput, SkipReason, SourceItem, TargetItem, UnmappedReason, kept_target_memory,
+    link_after_write, plan, skip_memory,
 };
 
 fn src(key: &str) -> Entry {
@@ -466,7 +467,11 @@ fn an_untagged_entry_edited_in_the_target_is_a_conflict_not_an_update() {
 
 #[test]
 fn a_running_entry_is_left_alone_without_include_running() {
-    let p = plan(&input(vec![mapped(still_running(src("s1")))], vec![], vec![]));
+    let p = plan(&input(
+        vec![mapped(still_running(src("s1")))],
+        vec![],
+        vec![],
+    ));
     assert_eq!(only(&p), &Outcome::Ignored(SkipReason::StillRunning));
     assert_eq!(SkipReason::StillRunning.message(), "still running");
     assert_eq!(p.stats().skip, 1);

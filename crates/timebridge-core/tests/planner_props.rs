@@ -245,7 +245,9 @@ fn the_random_worlds_reach_every_outcome_and_every_planner_reason() {
                 Outcome::Update if input.targets[d.target.unwrap()].entry.running => {
                     "ended_running_update".to_owned()
                 }
-                Outcome::Create if d.desired(&input).unwrap().running => "running_create".to_owned(),
+                Outcome::Create if d.desired(&input).unwrap().running => {
+                    "running_create".to_owned()
+                }
                 other => format!("{:?}", other.kind()),
             };
             *kinds.entry(name).or_default() += 1;

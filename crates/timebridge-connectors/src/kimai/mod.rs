@@ -10,7 +10,7 @@ use serde_json::json;
 
 pub use target::KimaiConnector;
 
-use crate::registry::{Dimensions, KindInfo, Role, with_transport_settings};
+use crate::registry::{Dimensions, Feature, KindInfo, Role, with_transport_settings};
 
 /// The registry entry of the `kimai` kind.
 pub fn kind() -> KindInfo {
@@ -18,7 +18,8 @@ pub fn kind() -> KindInfo {
         kind: "kimai",
         label: "Kimai",
         roles: vec![Role::Target],
-        features: vec![],
+        // Writes running entries without `end` and reads running timesheets as running.
+        features: vec![Feature::RunningEntries],
         dimensions: Dimensions {
             activity: Some("activity"),
             project: Some("project"),

@@ -235,8 +235,7 @@ impl KimaiConnector {
             None => None,
         };
         let running = end.is_none();
-        let duration_seconds =
-            end.map(|end| ts.duration.unwrap_or((end - begin).num_seconds()));
+        let duration_seconds = end.map(|end| ts.duration.unwrap_or((end - begin).num_seconds()));
         let (description, markers) = Marker::strip(ts.description.as_deref().unwrap_or(""));
         let link_key = markers
             .into_iter()

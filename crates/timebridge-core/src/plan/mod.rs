@@ -642,12 +642,11 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
         desired.user.as_ref(),
         desired.duration_seconds,
     ) && let Some(&t) = ix.duplicates.get(&(
-            user.key.as_str(),
-            day_of(desired),
-            duration,
-            ticket.number.trim_start_matches('#'),
-        ))
-    {
+        user.key.as_str(),
+        day_of(desired),
+        duration,
+        ticket.number.trim_start_matches('#'),
+    )) {
         let msg = format!(
             "Unlinked target entry {} very probably records the same work (same user, day, duration and ticket #{}).",
             ix.target(t).target_id,

@@ -39,8 +39,7 @@ enum MappingsRebuilt {
     Table,
 }
 
-const COPIED: &str =
-    "id, pipeline_id, kind, source_key, source_label, target_key, target_label, billable, \
+const COPIED: &str = "id, pipeline_id, kind, source_key, source_label, target_key, target_label, billable, \
      created_at, updated_at";
 
 /// The mappings table as of this migration, under `name`.
