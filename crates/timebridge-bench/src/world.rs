@@ -92,9 +92,10 @@ impl World {
                     kind,
                     source_key: s.to_string(),
                     source_label: None,
-                    target_key: t.to_string(),
+                    target_key: Some(t.to_string()),
                     target_label: None,
                     billable: None,
+                    sync: true,
                 })
                 .await?;
         }

@@ -108,11 +108,12 @@ fn desired(user: u64, project: u64, activity: u64, begin: &str, end: &str) -> En
             name: None,
         }),
         begin,
-        end,
-        duration_seconds: (end - begin).num_seconds(),
+        end: Some(end),
+        duration_seconds: Some((end - begin).num_seconds()),
         description: "#31001 Printer on fire".into(),
         billable: None,
         tags: vec![],
+        running: false,
     }
 }
 
@@ -201,7 +202,7 @@ async fn a_created_entry_reads_back_with_its_marker_and_exact_times() {
     assert_eq!(created.link_key.as_deref(), Some("4711"));
     assert_eq!(created.entry.begin, want.begin);
     assert_eq!(created.entry.end, want.end);
-    assert_eq!(created.entry.duration_seconds, 900);
+    assert_eq!(created.entry.duration_seconds, Some(900));
     assert_eq!(created.entry.description, want.description);
     assert_eq!(created.entry.billable, Some(false));
     let stored = sim.timesheet(created.target_id.parse().unwrap()).unwrap();
@@ -216,6 +217,51 @@ async fn a_created_entry_reads_back_with_its_marker_and_exact_times() {
     // A marker of another source system is not this pipeline's link.
     let other = k.fetch(&march(), "clockify").await.unwrap();
     assert_eq!(other[0].link_key, None);
+}
+
+#[tokio::test]
+async fn a_running_entry_is_written_without_an_end_and_reads_back_running() {
+    let sim = sim(Seed::Tiny).await;
+    let k = connector(&sim);
+    let mut want = desired(
+        1,
+        1,
+        global_activity(&sim),
+        "2026-03-02T08:45:00Z",
+        "2026-03-02T09:00:00Z",
+    );
+    want.end = None;
+    want.duration_seconds = None;
+    want.running = true;
+    let created = k.create(&marker("77"), &want).await.unwrap();
+    let stored = sim.timesheet(created.target_id.parse().unwrap()).unwrap();
+    assert_eq!(stored.end, None, "Kimai keeps it running");
+    assert!(created.entry.running);
+    assert_eq!(
+        (created.entry.end, created.entry.duration_seconds),
+        (None, None)
+    );
+    let read = k.fetch(&march(), "zammad").await.unwrap();
+    let item = read
+        .iter()
+        .find(|t| t.target_id == created.target_id)
+        .unwrap();
+    assert!(item.entry.running);
+    assert_eq!(item.entry.end, None);
+    assert_eq!(item.entry.duration_seconds, None);
+
+    // It ended: the update writes the end, and Kimai stops it.
+    let mut ended = want.clone();
+    ended.end = Some(utc("2026-03-02T09:00:00Z"));
+    ended.duration_seconds = Some(900);
+    ended.running = false;
+    let updated = k
+        .update(&created.target_id, &marker("77"), &ended)
+        .await
+        .unwrap();
+    assert!(!updated.entry.running);
+    assert_eq!(updated.entry.end, ended.end);
+    assert_eq!(updated.entry.duration_seconds, Some(900));
 }
 
 #[tokio::test]
@@ -235,7 +281,7 @@ async fn create_writes_the_callers_wall_time_across_the_us_dst_change() {
     let created = k.create(&marker("1"), &want).await.unwrap();
     let stored = sim.timesheet(created.target_id.parse().unwrap()).unwrap();
     assert_eq!(stored.begin, want.begin);
-    assert_eq!(stored.end, Some(want.end));
+    assert_eq!(stored.end, want.end);
     assert_eq!(stored.duration, Some(3600));
     assert_eq!(stored.timezone, chrono_tz::America::New_York);
     // Read back in New York time (the entry's zone) it is still the same instant.
@@ -263,7 +309,7 @@ async fn update_writes_the_entrys_wall_time_across_the_european_dst_change() {
     assert_eq!(updated.entry.end, moved.end);
     let stored = sim.timesheet(created.target_id.parse().unwrap()).unwrap();
     assert_eq!(stored.begin, moved.begin);
-    assert_eq!(stored.end, Some(moved.end));
+    assert_eq!(stored.end, moved.end);
     assert_eq!(
         stored.description.as_deref(),
         Some("#31001 Printer on fire [tb-zammad-7]")
@@ -280,7 +326,7 @@ async fn berlin_entries_on_both_sides_of_the_spring_gap_keep_their_instants() {
     let created = k.create(&marker("9"), &want).await.unwrap();
     let stored = sim.timesheet(created.target_id.parse().unwrap()).unwrap();
     assert_eq!(stored.begin, want.begin);
-    assert_eq!(stored.end, Some(want.end));
+    assert_eq!(stored.end, want.end);
     assert_eq!(stored.duration, Some(3600));
 }
 
@@ -323,7 +369,7 @@ async fn missing_tags_are_created_before_an_entry_uses_them() {
     let lookups = sim.log().count("GET /api/tags/find");
     let mut again = want.clone();
     again.begin = utc("2026-03-03T08:00:00Z");
-    again.end = utc("2026-03-03T08:30:00Z");
+    again.end = Some(utc("2026-03-03T08:30:00Z"));
     k.create(&marker("6"), &again).await.unwrap();
     assert_eq!(sim.log().count("GET /api/tags/find"), lookups);
     assert_eq!(sim.log().count("POST /api/tags"), 2);

@@ -50,14 +50,17 @@ pub struct Entry {
     pub user: Option<UserRef>,
     /// Instant the work began (UTC inside the engine).
     pub begin: DateTime<Utc>,
-    /// Instant the work ended (UTC inside the engine).
-    pub end: DateTime<Utc>,
+    /// Instant the work ended (UTC inside the engine); `None` while the entry is running.
+    pub end: Option<DateTime<Utc>>,
     /// Signed duration in seconds; zero and negative values are real data
-    /// (Zammad corrections) and are never dropped.
-    pub duration_seconds: i64,
+    /// (Zammad corrections) and are never dropped. `None` while the entry is running.
+    pub duration_seconds: Option<i64>,
     pub description: String,
     pub billable: Option<bool>,
     pub tags: Vec<String>,
+    /// A timer still going: no `end` and no `duration_seconds` yet.
+    #[serde(default)]
+    pub running: bool,
 }
 
 /// A sync window: inclusive calendar dates in UTC.

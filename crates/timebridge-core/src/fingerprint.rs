@@ -21,9 +21,12 @@
 //! ```
 //!
 //! An absent reference is written as the single byte `0x18` so that "no project" differs
-//! from a project with an empty key. Names, e-mails, the entry key, the system and the
-//! ticket are not part of it: names are display data, and the ticket shows through the
-//! description. Sub-second parts of instants are dropped (timesheets have second precision).
+//! from a project with an empty key; so are an absent `end` and `duration_seconds` (a
+//! running entry). A running entry's form ends with `1F "running"`; a finished entry's
+//! form has no such suffix, so the fingerprints of finished entries are the same as before
+//! running entries existed (no version bump: no stored fingerprint changes meaning).
+//! Names, e-mails, the entry key, the system and the ticket are not part of it: names are
+//! display data, and the ticket shows through the description. Sub-second parts of instants are dropped (timesheets have second precision).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -38,6 +41,8 @@ const C2: u64 = 0x4cf5_ad43_2745_937f;
 const SEP: u8 = 0x1F;
 const TAG_SEP: u8 = 0x1E;
 const ABSENT: u8 = 0x18;
+/// Appended (after a separator) to the canonical form of a running entry only.
+const RUNNING: &[u8] = b"running";
 
 /// A stable fingerprint of an entry's comparable fields.
 ///
@@ -226,9 +231,15 @@ pub fn fingerprint(entry: &Entry) -> Fingerprint {
     h.user(entry.user.as_ref());
     h.int(entry.begin.timestamp());
     h.byte(SEP);
-    h.int(entry.end.timestamp());
+    match entry.end {
+        Some(end) => h.int(end.timestamp()),
+        None => h.byte(ABSENT),
+    }
     h.byte(SEP);
-    h.int(entry.duration_seconds);
+    match entry.duration_seconds {
+        Some(d) => h.int(d),
+        None => h.byte(ABSENT),
+    }
     h.byte(SEP);
     h.bytes(entry.description.as_bytes());
     h.byte(SEP);
@@ -260,6 +271,10 @@ pub fn fingerprint(entry: &Entry) -> Fingerprint {
         tags.sort_unstable();
         hash_tags(&mut h, &mut tags.into_iter());
     }
+    if entry.running {
+        h.byte(SEP);
+        h.bytes(RUNNING);
+    }
     Fingerprint(h.finish())
 }
 
@@ -290,11 +305,12 @@ mod tests {
                 name: None,
             }),
             begin: "2026-03-01T09:00:00Z".parse().unwrap(),
-            end: "2026-03-01T09:30:00Z".parse().unwrap(),
-            duration_seconds: 1800,
+            end: Some("2026-03-01T09:30:00Z".parse().unwrap()),
+            duration_seconds: Some(1800),
             description: "#31001 Printer".into(),
             billable: Some(true),
             tags: vec!["b".into(), "a".into()],
+            running: false,
         }
     }
 
@@ -323,8 +339,11 @@ mod tests {
             |e| e.activity.as_mut().unwrap().key = "a2".into(),
             |e| e.user.as_mut().unwrap().key = "u2".into(),
             |e| e.begin += chrono::Duration::seconds(1),
-            |e| e.end += chrono::Duration::seconds(1),
-            |e| e.duration_seconds += 1,
+            |e| e.end = e.end.map(|t| t + chrono::Duration::seconds(1)),
+            |e| e.duration_seconds = e.duration_seconds.map(|d| d + 1),
+            |e| e.end = None,
+            |e| e.duration_seconds = None,
+            |e| e.running = true,
             |e| e.description.push('x'),
             |e| e.billable = None,
             |e| e.tags.push("c".into()),
@@ -345,14 +364,33 @@ mod tests {
             for minutes in 0..300 {
                 let mut e = base.clone();
                 e.begin += chrono::Duration::minutes(shift);
-                e.end = e.begin + chrono::Duration::minutes(minutes);
-                e.duration_seconds = minutes * 60;
+                e.end = Some(e.begin + chrono::Duration::minutes(minutes));
+                e.duration_seconds = Some(minutes * 60);
                 assert!(
                     seen.insert(fingerprint(&e)),
                     "collision at {shift}/{minutes}"
                 );
             }
         }
+    }
+
+    #[test]
+    fn running_and_finished_entries_of_the_same_work_differ() {
+        let mut running = entry();
+        running.end = None;
+        running.duration_seconds = None;
+        running.running = true;
+        let mut open_but_not_running = running.clone();
+        open_but_not_running.running = false;
+        let finished = entry();
+        let all = [
+            fingerprint(&running),
+            fingerprint(&open_but_not_running),
+            fingerprint(&finished),
+        ];
+        assert_ne!(all[0], all[1]);
+        assert_ne!(all[0], all[2]);
+        assert_ne!(all[1], all[2]);
     }
 
     #[test]
@@ -375,8 +413,10 @@ mod tests {
             key(e.activity.as_ref().map(|r| r.key.as_str())),
             key(e.user.as_ref().map(|r| r.key.as_str())),
             e.begin.timestamp().to_string().into_bytes(),
-            e.end.timestamp().to_string().into_bytes(),
-            e.duration_seconds.to_string().into_bytes(),
+            e.end
+                .map_or(vec![ABSENT], |t| t.timestamp().to_string().into_bytes()),
+            e.duration_seconds
+                .map_or(vec![ABSENT], |d| d.to_string().into_bytes()),
             e.description.clone().into_bytes(),
             match e.billable {
                 Some(true) => b"1".to_vec(),
@@ -391,6 +431,10 @@ mod tests {
         tags.sort();
         tags.dedup();
         s.extend(tags.join("\x1e").into_bytes());
+        if e.running {
+            s.push(SEP);
+            s.extend(b"running");
+        }
         let fold = |h: u64, w: u64| {
             let k = w.wrapping_mul(C1).rotate_left(31).wrapping_mul(C2);
             (h ^ k)
@@ -418,9 +462,10 @@ mod tests {
             desc in ".{0,40}",
             tags in proptest::collection::vec("[a-c]{0,9}", 0..4),
             project in proptest::option::of("[0-9]{0,12}"),
-            duration in proptest::num::i64::ANY,
+            duration in proptest::option::of(proptest::num::i64::ANY),
             secs in -10_000_000_000i64..10_000_000_000,
             billable in proptest::option::of(proptest::bool::ANY),
+            running in proptest::bool::ANY,
         ) {
             let mut e = entry();
             e.description = desc;
@@ -429,6 +474,10 @@ mod tests {
             e.duration_seconds = duration;
             e.begin = chrono::DateTime::from_timestamp(secs, 0).unwrap();
             e.billable = billable;
+            if running {
+                e.end = None;
+                e.running = true;
+            }
             proptest::prop_assert_eq!(fingerprint(&e).0, reference(&e));
         }
     }

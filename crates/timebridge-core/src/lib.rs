@@ -4,6 +4,7 @@
 //! - [`entry`]: the normalised [`Entry`] every connector reads into and writes from.
 //! - [`mapping`]: source references → target references, with an [`Explanation`] per field.
 //! - [`plan`](mod@plan): the pure planner, [`plan()`] → [`Plan`] of decisions and conflicts.
+//! - [`mirror`]: which target projects to create in the source (`mirror_projects`).
 //! - [`fingerprint`](mod@fingerprint): stable fingerprints stored in the link state.
 //! - [`testing`]: deterministic builders and [`testing::synthetic_input`] for benchmarks.
 
@@ -11,6 +12,7 @@ pub mod entry;
 mod fasthash;
 pub mod fingerprint;
 pub mod mapping;
+pub mod mirror;
 pub mod plan;
 pub mod testing;
 
@@ -18,12 +20,12 @@ pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
 pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
     BillableDefaults, Explanation, ExplanationStep, MappingError, MappingKind, MappingResult,
-    MappingRule, MappingRules, PipelineOptions, ProjectBillable, ProjectRules, Resolver,
-    RuleSource, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
+    MappingRule, MappingRules, MirrorProjects, PipelineOptions, ProjectBillable, ProjectRules,
+    Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
     UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{
     Action, ConflictOrigin, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord,
     LinkRefresh, Memory, Outcome, OutcomeKind, Plan, PlanInput, PlanStats, PlannedConflict,
-    SourceItem, TargetItem, kept_target_memory, link_after_write, plan, skip_memory,
+    SkipReason, SourceItem, TargetItem, kept_target_memory, link_after_write, plan, skip_memory,
 };

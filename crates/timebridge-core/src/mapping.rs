@@ -2,9 +2,17 @@
 //! target-side entry (Kimai references), and explains which rule mapped each field.
 //!
 //! Rules, in order of precedence, per field:
-//! - **activity**: the activity mapping for the source type key; else the pipeline's
-//!   `default_activity`; else `unmapped_activity`.
-//! - **project**: the project mapping for the source organization (`customer.key`); else the
+//! - **excluded person**: a `user` mapping with `sync: false` for the agent key excludes
+//!   the entry ([`MappingResult::Excluded`]); nothing else is resolved, the planner leaves
+//!   it alone (`skip`, `user excluded`), never a conflict.
+//! - **activity**: the activity mapping for the source type key; else, with the pipeline
+//!   option `match_by_name`, the one target activity whose name equals the source
+//!   activity's name (trimmed, case-insensitive; several target activities of that name
+//!   never match automatically); else the pipeline's `default_activity`; else
+//!   `unmapped_activity`.
+//! - **project**: the source's project dimension is the entry's `project` if set, else its
+//!   `customer` (Zammad puts the organization there). The project mapping for that key;
+//!   else, with `match_by_name`, the one target project of the same name; else the
 //!   pipeline's `default_project`; else `unmapped_project`.
 //! - **user**: an explicit user mapping for the agent key (it overrides e-mail matching);
 //!   else the target user whose e-mail equals the agent's, compared case-insensitively
@@ -73,10 +81,18 @@ pub struct MappingRule {
     pub kind: MappingKind,
     pub source_key: String,
     pub source_label: Option<String>,
-    pub target_key: String,
+    /// `None` only for a `user` mapping with `sync: false` (an excluded person).
+    pub target_key: Option<String>,
     pub target_label: Option<String>,
     /// Only meaningful for activity and project mappings.
     pub billable: Option<bool>,
+    /// `false` on a `user` mapping excludes that person from sync.
+    #[serde(default = "yes")]
+    pub sync: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What to do with an agent who has no target user.
@@ -90,13 +106,35 @@ pub enum UnmappedUserPolicy {
     TokenUser,
 }
 
-/// The mapping-related pipeline options (`options` in the API contract).
+/// The pipeline options (`options` in the API contract).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PipelineOptions {
+    #[serde(default)]
     pub default_project: Option<String>,
+    #[serde(default)]
     pub default_activity: Option<String>,
     #[serde(default)]
     pub unmapped_user: UnmappedUserPolicy,
+    /// Projects and activities of equal names (trimmed, case-insensitive) match without a
+    /// mapping, after explicit mappings and before the pipeline defaults.
+    #[serde(default)]
+    pub match_by_name: bool,
+    /// Carry running source entries (written as running) instead of waiting until they end.
+    #[serde(default)]
+    pub include_running: bool,
+    /// Create the target's projects in the source before each run (sources that can).
+    #[serde(default)]
+    pub mirror_projects: MirrorProjects,
+}
+
+/// The `mirror_projects` pipeline option.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MirrorProjects {
+    #[serde(default)]
+    pub enabled: bool,
+    /// The source client new projects are created under, where the source has clients.
+    #[serde(default)]
+    pub client_key: Option<String>,
 }
 
 /// Why the configured rules cannot be used.
@@ -186,6 +224,10 @@ pub struct TargetDirectory {
     users_by_email: HashMap<String, Option<String>>,
     projects: HashMap<String, TargetProject>,
     activities: HashMap<String, NamedRef>,
+    /// Normalised name → project key; `None` when several projects share the name.
+    projects_by_name: HashMap<String, Option<String>>,
+    /// Normalised name → activity key; `None` when several activities share the name.
+    activities_by_name: HashMap<String, Option<String>>,
     token_user: Option<String>,
     rules: TargetRules,
 }
@@ -369,9 +411,11 @@ impl TargetDirectory {
             me.users.insert(user.key.clone(), user);
         }
         for p in projects {
+            index_name(&mut me.projects_by_name, p.name.as_deref(), &p.key);
             me.projects.insert(p.key.clone(), p);
         }
         for a in activities {
+            index_name(&mut me.activities_by_name, a.name.as_deref(), &a.key);
             me.activities.insert(a.key.clone(), a);
         }
         me
@@ -386,6 +430,25 @@ impl TargetDirectory {
 
 fn normalise_email(e: &str) -> String {
     e.trim().to_lowercase()
+}
+
+/// The form in which names are compared: trimmed, lower-cased.
+pub fn normalise_name(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+fn index_name(index: &mut HashMap<String, Option<String>>, name: Option<&str>, key: &str) {
+    let Some(name) = name.map(normalise_name).filter(|n| !n.is_empty()) else {
+        return;
+    };
+    index
+        .entry(name)
+        .and_modify(|v| {
+            if v.as_deref() != Some(key) {
+                *v = None;
+            }
+        })
+        .or_insert_with(|| Some(key.to_owned()));
 }
 
 /// Target-side settings that shape the written entry (`kimai` connector settings).
@@ -419,6 +482,10 @@ pub enum RuleSource {
     PipelineDefault,
     /// Automatic user match by e-mail.
     EmailMatch,
+    /// Automatic project or activity match by name (pipeline option `match_by_name`).
+    NameMatch,
+    /// A `user` mapping with `sync: false`: the person is excluded from sync.
+    Excluded,
     /// `unmapped_user = token_user`.
     TokenUser,
     /// Copied or derived from the source entry.
@@ -493,6 +560,8 @@ pub enum MappingResult {
         reasons: Vec<UnmappedReason>,
         explanation: Explanation,
     },
+    /// The entry's person is excluded from sync (a `user` mapping with `sync: false`).
+    Excluded { explanation: Explanation },
 }
 
 impl MappingResult {
@@ -500,7 +569,7 @@ impl MappingResult {
     pub fn entry(&self) -> Option<&Entry> {
         match self {
             MappingResult::Mapped { entry, .. } => Some(entry),
-            MappingResult::Unmapped { .. } => None,
+            MappingResult::Unmapped { .. } | MappingResult::Excluded { .. } => None,
         }
     }
 
@@ -508,7 +577,8 @@ impl MappingResult {
     pub fn explanation(&self) -> &Explanation {
         match self {
             MappingResult::Mapped { explanation, .. }
-            | MappingResult::Unmapped { explanation, .. } => explanation,
+            | MappingResult::Unmapped { explanation, .. }
+            | MappingResult::Excluded { explanation } => explanation,
         }
     }
 }
@@ -536,7 +606,7 @@ fn mapping_text(rule: &MappingRule, target_name: Option<&str>) -> String {
         rule.source_key,
         quoted(rule.source_label.as_deref()),
         rule.kind.target_noun(),
-        rule.target_key,
+        rule.target_key.as_deref().unwrap_or("-"),
         quoted(target_name.or(rule.target_label.as_deref())),
     )
 }
@@ -545,6 +615,25 @@ impl Resolver<'_> {
     /// Maps one source entry; never fails, an unmappable entry is a [`MappingResult::Unmapped`].
     pub fn resolve(&self, source: &Entry) -> MappingResult {
         let mut ex = Explanation::default();
+        if let Some(rule) = source
+            .user
+            .as_ref()
+            .and_then(|u| self.rules.get(MappingKind::User, &u.key))
+            .filter(|r| !r.sync)
+        {
+            ex.push(
+                "user",
+                RuleSource::Excluded,
+                Some(rule.id),
+                format!(
+                    "mapping #{} excludes agent {}{} from sync",
+                    rule.id,
+                    rule.source_key,
+                    quoted(rule.source_label.as_deref())
+                ),
+            );
+            return MappingResult::Excluded { explanation: ex };
+        }
         let mut reasons = Vec::new();
         let activity = self.resolve_activity(source, &mut ex);
         if activity.is_none() {
@@ -658,6 +747,7 @@ impl Resolver<'_> {
             begin: source.begin,
             end: source.end,
             duration_seconds: source.duration_seconds,
+            running: source.running,
             description,
             billable: if self.settings.set_billable_field {
                 billable
@@ -682,7 +772,8 @@ impl Resolver<'_> {
     ) -> Option<(&NamedRef, Option<(bool, i64)>)> {
         let key = source.activity.as_ref().map(|a| a.key.as_str());
         if let Some(rule) = key.and_then(|k| self.rules.get(MappingKind::Activity, k)) {
-            return match self.directory.activities.get(&rule.target_key) {
+            let target = rule.target_key.as_deref();
+            return match target.and_then(|k| self.directory.activities.get(k)) {
                 Some(a) => {
                     ex.push(
                         "activity",
@@ -699,13 +790,37 @@ impl Resolver<'_> {
                         Some(rule.id),
                         format!(
                             "mapping #{} points to activity {} which the target does not have",
-                            rule.id, rule.target_key
+                            rule.id,
+                            target.unwrap_or("-")
                         ),
                     );
                     None
                 }
             };
         }
+        let by_name = self.match_name(
+            &self.directory.activities_by_name,
+            source.activity.as_ref(),
+            "activities",
+        );
+        let note = match by_name {
+            Ok(Some(k)) => {
+                let a = &self.directory.activities[k];
+                ex.push(
+                    "activity",
+                    RuleSource::NameMatch,
+                    None,
+                    format!(
+                        "matched by name (activity {}{})",
+                        a.key,
+                        quoted(a.name.as_deref())
+                    ),
+                );
+                return Some((a, None));
+            }
+            Ok(None) => String::new(),
+            Err(why) => format!("; {why}"),
+        };
         if let Some(default) = &self.rules.options.default_activity {
             return match self.directory.activities.get(default) {
                 Some(a) => {
@@ -714,7 +829,7 @@ impl Resolver<'_> {
                         RuleSource::PipelineDefault,
                         None,
                         format!(
-                            "pipeline default (activity {}{})",
+                            "pipeline default (activity {}{}){note}",
                             a.key,
                             quoted(a.name.as_deref())
                         ),
@@ -733,7 +848,7 @@ impl Resolver<'_> {
             };
         }
         let text = match key {
-            Some(k) => format!("no mapping for type {k} and no pipeline default"),
+            Some(k) => format!("no mapping for type {k} and no pipeline default{note}"),
             None => "the entry has no type and there is no pipeline default".into(),
         };
         ex.push("activity", RuleSource::Unmapped, None, text);
@@ -746,9 +861,11 @@ impl Resolver<'_> {
         source: &Entry,
         ex: &mut Explanation,
     ) -> Option<(&TargetProject, Option<(bool, i64)>)> {
-        let key = source.customer.as_ref().map(|c| c.key.as_str());
+        let dimension = source.project.as_ref().or(source.customer.as_ref());
+        let key = dimension.map(|c| c.key.as_str());
         if let Some(rule) = key.and_then(|k| self.rules.get(MappingKind::Project, k)) {
-            return match self.directory.projects.get(&rule.target_key) {
+            let target = rule.target_key.as_deref();
+            return match target.and_then(|k| self.directory.projects.get(k)) {
                 Some(p) => {
                     ex.push(
                         "project",
@@ -765,13 +882,33 @@ impl Resolver<'_> {
                         Some(rule.id),
                         format!(
                             "mapping #{} points to project {} which the target does not have",
-                            rule.id, rule.target_key
+                            rule.id,
+                            target.unwrap_or("-")
                         ),
                     );
                     None
                 }
             };
         }
+        let by_name = self.match_name(&self.directory.projects_by_name, dimension, "projects");
+        let note = match by_name {
+            Ok(Some(k)) => {
+                let p = &self.directory.projects[k];
+                ex.push(
+                    "project",
+                    RuleSource::NameMatch,
+                    None,
+                    format!(
+                        "matched by name (project {}{})",
+                        p.key,
+                        quoted(p.name.as_deref())
+                    ),
+                );
+                return Some((p, None));
+            }
+            Ok(None) => String::new(),
+            Err(why) => format!("; {why}"),
+        };
         if let Some(default) = &self.rules.options.default_project {
             return match self.directory.projects.get(default) {
                 Some(p) => {
@@ -780,7 +917,7 @@ impl Resolver<'_> {
                         RuleSource::PipelineDefault,
                         None,
                         format!(
-                            "pipeline default (project {}{})",
+                            "pipeline default (project {}{}){note}",
                             p.key,
                             quoted(p.name.as_deref())
                         ),
@@ -799,17 +936,44 @@ impl Resolver<'_> {
             };
         }
         let text = match key {
-            Some(k) => format!("no mapping for organization {k} and no pipeline default"),
+            Some(k) => format!("no mapping for organization {k} and no pipeline default{note}"),
             None => "the entry has no organization and there is no pipeline default".into(),
         };
         ex.push("project", RuleSource::Unmapped, None, text);
         None
     }
 
+    /// With `match_by_name`: the key of the one target record whose name equals the
+    /// source record's; `Ok(None)` when the option is off or nothing matches; `Err` with
+    /// the reason when several target records share the name.
+    fn match_name<'d>(
+        &self,
+        index: &'d HashMap<String, Option<String>>,
+        source: Option<&NamedRef>,
+        plural: &str,
+    ) -> Result<Option<&'d str>, String> {
+        if !self.rules.options.match_by_name {
+            return Ok(None);
+        }
+        let Some(name) = source.and_then(|r| r.name.as_deref()) else {
+            return Ok(None);
+        };
+        let normal = normalise_name(name);
+        match index.get(&normal) {
+            Some(Some(key)) => Ok(Some(key.as_str())),
+            Some(None) => Err(format!(
+                "several target {plural} are named \"{}\", so none matched by name",
+                name.trim()
+            )),
+            None => Ok(None),
+        }
+    }
+
     fn resolve_user(&self, source: &Entry, ex: &mut Explanation) -> Option<&TargetUser> {
         let agent = source.user.as_ref();
         if let Some(rule) = agent.and_then(|u| self.rules.get(MappingKind::User, &u.key)) {
-            return match self.directory.users.get(&rule.target_key) {
+            let target = rule.target_key.as_deref();
+            return match target.and_then(|k| self.directory.users.get(k)) {
                 Some(u) => {
                     ex.push(
                         "user",
@@ -826,7 +990,8 @@ impl Resolver<'_> {
                         Some(rule.id),
                         format!(
                             "mapping #{} points to user {} which the target does not have",
-                            rule.id, rule.target_key
+                            rule.id,
+                            target.unwrap_or("-")
                         ),
                     );
                     None

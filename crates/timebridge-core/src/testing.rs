@@ -72,12 +72,21 @@ pub fn source_entry(
             name: None,
         }),
         begin: end - Duration::minutes(minutes),
-        end,
-        duration_seconds: minutes * 60,
+        end: Some(end),
+        duration_seconds: Some(minutes * 60),
         description: String::new(),
         billable: None,
         tags: Vec::new(),
+        running: false,
     }
+}
+
+/// `entry` with its timer still going: no end and no duration yet.
+pub fn still_running(mut entry: Entry) -> Entry {
+    entry.end = None;
+    entry.duration_seconds = None;
+    entry.running = true;
+    entry
 }
 
 /// The desired (Kimai-side) entry a simple identity-like mapping makes of `source`.
@@ -110,6 +119,7 @@ pub fn desired_of(source: &Entry) -> Entry {
         description,
         billable: Some(true),
         tags: vec!["billable".into()],
+        running: source.running,
     }
 }
 
@@ -171,7 +181,7 @@ pub fn synthetic_input(n: usize, seed: u64) -> PlanInput {
         let kind = rng.below(1000);
         let mut source = source_entry(&key, &agent, ticket, end, minutes);
         if (180..185).contains(&kind) {
-            source.duration_seconds = -(source.duration_seconds);
+            source.duration_seconds = source.duration_seconds.map(|d| -d);
         }
         let item = if (185..190).contains(&kind) {
             unmapped(source, UnmappedReason::UnmappedProject)
@@ -191,7 +201,7 @@ pub fn synthetic_input(n: usize, seed: u64) -> PlanInput {
                 let mut t = written(&format!("{next_target}"), &desired);
                 t.link_key = None;
                 t.entry.begin += Duration::minutes(3);
-                t.entry.end += Duration::minutes(3);
+                t.entry.end = t.entry.end.map(|e| e + Duration::minutes(3));
                 targets.push(t);
             }
             // Target deleted after we wrote it.
@@ -216,7 +226,7 @@ pub fn synthetic_input(n: usize, seed: u64) -> PlanInput {
                 if kind < 20 {
                     // Source edited since: the link remembers an older desired entry.
                     let mut old = desired.clone();
-                    old.duration_seconds -= 60;
+                    old.duration_seconds = old.duration_seconds.map(|d| d - 60);
                     old.begin += Duration::minutes(1);
                     link = link_after_write(&key, &id, &old, &old);
                     t.entry = old;
@@ -224,7 +234,7 @@ pub fn synthetic_input(n: usize, seed: u64) -> PlanInput {
                     t.entry.description.push_str(" (edited)");
                 } else if kind < 28 {
                     let mut old = desired.clone();
-                    old.duration_seconds -= 60;
+                    old.duration_seconds = old.duration_seconds.map(|d| d - 60);
                     old.begin += Duration::minutes(1);
                     link = link_after_write(&key, &id, &old, &old);
                     t.entry = old;
@@ -274,5 +284,6 @@ pub fn synthetic_input(n: usize, seed: u64) -> PlanInput {
         targets,
         links,
         known_source_keys: HashSet::new(),
+        include_running: false,
     }
 }

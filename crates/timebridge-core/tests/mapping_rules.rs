@@ -21,9 +21,10 @@ fn rule(
         kind,
         source_key: source.into(),
         source_label: (kind == MappingKind::Activity).then(|| "Remote".into()),
-        target_key: target.into(),
+        target_key: Some(target.into()),
         target_label: None,
         billable,
+        sync: true,
     }
 }
 
@@ -143,7 +144,7 @@ fn a_mapped_entry_carries_target_keys_names_and_explains_every_field() {
     assert_eq!(e.customer.as_ref().unwrap().key, "c1");
     assert_eq!(e.user.as_ref().unwrap().key, "u1");
     assert_eq!(e.description, "#31001 Ticket 1");
-    assert_eq!(e.duration_seconds, 1800);
+    assert_eq!(e.duration_seconds, Some(1800));
     assert_eq!(
         lines[0],
         "activity: mapping #12 (type 3 \"Remote\" → activity 7 \"Support\")"
@@ -611,4 +612,196 @@ fn a_begin_outside_the_project_period_in_every_time_zone_is_a_predicted_refusal(
     assert!(early.contains("not started at that time"), "{early}");
     assert_eq!(with("2026-03-01", ""), None);
     assert_eq!(with("2026-01-01", "2026-12-31"), None);
+}
+
+fn by_name() -> MappingRules {
+    MappingRules::new(
+        PipelineOptions {
+            match_by_name: true,
+            ..Default::default()
+        },
+        [],
+    )
+    .unwrap()
+}
+
+/// The Zammad entry with a type and an organization named like target records.
+fn named_zammad(activity: &str, organization: &str) -> Entry {
+    let mut e = zammad();
+    e.activity.as_mut().unwrap().name = Some(activity.into());
+    e.customer.as_mut().unwrap().name = Some(organization.into());
+    e
+}
+
+#[test]
+fn with_match_by_name_equal_names_match_without_a_mapping() {
+    let r = resolve(
+        &by_name(),
+        &TargetSettings::default(),
+        &named_zammad(" support ", "SUPPORT"),
+    );
+    let (e, lines) = mapped(&r);
+    assert_eq!(e.activity.as_ref().unwrap().key, "7");
+    assert_eq!(e.project.as_ref().unwrap().key, "p1");
+    assert_eq!(
+        lines[0],
+        "activity: matched by name (activity 7 \"Support\")"
+    );
+    assert_eq!(
+        lines[1],
+        "project: matched by name (project p1 \"Support\")"
+    );
+    assert_eq!(r.explanation().steps[0].rule, RuleSource::NameMatch);
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["explanation"]["steps"][1]["rule"], "name_match");
+}
+
+#[test]
+fn without_match_by_name_equal_names_do_not_match() {
+    let rules = MappingRules::new(PipelineOptions::default(), []).unwrap();
+    let r = resolve(
+        &rules,
+        &TargetSettings::default(),
+        &named_zammad("Support", "Support"),
+    );
+    assert!(matches!(&r, MappingResult::Unmapped { reasons, .. }
+        if reasons == &[UnmappedReason::UnmappedActivity, UnmappedReason::UnmappedProject]));
+}
+
+#[test]
+fn an_explicit_mapping_wins_over_a_name_match_and_a_name_match_over_the_default() {
+    let rules = MappingRules::new(
+        PipelineOptions {
+            match_by_name: true,
+            default_activity: Some("8".into()),
+            default_project: Some("p0".into()),
+            ..Default::default()
+        },
+        [rule(13, MappingKind::Project, "5", "p0", None)],
+    )
+    .unwrap();
+    let r = resolve(
+        &rules,
+        &TargetSettings::default(),
+        &named_zammad("Support", "Support"),
+    );
+    let (e, lines) = mapped(&r);
+    assert_eq!(e.project.as_ref().unwrap().key, "p0", "the mapping wins");
+    assert!(lines[1].starts_with("project: mapping #13"), "{lines:?}");
+    assert_eq!(
+        e.activity.as_ref().unwrap().key,
+        "7",
+        "the name beats the default"
+    );
+}
+
+#[test]
+fn several_target_records_of_one_name_never_match_by_name_and_the_explanation_says_why() {
+    let dir = TargetDirectory::new(
+        [TargetUser {
+            key: "u1".into(),
+            email: Some("a@example.com".into()),
+            name: None,
+        }],
+        [
+            TargetProject {
+                key: "p1".into(),
+                name: Some("Support".into()),
+                customer: None,
+            },
+            TargetProject {
+                key: "p2".into(),
+                name: Some("support ".into()),
+                customer: None,
+            },
+        ],
+        [NamedRef {
+            key: "7".into(),
+            name: Some("Support".into()),
+        }],
+        None,
+    );
+    let rules = by_name();
+    let r = Resolver {
+        rules: &rules,
+        directory: &dir,
+        settings: &TargetSettings::default(),
+    }
+    .resolve(&named_zammad("Support", "Support"));
+    let MappingResult::Unmapped {
+        reasons,
+        explanation,
+    } = &r
+    else {
+        panic!("expected unmapped, got {r:?}");
+    };
+    assert_eq!(reasons, &[UnmappedReason::UnmappedProject]);
+    assert_eq!(
+        explanation.lines()[1],
+        "project: no mapping for organization 5 and no pipeline default; several target \
+         projects are named \"Support\", so none matched by name"
+    );
+}
+
+#[test]
+fn the_source_project_is_the_project_dimension_when_the_source_has_one() {
+    let rules = MappingRules::new(
+        PipelineOptions::default(),
+        [
+            rule(12, MappingKind::Activity, "3", "7", None),
+            rule(13, MappingKind::Project, "5", "p1", None),
+            rule(14, MappingKind::Project, "proj-9", "p0", None),
+        ],
+    )
+    .unwrap();
+    let mut e = zammad();
+    e.project = Some(NamedRef {
+        key: "proj-9".into(),
+        name: None,
+    });
+    let r = resolve(&rules, &TargetSettings::default(), &e);
+    assert_eq!(mapped(&r).0.project.as_ref().unwrap().key, "p0");
+    // Without a project, the customer (Zammad's organization) is the dimension.
+    let r = resolve(&rules, &TargetSettings::default(), &zammad());
+    assert_eq!(mapped(&r).0.project.as_ref().unwrap().key, "p1");
+}
+
+#[test]
+fn a_user_mapping_with_sync_false_excludes_the_person_before_anything_else() {
+    let mut excluded = rule(20, MappingKind::User, "ag1", "", None);
+    excluded.target_key = None;
+    excluded.sync = false;
+    excluded.source_label = Some("Ann Agent".into());
+    // No activity or project mapping: the entry would be unmapped, but it is excluded.
+    let rules = MappingRules::new(PipelineOptions::default(), [excluded]).unwrap();
+    let r = resolve(&rules, &TargetSettings::default(), &zammad());
+    let MappingResult::Excluded { explanation } = &r else {
+        panic!("expected excluded, got {r:?}");
+    };
+    assert_eq!(
+        explanation.lines(),
+        ["user: mapping #20 excludes agent ag1 \"Ann Agent\" from sync"]
+    );
+    assert_eq!(explanation.steps[0].rule, RuleSource::Excluded);
+    assert_eq!(r.entry(), None);
+    assert_eq!(serde_json::to_value(&r).unwrap()["status"], "excluded");
+}
+
+#[test]
+fn a_mapping_rule_without_sync_in_json_syncs() {
+    let rule: MappingRule = serde_json::from_value(serde_json::json!({
+        "id": 1, "kind": "user", "source_key": "a", "source_label": null,
+        "target_key": "u1", "target_label": null, "billable": null
+    }))
+    .unwrap();
+    assert!(rule.sync);
+}
+
+#[test]
+fn a_running_source_entry_maps_to_a_running_desired_entry() {
+    let e = timebridge_core::testing::still_running(zammad());
+    let r = resolve(&standard_rules(None, None), &TargetSettings::default(), &e);
+    let (d, _) = mapped(&r);
+    assert!(d.running);
+    assert_eq!((d.end, d.duration_seconds), (None, None));
 }

@@ -3,10 +3,13 @@
 use std::collections::HashSet;
 
 use chrono::Duration;
-use timebridge_core::testing::{desired_of, mapped, march_2026, source_entry, unmapped, written};
+use timebridge_core::testing::{
+    desired_of, mapped, march_2026, source_entry, still_running, unmapped, written,
+};
 use timebridge_core::{
-    Action, ConflictReason, Entry, LinkRecord, Outcome, Plan, PlanInput, SourceItem, TargetItem,
-    UnmappedReason, kept_target_memory, link_after_write, plan, skip_memory,
+    Action, ConflictReason, Entry, Explanation, LinkRecord, MappingResult, Outcome, Plan,
+    PlanInput, SkipReason, SourceItem, TargetItem, UnmappedReason, kept_target_memory,
+    link_after_write, plan, skip_memory,
 };
 
 fn src(key: &str) -> Entry {
@@ -26,6 +29,7 @@ fn input(sources: Vec<SourceItem>, targets: Vec<TargetItem>, links: Vec<LinkReco
         targets,
         links,
         known_source_keys: HashSet::new(),
+        include_running: false,
     }
 }
 
@@ -66,8 +70,8 @@ fn an_entry_equal_to_what_we_wrote_is_in_sync() {
 fn an_entry_changed_only_in_the_source_is_updated() {
     let (_, t, l) = synced("s1");
     let mut changed = src("s1");
-    changed.duration_seconds += 900;
-    changed.end += Duration::minutes(15);
+    changed.duration_seconds = changed.duration_seconds.map(|d| d + 900);
+    changed.end = changed.end.map(|t| t + Duration::minutes(15));
     let p = plan(&input(vec![mapped(changed)], vec![t], vec![l]));
     assert_eq!(only(&p), &Outcome::Update);
     assert_eq!(p.decisions[0].target, Some(0));
@@ -96,7 +100,7 @@ fn an_entry_edited_on_both_sides_is_a_conflict_not_an_update() {
     let (_, mut t, l) = synced("s1");
     t.entry.tags.push("reviewed".into());
     let mut changed = src("s1");
-    changed.duration_seconds += 60;
+    changed.duration_seconds = changed.duration_seconds.map(|d| d + 60);
     let p = plan(&input(vec![mapped(changed)], vec![t], vec![l]));
     assert_eq!(reason(&p), ConflictReason::TargetModified);
 }
@@ -105,8 +109,8 @@ fn an_entry_edited_on_both_sides_is_a_conflict_not_an_update() {
 fn a_target_that_came_to_equal_the_source_is_in_sync_and_relinked() {
     let (_, t, l) = synced("s1");
     let mut changed = src("s1");
-    changed.duration_seconds += 60;
-    changed.end += Duration::minutes(1);
+    changed.duration_seconds = changed.duration_seconds.map(|d| d + 60);
+    changed.end = changed.end.map(|t| t + Duration::minutes(1));
     let mut t = t;
     t.entry = desired_of(&changed);
     let p = plan(&input(vec![mapped(changed)], vec![t], vec![l]));
@@ -118,12 +122,12 @@ fn a_target_that_rounded_what_we_wrote_stays_in_sync_instead_of_being_rewritten(
     // We wrote 10:00:20-10:30:20; Kimai rounded it to 10:00-10:31 and we stored what it returned.
     let mut s = src("s1");
     s.begin += Duration::seconds(20);
-    s.end += Duration::seconds(20);
+    s.end = s.end.map(|t| t + Duration::seconds(20));
     let s = mapped(s);
     let mut t = written("t1", s.desired().unwrap());
     t.entry.begin -= Duration::seconds(20);
-    t.entry.end += Duration::seconds(40);
-    t.entry.duration_seconds += 60;
+    t.entry.end = t.entry.end.map(|t| t + Duration::seconds(40));
+    t.entry.duration_seconds = t.entry.duration_seconds.map(|d| d + 60);
     let l = link_after_write("s1", "t1", s.desired().unwrap(), &t.entry);
     let p = plan(&input(vec![s], vec![t], vec![l]));
     assert_eq!(only(&p), &Outcome::InSync { refresh: None });
@@ -175,7 +179,7 @@ fn an_unlinked_target_entry_for_the_same_work_is_a_duplicate_not_a_second_entry(
     let mut manual = written("t9", s.desired().unwrap());
     manual.link_key = None;
     manual.entry.begin += Duration::hours(2);
-    manual.entry.end += Duration::hours(2);
+    manual.entry.end = manual.entry.end.map(|t| t + Duration::hours(2));
     manual.entry.description = "printer again, see #31007".into();
     let p = plan(&input(vec![s], vec![manual], vec![]));
     assert_eq!(reason(&p), ConflictReason::DuplicateInTarget);
@@ -220,7 +224,7 @@ fn a_locked_target_that_needs_an_update_is_a_locked_conflict() {
     let (_, mut t, l) = synced("s1");
     t.locked = true;
     let mut changed = src("s1");
-    changed.duration_seconds += 60;
+    changed.duration_seconds = changed.duration_seconds.map(|d| d + 60);
     let p = plan(&input(vec![mapped(changed)], vec![t], vec![l]));
     assert_eq!(reason(&p), ConflictReason::Locked);
 }
@@ -323,7 +327,7 @@ fn a_skipped_entry_stays_quiet_until_the_source_changes() {
     let p = plan(&input(vec![mapped(s.clone())], vec![], vec![memo.clone()]));
     assert_eq!(only(&p), &Outcome::Skip);
     let mut changed = s;
-    changed.duration_seconds = -1800;
+    changed.duration_seconds = Some(-1800);
     let p = plan(&input(vec![mapped(changed)], vec![], vec![memo]));
     assert_eq!(reason(&p), ConflictReason::NegativeDuration);
 }
@@ -350,7 +354,7 @@ fn a_link_to_an_entry_carrying_another_keys_marker_is_a_duplicate_conflict() {
 #[test]
 fn a_key_listed_twice_in_the_source_is_planned_once_from_its_last_row() {
     let mut later = src("s1");
-    later.duration_seconds = -60;
+    later.duration_seconds = Some(-60);
     let p = plan(&input(
         vec![mapped(src("s1")), mapped(later)],
         vec![],
@@ -390,8 +394,8 @@ fn an_entry_the_target_would_refuse_is_target_rejected_instead_of_created() {
 fn an_update_the_target_would_refuse_is_target_rejected_instead_of_sent() {
     let (_, t, l) = synced("s1");
     let mut changed = src("s1");
-    changed.duration_seconds += 900;
-    changed.end += Duration::minutes(15);
+    changed.duration_seconds = changed.duration_seconds.map(|d| d + 900);
+    changed.end = changed.end.map(|t| t + Duration::minutes(15));
     let p = plan(&input(vec![refused(mapped(changed))], vec![t], vec![l]));
     assert_eq!(reason(&p), ConflictReason::TargetRejected);
     assert_eq!(
@@ -459,4 +463,67 @@ fn an_untagged_entry_edited_in_the_target_is_a_conflict_not_an_update() {
     t.entry.description = "corrected by the bookkeeper".into();
     let p = plan(&input(vec![mapped(src("s1"))], vec![t], vec![l]));
     assert_eq!(reason(&p), ConflictReason::TargetModified);
+}
+
+#[test]
+fn a_running_entry_is_left_alone_without_include_running() {
+    let p = plan(&input(
+        vec![mapped(still_running(src("s1")))],
+        vec![],
+        vec![],
+    ));
+    assert_eq!(only(&p), &Outcome::Ignored(SkipReason::StillRunning));
+    assert_eq!(SkipReason::StillRunning.message(), "still running");
+    assert_eq!(p.stats().skip, 1);
+}
+
+#[test]
+fn with_include_running_a_running_entry_is_created_running_then_updated_when_it_ends() {
+    let running = mapped(still_running(src("s1")));
+    let mut i = input(vec![running.clone()], vec![], vec![]);
+    i.include_running = true;
+    let p = plan(&i);
+    assert_eq!(only(&p), &Outcome::Create);
+    let desired = p.decisions[0].desired(&i).unwrap().clone();
+    assert!(desired.running && desired.end.is_none() && desired.duration_seconds.is_none());
+
+    // Written as running; the next plan is quiet while it runs.
+    let t = written("t1", &desired);
+    let l = link_after_write("s1", "t1", &desired, &t.entry);
+    let mut again = input(vec![running], vec![t.clone()], vec![l.clone()]);
+    again.include_running = true;
+    assert_eq!(only(&plan(&again)), &Outcome::InSync { refresh: None });
+
+    // It ended in the source: a clear update, with or without include_running.
+    for include in [true, false] {
+        let mut ended = input(vec![mapped(src("s1"))], vec![t.clone()], vec![l.clone()]);
+        ended.include_running = include;
+        assert_eq!(only(&plan(&ended)), &Outcome::Update);
+    }
+
+    // But if someone stopped it in the target meanwhile, that is theirs: a conflict.
+    let mut edited = t.clone();
+    edited.entry.end = Some(edited.entry.begin + Duration::minutes(5));
+    edited.entry.duration_seconds = Some(300);
+    edited.entry.running = false;
+    let p = plan(&input(vec![mapped(src("s1"))], vec![edited], vec![l]));
+    assert_eq!(reason(&p), ConflictReason::TargetModified);
+}
+
+#[test]
+fn an_excluded_persons_entry_is_skipped_never_a_conflict() {
+    let mut negative = src("s1");
+    negative.duration_seconds = Some(-60);
+    for entry in [src("s1"), negative, still_running(src("s1"))] {
+        let item = SourceItem {
+            entry,
+            mapping: MappingResult::Excluded {
+                explanation: Explanation::default(),
+            },
+        };
+        let p = plan(&input(vec![item], vec![], vec![]));
+        assert_eq!(only(&p), &Outcome::Ignored(SkipReason::UserExcluded));
+        assert_eq!(p.conflicts(&input(vec![], vec![], vec![])).count(), 0);
+    }
+    assert_eq!(SkipReason::UserExcluded.message(), "user excluded");
 }

@@ -5,7 +5,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
-use timebridge_core::{ConflictReason, Outcome, OutcomeKind, plan};
+use timebridge_core::{ConflictReason, Outcome, OutcomeKind, SkipReason, plan};
 
 use common::{apply, resolve_all, world};
 
@@ -46,7 +46,7 @@ proptest! {
             match &d.outcome {
                 Outcome::Create | Outcome::Update => prop_assert!(false, "second plan writes {key}: {d:?}"),
                 Outcome::InSync { refresh } => prop_assert!(refresh.is_none(), "second plan re-links {key}"),
-                Outcome::Skip => {}
+                Outcome::Skip | Outcome::Ignored(_) => {}
                 Outcome::Conflict(c) => prop_assert!(
                     raised.contains(&(key.clone(), c.reason)),
                     "new conflict {:?} for {key} in the second plan", c.reason
@@ -144,6 +144,67 @@ proptest! {
     }
 
     #[test]
+    fn a_running_entry_is_written_only_when_the_pipeline_includes_running_entries(seed in any::<u64>()) {
+        let input = world(seed);
+        let p = plan(&input);
+        for d in &p.decisions {
+            let Some(s) = d.source else { continue };
+            let source = &input.sources[s];
+            if !source.entry.running {
+                continue;
+            }
+            let key = &source.entry.key;
+            if input.include_running {
+                if let Outcome::Create | Outcome::Update = d.outcome {
+                    let desired = d.desired(&input).unwrap();
+                    prop_assert!(desired.running && desired.end.is_none(), "{key} written as finished");
+                }
+                prop_assert_ne!(&d.outcome, &Outcome::Ignored(SkipReason::StillRunning));
+            } else {
+                match &d.outcome {
+                    Outcome::Ignored(SkipReason::StillRunning) => {}
+                    Outcome::Ignored(SkipReason::UserExcluded) | Outcome::Skip => {}
+                    other => prop_assert!(false, "running {key} without include_running: {other:?}"),
+                }
+            }
+            if let Outcome::Conflict(c) = &d.outcome {
+                prop_assert_ne!(c.reason, ConflictReason::NegativeDuration, "a running entry has no duration yet");
+            }
+        }
+        // And nothing of a running entry is ever written by the plan after applying it.
+        let after = apply(&input, &p);
+        if !input.include_running {
+            for t in after.targets.iter().skip(input.targets.len()) {
+                prop_assert!(!t.entry.running, "{} created as running", t.target_id);
+            }
+        }
+    }
+
+    #[test]
+    fn an_ended_entry_updates_its_running_target_entry_unless_someone_edited_it(seed in any::<u64>()) {
+        let input = world(seed);
+        let p = plan(&input);
+        for d in &p.decisions {
+            let (Some(s), Some(t), Some(l)) = (d.source, d.target, d.link) else { continue };
+            let (source, target, link) = (&input.sources[s], &input.targets[t], &input.links[l]);
+            let Some(desired) = source.desired() else { continue };
+            let untouched = link.target_fingerprint == Some(timebridge_core::fingerprint(&target.entry));
+            if target.entry.running && !desired.running && untouched && !target.locked
+                && target.link_key.as_deref() == Some(source.entry.key.as_str())
+                && input.targets.iter().filter(|x| x.link_key.as_deref() == Some(source.entry.key.as_str()))
+                    .map(|x| x.target_id.as_str()).collect::<HashSet<_>>().len() == 1
+                && desired.duration_seconds.is_some_and(|d| d > 0)
+                && link.memory.is_none()
+            {
+                prop_assert!(
+                    matches!(d.outcome, Outcome::Update | Outcome::InSync { .. }),
+                    "{} ended but: {:?}", source.entry.key, d.outcome
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_conflict_offers_exactly_the_contract_actions(seed in any::<u64>()) {
         let input = world(seed);
         for c in plan(&input).conflicts(&input) {
@@ -180,6 +241,13 @@ fn the_random_worlds_reach_every_outcome_and_every_planner_reason() {
             let name = match &d.outcome {
                 Outcome::Conflict(c) => c.reason.as_str().to_owned(),
                 Outcome::InSync { refresh: Some(_) } => "in_sync_relink".to_owned(),
+                Outcome::Ignored(r) => r.message().to_owned(),
+                Outcome::Update if input.targets[d.target.unwrap()].entry.running => {
+                    "ended_running_update".to_owned()
+                }
+                Outcome::Create if d.desired(&input).unwrap().running => {
+                    "running_create".to_owned()
+                }
                 other => format!("{:?}", other.kind()),
             };
             *kinds.entry(name).or_default() += 1;
@@ -190,7 +258,19 @@ fn the_random_worlds_reach_every_outcome_and_every_planner_reason() {
         .filter(|r| **r != ConflictReason::TargetRejected)
         .map(|r| r.as_str().to_owned())
         .collect();
-    expected.extend(["Create", "Update", "Skip", "InSync", "in_sync_relink"].map(String::from));
+    expected.extend(
+        [
+            "Create",
+            "Update",
+            "Skip",
+            "InSync",
+            "in_sync_relink",
+            "still running",
+            "ended_running_update",
+            "running_create",
+        ]
+        .map(String::from),
+    );
     for e in expected {
         assert!(
             kinds.get(&e).copied().unwrap_or(0) > 0,

@@ -691,9 +691,10 @@ async fn configure_demo(
                     kind,
                     source_key: source.to_string(),
                     source_label: Some(label),
-                    target_key: target.to_string(),
+                    target_key: Some(target.to_string()),
                     target_label: None,
                     billable: None,
+                    sync: true,
                 })
                 .await?;
         }

@@ -94,9 +94,10 @@ async fn world(backend: Backend) -> World {
                 kind,
                 source_key: s.to_string(),
                 source_label: None,
-                target_key: t.to_string(),
+                target_key: Some(t.to_string()),
                 target_label: None,
                 billable: None,
+                sync: true,
             })
             .await
             .unwrap();

@@ -10,7 +10,9 @@ use serde_json::json;
 
 pub use target::KimaiConnector;
 
-use crate::registry::{DimensionCatalogs, Dimensions, KindInfo, Role, with_transport_settings};
+use crate::registry::{
+    DimensionCatalogs, Dimensions, Feature, KindInfo, Role, with_transport_settings,
+};
 
 /// The registry entry of the `kimai` kind.
 pub fn kind() -> KindInfo {
@@ -18,7 +20,8 @@ pub fn kind() -> KindInfo {
         kind: "kimai",
         label: "Kimai",
         roles: vec![Role::Target],
-        features: vec![],
+        // Writes running entries without `end` and reads running timesheets as running.
+        features: vec![Feature::RunningEntries],
         dimensions: Dimensions {
             activity: Some("activity"),
             project: Some("project"),

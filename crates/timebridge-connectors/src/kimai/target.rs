@@ -228,11 +228,14 @@ impl KimaiConnector {
         let begin = parse_output(&ts.begin)
             .ok_or_else(|| bad_time(&ts.begin))?
             .to_utc();
+        // A timesheet without an end is running in Kimai: no end and no duration yet (Kimai
+        // reports a running duration of 0 or the time so far, which is not the work's).
         let end = match &ts.end {
-            Some(e) => parse_output(e).ok_or_else(|| bad_time(e))?.to_utc(),
-            None => begin,
+            Some(e) => Some(parse_output(e).ok_or_else(|| bad_time(e))?.to_utc()),
+            None => None,
         };
-        let duration_seconds = ts.duration.unwrap_or((end - begin).num_seconds());
+        let running = end.is_none();
+        let duration_seconds = end.map(|end| ts.duration.unwrap_or((end - begin).num_seconds()));
         let (description, markers) = Marker::strip(ts.description.as_deref().unwrap_or(""));
         let link_key = markers
             .into_iter()
@@ -275,6 +278,7 @@ impl KimaiConnector {
                 description,
                 billable: Some(ts.billable),
                 tags,
+                running,
             },
         })
     }
@@ -435,7 +439,15 @@ impl KimaiConnector {
             desired.activity.as_ref().map(|a| a.key.as_str()),
         )?;
         let user = key("user", desired.user.as_ref().map(|u| u.key.as_str()))?;
-        if desired.end < desired.begin {
+        // A running entry is written without `end`: Kimai keeps it running.
+        let end = if desired.running { None } else { desired.end };
+        if !desired.running && end.is_none() {
+            return Err(ConnectorError::Rejected {
+                message: "the entry has ended but has no end".into(),
+                fields: Default::default(),
+            });
+        }
+        if end.is_some_and(|end| end < desired.begin) {
             return Err(ConnectorError::Rejected {
                 message: "the entry ends before it begins".into(),
                 fields: Default::default(),
@@ -443,15 +455,15 @@ impl KimaiConnector {
         }
         // Kimai keeps whole minutes (begin rounded down, end up): anything else would be
         // stored longer than the work was. Refuse rather than bill the difference.
-        if desired.begin.timestamp() % 60 != 0 || desired.end.timestamp() % 60 != 0 {
+        if desired.begin.timestamp() % 60 != 0 || end.is_some_and(|e| e.timestamp() % 60 != 0) {
+            let to = end.map_or_else(|| "now".to_owned(), |e| e.format("%H:%M:%S").to_string());
             return Err(ConnectorError::Unrepresentable {
                 message: format!(
-                    "Kimai keeps whole minutes, and this entry lasts {} s ({} to {}); written, \
+                    "Kimai keeps whole minutes, and this entry lasts {} s ({} to {to}); written, \
                      it would be rounded up to whole minutes. Skip it or correct the booking \
                      in the source",
-                    desired.duration_seconds,
+                    desired.duration_seconds.unwrap_or_default(),
                     desired.begin.format("%H:%M:%S"),
-                    desired.end.format("%H:%M:%S")
                 ),
             });
         }
@@ -459,7 +471,9 @@ impl KimaiConnector {
         body.insert("project".into(), json!(project));
         body.insert("activity".into(), json!(activity));
         body.insert("begin".into(), json!(wall_time(desired.begin, zone)?));
-        body.insert("end".into(), json!(wall_time(desired.end, zone)?));
+        if let Some(end) = end {
+            body.insert("end".into(), json!(wall_time(end, zone)?));
+        }
         body.insert(
             "description".into(),
             json!(marker.append_to(&desired.description)),

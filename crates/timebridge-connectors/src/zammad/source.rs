@@ -616,11 +616,12 @@ impl SourceConnector for ZammadConnector {
                         name: user.and_then(ApiUser::name),
                     }),
                     begin,
-                    end,
-                    duration_seconds: seconds,
+                    end: Some(end),
+                    duration_seconds: Some(seconds),
                     description: String::new(),
                     billable: None,
                     tags: Vec::new(),
+                    running: false,
                 }
             })
             .collect();

@@ -1,7 +1,7 @@
 //! Exact comparison of a desired entry with a target entry, and the field diff the UI shows.
 //!
-//! Compared fields: project, activity and user keys; begin and end to the second;
-//! duration in seconds; description byte for byte; billable; tags as a sorted,
+//! Compared fields: project, activity and user keys; begin and end to the second (a
+//! running entry has no end); duration in seconds; whether the entry is running; description byte for byte; billable; tags as a sorted,
 //! de-duplicated set (the target does not keep tag order). Names, e-mails and the
 //! customer (derived from the project) are display data and not compared.
 //!
@@ -46,8 +46,9 @@ fn tags_equal(a: &[String], b: &[String]) -> bool {
 /// Whether the target entry already records exactly what `desired` says.
 pub(crate) fn equivalent(desired: &Entry, target: &Entry) -> bool {
     desired.duration_seconds == target.duration_seconds
+        && desired.running == target.running
         && desired.begin.timestamp() == target.begin.timestamp()
-        && desired.end.timestamp() == target.end.timestamp()
+        && desired.end.map(|t| t.timestamp()) == target.end.map(|t| t.timestamp())
         && named_key(&desired.project) == named_key(&target.project)
         && named_key(&desired.activity) == named_key(&target.activity)
         && user_key(&desired.user) == user_key(&target.user)
@@ -98,12 +99,9 @@ pub(crate) fn diff(desired: &Entry, target: &Entry) -> Vec<FieldDiff> {
             Value::String(target.begin.to_rfc3339()),
         );
     }
-    if desired.end.timestamp() != target.end.timestamp() {
-        push(
-            "end",
-            Value::String(desired.end.to_rfc3339()),
-            Value::String(target.end.to_rfc3339()),
-        );
+    if desired.end.map(|t| t.timestamp()) != target.end.map(|t| t.timestamp()) {
+        let end = |e: &Entry| e.end.map_or(Value::Null, |t| Value::String(t.to_rfc3339()));
+        push("end", end(desired), end(target));
     }
     if desired.duration_seconds != target.duration_seconds {
         push(
@@ -111,6 +109,9 @@ pub(crate) fn diff(desired: &Entry, target: &Entry) -> Vec<FieldDiff> {
             desired.duration_seconds.into(),
             target.duration_seconds.into(),
         );
+    }
+    if desired.running != target.running {
+        push("running", desired.running.into(), target.running.into());
     }
     if desired.description != target.description {
         push(

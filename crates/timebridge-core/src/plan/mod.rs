@@ -2,8 +2,16 @@
 //! the link state to one decision per source entry (and per orphaned link).
 //!
 //! Rules, checked in this order for a source entry with key `k`:
+//! 0. The entry's person is excluded (a `user` mapping with `sync: false`) →
+//!    `Ignored(user excluded)`: outcome `skip`, never a conflict, never written.
 //! 1. A remembered `skip` whose raw source fingerprint still matches → `Skip`.
-//! 2. Zero or negative duration → `negative_duration` (never written).
+//!    Then: a running entry while the pipeline does not carry running entries
+//!    (`include_running` off) → `Ignored(still running)`; it is planned normally once it
+//!    ends. With `include_running`, a running entry is planned like any other (created
+//!    as running; when it ends, the desired entry changes and the linked target entry is
+//!    updated by rule 5, as long as nobody edited it).
+//! 2. Zero or negative duration (or a finished entry without a duration) →
+//!    `negative_duration` (never written). A running entry has no duration yet.
 //! 3. The target entries *claiming* `k` are those carrying its link marker plus the one the
 //!    link names. More than one, or a linked entry whose marker names another source key
 //!    → `duplicate_in_target` (its actions never overwrite an entry another key claims;
@@ -139,7 +147,8 @@ fn both<A: Send, B: Send>(
     })
 }
 
-/// `(target user key, UTC day of begin, duration, ticket number)`.
+/// `(target user key, UTC day of begin, duration, ticket number)`; running entries (no
+/// duration yet) are never probable duplicates.
 type DupKey<'a> = (&'a str, i32, i64, &'a str);
 
 struct Index<'a> {
@@ -292,6 +301,7 @@ impl<'a> Index<'a> {
                 let tg = &input.targets[t];
                 tg.link_key.is_none()
                     && !self.shadowed[t]
+                    && tg.entry.duration_seconds.is_some()
                     && tg.entry.user.is_some()
                     && compare::ticket_refs(&tg.entry.description).next().is_some()
             })
@@ -318,13 +328,14 @@ impl<'a> Index<'a> {
             if claimed[&HKey::new(self.h.target_ids[t], &tg.target_id)] {
                 continue;
             }
-            let Some(user) = tg.entry.user.as_ref() else {
+            let (Some(user), Some(duration)) = (tg.entry.user.as_ref(), tg.entry.duration_seconds)
+            else {
                 continue;
             };
             let day = day_of(&tg.entry);
             for number in compare::ticket_refs(&tg.entry.description) {
                 self.duplicates
-                    .entry((user.key.as_str(), day, tg.entry.duration_seconds, number))
+                    .entry((user.key.as_str(), day, duration, number))
                     .or_insert(t as u32);
             }
         }
@@ -399,6 +410,11 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
         })
     };
 
+    // 0. An excluded person's entries are left alone, whatever else holds.
+    if let MappingResult::Excluded { .. } = item.mapping {
+        return decision(shown, Outcome::Ignored(SkipReason::UserExcluded));
+    }
+
     // 1. Remembered skip.
     if let Some(Memory::Skipped { source_fingerprint }) = link.and_then(|l| l.memory)
         && fingerprint(&item.entry) == source_fingerprint
@@ -406,12 +422,22 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
         return decision(shown, Outcome::Skip);
     }
 
+    // 1b. A running entry waits until it ends, unless the pipeline carries running entries.
+    if item.entry.running && !input.include_running {
+        return decision(shown, Outcome::Ignored(SkipReason::StillRunning));
+    }
+
     // 2. Never write a zero or negative duration.
-    if item.entry.duration_seconds <= 0 {
-        let msg = format!(
-            "Source entry {key} has a duration of {} s; zero and negative entries are not written.",
-            item.entry.duration_seconds
-        );
+    let bad_duration = match item.entry.duration_seconds {
+        Some(d) if d <= 0 => Some(format!(
+            "Source entry {key} has a duration of {d} s; zero and negative entries are not written."
+        )),
+        None if !item.entry.running => Some(format!(
+            "Source entry {key} has ended but has no duration; it is not written."
+        )),
+        _ => None,
+    };
+    if let Some(msg) = bad_duration {
         return decision(
             shown,
             conflict(ConflictReason::NegativeDuration, msg, Vec::new()),
@@ -469,6 +495,9 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
     // 4. Unmapped.
     let (desired, refusal) = match &item.mapping {
         MappingResult::Mapped { entry, refusal, .. } => (entry, refusal.as_deref()),
+        MappingResult::Excluded { .. } => {
+            return decision(shown, Outcome::Ignored(SkipReason::UserExcluded));
+        }
         MappingResult::Unmapped {
             reasons,
             explanation,
@@ -608,14 +637,16 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
     }
 
     // 8. Probable duplicate of an unlinked entry, else create.
-    if let (Some(ticket), Some(user)) = (desired.ticket.as_ref(), desired.user.as_ref())
-        && let Some(&t) = ix.duplicates.get(&(
-            user.key.as_str(),
-            day_of(desired),
-            desired.duration_seconds,
-            ticket.number.trim_start_matches('#'),
-        ))
-    {
+    if let (Some(ticket), Some(user), Some(duration)) = (
+        desired.ticket.as_ref(),
+        desired.user.as_ref(),
+        desired.duration_seconds,
+    ) && let Some(&t) = ix.duplicates.get(&(
+        user.key.as_str(),
+        day_of(desired),
+        duration,
+        ticket.number.trim_start_matches('#'),
+    )) {
         let msg = format!(
             "Unlinked target entry {} very probably records the same work (same user, day, duration and ticket #{}).",
             ix.target(t).target_id,

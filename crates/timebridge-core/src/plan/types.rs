@@ -86,6 +86,9 @@ pub struct PlanInput {
     /// Keys that still exist in the source outside `sources` (e.g. outside the window).
     /// A linked or marked key that is neither here nor in `sources` is deleted in the source.
     pub known_source_keys: HashSet<String>,
+    /// The pipeline option `include_running`: write running source entries (as running)
+    /// instead of leaving them alone until they end.
+    pub include_running: bool,
 }
 
 impl PlanInput {
@@ -97,6 +100,7 @@ impl PlanInput {
             targets: Vec::new(),
             links: Vec::new(),
             known_source_keys: HashSet::new(),
+            include_running: false,
         }
     }
 }
@@ -286,8 +290,31 @@ pub enum Outcome {
     Update,
     /// A remembered `skip` / `keep_target` applies and nothing changed since.
     Skip,
+    /// Left alone by rule, not by a remembered resolution (outcome `skip` with a message):
+    /// nothing is written and no conflict is raised.
+    Ignored(SkipReason),
     /// Boxed: conflicts are rare, and a small `Outcome` keeps a million decisions compact.
     Conflict(Box<PlannedConflict>),
+}
+
+/// Why an entry is left alone without a conflict ([`Outcome::Ignored`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The source entry is still running and the pipeline does not carry running entries.
+    StillRunning,
+    /// A `user` mapping with `sync: false` excludes the entry's person.
+    UserExcluded,
+}
+
+impl SkipReason {
+    /// The run item's message, exactly as the contract words it.
+    pub fn message(self) -> &'static str {
+        match self {
+            SkipReason::StillRunning => "still running",
+            SkipReason::UserExcluded => "user excluded",
+        }
+    }
 }
 
 /// The outcome kinds, for counting and the API's `outcome` field.
@@ -307,7 +334,7 @@ impl Outcome {
             Outcome::InSync { .. } => OutcomeKind::InSync,
             Outcome::Create => OutcomeKind::Create,
             Outcome::Update => OutcomeKind::Update,
-            Outcome::Skip => OutcomeKind::Skip,
+            Outcome::Skip | Outcome::Ignored(_) => OutcomeKind::Skip,
             Outcome::Conflict(_) => OutcomeKind::Conflict,
         }
     }

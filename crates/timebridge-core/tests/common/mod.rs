@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::Duration;
 use timebridge_core::testing::{
-    Rng, desired_of, mapped, march_2026, source_entry, unmapped, written,
+    Rng, desired_of, mapped, march_2026, source_entry, still_running, unmapped, written,
 };
 use timebridge_core::{
     Entry, LinkRecord, Outcome, Plan, PlanInput, SourceItem, TargetItem, UnmappedReason,
@@ -78,6 +78,7 @@ pub fn apply(input: &PlanInput, plan: &Plan) -> PlanInput {
         targets,
         links: links.into_values().collect(),
         known_source_keys: input.known_source_keys.clone(),
+        include_running: input.include_running,
     }
 }
 
@@ -136,8 +137,8 @@ fn edit(rng: &mut Rng, e: &mut Entry) {
     match rng.below(5) {
         0 => e.description.push_str(" (edited)"),
         1 => {
-            e.duration_seconds += 900;
-            e.end += Duration::minutes(15);
+            e.duration_seconds = e.duration_seconds.map(|d| d + 900);
+            e.end = e.end.map(|t| t + Duration::minutes(15));
         }
         2 => e.project.as_mut().unwrap().key.push('x'),
         3 => e.billable = Some(false),
@@ -167,8 +168,20 @@ pub fn world(seed: u64) -> PlanInput {
         let ticket = pick(&mut rng, &[1u32, 2, 3]);
         let end = start + Duration::days(pick(&mut rng, &[0i64, 1])) + Duration::hours(10);
         let minutes = pick(&mut rng, &[-30i64, 0, 15, 30, 30, 45, 60]);
-        let src = source_entry(&key, agent, ticket, end, minutes);
+        let mut src = source_entry(&key, agent, ticket, end, minutes);
+        // Some entries are timers still going; some of those ended since we wrote them
+        // (the target holds the running version, the source the finished one).
+        let running = rng.below(100) < 15;
+        let ended_since = !running && rng.below(100) < 8;
+        if running {
+            src = still_running(src);
+        }
         let desired = desired_of(&src);
+        let desired_then = if ended_since {
+            desired_of(&still_running(src.clone()))
+        } else {
+            desired.clone()
+        };
         let item = if rng.below(100) < 12 {
             unmapped(
                 src.clone(),
@@ -189,7 +202,7 @@ pub fn world(seed: u64) -> PlanInput {
             sources.push(item.clone());
             if rng.below(100) < 5 {
                 let mut again = src.clone();
-                again.duration_seconds += 60;
+                again.duration_seconds = again.duration_seconds.map(|d| d + 60);
                 sources.push(mapped(again));
             }
         } else if rng.below(2) == 0 {
@@ -200,9 +213,9 @@ pub fn world(seed: u64) -> PlanInput {
             0 => {}
             1 => {
                 let id = new_id(&mut rng);
-                let mut t = written(&id, &desired);
+                let mut t = written(&id, &desired_then);
                 t.locked = locked;
-                links.push(link_after_write(&key, &id, &desired, &t.entry));
+                links.push(link_after_write(&key, &id, &desired_then, &t.entry));
                 targets.push(t);
             }
             2 => {
@@ -252,7 +265,7 @@ pub fn world(seed: u64) -> PlanInput {
             7 => {
                 let mut remembered = src.clone();
                 if rng.below(2) == 0 {
-                    remembered.duration_seconds += 60;
+                    remembered.duration_seconds = remembered.duration_seconds.map(|d| d + 60);
                 }
                 links.push(LinkRecord {
                     source_key: key.clone(),
@@ -283,7 +296,7 @@ pub fn world(seed: u64) -> PlanInput {
                 let mut t = written(&id, &desired);
                 t.link_key = None;
                 t.entry.begin += Duration::minutes(5);
-                t.entry.end += Duration::minutes(5);
+                t.entry.end = t.entry.end.map(|t| t + Duration::minutes(5));
                 t.locked = locked;
                 targets.push(t);
             }
@@ -300,5 +313,6 @@ pub fn world(seed: u64) -> PlanInput {
         targets,
         links,
         known_source_keys: known,
+        include_running: rng.below(2) == 0,
     }
 }

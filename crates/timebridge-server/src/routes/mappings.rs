@@ -60,12 +60,16 @@ pub struct Mapping {
     pub source_key: String,
     /// Label of the source key (may be empty).
     pub source_label: String,
-    /// Key on the target side (e.g. Kimai activity id).
-    pub target_key: String,
-    /// Label of the target key (may be empty).
-    pub target_label: String,
+    /// Key on the target side (e.g. Kimai activity id); null only when `sync` is false.
+    pub target_key: Option<String>,
+    /// Label of the target key (may be empty); null only when `sync` is false and none
+    /// was given.
+    pub target_label: Option<String>,
     /// Billable override; null leaves it to the next rule.
     pub billable: Option<bool>,
+    /// `false` on a `user` mapping excludes that person from sync (their entries are
+    /// skipped with `user excluded`, never a conflict).
+    pub sync: bool,
 }
 
 /// Body of `POST /api/mappings` and `PUT /api/mappings/{id}`.
@@ -81,14 +85,22 @@ pub struct MappingInput {
     pub source_key: String,
     /// Label of the source key.
     pub source_label: Option<String>,
-    /// Target key (string or number).
-    #[serde(deserialize_with = "key")]
-    #[schema(value_type = String)]
-    pub target_key: String,
+    /// Target key (string or number); may be null or omitted only when `sync` is false.
+    #[serde(default, deserialize_with = "optional_key")]
+    #[schema(value_type = Option<String>)]
+    pub target_key: Option<String>,
     /// Label of the target key.
     pub target_label: Option<String>,
     /// Billable override.
     pub billable: Option<bool>,
+    /// Whether this source key syncs [true]; only `user` mappings may be `false` (the
+    /// person is excluded from sync).
+    #[serde(default = "yes")]
+    pub sync: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Filter of `GET /api/mappings`.
@@ -115,7 +127,23 @@ fn key<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     }
 }
 
+fn optional_key<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.trim().to_string())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        _ => Err(serde::de::Error::custom(
+            "expected a string, a number or null",
+        )),
+    }
+}
+
 fn to_api(m: timebridge_store::Mapping) -> Mapping {
+    // A mapping with a target key always shows a label (empty when unknown), as before.
+    let target_label = match (&m.target_key, m.target_label) {
+        (Some(_), label) => Some(label.unwrap_or_default()),
+        (None, label) => label,
+    };
     Mapping {
         id: m.id,
         pipeline_id: m.pipeline_id,
@@ -123,8 +151,9 @@ fn to_api(m: timebridge_store::Mapping) -> Mapping {
         source_key: m.source_key,
         source_label: m.source_label.unwrap_or_default(),
         target_key: m.target_key,
-        target_label: m.target_label.unwrap_or_default(),
+        target_label,
         billable: m.billable,
+        sync: m.sync,
     }
 }
 
@@ -168,8 +197,18 @@ async fn build_input(
     if body.source_key.is_empty() {
         return Err(ApiError::invalid_field("source_key", "must not be empty"));
     }
-    if body.target_key.is_empty() {
-        return Err(ApiError::invalid_field("target_key", "must not be empty"));
+    if !body.sync && body.kind != MappingKind::User {
+        return Err(ApiError::invalid_field(
+            "sync",
+            "only user mappings may be false (it excludes a person from sync)",
+        ));
+    }
+    let target_key = body.target_key.filter(|k| !k.is_empty());
+    if body.sync && target_key.is_none() {
+        return Err(ApiError::invalid_field(
+            "target_key",
+            "must not be empty or null unless sync is false",
+        ));
     }
     let label = |l: Option<String>| l.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     Ok(timebridge_store::MappingInput {
@@ -177,9 +216,10 @@ async fn build_input(
         kind: body.kind.into(),
         source_key: body.source_key,
         source_label: label(body.source_label),
-        target_key: body.target_key,
+        target_key,
         target_label: label(body.target_label),
         billable: body.billable,
+        sync: body.sync,
     })
 }
 
@@ -205,7 +245,7 @@ fn map_write_error(err: StoreError, input: &timebridge_store::MappingInput) -> A
 
 fn audit_details(m: &timebridge_store::Mapping) -> Value {
     json!({ "pipeline_id": m.pipeline_id, "kind": m.kind.as_str(), "source_key": m.source_key,
-            "target_key": m.target_key, "billable": m.billable })
+            "target_key": m.target_key, "billable": m.billable, "sync": m.sync })
 }
 
 /// Lists mappings, optionally of one pipeline and kind.

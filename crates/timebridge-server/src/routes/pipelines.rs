@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
-use timebridge_connectors::registry::{self, Role};
+use timebridge_connectors::registry::{self, Feature, Role};
 use timebridge_store::StoreError;
 use utoipa::ToSchema;
 
@@ -51,6 +51,40 @@ pub struct PipelineOptions {
     /// What to do with unmapped users.
     #[serde(default)]
     pub unmapped_user: UnmappedUser,
+    /// Projects and activities whose names are equal (trimmed, case-insensitive) match
+    /// without a mapping, after explicit mappings and before the defaults [false].
+    #[serde(default)]
+    pub match_by_name: bool,
+    /// Carry running source entries (written as running) [false]; without it a running
+    /// entry is skipped (`still running`) until it ends.
+    #[serde(default)]
+    pub include_running: bool,
+    /// Create the target's active projects in the source before each run; only for
+    /// sources with the `create_projects` feature.
+    #[serde(default)]
+    pub mirror_projects: MirrorProjects,
+}
+
+/// The `mirror_projects` option.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MirrorProjects {
+    /// Whether mirroring is on [false].
+    #[serde(default)]
+    pub enabled: bool,
+    /// Source client new projects are created under, where the source has clients.
+    #[serde(default)]
+    pub client_key: Option<String>,
+}
+
+/// `mirror_projects` in a request; omitted fields keep their values.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct MirrorProjectsInput {
+    /// Whether mirroring is on.
+    pub enabled: Option<bool>,
+    /// Source client key (string or number), or null.
+    #[serde(default, deserialize_with = "key_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub client_key: Option<Option<String>>,
 }
 
 /// A pipeline.
@@ -97,6 +131,12 @@ pub struct OptionsInput {
     pub default_activity: Option<Option<String>>,
     /// What to do with unmapped users.
     pub unmapped_user: Option<UnmappedUser>,
+    /// Match projects and activities by name.
+    pub match_by_name: Option<bool>,
+    /// Carry running entries.
+    pub include_running: Option<bool>,
+    /// Mirror the target's projects into the source.
+    pub mirror_projects: Option<MirrorProjectsInput>,
 }
 
 /// Body of `POST /api/pipelines` and `PUT /api/pipelines/{id}`.
@@ -223,7 +263,28 @@ async fn build_input(
             .default_activity
             .unwrap_or(old_options.default_activity),
         unmapped_user: input.unmapped_user.unwrap_or(old_options.unmapped_user),
+        match_by_name: input.match_by_name.unwrap_or(old_options.match_by_name),
+        include_running: input.include_running.unwrap_or(old_options.include_running),
+        mirror_projects: match input.mirror_projects {
+            Some(m) => MirrorProjects {
+                enabled: m.enabled.unwrap_or(old_options.mirror_projects.enabled),
+                client_key: m
+                    .client_key
+                    .unwrap_or(old_options.mirror_projects.client_key),
+            },
+            None => old_options.mirror_projects,
+        },
     };
+    if options.mirror_projects.enabled {
+        check_source_feature(
+            state,
+            body.source_connector_id,
+            Feature::CreateProjects,
+            "options.mirror_projects.enabled",
+            "cannot create projects, so the target's projects cannot be mirrored into it",
+        )
+        .await?;
+    }
     Ok(timebridge_store::PipelineInput {
         name,
         source_connector_id: body.source_connector_id,
@@ -234,6 +295,25 @@ async fn build_input(
         window_days,
         options: serde_json::to_value(options).map_err(|e| ApiError::Internal(e.into()))?,
     })
+}
+
+/// 422 on `field` unless the source connector's kind has `feature`.
+async fn check_source_feature(
+    state: &AppState,
+    id: i64,
+    feature: Feature,
+    field: &str,
+    why: &str,
+) -> Result<(), ApiError> {
+    let connector = state.store.get_connector(id).await.map_err(store_error)?;
+    let has = registry::find(&connector.kind).is_some_and(|k| k.features.contains(&feature));
+    if has {
+        return Ok(());
+    }
+    Err(ApiError::invalid_field(
+        field,
+        format!("the {} connector {id} {why}", connector.kind),
+    ))
 }
 
 async fn check_connector_role(

@@ -150,6 +150,7 @@ impl PipelineContext {
                 target_key: m.target_key,
                 target_label: m.target_label,
                 billable: m.billable,
+                sync: m.sync,
             }),
         )
         .map_err(|e| SyncError::Config(e.to_string()))?;

@@ -169,6 +169,7 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
         targets,
         links: scoped.iter().map(|l| to_record(l)).collect(),
         known_source_keys: batch.known_keys,
+        include_running: ctx.rules.options.include_running,
     };
     board.phase(run.id, "planning", 0);
     let (input, plan) = tokio::task::spawn_blocking(move || {
@@ -345,6 +346,13 @@ async fn apply_one(
         Outcome::Skip => {
             stats.skipped = 1;
             (item(&key, "skip"), stats)
+        }
+        Outcome::Ignored(why) => {
+            stats.skipped = 1;
+            let mut it = item(&key, "skip");
+            it.message = Some(why.message().to_owned());
+            it.target_id = d.target_id(input).map(str::to_owned);
+            (it, stats)
         }
         Outcome::InSync { refresh } => {
             stats.in_sync = 1;

@@ -282,6 +282,10 @@ fn desired_entry(ctx: &PipelineContext, conflict: &Conflict) -> Result<Entry, Re
             "the entry still does not map: {}",
             explanation.lines().join("; ")
         ))),
+        MappingResult::Excluded { explanation } => Err(ResolveError::NotPossible(format!(
+            "the entry's person is excluded from sync: {}",
+            explanation.lines().join("; ")
+        ))),
     }
 }
 

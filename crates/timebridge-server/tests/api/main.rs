@@ -9,6 +9,7 @@ mod billable;
 mod connectors;
 mod conventions;
 mod hostile;
+mod hub;
 mod mappings_and_pipelines;
 mod openapi;
 mod remote_connectors;

@@ -12,7 +12,9 @@ api_test!(async fn pipelines_get_contract_defaults_and_support_crud(app) {
     assert_eq!(p["enabled"], true);
     assert_eq!(p["schedule"], json!({"enabled": true, "interval_minutes": 360}));
     assert_eq!(p["window_days"], 31);
-    assert_eq!(p["options"], json!({"default_project": null, "default_activity": null, "unmapped_user": "conflict"}));
+    assert_eq!(p["options"], json!({"default_project": null, "default_activity": null, "unmapped_user": "conflict",
+        "match_by_name": false, "include_running": false,
+        "mirror_projects": {"enabled": false, "client_key": null}}));
 
     let (status, p) = app
         .send_json(Method::PUT, &format!("/api/pipelines/{id}"), &token, &json!({
@@ -25,7 +27,9 @@ api_test!(async fn pipelines_get_contract_defaults_and_support_crud(app) {
     assert_eq!(p["name"], "Renamed");
     assert_eq!(p["schedule"], json!({"enabled": false, "interval_minutes": 30}));
     assert_eq!(p["window_days"], 7);
-    assert_eq!(p["options"], json!({"default_project": "12", "default_activity": "3", "unmapped_user": "token_user"}));
+    assert_eq!(p["options"], json!({"default_project": "12", "default_activity": "3", "unmapped_user": "token_user",
+        "match_by_name": false, "include_running": false,
+        "mirror_projects": {"enabled": false, "client_key": null}}));
 
     let (_, list) = app.get_json("/api/pipelines", &token).await;
     assert_eq!(list["total"], 1);

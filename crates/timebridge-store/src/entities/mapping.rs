@@ -11,9 +11,10 @@ pub struct Model {
     pub kind: String,
     pub source_key: String,
     pub source_label: Option<String>,
-    pub target_key: String,
+    pub target_key: Option<String>,
     pub target_label: Option<String>,
     pub billable: Option<bool>,
+    pub sync: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

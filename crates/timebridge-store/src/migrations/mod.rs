@@ -5,7 +5,8 @@ use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_foundation;
 mod m20261123_000002_sync;
-mod m20261202_000003_conflict_origin;
+mod m20261201_000003_hub_mappings;
+mod m20261202_000004_conflict_origin;
 
 /// All migrations of timebridge, in order. Exposed so the binary can report status;
 /// normally use [`crate::Store::migrate`].
@@ -18,7 +19,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261123_000002_sync::Migration),
-            Box::new(m20261202_000003_conflict_origin::Migration),
+            Box::new(m20261201_000003_hub_mappings::Migration),
+            Box::new(m20261202_000004_conflict_origin::Migration),
         ]
     }
 }

@@ -54,10 +54,13 @@ pub struct Mapping {
     pub kind: MappingKind,
     pub source_key: String,
     pub source_label: Option<String>,
-    pub target_key: String,
+    /// `None` only when `sync` is false (an excluded person).
+    pub target_key: Option<String>,
     pub target_label: Option<String>,
     /// Overrides Kimai's billable default when set.
     pub billable: Option<bool>,
+    /// `false` on a `user` mapping excludes that person from sync.
+    pub sync: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -69,9 +72,10 @@ pub struct MappingInput {
     pub kind: MappingKind,
     pub source_key: String,
     pub source_label: Option<String>,
-    pub target_key: String,
+    pub target_key: Option<String>,
     pub target_label: Option<String>,
     pub billable: Option<bool>,
+    pub sync: bool,
 }
 
 /// Filter for [`Store::list_mappings`]; `None` matches everything.
@@ -95,6 +99,7 @@ impl Store {
             target_key: Set(input.target_key),
             target_label: Set(input.target_label),
             billable: Set(input.billable),
+            sync: Set(input.sync),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -157,6 +162,7 @@ impl Store {
         a.target_key = Set(input.target_key);
         a.target_label = Set(input.target_label);
         a.billable = Set(input.billable);
+        a.sync = Set(input.sync);
         a.updated_at = Set(crate::store::now());
         Ok(conv(a.update(&self.db).await.map_err(|e| {
             crate::error::classify(
@@ -186,6 +192,7 @@ fn conv(m: crate::entities::mapping::Model) -> Mapping {
         target_key: m.target_key,
         target_label: m.target_label,
         billable: m.billable,
+        sync: m.sync,
         created_at: m.created_at,
         updated_at: m.updated_at,
     }
