@@ -17,6 +17,7 @@ mod entities;
 pub mod error;
 mod migrations;
 pub mod repo;
+pub mod states;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -35,4 +36,5 @@ pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
 pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts, WebhookCall, WebhookTarget};
 pub use repo::sessions::Session;
 pub use repo::settings::Settings;
+pub use states::{ConflictStatus, ItemOutcome, RunStatus, RunTrigger};
 pub use store::{Backend, Store};

@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 use timebridge_core::ConflictOrigin;
 use timebridge_store::{
-    ConflictFilter, LinkRow, NewConflict, NewConnector, NewRun, NewWriteIntent, PipelineInput,
-    RunItem, RunOutcome, Store, db_test,
+    ConflictFilter, ItemOutcome, LinkRow, NewConflict, NewConnector, NewRun, NewWriteIntent,
+    PipelineInput, RunItem, RunOutcome, RunStatus, RunTrigger, Store, db_test,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -43,10 +43,19 @@ async fn pipeline(store: &Store, name: &str) -> i64 {
         .id
 }
 
-fn new_run(pipeline_id: i64, trigger: &str) -> NewRun {
+fn outcome(status: RunStatus) -> RunOutcome {
+    RunOutcome {
+        status,
+        stats: json!({}),
+        error: None,
+        items: Vec::new(),
+    }
+}
+
+fn new_run(pipeline_id: i64, trigger: RunTrigger) -> NewRun {
     NewRun {
         pipeline_id,
-        trigger: trigger.into(),
+        trigger,
         dry_run: false,
         window_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
         window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
@@ -59,12 +68,18 @@ db_test!(
     async fn only_one_run_per_pipeline_is_claimed_at_a_time(store: Store) {
         let a = pipeline(&store, "a").await;
         let b = pipeline(&store, "b").await;
-        let a1 = store.enqueue_run(new_run(a, "manual"), t0()).await.unwrap();
-        let a2 = store
-            .enqueue_run(new_run(a, "schedule"), t0())
+        let a1 = store
+            .enqueue_run(new_run(a, RunTrigger::Manual), t0())
             .await
             .unwrap();
-        let b1 = store.enqueue_run(new_run(b, "manual"), t0()).await.unwrap();
+        let a2 = store
+            .enqueue_run(new_run(a, RunTrigger::Schedule), t0())
+            .await
+            .unwrap();
+        let b1 = store
+            .enqueue_run(new_run(b, RunTrigger::Manual), t0())
+            .await
+            .unwrap();
         let lease = t0() + Duration::minutes(1);
         let first = store
             .claim_next_run("w1", t0(), lease)
@@ -72,7 +87,7 @@ db_test!(
             .unwrap()
             .unwrap();
         assert_eq!(first.id, a1.id);
-        assert_eq!(first.status, "running");
+        assert_eq!(first.status, RunStatus::Running);
         // Another worker gets the other pipeline, never a second run of `a`.
         let second = store
             .claim_next_run("w2", t0(), lease)
@@ -91,7 +106,7 @@ db_test!(
         // Only the owner can finish it.
         assert!(
             store
-                .finish_run(&first, "w2", &RunOutcome::default(), t0())
+                .finish_run(&first, "w2", &outcome(RunStatus::Succeeded), t0())
                 .await
                 .unwrap()
                 .is_none()
@@ -101,16 +116,15 @@ db_test!(
                 &first,
                 "w1",
                 &RunOutcome {
-                    status: "succeeded".into(),
                     stats: json!({"created": 1}),
-                    ..Default::default()
+                    ..outcome(RunStatus::Succeeded)
                 },
                 t0(),
             )
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(done.status, "succeeded");
+        assert_eq!(done.status, RunStatus::Succeeded);
         let third = store
             .claim_next_run("w3", t0(), lease)
             .await
@@ -123,7 +137,10 @@ db_test!(
 db_test!(
     async fn a_dead_workers_run_is_requeued_after_its_lease_expires(store: Store) {
         let p = pipeline(&store, "p").await;
-        let run = store.enqueue_run(new_run(p, "manual"), t0()).await.unwrap();
+        let run = store
+            .enqueue_run(new_run(p, RunTrigger::Manual), t0())
+            .await
+            .unwrap();
         let lease = t0() + Duration::seconds(30);
         let claimed = store
             .claim_next_run("dead", t0(), lease)
@@ -175,7 +192,7 @@ db_test!(
                 .unwrap()
                 .is_none()
         );
-        let mut r = new_run(p, "webhook");
+        let mut r = new_run(p, RunTrigger::Webhook);
         r.ticket_ids = Some(vec![5]);
         r.run_after = t0() + Duration::seconds(2);
         let run = store.enqueue_run(r, t0()).await.unwrap();
@@ -200,11 +217,14 @@ db_test!(
 db_test!(
     async fn run_items_and_history_are_kept_per_run(store: Store) {
         let p = pipeline(&store, "p").await;
-        let run = store.enqueue_run(new_run(p, "manual"), t0()).await.unwrap();
+        let run = store
+            .enqueue_run(new_run(p, RunTrigger::Manual), t0())
+            .await
+            .unwrap();
         let items = vec![
             RunItem {
                 source_key: "1".into(),
-                outcome: "create".into(),
+                outcome: ItemOutcome::Create,
                 reason: None,
                 target_id: Some("10".into()),
                 conflict_id: None,
@@ -212,7 +232,7 @@ db_test!(
             },
             RunItem {
                 source_key: "2".into(),
-                outcome: "conflict".into(),
+                outcome: ItemOutcome::Conflict,
                 reason: Some("unmapped_user".into()),
                 target_id: None,
                 conflict_id: Some(3),

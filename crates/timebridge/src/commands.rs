@@ -205,7 +205,7 @@ pub async fn sync(config: Config, args: crate::cli::SyncArgs) -> anyhow::Result<
     // A run whose process died is queued again once its lease has expired.
     state.store.requeue_expired_runs(now).await?;
     let queued = match state.store.active_run(pipeline.id).await? {
-        Some(active) if active.status == "running" => anyhow::bail!(
+        Some(active) if active.status == timebridge_store::RunStatus::Running => anyhow::bail!(
             "run #{} of pipeline `{}` is running; wait for it to finish",
             active.id,
             pipeline.name
@@ -227,7 +227,7 @@ pub async fn sync(config: Config, args: crate::cli::SyncArgs) -> anyhow::Result<
                 .enqueue_run(
                     timebridge_store::NewRun {
                         pipeline_id: pipeline.id,
-                        trigger: "manual".into(),
+                        trigger: timebridge_store::RunTrigger::Manual,
                         dry_run: args.dry_run,
                         window_from: from,
                         window_to: to,
@@ -436,7 +436,7 @@ pub async fn demo(
                 .enqueue_run(
                     timebridge_store::NewRun {
                         pipeline_id: pipeline,
-                        trigger: "manual".into(),
+                        trigger: timebridge_store::RunTrigger::Manual,
                         dry_run: false,
                         window_from: from,
                         window_to: now.date_naive(),

@@ -291,8 +291,7 @@ async fn random_kills_leave_no_duplicate_and_no_lost_entry(backend: Backend) {
     assert_eq!(runs[0].stats["created"], 0, "{:?}", runs[0]);
     let (all, _) = w.store.list_runs(Some(w.pipeline), 100, 0).await.unwrap();
     assert!(
-        all.iter()
-            .all(|r| r.status != "running" && r.status != "queued"),
+        all.iter().all(|r| r.status.is_finished()),
         "a run is stuck: {all:?}"
     );
     w.assert_every_entry_answered_once().await;
@@ -319,7 +318,7 @@ async fn two_servers_run_a_pipeline_one_at_a_time(backend: Backend) {
             .enqueue_run(
                 NewRun {
                     pipeline_id: w.pipeline,
-                    trigger: "schedule".into(),
+                    trigger: timebridge_store::RunTrigger::Schedule,
                     dry_run: false,
                     window_from: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
                     window_to: chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
@@ -374,7 +373,7 @@ async fn two_servers_run_a_pipeline_one_at_a_time(backend: Backend) {
                 // Only a run whose worker lost its lease (and stopped writing before the
                 // lease expired) may still be wrapping up when the next one starts.
                 let first = by_id[&pair[0].2];
-                let lost = first.status == "failed"
+                let lost = first.status == timebridge_store::RunStatus::Failed
                     && first
                         .error
                         .as_deref()
@@ -387,13 +386,17 @@ async fn two_servers_run_a_pipeline_one_at_a_time(backend: Backend) {
                 );
             }
             assert!(
-                runs.iter().all(|r| r.status == "succeeded"
-                    || r.error
-                        .as_deref()
-                        .is_some_and(|e| e.contains("lost its lease"))),
+                runs.iter()
+                    .all(|r| r.status == timebridge_store::RunStatus::Succeeded
+                        || r.error
+                            .as_deref()
+                            .is_some_and(|e| e.contains("lost its lease"))),
                 "{runs:?}"
             );
-            assert!(runs.iter().any(|r| r.status == "succeeded"));
+            assert!(
+                runs.iter()
+                    .any(|r| r.status == timebridge_store::RunStatus::Succeeded)
+            );
             break;
         }
         assert!(

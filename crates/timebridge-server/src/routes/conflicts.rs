@@ -32,8 +32,7 @@ pub struct Conflict {
     pub pipeline_id: i64,
     /// One of the contract's reasons (`target_modified`, `unmapped_user`, …).
     pub reason: String,
-    /// `open` or `resolved`.
-    pub status: String,
+    pub status: timebridge_store::ConflictStatus,
     /// Extension: who raised it: `planner` (including refusals it predicted from the
     /// target's master data, judged afresh each run) or `target` (the target refused a
     /// write; kept until the entry changes or a person tries again).

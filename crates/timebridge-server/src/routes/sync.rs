@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use timebridge_store::{NewRun, StoreError};
+use timebridge_store::{ItemOutcome, NewRun, RunStatus, RunTrigger, StoreError};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{Actor, record};
@@ -48,11 +48,9 @@ pub struct RunStats {
 pub struct Run {
     pub id: i64,
     pub pipeline_id: i64,
-    /// `manual`, `schedule` or `webhook`.
-    pub trigger: String,
+    pub trigger: RunTrigger,
     pub dry_run: bool,
-    /// `queued`, `running`, `succeeded`, `partial` or `failed`.
-    pub status: String,
+    pub status: RunStatus,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub window: RunWindow,
@@ -68,8 +66,7 @@ pub struct Run {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunItem {
     pub source_key: String,
-    /// `in_sync`, `create`, `update`, `skip`, `conflict` or `error`.
-    pub outcome: String,
+    pub outcome: ItemOutcome,
     pub target_id: Option<String>,
     pub conflict_id: Option<i64>,
     pub message: Option<String>,
@@ -253,7 +250,7 @@ pub async fn manual(
         .enqueue_run(
             NewRun {
                 pipeline_id: pipeline.id,
-                trigger: "manual".into(),
+                trigger: RunTrigger::Manual,
                 dry_run: body.dry_run,
                 window_from: from,
                 window_to: to,
@@ -293,9 +290,7 @@ pub async fn manual(
     }
     let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
     let mut current = run;
-    while timebridge_store::repo::runs::ACTIVE.contains(&current.status.as_str())
-        && tokio::time::Instant::now() < deadline
-    {
+    while !current.status.is_finished() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
         current = state.store.get_run(current.id).await.map_err(store_error)?;
     }
@@ -385,7 +380,9 @@ pub async fn status(
     let progress = current.as_ref().and_then(|r| state.progress.get(r.id));
     Ok(Json(SyncStatus {
         progress,
-        running: current.as_ref().is_some_and(|r| r.status == "running"),
+        running: current
+            .as_ref()
+            .is_some_and(|r| r.status == RunStatus::Running),
         current_run: current.map(to_api),
         last_run: last.map(to_api),
         next_run_at,

@@ -22,7 +22,9 @@ use timebridge_core::plan::{
     self, ConflictOrigin, ConflictReason, ConflictView, Decision, LinkRecord, Outcome, Plan,
     PlanInput, SourceItem, link_after_write,
 };
-use timebridge_store::{NewConflict, NewWriteIntent, Run, RunItem};
+use timebridge_store::{
+    ItemOutcome, NewConflict, NewWriteIntent, Run, RunItem, RunStatus, RunTrigger,
+};
 
 use super::context::{PipelineContext, SyncError, to_record, to_row};
 use super::env::SyncEnv;
@@ -50,19 +52,19 @@ pub struct Stats {
 /// What a run did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunReport {
-    /// `succeeded`, `partial` (some items failed) or `failed` (the run could not proceed).
-    pub status: &'static str,
+    /// `Succeeded`, `Partial` (some items failed) or `Failed` (the run could not proceed).
+    pub status: RunStatus,
     pub stats: Stats,
     pub error: Option<String>,
     pub items: Vec<RunItem>,
 }
 
 /// The actor a run's audit events name.
-pub fn actor_of(trigger: &str) -> Actor {
+pub fn actor_of(trigger: RunTrigger) -> Actor {
     match trigger {
-        "manual" => Actor::Admin,
-        "webhook" => Actor::Webhook,
-        _ => Actor::System,
+        RunTrigger::Manual => Actor::Admin,
+        RunTrigger::Webhook => Actor::Webhook,
+        RunTrigger::Schedule => Actor::System,
     }
 }
 
@@ -74,7 +76,7 @@ pub async fn execute(state: &SyncEnv, run: &Run) -> RunReport {
         Err(e) => {
             tracing::warn!(run = run.id, pipeline = run.pipeline_id, error = %e, "Sync run failed.");
             RunReport {
-                status: "failed",
+                status: RunStatus::Failed,
                 stats: Stats::default(),
                 error: Some(e.to_string()),
                 items: Vec::new(),
@@ -207,9 +209,9 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
         close_settled_conflicts(state, run, &items).await?;
     }
     let status = if stats.errors > 0 {
-        "partial"
+        RunStatus::Partial
     } else {
-        "succeeded"
+        RunStatus::Succeeded
     };
     Ok(RunReport {
         status,
@@ -272,10 +274,10 @@ async fn recover_intents(
     Ok(())
 }
 
-fn item(key: &str, outcome: &str) -> RunItem {
+fn item(key: &str, outcome: ItemOutcome) -> RunItem {
     RunItem {
         source_key: key.to_owned(),
-        outcome: outcome.to_owned(),
+        outcome,
         reason: None,
         target_id: None,
         conflict_id: None,
@@ -345,18 +347,18 @@ async fn apply_one(
     match &d.outcome {
         Outcome::Skip => {
             stats.skipped = 1;
-            (item(&key, "skip"), stats)
+            (item(&key, ItemOutcome::Skip), stats)
         }
         Outcome::Ignored(why) => {
             stats.skipped = 1;
-            let mut it = item(&key, "skip");
+            let mut it = item(&key, ItemOutcome::Skip);
             it.message = Some(why.message().to_owned());
             it.target_id = d.target_id(input).map(str::to_owned);
             (it, stats)
         }
         Outcome::InSync { refresh } => {
             stats.in_sync = 1;
-            let mut it = item(&key, "in_sync");
+            let mut it = item(&key, ItemOutcome::InSync);
             it.target_id = d.target_id(input).map(str::to_owned);
             if let (Some(r), false) = (refresh, run.dry_run) {
                 let rec = LinkRecord {
@@ -391,11 +393,15 @@ async fn apply_one(
                 return error_item(&key, "nothing to write: the entry is not mapped");
             };
             let is_create = matches!(d.outcome, Outcome::Create);
-            let outcome = if is_create { "create" } else { "update" };
+            let outcome = if is_create {
+                ItemOutcome::Create
+            } else {
+                ItemOutcome::Update
+            };
             if let Some((id, message, refused_entry)) = refused.get(&key)
                 && serde_json::to_value(desired).ok().as_ref() == Some(refused_entry)
             {
-                let mut it = item(&key, "conflict");
+                let mut it = item(&key, ItemOutcome::Conflict);
                 it.reason = Some(ConflictReason::TargetRejected.as_str().to_owned());
                 it.conflict_id = (!run.dry_run).then_some(*id);
                 it.message = Some(message.clone());
@@ -425,7 +431,7 @@ async fn apply_one(
 }
 
 fn error_item(key: &str, message: &str) -> (RunItem, Stats) {
-    let mut it = item(key, "error");
+    let mut it = item(key, ItemOutcome::Error);
     it.message = Some(message.to_owned());
     (
         it,
@@ -515,7 +521,7 @@ async fn write(
             let _ = state.store.delete_write_intent(intent).await;
             record(
                 state,
-                actor_of(&run.trigger),
+                actor_of(run.trigger),
                 if is_create {
                     "entry_created"
                 } else {
@@ -529,7 +535,14 @@ async fn write(
                 None,
             )
             .await;
-            let mut it = item(key, action);
+            let mut it = item(
+                key,
+                if is_create {
+                    ItemOutcome::Create
+                } else {
+                    ItemOutcome::Update
+                },
+            );
             it.target_id = Some(written.target_id);
             let stats = if is_create {
                 Stats {
@@ -602,7 +615,7 @@ async fn conflict_item(
         conflicts: 1,
         ..Stats::default()
     };
-    let mut it = item(key, "conflict");
+    let mut it = item(key, ItemOutcome::Conflict);
     it.reason = Some(view.reason.as_str().to_owned());
     it.message = Some(view.message.clone());
     it.target_id = view.target_id.clone();
@@ -636,7 +649,7 @@ async fn conflict_item(
             if fresh {
                 record(
                     state,
-                    actor_of(&run.trigger),
+                    actor_of(run.trigger),
                     "conflict_raised",
                     "conflict",
                     Some(c.id.to_string()),
@@ -661,7 +674,7 @@ async fn close_settled_conflicts(
 ) -> Result<(), SyncError> {
     let settled: HashMap<&str, &RunItem> = items
         .iter()
-        .filter(|i| i.outcome != "conflict" && i.outcome != "error")
+        .filter(|i| !matches!(i.outcome, ItemOutcome::Conflict | ItemOutcome::Error))
         .map(|i| (i.source_key.as_str(), i))
         .collect();
     for (id, source_key, reason) in state.store.open_conflict_keys(run.pipeline_id).await? {
@@ -671,7 +684,7 @@ async fn close_settled_conflicts(
         let note = format!(
             "Closed automatically by run #{}: the cause is gone (the entry is now {}).",
             run.id,
-            it.outcome.replace('_', " ")
+            it.outcome.as_str().replace('_', " ")
         );
         let now = state.clock.now();
         let resolution = json!({"action": "auto_closed", "note": note, "at": now});

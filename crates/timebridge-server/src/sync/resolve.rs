@@ -69,7 +69,7 @@ pub async fn resolve(
     note: Option<String>,
     ip: Option<String>,
 ) -> Result<Conflict, ResolveError> {
-    if conflict.status != "open" {
+    if conflict.status != timebridge_store::ConflictStatus::Open {
         return Err(ResolveError::AlreadyResolved);
     }
     let allowed: Vec<String> =

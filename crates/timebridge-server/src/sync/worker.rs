@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use serde_json::json;
-use timebridge_store::{NewRun, Run, RunOutcome};
+use timebridge_store::{NewRun, Run, RunOutcome, RunStatus, RunTrigger};
 use tokio::sync::watch;
 
 use super::engine::{RunReport, actor_of, execute};
@@ -168,7 +168,7 @@ pub async fn enqueue_scheduled(state: &SyncEnv) -> Result<(), timebridge_store::
             .enqueue_run(
                 NewRun {
                     pipeline_id: p.id,
-                    trigger: "schedule".into(),
+                    trigger: RunTrigger::Schedule,
                     dry_run: false,
                     window_from: from,
                     window_to: to,
@@ -193,7 +193,7 @@ pub async fn run_claimed(
     let started = std::time::Instant::now();
     record(
         state,
-        actor_of(&run.trigger),
+        actor_of(run.trigger),
         "sync_started",
         "run",
         Some(run.id.to_string()),
@@ -250,7 +250,7 @@ pub async fn run_claimed(
     let mut report: RunReport = tokio::select! {
         r = execute(state, &run) => r,
         () = lost => RunReport {
-            status: "failed",
+            status: RunStatus::Failed,
             stats: Default::default(),
             error: Some("this worker lost its lease on the pipeline and stopped".into()),
             items: Vec::new(),
@@ -266,7 +266,7 @@ pub async fn run_claimed(
             &run,
             owner,
             &RunOutcome {
-                status: report.status.to_owned(),
+                status: report.status,
                 stats: serde_json::to_value(report.stats).unwrap_or_default(),
                 error: report.error.clone(),
                 items: std::mem::take(&mut report.items),
@@ -284,7 +284,7 @@ pub async fn run_claimed(
     let s = report.stats;
     record(
         state,
-        actor_of(&run.trigger),
+        actor_of(run.trigger),
         "sync_finished",
         "run",
         Some(run.id.to_string()),
@@ -297,7 +297,7 @@ pub async fn run_claimed(
     tracing::info!(
         run = run.id,
         pipeline = run.pipeline_id,
-        status = report.status,
+        status = %report.status,
         fetched = s.fetched,
         created = s.created,
         updated = s.updated,

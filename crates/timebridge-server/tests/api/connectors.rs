@@ -69,7 +69,7 @@ api_test!(async fn the_kinds_endpoint_describes_every_kind(app) {
     let kimai = kind("kimai");
     assert_eq!(kimai["label"], "Kimai");
     assert_eq!(kimai["roles"], json!(["target"]));
-    assert_eq!(kimai["features"], json!([]));
+    assert_eq!(kimai["features"], json!(["running_entries"]));
     assert_eq!(kimai["dimensions"], json!({"activity": "activity", "project": "project", "user": "user"}));
     assert_eq!(kimai["dimension_catalogs"], json!({"activity": "activities", "project": "projects", "user": "users"}));
     assert_eq!(kimai["secret_settings"], json!([]));

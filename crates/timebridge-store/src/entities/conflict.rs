@@ -12,7 +12,7 @@ pub struct Model {
     pub reason: String,
     /// `planner` or `target` (`core::ConflictOrigin`).
     pub origin: String,
-    pub status: String,
+    pub status: crate::states::ConflictStatus,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub source: Option<Json>,
     #[sea_orm(column_type = "JsonBinary", nullable)]

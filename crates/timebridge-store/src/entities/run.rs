@@ -8,9 +8,9 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub pipeline_id: i64,
-    pub trigger: String,
+    pub trigger: crate::states::RunTrigger,
     pub dry_run: bool,
-    pub status: String,
+    pub status: crate::states::RunStatus,
     pub window_from: String,
     pub window_to: String,
     #[sea_orm(column_type = "JsonBinary", nullable)]

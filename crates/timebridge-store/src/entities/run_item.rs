@@ -9,7 +9,7 @@ pub struct Model {
     pub id: i64,
     pub run_id: i64,
     pub source_key: String,
-    pub outcome: String,
+    pub outcome: crate::states::ItemOutcome,
     pub reason: Option<String>,
     pub target_id: Option<String>,
     pub conflict_id: Option<i64>,

@@ -6,6 +6,8 @@ use sea_orm::*;
 use serde_json::Value;
 use timebridge_core::ConflictOrigin;
 
+use crate::states::ConflictStatus;
+
 use crate::Store;
 use crate::entities::conflict;
 use crate::error::StoreResult;
@@ -19,8 +21,7 @@ pub struct Conflict {
     pub reason: String,
     /// Raised by the planner or refused by the target.
     pub origin: ConflictOrigin,
-    /// `open` or `resolved`.
-    pub status: String,
+    pub status: ConflictStatus,
     pub source: Option<Value>,
     /// The source entry as the source connector read it (for `skip` memories).
     pub raw_source: Option<Value>,
@@ -100,7 +101,7 @@ impl Store {
         let existing = conflict::Entity::find()
             .filter(conflict::Column::PipelineId.eq(new.pipeline_id))
             .filter(conflict::Column::SourceKey.eq(new.source_key.clone()))
-            .filter(conflict::Column::Status.eq("open"))
+            .filter(conflict::Column::Status.eq(ConflictStatus::Open))
             .one(&self.db)
             .await?;
         if let Some(m) = existing {
@@ -127,7 +128,7 @@ impl Store {
             source_key: Set(new.source_key),
             reason: Set(new.reason),
             origin: Set(new.origin.as_str().to_owned()),
-            status: Set("open".into()),
+            status: Set(ConflictStatus::Open),
             source: Set(new.source),
             raw_source: Set(new.raw_source),
             target: Set(new.target),
@@ -151,7 +152,7 @@ impl Store {
     pub async fn open_conflicts(&self, pipeline_id: i64) -> StoreResult<Vec<Conflict>> {
         Ok(conflict::Entity::find()
             .filter(conflict::Column::PipelineId.eq(pipeline_id))
-            .filter(conflict::Column::Status.eq("open"))
+            .filter(conflict::Column::Status.eq(ConflictStatus::Open))
             .order_by_asc(conflict::Column::Id)
             .all(&self.db)
             .await?
@@ -172,7 +173,7 @@ impl Store {
             .column(conflict::Column::SourceKey)
             .column(conflict::Column::Reason)
             .filter(conflict::Column::PipelineId.eq(pipeline_id))
-            .filter(conflict::Column::Status.eq("open"))
+            .filter(conflict::Column::Status.eq(ConflictStatus::Open))
             .order_by_asc(conflict::Column::Id)
             .into_tuple()
             .all(&self.db)
@@ -193,7 +194,7 @@ impl Store {
             .column(conflict::Column::Message)
             .column(conflict::Column::Source)
             .filter(conflict::Column::PipelineId.eq(pipeline_id))
-            .filter(conflict::Column::Status.eq("open"))
+            .filter(conflict::Column::Status.eq(ConflictStatus::Open))
             .filter(conflict::Column::Reason.eq(reason))
             .filter(conflict::Column::Origin.eq(ConflictOrigin::Target.as_str()))
             .order_by_asc(conflict::Column::Id)
@@ -248,12 +249,15 @@ impl Store {
     ) -> StoreResult<bool> {
         use sea_orm::sea_query::Expr;
         let res = conflict::Entity::update_many()
-            .col_expr(conflict::Column::Status, Expr::value("resolved"))
+            .col_expr(
+                conflict::Column::Status,
+                Expr::value(ConflictStatus::Resolved),
+            )
             .col_expr(conflict::Column::Resolution, Expr::value(resolution))
             .col_expr(conflict::Column::ResolvedAt, Expr::value(now))
             .col_expr(conflict::Column::UpdatedAt, Expr::value(now))
             .filter(conflict::Column::Id.eq(id))
-            .filter(conflict::Column::Status.eq("open"))
+            .filter(conflict::Column::Status.eq(ConflictStatus::Open))
             .exec(&self.db)
             .await?;
         Ok(res.rows_affected == 1)

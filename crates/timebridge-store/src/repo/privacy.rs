@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::Store;
 use crate::entities::{audit_event, conflict, mapping, run, run_item, write_intent};
 use crate::error::StoreResult;
+use crate::states::ConflictStatus;
 
 /// What stays in place of a purged mention.
 pub const PURGED: &str = "[purged]";
@@ -277,7 +278,7 @@ impl Store {
             .exec(&self.db)
             .await?;
         let conflicts = conflict::Entity::delete_many()
-            .filter(conflict::Column::Status.eq("resolved"))
+            .filter(conflict::Column::Status.eq(ConflictStatus::Resolved))
             .filter(conflict::Column::ResolvedAt.lt(cutoff))
             .exec(&self.db)
             .await?;

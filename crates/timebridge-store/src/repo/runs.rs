@@ -15,17 +15,16 @@ use serde_json::Value;
 use crate::Store;
 use crate::entities::{pipeline_lease, run, run_item, webhook_delivery};
 use crate::error::StoreResult;
+use crate::states::{ConflictStatus, ItemOutcome, RunStatus, RunTrigger};
 
 /// A run as stored.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Run {
     pub id: i64,
     pub pipeline_id: i64,
-    /// `manual`, `schedule` or `webhook`.
-    pub trigger: String,
+    pub trigger: RunTrigger,
     pub dry_run: bool,
-    /// `queued`, `running`, `succeeded`, `partial` or `failed`.
-    pub status: String,
+    pub status: RunStatus,
     pub window_from: NaiveDate,
     pub window_to: NaiveDate,
     /// For ticket-scoped runs (webhooks): only these tickets.
@@ -45,7 +44,7 @@ pub struct Run {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRun {
     pub pipeline_id: i64,
-    pub trigger: String,
+    pub trigger: RunTrigger,
     pub dry_run: bool,
     pub window_from: NaiveDate,
     pub window_to: NaiveDate,
@@ -57,9 +56,7 @@ pub struct NewRun {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RunItem {
     pub source_key: String,
-    /// `in_sync`, `create`, `update`, `skip`, `conflict`, `error` (and `delete` for a
-    /// resolution that deleted a target entry).
-    pub outcome: String,
+    pub outcome: ItemOutcome,
     /// The conflict reason, for `conflict` items.
     pub reason: Option<String>,
     pub target_id: Option<String>,
@@ -68,17 +65,14 @@ pub struct RunItem {
 }
 
 /// How a run ended, for [`Store::finish_run`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
-    /// `succeeded`, `partial` or `failed`.
-    pub status: String,
+    /// `Succeeded`, `Partial` or `Failed`.
+    pub status: RunStatus,
     pub stats: Value,
     pub error: Option<String>,
     pub items: Vec<RunItem>,
 }
-
-/// Statuses of a run that is not finished.
-pub const ACTIVE: [&str; 2] = ["queued", "running"];
 
 /// A run not finished after this many claims is failed instead of requeued.
 pub const MAX_ATTEMPTS: i32 = 3;
@@ -117,7 +111,7 @@ fn item_model(run_id: i64, i: &RunItem) -> run_item::ActiveModel {
         id: NotSet,
         run_id: Set(run_id),
         source_key: Set(i.source_key.clone()),
-        outcome: Set(i.outcome.clone()),
+        outcome: Set(i.outcome),
         reason: Set(i.reason.clone()),
         target_id: Set(i.target_id.clone()),
         conflict_id: Set(i.conflict_id),
@@ -133,7 +127,7 @@ impl Store {
             pipeline_id: Set(new.pipeline_id),
             trigger: Set(new.trigger),
             dry_run: Set(new.dry_run),
-            status: Set("queued".into()),
+            status: Set(RunStatus::Queued),
             window_from: Set(new.window_from.to_string()),
             window_to: Set(new.window_to.to_string()),
             ticket_ids: Set(new.ticket_ids.map(|t| serde_json::json!(t))),
@@ -162,8 +156,8 @@ impl Store {
         let txn = self.db.begin().await?;
         let found = run::Entity::find()
             .filter(run::Column::PipelineId.eq(pipeline_id))
-            .filter(run::Column::Trigger.eq("webhook"))
-            .filter(run::Column::Status.eq("queued"))
+            .filter(run::Column::Trigger.eq(RunTrigger::Webhook))
+            .filter(run::Column::Status.eq(RunStatus::Queued))
             .order_by_desc(run::Column::Id)
             .one(&txn)
             .await?;
@@ -185,7 +179,7 @@ impl Store {
                 Expr::value(serde_json::json!(tickets)),
             )
             .filter(run::Column::Id.eq(m.id))
-            .filter(run::Column::Status.eq("queued"))
+            .filter(run::Column::Status.eq(RunStatus::Queued))
             .exec(&txn)
             .await?;
         txn.commit().await?;
@@ -199,7 +193,7 @@ impl Store {
     pub async fn active_run(&self, pipeline_id: i64) -> StoreResult<Option<Run>> {
         Ok(run::Entity::find()
             .filter(run::Column::PipelineId.eq(pipeline_id))
-            .filter(run::Column::Status.is_in(ACTIVE))
+            .filter(run::Column::Status.is_in(RunStatus::ACTIVE))
             .order_by_asc(run::Column::Id)
             .one(&self.db)
             .await?
@@ -210,7 +204,7 @@ impl Store {
     pub async fn running_run(&self, pipeline_id: i64) -> StoreResult<Option<Run>> {
         Ok(run::Entity::find()
             .filter(run::Column::PipelineId.eq(pipeline_id))
-            .filter(run::Column::Status.eq("running"))
+            .filter(run::Column::Status.eq(RunStatus::Running))
             .order_by_asc(run::Column::Id)
             .one(&self.db)
             .await?
@@ -221,7 +215,7 @@ impl Store {
     pub async fn last_finished_run(&self, pipeline_id: i64) -> StoreResult<Option<Run>> {
         Ok(run::Entity::find()
             .filter(run::Column::PipelineId.eq(pipeline_id))
-            .filter(run::Column::Status.is_not_in(ACTIVE))
+            .filter(run::Column::Status.is_not_in(RunStatus::ACTIVE))
             .order_by_desc(run::Column::Id)
             .one(&self.db)
             .await?
@@ -232,7 +226,7 @@ impl Store {
     pub async fn last_scheduled_run(&self, pipeline_id: i64) -> StoreResult<Option<Run>> {
         Ok(run::Entity::find()
             .filter(run::Column::PipelineId.eq(pipeline_id))
-            .filter(run::Column::Trigger.eq("schedule"))
+            .filter(run::Column::Trigger.eq(RunTrigger::Schedule))
             .order_by_desc(run::Column::Id)
             .one(&self.db)
             .await?
@@ -278,7 +272,7 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Option<Run>> {
         let candidates = run::Entity::find()
-            .filter(run::Column::Status.eq("queued"))
+            .filter(run::Column::Status.eq(RunStatus::Queued))
             .filter(run::Column::RunAfter.lte(now))
             .order_by_asc(run::Column::RunAfter)
             .order_by_asc(run::Column::Id)
@@ -310,7 +304,7 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Option<Run>> {
         let run = self.get_run(id).await?;
-        if run.status != "queued" {
+        if run.status != RunStatus::Queued {
             return Ok(None);
         }
         self.try_claim(run.id, run.pipeline_id, owner, now, lease_until)
@@ -332,7 +326,7 @@ impl Store {
             return Ok(None);
         }
         let res = run::Entity::update_many()
-            .col_expr(run::Column::Status, Expr::value("running"))
+            .col_expr(run::Column::Status, Expr::value(RunStatus::Running))
             .col_expr(run::Column::LeaseOwner, Expr::value(owner))
             .col_expr(run::Column::LeaseUntil, Expr::value(lease_until))
             .col_expr(run::Column::StartedAt, Expr::value(now))
@@ -341,7 +335,7 @@ impl Store {
                 Expr::col(run::Column::Attempts).add(1),
             )
             .filter(run::Column::Id.eq(id))
-            .filter(run::Column::Status.eq("queued"))
+            .filter(run::Column::Status.eq(RunStatus::Queued))
             .exec(&self.db)
             .await?;
         if res.rows_affected == 1 {
@@ -444,7 +438,7 @@ impl Store {
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(run::Column::Id.eq(run.id))
-            .filter(run::Column::Status.eq("running"))
+            .filter(run::Column::Status.eq(RunStatus::Running))
             .filter(run::Column::LeaseOwner.eq(owner))
             .exec(&txn)
             .await?;
@@ -482,21 +476,21 @@ impl Store {
     /// [`MAX_ATTEMPTS`] claims); returns how many were touched.
     pub async fn requeue_expired_runs(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let failed = run::Entity::update_many()
-            .col_expr(run::Column::Status, Expr::value("failed"))
+            .col_expr(run::Column::Status, Expr::value(RunStatus::Failed))
             .col_expr(
                 run::Column::Error,
                 Expr::value("the worker running it stopped and it failed too often to retry"),
             )
             .col_expr(run::Column::FinishedAt, Expr::value(now))
-            .filter(run::Column::Status.eq("running"))
+            .filter(run::Column::Status.eq(RunStatus::Running))
             .filter(run::Column::LeaseUntil.lt(now))
             .filter(run::Column::Attempts.gte(MAX_ATTEMPTS))
             .exec(&self.db)
             .await?;
         let requeued = run::Entity::update_many()
-            .col_expr(run::Column::Status, Expr::value("queued"))
+            .col_expr(run::Column::Status, Expr::value(RunStatus::Queued))
             .col_expr(run::Column::LeaseOwner, Expr::value(Option::<String>::None))
-            .filter(run::Column::Status.eq("running"))
+            .filter(run::Column::Status.eq(RunStatus::Running))
             .filter(run::Column::LeaseUntil.lt(now))
             .exec(&self.db)
             .await?;
@@ -607,17 +601,17 @@ impl Store {
             .select_only()
             .column(conflict::Column::Reason)
             .column_as(conflict::Column::Id.count(), "n")
-            .filter(conflict::Column::Status.eq("open"))
+            .filter(conflict::Column::Status.eq(ConflictStatus::Open))
             .group_by(conflict::Column::Reason)
             .into_tuple()
             .all(&self.db)
             .await?;
         let queued = run::Entity::find()
-            .filter(run::Column::Status.eq("queued"))
+            .filter(run::Column::Status.eq(RunStatus::Queued))
             .count(&self.db)
             .await? as i64;
         let oldest_queued_at = run::Entity::find()
-            .filter(run::Column::Status.eq("queued"))
+            .filter(run::Column::Status.eq(RunStatus::Queued))
             .order_by_asc(run::Column::CreatedAt)
             .one(&self.db)
             .await?
@@ -700,8 +694,8 @@ impl Store {
             });
             let queued = run::Entity::find()
                 .filter(run::Column::PipelineId.eq(t.pipeline_id))
-                .filter(run::Column::Trigger.eq("webhook"))
-                .filter(run::Column::Status.eq("queued"))
+                .filter(run::Column::Trigger.eq(RunTrigger::Webhook))
+                .filter(run::Column::Status.eq(RunStatus::Queued))
                 .order_by_desc(run::Column::Id)
                 .one(&txn)
                 .await?;
@@ -740,9 +734,9 @@ impl Store {
                     let m = run::ActiveModel {
                         id: NotSet,
                         pipeline_id: Set(t.pipeline_id),
-                        trigger: Set("webhook".into()),
+                        trigger: Set(RunTrigger::Webhook),
                         dry_run: Set(false),
-                        status: Set("queued".into()),
+                        status: Set(RunStatus::Queued),
                         window_from: Set(t.window_from.to_string()),
                         window_to: Set(t.window_to.to_string()),
                         ticket_ids: Set(tickets.map(|t| serde_json::json!(t))),
