@@ -428,7 +428,7 @@ impl Store {
         let items = &outcome.items;
         let txn = self.db.begin().await?;
         let res = run::Entity::update_many()
-            .col_expr(run::Column::Status, Expr::value(outcome.status.clone()))
+            .col_expr(run::Column::Status, Expr::value(outcome.status))
             .col_expr(run::Column::Stats, Expr::value(outcome.stats.clone()))
             .col_expr(run::Column::Error, Expr::value(outcome.error.clone()))
             .col_expr(run::Column::FinishedAt, Expr::value(now))
