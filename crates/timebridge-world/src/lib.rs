@@ -24,8 +24,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use timebridge_sim::{KimaiSim, SimError, SimOptions, ZammadSim};
 use timebridge_store::{
-    ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput,
-    Secret, Store,
+    ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
+    Store,
 };
 
 /// The webhook secret of a world's source connector, unless the caller sets its own.
@@ -335,8 +335,7 @@ pub async fn configure_api(api: &impl Api, plan: &Plan) -> anyhow::Result<Config
         "connector",
     )?;
     let pipeline = id(
-        &api
-            .post("/api/pipelines", plan.pipeline.api_body(source, target))
+        &api.post("/api/pipelines", plan.pipeline.api_body(source, target))
             .await?,
         "pipeline",
     )?;
