@@ -1,21 +1,21 @@
-//! A fresh SQLite database with a Zammad → Kimai pipeline pointing at simulators in this
-//! process, configured directly through `timebridge_store` (as the crash-safety tests
-//! do), and the environment to run the real `timebridge` binary on it.
+//! A fresh SQLite database with the Zammad → Kimai test world (`timebridge_world`:
+//! simulators in this process, connectors, a pipeline and the seed mappings) configured
+//! directly through `timebridge_store` (as the crash-safety tests do), and the environment
+//! to run the real `timebridge` binary on it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64::Engine;
-use timebridge_sim::{KimaiSim, SimOptions, ZammadSim, start_both};
-use timebridge_store::{
-    Cipher, MappingInput, MappingKind, NewConnector, PipelineInput, Secret, Store,
-};
+use timebridge_sim::{KimaiSim, SimOptions, ZammadSim};
+use timebridge_store::{Cipher, Store};
+use timebridge_world::Pair;
 
 /// The encryption key of the benchmark databases (any fixed key will do).
 const KEY: [u8; 32] = [42u8; 32];
 /// The webhook secret of the Zammad connector.
-pub const WEBHOOK_SECRET: &str = "bench-webhook-secret";
+pub use timebridge_world::WEBHOOK_SECRET;
 
 #[derive(Debug)]
 pub struct World {
@@ -29,84 +29,27 @@ pub struct World {
 }
 
 impl World {
-    /// Starts the simulators with `opts` and configures connectors (the Zammad one with
-    /// a webhook secret), one pipeline and its mappings: every Zammad type to the Kimai
-    /// global activity of the same name, every organization to the project with its id;
-    /// agents map by e-mail without rules.
+    /// Starts the simulators with `opts` and configures the test world's plan: connectors
+    /// (the Zammad one with [`WEBHOOK_SECRET`]), one pipeline and its mappings (every
+    /// Zammad type to the Kimai global activity of the same name, every organization to
+    /// the project with its id; agents map by e-mail without rules).
     pub async fn new(opts: SimOptions) -> anyhow::Result<World> {
         let dir = tempfile::tempdir()?;
         let db_url = format!("sqlite://{}", dir.path().join("timebridge.db").display());
         let store = Store::connect(&db_url, Cipher::new(&KEY)).await?;
         store.migrate().await?;
-        let (zammad, kimai) = start_both(opts).await?;
-        let connector = |kind: &str, url: &str, token: &str| NewConnector {
-            kind: kind.into(),
-            name: kind.into(),
-            base_url: url.into(),
-            api_token: Some(Secret::new(token)),
-            settings: serde_json::json!({}),
-            secret_settings: Default::default(),
-        };
-        let mut z = connector("zammad", &zammad.url, &zammad.token);
-        z.secret_settings =
-            BTreeMap::from([("webhook_secret".to_owned(), Secret::new(WEBHOOK_SECRET))]);
-        let z = store.create_connector(z).await?;
-        let k = store
-            .create_connector(connector("kimai", &kimai.url, &kimai.token))
-            .await?;
-        let pipeline = store
-            .create_pipeline(
-                PipelineInput {
-                    name: "bench".into(),
-                    source_connector_id: z.id,
-                    target_connector_id: k.id,
-                    enabled: true,
-                    schedule_enabled: false,
-                    interval_minutes: 360,
-                    window_days: 31,
-                    options: serde_json::json!({}),
-                },
-                chrono::Utc::now(),
-            )
-            .await?
-            .id;
-        let activities: HashMap<String, u64> = kimai
-            .activities()
-            .into_iter()
-            .filter(|a| a.project.is_none())
-            .map(|a| (a.name, a.id))
-            .collect();
-        let mut maps = Vec::new();
-        for t in zammad.types() {
-            if let Some(a) = activities.get(&t.name) {
-                maps.push((MappingKind::Activity, t.id, *a));
-            }
-        }
-        for o in zammad.organizations() {
-            maps.push((MappingKind::Project, o.id, o.id));
-        }
-        for (kind, s, t) in maps {
-            store
-                .create_mapping(MappingInput {
-                    pipeline_id: pipeline,
-                    kind,
-                    source_key: s.to_string(),
-                    source_label: None,
-                    target_key: Some(t.to_string()),
-                    target_label: None,
-                    billable: None,
-                    sync: true,
-                })
-                .await?;
-        }
+        let world = timebridge_world::World::start(Pair::ZammadKimai, opts).await?;
+        let ids =
+            timebridge_world::configure_store(&store, &world.plan, chrono::Utc::now()).await?;
+        let (zammad, kimai) = world.into_zammad_kimai();
         Ok(World {
             dir,
             db_url,
             store,
             zammad,
             kimai,
-            zammad_connector: z.id,
-            pipeline,
+            zammad_connector: ids.source_connector,
+            pipeline: ids.pipeline,
         })
     }
 

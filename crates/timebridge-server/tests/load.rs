@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use timebridge_sim::{Seed, SimOptions, start_both};
-
-const SECRET: &str = "load-test-webhook-secret";
+use timebridge_sim::{Seed, SimOptions};
+use timebridge_world::{Pair, WEBHOOK_SECRET as SECRET, World};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -39,37 +38,16 @@ async fn webhooks_under_load_are_each_acknowledged_and_processed_once() {
     let app = common::spawn_app(common::Backend::Sqlite).await;
     app.clock.set("2026-04-01T06:00:00Z".parse().unwrap());
     let token = app.login().await;
-    let (zammad, kimai) = start_both(SimOptions::with_seed(Seed::Small))
+    let mut world = World::start(Pair::ZammadKimai, SimOptions::with_seed(Seed::Small))
         .await
         .unwrap();
-    let z = app
-        .create_connector(
-            &token,
-            json!({"kind": "zammad", "name": "Z", "base_url": zammad.url,
-            "api_token": zammad.token, "settings": {"webhook_secret": SECRET}}),
-        )
-        .await["id"]
-        .as_i64()
+    // The sync only has to run meanwhile: without mappings, as this test always had it.
+    world.plan.mappings.clear();
+    let ids = timebridge_world::configure_api(&app.api(&token), &world.plan)
+        .await
         .unwrap();
-    let k = app
-        .create_connector(
-            &token,
-            json!({"kind": "kimai", "name": "K", "base_url": kimai.url,
-            "api_token": kimai.token, "settings": {}}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let (status, _) = app
-        .send_json(
-            Method::POST,
-            "/api/pipelines",
-            &token,
-            &json!({"name": "p", "source_connector_id": z, "target_connector_id": k,
-                    "schedule": {"enabled": false, "interval_minutes": 60}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let z = ids.source_connector;
+    let kimai = world.kimai();
     // A sync runs meanwhile (slowed down so that it overlaps the load).
     kimai.set_latency(Duration::from_millis(5));
     let (status, _) = app

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use timebridge_sim::{Seed, SimOptions, start_both};
+use timebridge_sim::{Seed, SimOptions};
+use timebridge_world::{Pair, World};
 
 /// A throwaway PostgreSQL server.
 struct OwnPostgres {
@@ -164,62 +165,13 @@ async fn a_database_outage_mid_run_loses_nothing_and_the_next_run_completes() {
     .await;
     app.clock.set("2026-04-01T06:00:00Z".parse().unwrap());
     let token = app.login().await;
-    let (zammad, kimai) = start_both(SimOptions::with_seed(Seed::Small))
+    let world = World::start(Pair::ZammadKimai, SimOptions::with_seed(Seed::Small))
         .await
         .unwrap();
-    let z = app
-        .create_connector(
-            &token,
-            json!({"kind": "zammad", "name": "Z", "base_url": zammad.url,
-            "api_token": zammad.token, "settings": {}}),
-        )
-        .await["id"]
-        .clone();
-    let k = app
-        .create_connector(
-            &token,
-            json!({"kind": "kimai", "name": "K", "base_url": kimai.url,
-            "api_token": kimai.token, "settings": {}}),
-        )
-        .await["id"]
-        .clone();
-    let (status, p) = app
-        .send_json(
-            Method::POST,
-            "/api/pipelines",
-            &token,
-            &json!({"name": "p", "source_connector_id": z, "target_connector_id": k,
-                    "schedule": {"enabled": false, "interval_minutes": 60}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{p}");
-    for o in zammad.organizations() {
-        app.send_json(
-            Method::POST,
-            "/api/mappings",
-            &token,
-            &json!({"pipeline_id": p["id"], "kind": "project", "source_key": o.id.to_string(),
-                    "target_key": o.id.to_string()}),
-        )
-        .await;
-    }
-    let globals: Vec<_> = kimai
-        .activities()
-        .into_iter()
-        .filter(|a| a.project.is_none())
-        .collect();
-    for t in zammad.types() {
-        if let Some(a) = globals.iter().find(|a| a.name == t.name) {
-            app.send_json(
-                Method::POST,
-                "/api/mappings",
-                &token,
-                &json!({"pipeline_id": p["id"], "kind": "activity",
-                        "source_key": t.id.to_string(), "target_key": a.id.to_string()}),
-            )
-            .await;
-        }
-    }
+    timebridge_world::configure_api(&app.api(&token), &world.plan)
+        .await
+        .unwrap();
+    let kimai = world.kimai();
     // Slow writes, so that the outage falls in the middle of them.
     kimai.set_latency(Duration::from_millis(20));
     let (status, queued) = app

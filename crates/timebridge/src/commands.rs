@@ -405,26 +405,33 @@ pub async fn demo(
     args: crate::cli::DemoArgs,
     generated_password: Option<String>,
 ) -> anyhow::Result<()> {
-    use timebridge_sim::{SimOptions, start_both};
+    use timebridge_sim::SimOptions;
+    use timebridge_world::{Pair, World};
 
     let bind = config.bind;
     let username = config.admin_username.clone();
     let clock: SharedClock = Arc::new(SystemClock);
     let now = clock.now();
-    let (zammad, kimai) = start_both(SimOptions {
-        seed: args.seed,
-        latency: std::time::Duration::from_millis(args.latency_ms),
-        token: random_password(),
-        now: Some(now),
-        running_clock: true,
-        ..SimOptions::default()
-    })
+    let mut world = World::start(
+        Pair::ZammadKimai,
+        SimOptions {
+            seed: args.seed,
+            latency: std::time::Duration::from_millis(args.latency_ms),
+            token: random_password(),
+            now: Some(now),
+            running_clock: true,
+            ..SimOptions::default()
+        },
+    )
     .await
     .context("cannot start the simulators")?;
     let state = timebridge_server::prepare(config, clock.clone()).await?;
     let webhook_secret = random_password();
-    let (pipeline, zammad_id, unmapped_type) =
-        configure_demo(&state, &zammad, &kimai, &webhook_secret).await?;
+    let unmapped_type = demo_plan(&mut world, &webhook_secret);
+    let ids =
+        timebridge_world::configure_store(&state.store, &world.plan, state.clock.now()).await?;
+    let (pipeline, zammad_id) = (ids.pipeline, ids.source_connector);
+    let (zammad, kimai) = world.into_zammad_kimai();
     let from = timebridge_sim::seed::previous_month_start(now);
     // A run left queued by an earlier demo start is the first sync then.
     state.store.requeue_expired_runs(now).await?;
@@ -559,84 +566,18 @@ async fn demo_live(
     }
 }
 
-/// Creates or updates the demo's connectors, pipeline and mappings (one type is left
-/// unmapped on purpose); returns the pipeline, the Zammad connector and that type's name.
-async fn configure_demo(
-    state: &timebridge_server::AppState,
-    zammad: &timebridge_sim::ZammadSim,
-    kimai: &timebridge_sim::KimaiSim,
-    webhook_secret: &str,
-) -> anyhow::Result<(i64, i64, String)> {
-    use std::collections::{BTreeMap, HashMap};
-    use timebridge_store::{
-        ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput,
-        Secret,
-    };
-
-    let store = &state.store;
-    let (existing, _) = store.list_connectors(500, 0).await?;
-    let mut ids = HashMap::new();
-    for (kind, name, url, token, settings) in [
-        (
-            "zammad",
-            "Demo Zammad",
-            &zammad.url,
-            &zammad.token,
-            serde_json::json!({"time_unit_minutes": 1.0}),
-        ),
-        (
-            "kimai",
-            "Demo Kimai",
-            &kimai.url,
-            &kimai.token,
-            serde_json::json!({}),
-        ),
-    ] {
-        let kind_info = timebridge_connectors::registry::find(kind).expect("registered");
-        let settings = timebridge_connectors::registry::normalize_settings(&kind_info, &settings)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut secrets = BTreeMap::new();
-        if kind == "zammad" {
-            secrets.insert("webhook_secret".to_owned(), Secret::new(webhook_secret));
-        }
-        let id = match existing.iter().find(|c| c.name == name) {
-            Some(c) => {
-                store
-                    .update_connector(
-                        c.id,
-                        ConnectorUpdate {
-                            base_url: Some(url.clone()),
-                            api_token: Some(Secret::new(token.clone())),
-                            settings: Some(settings),
-                            secret_settings: secrets,
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                c.id
-            }
-            None => {
-                store
-                    .create_connector(NewConnector {
-                        kind: kind.into(),
-                        name: name.into(),
-                        base_url: url.clone(),
-                        api_token: Some(Secret::new(token.clone())),
-                        settings,
-                        secret_settings: secrets,
-                    })
-                    .await?
-                    .id
-            }
-        };
-        ids.insert(kind, id);
-    }
-    let (pipelines, _) = store.list_pipelines(500, 0).await?;
-    let name = "Demo: Zammad → Kimai";
-    let input = PipelineInput {
-        name: name.into(),
-        source_connector_id: ids["zammad"],
-        target_connector_id: ids["kimai"],
+/// The demo's changes to the test world's plan (`timebridge_world`, configured through the
+/// store on every start, since the simulators' ports change): its own names, this start's
+/// webhook secret, an hourly schedule over two months, unmapped users as conflicts, and
+/// the last Zammad type left unmapped on purpose; returns that type's name.
+fn demo_plan(world: &mut timebridge_world::World, webhook_secret: &str) -> String {
+    let unmapped = world.zammad().types().last().cloned();
+    let plan = &mut world.plan;
+    plan.source.name = "Demo Zammad".into();
+    plan.source.settings["webhook_secret"] = serde_json::json!(webhook_secret);
+    plan.target.name = "Demo Kimai".into();
+    plan.pipeline = timebridge_world::PipelineDef {
+        name: "Demo: Zammad → Kimai".into(),
         enabled: true,
         schedule_enabled: true,
         interval_minutes: 60,
@@ -644,65 +585,12 @@ async fn configure_demo(
         options: serde_json::json!({"default_project": null, "default_activity": null,
                                      "unmapped_user": "conflict"}),
     };
-    let now = state.clock.now();
-    let pipeline = match pipelines.iter().find(|p| p.name == name) {
-        Some(p) => store.update_pipeline(p.id, input, now).await?.id,
-        None => store.create_pipeline(input, now).await?.id,
+    let Some(unmapped) = unmapped else {
+        return String::new();
     };
-    let (mappings, _) = store
-        .list_mappings(
-            &MappingFilter {
-                pipeline_id: Some(pipeline),
-                kind: None,
-            },
-            500,
-            0,
-        )
-        .await?;
-    if mappings.is_empty() {
-        let activities: HashMap<String, u64> = kimai
-            .activities()
-            .into_iter()
-            .filter(|a| a.project.is_none())
-            .map(|a| (a.name, a.id))
-            .collect();
-        let mut rules = Vec::new();
-        let types = zammad.types();
-        // The last type stays unmapped: its entries show how an unmapped type looks.
-        for t in types.iter().take(types.len().saturating_sub(1)) {
-            if let Some(a) = activities.get(&t.name) {
-                rules.push((MappingKind::Activity, t.id, t.name.clone(), *a));
-            }
-        }
-        let projects: HashMap<u64, String> = kimai
-            .projects()
-            .into_iter()
-            .map(|p| (p.id, p.name))
-            .collect();
-        for o in zammad.organizations() {
-            if projects.contains_key(&o.id) {
-                rules.push((MappingKind::Project, o.id, o.name.clone(), o.id));
-            }
-        }
-        for (kind, source, label, target) in rules {
-            store
-                .create_mapping(MappingInput {
-                    pipeline_id: pipeline,
-                    kind,
-                    source_key: source.to_string(),
-                    source_label: Some(label),
-                    target_key: Some(target.to_string()),
-                    target_label: None,
-                    billable: None,
-                    sync: true,
-                })
-                .await?;
-        }
-    }
-    let unmapped = zammad
-        .types()
-        .last()
-        .map(|t| t.name.clone())
-        .unwrap_or_default();
-    Ok((pipeline, ids["zammad"], unmapped))
+    // Its entries show how an unmapped type looks.
+    let key = unmapped.id.to_string();
+    plan.mappings
+        .retain(|m| !(m.kind == timebridge_store::MappingKind::Activity && m.source_key == key));
+    unmapped.name
 }

@@ -9,11 +9,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use base64::Engine;
-use timebridge_sim::{KimaiSim, Seed, SimOptions, ZammadSim, start_both};
+use timebridge_sim::{KimaiSim, Seed, SimOptions, ZammadSim};
 use timebridge_store::testing::{TEST_KEY, TestDb};
-use timebridge_store::{
-    Backend, MappingInput, MappingKind, NewConnector, NewRun, PipelineInput, Secret, Store,
-};
+use timebridge_store::{Backend, NewRun, Store};
+use timebridge_world::Pair;
 
 /// The lease of the processes under test: short, so that a killed run's pipeline is free
 /// again soon, but long enough for a loaded machine to renew it in time.
@@ -24,6 +23,8 @@ async fn lease_expiry() {
     tokio::time::sleep(Duration::from_millis(LEASE_SECONDS * 1000 + 300)).await;
 }
 
+/// The shared Zammad → Kimai test world (`timebridge_world`), configured through the
+/// store, on a fresh database of one backend, with a data directory for the processes.
 struct World {
     db: TestDb,
     store: Store,
@@ -36,72 +37,15 @@ struct World {
 async fn world(backend: Backend) -> World {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
-    let (zammad, kimai) = start_both(SimOptions::with_seed(Seed::Small))
-        .await
-        .unwrap();
-    let connector = |kind: &str, url: &str, token: &str| NewConnector {
-        kind: kind.into(),
-        name: kind.into(),
-        base_url: url.into(),
-        api_token: Some(Secret::new(token)),
-        settings: serde_json::json!({}),
-        secret_settings: Default::default(),
-    };
-    let z = store
-        .create_connector(connector("zammad", &zammad.url, &zammad.token))
-        .await
-        .unwrap();
-    let k = store
-        .create_connector(connector("kimai", &kimai.url, &kimai.token))
-        .await
-        .unwrap();
-    let pipeline = store
-        .create_pipeline(
-            PipelineInput {
-                name: "p".into(),
-                source_connector_id: z.id,
-                target_connector_id: k.id,
-                enabled: true,
-                schedule_enabled: false,
-                interval_minutes: 360,
-                window_days: 31,
-                options: serde_json::json!({}),
-            },
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap()
-        .id;
-    let activities: HashMap<String, u64> = kimai
-        .activities()
-        .into_iter()
-        .filter(|a| a.project.is_none())
-        .map(|a| (a.name, a.id))
-        .collect();
-    let mut maps = Vec::new();
-    for t in zammad.types() {
-        if let Some(a) = activities.get(&t.name) {
-            maps.push((MappingKind::Activity, t.id, *a));
-        }
-    }
-    for o in zammad.organizations() {
-        maps.push((MappingKind::Project, o.id, o.id));
-    }
-    for (kind, s, t) in maps {
-        store
-            .create_mapping(MappingInput {
-                pipeline_id: pipeline,
-                kind,
-                source_key: s.to_string(),
-                source_label: None,
-                target_key: Some(t.to_string()),
-                target_label: None,
-                billable: None,
-                sync: true,
-            })
+    let world =
+        timebridge_world::World::start(Pair::ZammadKimai, SimOptions::with_seed(Seed::Small))
             .await
             .unwrap();
-    }
+    let pipeline = timebridge_world::configure_store(&store, &world.plan, chrono::Utc::now())
+        .await
+        .unwrap()
+        .pipeline;
+    let (zammad, kimai) = world.into_zammad_kimai();
     World {
         db,
         store,

@@ -11,12 +11,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use timebridge_sim::kimai::NewTimesheet;
 use timebridge_sim::zammad::NewAccounting;
-use timebridge_sim::{Fault, KimaiSim, Seed, SimOptions, ZammadSim, start_both};
+use timebridge_sim::{Fault, KimaiSim, Seed, SimOptions, ZammadSim};
+use timebridge_world::{Pair, World};
 
 use crate::api_test;
 use crate::common::{TestApp, error_code};
 
-pub(crate) const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+pub(crate) use timebridge_world::WEBHOOK_SECRET;
 
 /// The simulators' "now": their data lies in March 2026.
 fn sim_now() -> DateTime<Utc> {
@@ -31,66 +32,26 @@ pub(crate) struct Env {
     pub pipeline: i64,
 }
 
-/// Both simulators, a Zammad and a Kimai connector, a pipeline, and mappings for every
-/// type (to the global activity of the same name) and organization (to the project of
-/// the same id); agents map by e-mail.
+/// The Zammad → Kimai test world (`timebridge_world`), configured through the API: both
+/// simulators, a Zammad and a Kimai connector, a pipeline, and mappings for every type (to
+/// the global activity of the same name) and organization (to the project of the same
+/// id); agents map by e-mail.
 pub(crate) async fn setup(app: &TestApp, seed: Seed) -> Env {
     app.clock.set(sim_now());
     let token = app.login().await;
-    let (zammad, kimai) = start_both(SimOptions::with_seed(seed)).await.unwrap();
-    let z = app
-        .create_connector(
-            &token,
-            json!({"kind": "zammad", "name": "Zammad", "base_url": zammad.url,
-                   "api_token": zammad.token,
-                   "settings": {"webhook_secret": WEBHOOK_SECRET, "time_unit_minutes": 1.0}}),
-        )
-        .await["id"]
-        .as_i64()
+    let world = World::start(Pair::ZammadKimai, SimOptions::with_seed(seed))
+        .await
         .unwrap();
-    let k = app
-        .create_connector(
-            &token,
-            json!({"kind": "kimai", "name": "Kimai", "base_url": kimai.url,
-                   "api_token": kimai.token, "settings": {}}),
-        )
-        .await["id"]
-        .as_i64()
+    let ids = timebridge_world::configure_api(&app.api(&token), &world.plan)
+        .await
         .unwrap();
-    let (status, p) = app
-        .send_json(
-            Method::POST,
-            "/api/pipelines",
-            &token,
-            &json!({"name": "Helpdesk → Billing", "source_connector_id": z,
-                    "target_connector_id": k, "window_days": 31,
-                    "schedule": {"enabled": false, "interval_minutes": 360}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{p}");
-    let pipeline = p["id"].as_i64().unwrap();
-    let activities: HashMap<String, u64> = kimai
-        .activities()
-        .into_iter()
-        .filter(|a| a.project.is_none())
-        .map(|a| (a.name.clone(), a.id))
-        .collect();
-    for t in zammad.types() {
-        if let Some(a) = activities.get(&t.name) {
-            map(app, &token, pipeline, "activity", t.id, *a).await;
-        }
-    }
-    for o in zammad.organizations() {
-        if kimai.projects().iter().any(|p| p.id == o.id) {
-            map(app, &token, pipeline, "project", o.id, o.id).await;
-        }
-    }
+    let (zammad, kimai) = world.into_zammad_kimai();
     Env {
         token,
         zammad,
         kimai,
-        zammad_id: z,
-        pipeline,
+        zammad_id: ids.source_connector,
+        pipeline: ids.pipeline,
     }
 }
 

@@ -225,6 +225,11 @@ impl TestApp {
         json["id"].as_i64().unwrap()
     }
 
+    /// This app as the test world's HTTP API, as the admin with `token`.
+    pub fn api<'a>(&'a self, token: &'a str) -> AppApi<'a> {
+        AppApi { app: self, token }
+    }
+
     /// Audit events with `action`, newest first.
     pub async fn audit(&self, token: &str, action: &str) -> Vec<Value> {
         let (status, json) = self
@@ -299,4 +304,24 @@ macro_rules! api_test {
             }
         }
     };
+}
+
+/// A [`TestApp`] with a session, through which a test world configures itself.
+pub struct AppApi<'a> {
+    app: &'a TestApp,
+    token: &'a str,
+}
+
+impl timebridge_world::Api for AppApi<'_> {
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let (status, json) = self
+            .app
+            .send_json(reqwest::Method::POST, path, self.token, &body)
+            .await;
+        anyhow::ensure!(
+            status == StatusCode::CREATED,
+            "POST {path}: {status} {json}"
+        );
+        Ok(json)
+    }
 }

@@ -1,0 +1,3 @@
+//! One file per [`crate::Pair`]: start its simulators, write the plan that fits their seed.
+
+pub(crate) mod zammad_kimai;
