@@ -18,8 +18,7 @@ pub mod zammad;
 
 pub use connector::{
     CatalogItem, Connector, ConnectorConfig, ConnectorContext, ProjectCreator, SourceBatch,
-    SourceConnector,
-    SourceQuery, SourceScope, TargetConnector, TestReport,
+    SourceConnector, SourceQuery, SourceScope, TargetConnector, TestReport,
 };
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;

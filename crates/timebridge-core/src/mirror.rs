@@ -106,8 +106,13 @@ mod tests {
             .into_iter()
             .map(|p| (p.key, p.name, p.active))
             .collect();
-        let want = [("2", "", true), ("10", "Ten", true), ("a", "Ay", true), ("b", "Bee", true)]
-            .map(|(k, n, a)| (k.to_owned(), n.to_owned(), a));
+        let want = [
+            ("2", "", true),
+            ("10", "Ten", true),
+            ("a", "Ay", true),
+            ("b", "Bee", true),
+        ]
+        .map(|(k, n, a)| (k.to_owned(), n.to_owned(), a));
         assert_eq!(got, want);
     }
 
