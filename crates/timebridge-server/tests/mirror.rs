@@ -382,9 +382,8 @@ fn count(names: &[String], name: &str) -> usize {
 }
 
 db_test!(
-    async fn a_real_run_creates_each_missing_project_once_and_a_second_run_creates_none(
-        store: Store,
-    ) {
+    async fn a_real_run_creates_each_missing_project_once_then_none(s: Store) {
+        let store = s;
         let w = world(
             store,
             FakeSource::with_projects(&["Website"]),
@@ -462,9 +461,8 @@ db_test!(
 );
 
 db_test!(
-    async fn a_crash_right_after_a_create_never_leads_to_a_second_project_of_that_name(
-        store: Store,
-    ) {
+    async fn a_crash_after_a_create_never_leads_to_a_second_project(s: Store) {
+        let store = s;
         let w = world(
             store,
             FakeSource::with_projects(&[]),
