@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use timebridge_core::entry::{Entry, Window};
 use timebridge_core::mapping::{TargetDirectory, TargetSettings};
+use timebridge_core::mirror::CatalogProject;
 use timebridge_core::plan::TargetItem;
 
 use crate::error::{ConnectorError, ConnectorResult};
@@ -176,6 +177,34 @@ pub trait SourceConnector: Send + Sync {
     /// Reads the entries of `query`, with every page, and the names they refer to (each
     /// looked up once per call).
     async fn fetch(&self, query: &SourceQuery) -> ConnectorResult<SourceBatch>;
+
+    /// Project creation (the `create_projects` feature, for project mirroring), if the
+    /// kind offers it. Default: unsupported.
+    fn as_project_creator(&self) -> Option<&dyn ProjectCreator> {
+        None
+    }
+}
+
+/// A source that can list and create its projects (the `create_projects` feature): the
+/// engine mirrors the target's active projects into it (pipeline option
+/// `mirror_projects`).
+#[async_trait]
+pub trait ProjectCreator: Send + Sync {
+    /// Every project of the source, active or not, complete (an archived project still
+    /// counts as "the source has it").
+    async fn projects(&self) -> ConnectorResult<Vec<CatalogProject>>;
+
+    /// Creates an active project named `name`, under client `client_key` where the source
+    /// has clients (ignored where it has none), and returns it as the source stored it.
+    /// The engine calls it only for names the source lacks and records an intent first;
+    /// a failure whose outcome is unknown must say so
+    /// ([`ConnectorError::outcome_unknown`]) so that the next run looks the name up
+    /// before creating it again.
+    async fn create_project(
+        &self,
+        name: &str,
+        client_key: Option<&str>,
+    ) -> ConnectorResult<CatalogProject>;
 }
 
 /// A target of time entries.
@@ -189,7 +218,8 @@ pub trait TargetConnector: Send + Sync {
     fn target_settings(&self) -> TargetSettings;
 
     /// The master data that mapping resolves against (users, projects, activities, the
-    /// token's user), complete.
+    /// token's user), complete. Its projects are the target's **active** ones (the ones
+    /// new entries may use); project mirroring mirrors exactly these.
     async fn directory(&self) -> ConnectorResult<TargetDirectory>;
 
     /// Every target entry whose `begin` lies in `window`, each once.

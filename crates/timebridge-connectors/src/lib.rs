@@ -17,8 +17,8 @@ pub mod webhook;
 pub mod zammad;
 
 pub use connector::{
-    CatalogItem, Connector, ConnectorConfig, ConnectorContext, SourceBatch, SourceConnector,
-    SourceQuery, SourceScope, TargetConnector, TestReport,
+    CatalogItem, Connector, ConnectorConfig, ConnectorContext, ProjectCreator, SourceBatch,
+    SourceConnector, SourceQuery, SourceScope, TargetConnector, TestReport,
 };
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;

@@ -421,6 +421,28 @@ impl TargetDirectory {
         me
     }
 
+    /// The target's (active) projects as project mirroring reads them, in a stable order
+    /// (numeric keys by number, then other keys by text).
+    pub fn active_projects(&self) -> Vec<crate::mirror::CatalogProject> {
+        let mut list: Vec<&TargetProject> = self.projects.values().collect();
+        list.sort_by(|a, b| {
+            let n = |k: &str| k.parse::<i64>().ok();
+            match (n(&a.key), n(&b.key)) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => a.key.cmp(&b.key),
+            }
+        });
+        list.into_iter()
+            .map(|p| crate::mirror::CatalogProject {
+                key: p.key.clone(),
+                name: p.name.clone().unwrap_or_default(),
+                active: true,
+            })
+            .collect()
+    }
+
     /// Adds what the target's master data says about which entries it accepts.
     pub fn with_rules(mut self, rules: TargetRules) -> Self {
         self.rules = rules;

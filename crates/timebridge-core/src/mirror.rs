@@ -82,6 +82,40 @@ mod tests {
         assert!(projects_to_mirror(&target, &source).is_empty());
     }
 
+    #[test]
+    fn the_directory_lists_its_projects_as_active_in_key_order() {
+        use crate::mapping::{TargetDirectory, TargetProject};
+        let project = |key: &str, name: Option<&str>| TargetProject {
+            key: key.into(),
+            name: name.map(Into::into),
+            customer: None,
+        };
+        let dir = TargetDirectory::new(
+            [],
+            [
+                project("10", Some("Ten")),
+                project("b", Some("Bee")),
+                project("2", None),
+                project("a", Some("Ay")),
+            ],
+            [],
+            None,
+        );
+        let got: Vec<(String, String, bool)> = dir
+            .active_projects()
+            .into_iter()
+            .map(|p| (p.key, p.name, p.active))
+            .collect();
+        let want = [
+            ("2", "", true),
+            ("10", "Ten", true),
+            ("a", "Ay", true),
+            ("b", "Bee", true),
+        ]
+        .map(|(k, n, a)| (k.to_owned(), n.to_owned(), a));
+        assert_eq!(got, want);
+    }
+
     proptest! {
         #[test]
         fn mirroring_is_idempotent_and_never_proposes_a_name_twice(

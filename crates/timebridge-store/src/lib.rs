@@ -31,6 +31,7 @@ pub use repo::conflicts::{Conflict, ConflictFilter, NewConflict};
 pub use repo::connectors::{Connector, ConnectorSecrets, ConnectorUpdate, NewConnector};
 pub use repo::links::{LinkRow, NewWriteIntent, WriteIntent};
 pub use repo::mappings::{Mapping, MappingFilter, MappingInput, MappingKind};
+pub use repo::mirror::{MirrorIntent, MirroredProject, NewMirrorIntent};
 pub use repo::pipelines::{Pipeline, PipelineInput};
 pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
 pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts, WebhookCall, WebhookTarget};

@@ -497,7 +497,8 @@ db_test!(
         }
         // Back to the v1 schema and forward again, as an upgrade from v0.1 runs it.
         let db = store.raw_connection();
-        timebridge_store::Migrator::down(db, Some(1)).await.unwrap();
+        // Undo the origin migration and the ones after it (000005 mirror intents).
+        timebridge_store::Migrator::down(db, Some(2)).await.unwrap();
         timebridge_store::Migrator::up(db, None).await.unwrap();
         let origins: Vec<ConflictOrigin> = {
             let mut out = Vec::new();

@@ -60,6 +60,19 @@ pub struct Run {
     pub created_at: DateTime<Utc>,
     /// Extension: the tickets a webhook-triggered run was limited to.
     pub ticket_ids: Option<Vec<i64>>,
+    /// The projects project mirroring (`mirror_projects`) created in the source before
+    /// this run; in a dry run, those it would create (`source_key` null). Empty when
+    /// mirroring is off or nothing was missing.
+    pub mirrored_projects: Vec<MirroredProject>,
+}
+
+/// A project created in the source by project mirroring.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MirroredProject {
+    /// The project's name, as the target has it.
+    pub name: String,
+    /// The source's key of the created project; null in a dry run.
+    pub source_key: Option<String>,
 }
 
 /// One outcome of a run.
@@ -112,6 +125,14 @@ pub fn to_api(r: timebridge_store::Run) -> Run {
         error: r.error,
         created_at: r.created_at,
         ticket_ids: r.ticket_ids,
+        mirrored_projects: r
+            .mirrored_projects
+            .into_iter()
+            .map(|p| MirroredProject {
+                name: p.name,
+                source_key: p.source_key,
+            })
+            .collect(),
     }
 }
 

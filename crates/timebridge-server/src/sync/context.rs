@@ -98,10 +98,10 @@ impl PipelineContext {
     /// Loads the pipeline, builds its connectors and reads the target's directory.
     pub async fn load(state: &SyncEnv, pipeline_id: i64) -> Result<Self, SyncError> {
         let pipeline = state.store.get_pipeline(pipeline_id).await?;
-        let source = crate::remote::instance(state, pipeline.source_connector_id)
+        let source = instance(state, pipeline.source_connector_id)
             .await
             .map_err(|e| SyncError::Config(format!("source connector: {e}")))?;
-        let target = crate::remote::instance(state, pipeline.target_connector_id)
+        let target = instance(state, pipeline.target_connector_id)
             .await
             .map_err(|e| SyncError::Config(format!("target connector: {e}")))?;
         if source.as_source().is_none() {
@@ -222,6 +222,15 @@ impl PipelineContext {
             settings: &self.settings,
         }
     }
+}
+
+/// The live instance of connector `id`: from the environment's factory if it has one
+/// for it, else through the registry.
+async fn instance(state: &SyncEnv, id: i64) -> Result<Arc<dyn Connector>, crate::error::ApiError> {
+    if let Some(c) = state.instances.as_ref().and_then(|f| f.instance(id)) {
+        return Ok(c);
+    }
+    crate::remote::instance(state, id).await
 }
 
 /// A stored link as the planner reads it.

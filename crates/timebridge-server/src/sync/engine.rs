@@ -97,6 +97,8 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
         board.phase(run.id, "recovering", 0);
         recover_intents(state, &ctx, run).await?;
     }
+    // Before anything is read: new source projects must exist before entries use them.
+    let mirrored = super::mirror::mirror_projects(state, &ctx, run).await;
     board.phase(run.id, "reading_source", 0);
     let link_rows = state.store.load_links(run.pipeline_id).await?;
     let mut linked_tickets: Vec<i64> = link_rows.iter().filter_map(|l| l.ticket_id).collect();
@@ -208,21 +210,23 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
     if !run.dry_run {
         close_settled_conflicts(state, run, &items).await?;
     }
-    let status = if stats.errors > 0 {
+    let status = if stats.errors > 0 || !mirrored.failures.is_empty() {
         RunStatus::Partial
     } else {
         RunStatus::Succeeded
     };
+    let mut errors: Vec<String> = mirrored.failures;
+    if stats.errors > 0 {
+        errors.push(format!(
+            "{} of {} entries could not be written; they are retried by the next run",
+            stats.errors,
+            items.len()
+        ));
+    }
     Ok(RunReport {
         status,
         stats,
-        error: (stats.errors > 0).then(|| {
-            format!(
-                "{} of {} entries could not be written; they are retried by the next run",
-                stats.errors,
-                items.len()
-            )
-        }),
+        error: (!errors.is_empty()).then(|| errors.join("; ")),
         items,
     })
 }

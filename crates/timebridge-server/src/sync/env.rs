@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
-use timebridge_connectors::ConnectorContext;
+use timebridge_connectors::{Connector, ConnectorContext};
 use timebridge_store::Store;
 
 use super::fence::Fences;
@@ -32,6 +32,16 @@ pub struct SyncEnv {
     pub wake: Arc<tokio::sync::Notify>,
     /// When this process last ran the retention purge.
     pub retention_ran_at: Arc<std::sync::Mutex<Option<DateTime<Utc>>>>,
+    /// Builds the connector instances of runs in place of the registry (tests drive the
+    /// engine with in-process connectors); `None` — always outside tests — builds them
+    /// from the stored connectors through the registry.
+    pub instances: Option<Arc<dyn ConnectorFactory>>,
+}
+
+/// Supplies live connector instances by stored connector id (see [`SyncEnv::instances`]).
+pub trait ConnectorFactory: Send + Sync {
+    /// The instance for connector `connector_id`; `None` falls back to the registry.
+    fn instance(&self, connector_id: i64) -> Option<Arc<dyn Connector>>;
 }
 
 impl std::fmt::Debug for SyncEnv {
@@ -51,7 +61,14 @@ impl SyncEnv {
             fences: Fences::default(),
             wake: Arc::new(tokio::sync::Notify::new()),
             retention_ran_at: Arc::default(),
+            instances: None,
         }
+    }
+
+    /// The same environment, building connector instances with `factory` first.
+    pub fn with_instances(mut self, factory: Arc<dyn ConnectorFactory>) -> Self {
+        self.instances = Some(factory);
+        self
     }
 }
 
@@ -65,6 +82,7 @@ impl FromRef<AppState> for SyncEnv {
             fences: state.fences.clone(),
             wake: state.wake.clone(),
             retention_ran_at: state.retention_ran_at.clone(),
+            instances: None,
         }
     }
 }

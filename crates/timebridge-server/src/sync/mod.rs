@@ -1,15 +1,17 @@
 //! The sync engine: loading a pipeline ([`context`]), executing runs ([`engine`]),
-//! resolving conflicts ([`resolve`]) and the worker that claims queued runs and enqueues
+//! mirroring the target's projects into the source ([`mirror`]), resolving conflicts
+//! ([`resolve`]) and the worker that claims queued runs and enqueues
 //! scheduled ones ([`worker`]).
 
 pub mod context;
 pub mod engine;
 pub mod env;
 pub mod fence;
+pub mod mirror;
 pub mod progress;
 pub mod resolve;
 pub mod worker;
 
 pub use context::{PipelineContext, SyncError};
 pub use engine::{RunReport, Stats, execute};
-pub use env::{Services, SyncEnv};
+pub use env::{ConnectorFactory, Services, SyncEnv};

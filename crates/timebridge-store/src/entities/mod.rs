@@ -9,6 +9,7 @@ pub(crate) mod connector;
 pub(crate) mod link;
 pub(crate) mod mapping;
 pub(crate) mod meta;
+pub(crate) mod mirror_intent;
 pub(crate) mod pipeline;
 pub(crate) mod pipeline_lease;
 pub(crate) mod run;

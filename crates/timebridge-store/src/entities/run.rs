@@ -25,6 +25,8 @@ pub struct Model {
     pub lease_owner: Option<String>,
     pub lease_until: Option<DateTimeUtc>,
     pub attempts: i32,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub mirrored_projects: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

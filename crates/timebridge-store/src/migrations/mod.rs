@@ -7,6 +7,7 @@ mod m20261123_000001_foundation;
 mod m20261123_000002_sync;
 mod m20261201_000003_hub_mappings;
 mod m20261202_000004_conflict_origin;
+mod m20261202_000005_mirror_intents;
 
 /// All migrations of timebridge, in order. Exposed so the binary can report status;
 /// normally use [`crate::Store::migrate`].
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_sync::Migration),
             Box::new(m20261201_000003_hub_mappings::Migration),
             Box::new(m20261202_000004_conflict_origin::Migration),
+            Box::new(m20261202_000005_mirror_intents::Migration),
         ]
     }
 }

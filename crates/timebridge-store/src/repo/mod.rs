@@ -7,6 +7,7 @@ pub mod conflicts;
 pub mod connectors;
 pub mod links;
 pub mod mappings;
+pub mod mirror;
 pub mod pipelines;
 pub mod privacy;
 pub mod runs;

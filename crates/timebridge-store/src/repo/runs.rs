@@ -38,6 +38,9 @@ pub struct Run {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub attempts: i32,
+    /// The projects project mirroring created before this run (in a dry run: would have
+    /// created); empty when it did none or mirroring is off.
+    pub mirrored_projects: Vec<crate::repo::mirror::MirroredProject>,
 }
 
 /// Input of [`Store::enqueue_run`].
@@ -103,6 +106,10 @@ fn conv(m: run::Model) -> Run {
         started_at: m.started_at,
         finished_at: m.finished_at,
         attempts: m.attempts,
+        mirrored_projects: m
+            .mirrored_projects
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -140,6 +147,7 @@ impl Store {
             lease_owner: Set(None),
             lease_until: Set(None),
             attempts: Set(0),
+            mirrored_projects: Set(None),
         }
         .insert(&self.db)
         .await?;
@@ -749,6 +757,7 @@ impl Store {
                         lease_owner: Set(None),
                         lease_until: Set(None),
                         attempts: Set(0),
+                        mirrored_projects: Set(None),
                     }
                     .insert(&txn)
                     .await?;

@@ -1,0 +1,148 @@
+//! Project mirroring state on both backends: mirror intents (one per pipeline and name)
+//! and the projects a run mirrored.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use timebridge_store::{
+    MirroredProject, NewConnector, NewMirrorIntent, NewRun, PipelineInput, Store, db_test,
+};
+
+fn t0() -> DateTime<Utc> {
+    "2026-04-01T06:00:00Z".parse().unwrap()
+}
+
+async fn pipeline(store: &Store, name: &str) -> i64 {
+    let c = |kind: &str| NewConnector {
+        kind: kind.into(),
+        name: format!("{name}-{kind}"),
+        base_url: "http://127.0.0.1:9".into(),
+        api_token: None,
+        settings: json!({}),
+        secret_settings: Default::default(),
+    };
+    let s = store.create_connector(c("zammad")).await.unwrap();
+    let t = store.create_connector(c("kimai")).await.unwrap();
+    store
+        .create_pipeline(
+            PipelineInput {
+                name: name.into(),
+                source_connector_id: s.id,
+                target_connector_id: t.id,
+                enabled: true,
+                schedule_enabled: false,
+                interval_minutes: 60,
+                window_days: 31,
+                options: json!({}),
+            },
+            t0(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn intent(pipeline_id: i64, name: &str) -> NewMirrorIntent {
+    NewMirrorIntent {
+        pipeline_id,
+        run_id: None,
+        name: name.into(),
+        client_key: Some("7".into()),
+    }
+}
+
+db_test!(
+    async fn a_mirror_intent_is_kept_until_deleted_and_listed_per_pipeline(store: Store) {
+        let a = pipeline(&store, "a").await;
+        let b = pipeline(&store, "b").await;
+        let first = store
+            .add_mirror_intent(intent(a, "Website"), t0())
+            .await
+            .unwrap();
+        let second = store
+            .add_mirror_intent(intent(a, "Support"), t0())
+            .await
+            .unwrap();
+        store
+            .add_mirror_intent(intent(b, "Website"), t0())
+            .await
+            .unwrap();
+        let pending = store.pending_mirror_intents(a).await.unwrap();
+        let names: Vec<&str> = pending.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["Website", "Support"]);
+        assert_eq!(pending[0].id, first);
+        assert_eq!(pending[0].client_key.as_deref(), Some("7"));
+        assert_eq!(pending[0].created_at, t0());
+        store.delete_mirror_intent(first).await.unwrap();
+        let pending = store.pending_mirror_intents(a).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].id, second);
+        assert_eq!(store.pending_mirror_intents(b).await.unwrap().len(), 1);
+    }
+);
+
+db_test!(
+    async fn a_second_intent_for_a_name_in_other_case_or_spacing_is_the_first(store: Store) {
+        let a = pipeline(&store, "a").await;
+        let first = store
+            .add_mirror_intent(intent(a, "ACME Support"), t0())
+            .await
+            .unwrap();
+        let again = store
+            .add_mirror_intent(intent(a, "  acme support "), t0())
+            .await
+            .unwrap();
+        assert_eq!(first, again);
+        let pending = store.pending_mirror_intents(a).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].name, "ACME Support");
+    }
+);
+
+db_test!(
+    async fn a_run_keeps_the_projects_it_mirrored(store: Store) {
+        let a = pipeline(&store, "a").await;
+        let run = store
+            .enqueue_run(
+                NewRun {
+                    pipeline_id: a,
+                    trigger: timebridge_store::RunTrigger::Manual,
+                    dry_run: false,
+                    window_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                    window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+                    ticket_ids: None,
+                    run_after: t0(),
+                },
+                t0(),
+            )
+            .await
+            .unwrap();
+        assert!(run.mirrored_projects.is_empty());
+        let list = vec![
+            MirroredProject {
+                name: "Website".into(),
+                source_key: Some("s-1".into()),
+            },
+            MirroredProject {
+                name: "Support".into(),
+                source_key: None,
+            },
+        ];
+        store
+            .set_run_mirrored_projects(run.id, &list)
+            .await
+            .unwrap();
+        assert_eq!(store.get_run(run.id).await.unwrap().mirrored_projects, list);
+    }
+);
+
+db_test!(
+    async fn deleting_a_pipeline_deletes_its_mirror_intents(store: Store) {
+        let a = pipeline(&store, "a").await;
+        store
+            .add_mirror_intent(intent(a, "Website"), t0())
+            .await
+            .unwrap();
+        store.delete_pipeline(a).await.unwrap();
+        assert!(store.pending_mirror_intents(a).await.unwrap().is_empty());
+    }
+);
