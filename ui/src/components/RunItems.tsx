@@ -5,6 +5,8 @@ import { RUN_OUTCOMES } from '@/api/types';
 import { Empty, OutcomeBadge } from '@/components/common';
 import { Button } from '@/components/ui/button';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
+import { Badge } from '@/components/ui/badge';
+import { skipMessage } from '@/lib/entry';
 import { humanize } from '@/lib/format';
 import { cn } from '@/lib/utils';
 
@@ -55,29 +57,40 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
             </TableRow>
           </TableHeader>
           <TableBody>
-            {visible.slice(0, shown).map((i, idx) => (
-              <TableRow key={`${i.source_key}-${idx}`}>
-                <TableCell className="font-mono text-xs">{i.source_key}</TableCell>
-                <TableCell>
-                  <OutcomeBadge outcome={i.outcome} />
-                </TableCell>
-                <TableCell className="font-mono text-xs">{i.target_id ?? '—'}</TableCell>
-                <TableCell className="text-sm">
-                  {i.reason && <span className="font-medium">{humanize(i.reason)}</span>}
-                  {i.reason && i.message && ' — '}
-                  {i.message}
-                  {i.conflict_id != null && (
-                    <>
-                      {' '}
-                      <Link className="text-blue-700 underline" to={`/conflicts/${i.conflict_id}`}>
-                        conflict #{i.conflict_id}
-                      </Link>
-                    </>
-                  )}
-                  {!i.reason && !i.message && i.conflict_id == null && <span className="text-slate-500">—</span>}
-                </TableCell>
-              </TableRow>
-            ))}
+            {visible.slice(0, shown).map((i, idx) => {
+              // `still running` / `user excluded`: skips the server explains in words, shown as such
+              const known = skipMessage(i.outcome, i.message);
+              return (
+                <TableRow key={`${i.source_key}-${idx}`}>
+                  <TableCell className="font-mono text-xs">{i.source_key}</TableCell>
+                  <TableCell>
+                    <OutcomeBadge outcome={i.outcome} />
+                  </TableCell>
+                  <TableCell className="font-mono text-xs">{i.target_id ?? '—'}</TableCell>
+                  <TableCell className="text-sm">
+                    {i.reason && <span className="font-medium">{humanize(i.reason)}</span>}
+                    {i.reason && i.message && ' — '}
+                    {known ? (
+                      <>
+                        <Badge variant={i.message?.trim().toLowerCase() === 'still running' ? 'info' : 'default'}>{known.label}</Badge>
+                        <span className="ml-1 text-xs text-slate-600">{known.hint}</span>
+                      </>
+                    ) : (
+                      i.message
+                    )}
+                    {i.conflict_id != null && (
+                      <>
+                        {' '}
+                        <Link className="text-blue-700 underline" to={`/conflicts/${i.conflict_id}`}>
+                          conflict #{i.conflict_id}
+                        </Link>
+                      </>
+                    )}
+                    {!i.reason && !i.message && i.conflict_id == null && <span className="text-slate-500">—</span>}
+                  </TableCell>
+                </TableRow>
+              );
+            })}
           </TableBody>
         </Table>
       )}
