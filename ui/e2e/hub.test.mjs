@@ -59,7 +59,7 @@ describe('timebridge UI: the hub (mock)', { concurrency: false, skip: process.en
     await page.getByRole('button', { name: 'Skip (2)' }).click();
     const excludedRow = page.getByRole('row').filter({ hasText: 'ta-505' });
     await excludedRow.getByText('User excluded', { exact: true }).waitFor();
-    await excludedRow.getByText(/excluded from sync on the mappings page/).waitFor();
+    await page.getByRole('list', { name: 'Why entries were skipped' }).getByText(/excluded from sync on the mappings page/).waitFor();
     await page.getByRole('row').filter({ hasText: 'ta-506' }).getByText('Still running', { exact: true }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Conflict (0)' }).count(), 1);
     await shot(page, 'sync-preview-skips');

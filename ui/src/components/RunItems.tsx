@@ -22,6 +22,12 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
   const [shown, setShown] = useState(pageSize);
   const counts = countOutcomes(items);
   const visible = filter === 'all' ? items : items.filter((i) => i.outcome === filter);
+  // skips the server explains in words (`still running`, `user excluded`): one line each, above the rows
+  const legend = new Map<string, string>();
+  for (const i of visible) {
+    const k = skipMessage(i.outcome, i.message);
+    if (k) legend.set(k.label, k.hint);
+  }
   return (
     <div className="grid gap-2">
       <div role="group" aria-label="Filter by outcome" className="flex flex-wrap gap-1.5">
@@ -44,6 +50,15 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
           );
         })}
       </div>
+      {legend.size > 0 && (
+        <ul aria-label="Why entries were skipped" className="grid gap-0.5 text-sm text-slate-700">
+          {[...legend].map(([label, hint]) => (
+            <li key={label}>
+              <strong>{label}</strong>: {hint}
+            </li>
+          ))}
+        </ul>
+      )}
       {visible.length === 0 ? (
         <Empty title="No items with this outcome" />
       ) : (
@@ -71,10 +86,9 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
                     {i.reason && <span className="font-medium">{humanize(i.reason)}</span>}
                     {i.reason && i.message && ' — '}
                     {known ? (
-                      <>
-                        <Badge variant={i.message?.trim().toLowerCase() === 'still running' ? 'info' : 'default'}>{known.label}</Badge>
-                        <span className="ml-1 text-xs text-slate-600">{known.hint}</span>
-                      </>
+                      <Badge variant={i.message?.trim().toLowerCase() === 'still running' ? 'info' : 'default'} title={known.hint}>
+                        {known.label}
+                      </Badge>
                     ) : (
                       i.message
                     )}

@@ -334,7 +334,7 @@ function MappingEditor({
                     </TableCell>
                     {kind === 'user' && (
                       <TableCell>
-                        <label className="flex items-center gap-2 text-sm text-slate-800">
+                        <label className="flex items-center gap-2 whitespace-nowrap text-sm text-slate-800">
                           <input
                             type="checkbox"
                             className="size-4 accent-blue-700"
