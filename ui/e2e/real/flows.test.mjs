@@ -354,18 +354,19 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     noConsoleErrors();
   });
 
-  /** Until `GET /api/sync/status` says no run of the pipeline is queued or running. */
+  /** Until `GET /api/sync/status` says no run of the pipeline is queued or running (polled, with a deadline). */
   async function waitUntilIdle() {
-    await page.waitForFunction(
-      async (pid) => {
+    const deadline = Date.now() + RUN_TIMEOUT;
+    for (;;) {
+      const st = await page.evaluate(async (pid) => {
         const r = await fetch(`/api/sync/status?pipeline_id=${pid}`);
-        if (!r.ok) return false;
-        const st = await r.json();
-        return !st.running && !st.current_run; // `running` is false while a run is still queued
-      },
-      pipelineId,
-      { timeout: RUN_TIMEOUT, polling: 250 },
-    );
+        return r.ok ? r.json() : null;
+      }, pipelineId);
+      // `running` is false while a run is still queued: `current_run` is set for both
+      if (st && !st.running && !st.current_run) return;
+      assert.ok(Date.now() < deadline, `the pipeline is still busy: ${JSON.stringify(st?.current_run)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   it('refuses two manual syncs sent at the same moment except one', async () => {
