@@ -80,7 +80,7 @@ describe('timebridge UI flows', { concurrency: false }, () => {
 
   it('creates a pipeline', async () => {
     await page.goto(`${t.baseUrl}/pipelines/new`);
-    await page.getByLabel('Name').fill(pName);
+    await page.getByLabel(/^Name( \*)?$/).fill(pName); // not "Match projects and activities by name"
     await page.getByLabel(/^Source( \*)?$/).selectOption({ label: `${zName} (Zammad)` });
     await page.getByLabel(/^Target( \*)?$/).selectOption({ label: `${kName} (Kimai)` });
     await page.getByLabel('Interval (minutes)').fill('360');

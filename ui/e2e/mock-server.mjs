@@ -10,6 +10,11 @@ import { fileURLToPath } from 'node:url';
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const MIME = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png', '.ico': 'image/x-icon' };
 
+/** The server's defaults of a pipeline's options (docs/api.md, "Pipelines"). */
+export function defaultOptions() {
+  return { default_project: null, default_activity: null, unmapped_user: 'conflict', match_by_name: false, include_running: false, mirror_projects: { enabled: false, client_key: null } };
+}
+
 export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin-password') {
   const now = Date.now();
   const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -60,13 +65,26 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
           },
         },
       },
+      {
+        // a kind that is both source and target, has clients and can create projects (mirroring)
+        kind: 'tracker',
+        label: 'Tracker',
+        roles: ['source', 'target'],
+        features: ['running_entries', 'create_projects'],
+        dimensions: { activity: 'task', project: 'project', user: 'member' },
+        secret_settings: [],
+        catalogs: ['tasks', 'tracker_projects', 'clients', 'members'],
+        dimension_catalogs: { activity: 'tasks', project: 'tracker_projects', user: 'members' },
+        webhook: null,
+        settings_schema: { type: 'object', properties: {} },
+      },
     ],
     connectors: [
       { id: 1, kind: 'zammad', name: 'Zammad (demo)', base_url: 'http://127.0.0.1:3001', settings: { time_unit_minutes: 1, time_placement: 'end_at_created', has_webhook_secret: true }, has_token: true, created_at: iso(now - 20 * day), updated_at: iso(now - 2 * day) },
       { id: 2, kind: 'kimai', name: 'Kimai (demo)', base_url: 'http://127.0.0.1:3002', settings: { billable_tag: 'billable', non_billable_tag: 'non-billable', set_billable_field: true }, has_token: true, created_at: iso(now - 20 * day), updated_at: iso(now - 20 * day) },
     ],
     pipelines: [
-      { id: 1, name: 'Zammad → Kimai', source_connector_id: 1, target_connector_id: 2, enabled: true, schedule: { enabled: true, interval_minutes: 360 }, window_days: 30, options: { default_project: null, default_activity: '1', unmapped_user: 'conflict' } },
+      { id: 1, name: 'Zammad → Kimai', source_connector_id: 1, target_connector_id: 2, enabled: true, schedule: { enabled: true, interval_minutes: 360 }, window_days: 30, options: { ...defaultOptions(), default_activity: '1' } },
     ],
     catalogs: {
       types: [{ key: '1', label: 'Support' }, { key: '2', label: 'On-site' }, { key: '3', label: 'Consulting' }, { key: '4', label: 'Travel' }],
@@ -79,6 +97,10 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
       activities: [{ key: '1', label: 'Support' }, { key: '2', label: 'Field service' }, { key: '3', label: 'Consulting' }],
       projects: [{ key: '1', label: 'Acme — Support contract' }, { key: '2', label: 'Globex — Managed services' }, { key: '3', label: 'Internal' }],
       customers: [{ key: '1', label: 'Acme GmbH' }, { key: '2', label: 'Globex AG' }],
+      tasks: [{ key: 't1', label: 'Support' }, { key: 't2', label: 'Consulting' }],
+      tracker_projects: [{ key: 'p1', label: 'Acme — Support contract' }],
+      clients: [{ key: 'c1', label: 'Acme GmbH' }, { key: 'c2', label: 'Globex AG' }],
+      members: [{ key: 'm1', label: 'Anna Schmidt', extra: { email: 'anna@example.com' } }],
       users: [
         { key: '1', label: 'anna', extra: { email: 'anna@example.com' } },
         { key: '2', label: 'ben', extra: { email: 'BEN@example.com' } },
@@ -86,9 +108,9 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
       ],
     },
     mappings: [
-      { id: 1, pipeline_id: 1, kind: 'activity', source_key: '1', source_label: 'Support', target_key: '1', target_label: 'Support', billable: null },
-      { id: 2, pipeline_id: 1, kind: 'activity', source_key: '3', source_label: 'Consulting', target_key: '3', target_label: 'Consulting', billable: true },
-      { id: 3, pipeline_id: 1, kind: 'project', source_key: '10', source_label: 'Acme GmbH', target_key: '1', target_label: 'Acme — Support contract', billable: null },
+      { id: 1, pipeline_id: 1, kind: 'activity', source_key: '1', source_label: 'Support', target_key: '1', target_label: 'Support', billable: null, sync: true },
+      { id: 2, pipeline_id: 1, kind: 'activity', source_key: '3', source_label: 'Consulting', target_key: '3', target_label: 'Consulting', billable: true, sync: true },
+      { id: 3, pipeline_id: 1, kind: 'project', source_key: '10', source_label: 'Acme GmbH', target_key: '1', target_label: 'Acme — Support contract', billable: null, sync: true },
     ],
     runs: [],
     conflicts: [],
@@ -124,6 +146,20 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
       st.conflicts.push({ id, pipeline_id: 1, reason, status: 'open', source: src, target: tgt, diff, allowed_actions: allowed, message: reason === 'unmapped_user' ? 'Agent chris@contractor.example has no Kimai user' : null, created_at: iso(now - id * 3600000), resolved_at: null, resolution: null, explanation: reason === 'target_modified' ? { activity: 'mapping #1 (Support → Support)', project: 'mapping #3 (Acme GmbH)', user: 'matched by e-mail anna@example.com', billable: 'Kimai default' } : undefined });
     }
   }
+  // a running source entry whose target counterpart has ended: the diff names `running`
+  st.conflicts.push({
+    id: cid, pipeline_id: 1, reason: 'target_modified', status: 'open',
+    source: entry('kimai', 'ta-190', { running: true, end: null, duration_seconds: null }),
+    target: entry('kimai', '990', { running: false }),
+    diff: [{ field: 'running', source: true, target: false }, { field: 'end', source: null, target: iso(now - 2 * day + 5400000) }, { field: 'duration_seconds', source: null, target: 5400 }],
+    allowed_actions: ['update', 'keep_target', 'skip'], message: null, created_at: iso(now - 30 * 60000), resolved_at: null, resolution: null,
+    explanation: { steps: [
+      { field: 'activity', rule: 'name_match', mapping_id: null, text: 'type 1 "Support" matched by name activity 1 "Support"' },
+      { field: 'project', rule: 'mapping', mapping_id: 3, text: 'mapping #3 (organization 10 "Acme GmbH" → project 1)' },
+      { field: 'user', rule: 'email_match', mapping_id: null, text: 'matched by e-mail anna@example.com' },
+    ] },
+  });
+  cid++;
   st.ids.conflict = cid;
   const actions = ['login_succeeded', 'sync_started', 'entry_created', 'sync_finished', 'conflict_raised', 'webhook_received', 'connector_updated'];
   for (let i = 1; i <= 60; i++) {
@@ -132,6 +168,16 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
   }
   st.ids.audit = 61;
   return st;
+}
+
+/** Options of a request over stored ones: omitted options keep their values. */
+function mergeOptions(old, input) {
+  const o = { ...defaultOptions(), ...old };
+  if (!input) return o;
+  for (const k of ['default_project', 'default_activity', 'unmapped_user', 'match_by_name', 'include_running']) if (input[k] !== undefined && input[k] !== null) o[k] = input[k];
+  for (const k of ['default_project', 'default_activity']) if (input[k] === null) o[k] = null;
+  if (input.mirror_projects) o.mirror_projects = { enabled: input.mirror_projects.enabled ?? o.mirror_projects.enabled, client_key: input.mirror_projects.client_key !== undefined ? input.mirror_projects.client_key : o.mirror_projects.client_key };
+  return o;
 }
 
 function json(res, status, body, headers = {}) {
@@ -167,28 +213,57 @@ export function createMockServer(st = createState()) {
     const { _secret, _token, ...rest } = c; // eslint-disable-line no-unused-vars
     return rest;
   };
+  // the server's rules (docs/api.md "Pipelines" and "Mappings")
+  const checkPipelineOptions = (b, old) => {
+    const next = mergeOptions(old, b.options);
+    if (next.mirror_projects.enabled) {
+      const c = st.connectors.find((x) => x.id === b.source_connector_id);
+      const kind = st.kinds.find((k) => k.kind === c?.kind);
+      if (!kind?.features.includes('create_projects'))
+        return ['validation_failed', `options.mirror_projects.enabled: the ${c?.kind} connector ${b.source_connector_id} cannot create projects, so the target's projects cannot be mirrored into it`, { field: 'options.mirror_projects.enabled', reason: `the ${c?.kind} connector ${b.source_connector_id} cannot create projects, so the target's projects cannot be mirrored into it` }];
+    }
+    return null;
+  };
+  const checkMapping = (b) => {
+    const sync = b.sync ?? true;
+    if (!sync && b.kind !== 'user') return ['validation_failed', 'sync: only user mappings may be excluded from sync', { field: 'sync', reason: 'only user mappings may be excluded from sync' }];
+    if (sync && (b.target_key === null || b.target_key === undefined || b.target_key === '')) return ['validation_failed', 'target_key: required unless sync is false', { field: 'target_key', reason: 'required unless sync is false' }];
+    return null;
+  };
   const runSync = (b, dry) => {
     const id = st.ids.run++;
     const today = new Date().toISOString().slice(0, 10);
     const from = b.from || new Date(Date.now() - 30 * 86400000).toISOString().slice(0, 10);
+    const pid = b.pipeline_id ?? 1;
+    const pl = st.pipelines.find((x) => x.id === pid);
+    // agent 5 (Chris) has no Kimai user: a conflict, unless a user mapping excludes him from sync
+    const chrisExcluded = st.mappings.some((x) => x.pipeline_id === pid && x.kind === 'user' && x.source_key === '5' && x.sync === false);
     const items = [
       { source_key: 'ta-501', outcome: 'create', target_id: null, conflict_id: null, message: null },
       { source_key: 'ta-502', outcome: 'create', target_id: null, conflict_id: null, message: null },
       { source_key: 'ta-503', outcome: 'update', target_id: '912', conflict_id: null, message: 'duration changed in Zammad' },
       { source_key: 'ta-504', outcome: 'in_sync', target_id: '913', conflict_id: null, message: null },
-      { source_key: 'ta-505', outcome: 'conflict', target_id: null, conflict_id: 3, message: 'Agent chris@contractor.example has no Kimai user', reason: 'unmapped_user' },
+      chrisExcluded
+        ? { source_key: 'ta-505', outcome: 'skip', target_id: null, conflict_id: null, message: 'user excluded', reason: null }
+        : { source_key: 'ta-505', outcome: 'conflict', target_id: null, conflict_id: 3, message: 'Agent chris@contractor.example has no Kimai user', reason: 'unmapped_user' },
+      // a running entry: carried only with include_running
+      pl?.options?.include_running
+        ? { source_key: 'ta-506', outcome: 'create', target_id: null, conflict_id: null, message: null }
+        : { source_key: 'ta-506', outcome: 'skip', target_id: null, conflict_id: null, message: 'still running' },
     ];
-    const run = { id, pipeline_id: b.pipeline_id ?? 1, trigger: 'manual', dry_run: dry, status: dry ? 'succeeded' : 'running', started_at: new Date().toISOString(), finished_at: new Date(Date.now() + 1500).toISOString(), window: { from, to: b.to || today }, stats: { fetched: 5, in_sync: 1, created: 2, updated: 1, skipped: 0, conflicts: 1, errors: 0 }, error: null, items };
+    const count = (o) => items.filter((i) => i.outcome === o).length;
+    const finalStats = { fetched: items.length, in_sync: count('in_sync'), created: count('create'), updated: count('update'), skipped: count('skip'), conflicts: count('conflict'), errors: count('error') };
+    const run = { id, pipeline_id: pid, trigger: 'manual', dry_run: dry, status: dry ? 'succeeded' : 'running', started_at: new Date().toISOString(), finished_at: new Date(Date.now() + 1500).toISOString(), window: { from, to: b.to || today }, stats: finalStats, error: null, items };
     st.runs.unshift(run);
     audit('sync_started', 'run', id, { dry_run: dry });
     if (!dry) {
       // a real run "progresses" for a few seconds so the UI's live status can be seen
       const final = { ...run.stats };
-      run.stats = { ...final, in_sync: 0, created: 0, updated: 0, conflicts: 0 };
+      run.stats = { ...final, in_sync: 0, created: 0, updated: 0, skipped: 0, conflicts: 0 };
       run.finished_at = null;
-      const steps = [['in_sync', 1], ['created', 2], ['updated', 1], ['conflicts', 1]];
+      const steps = [['in_sync', final.in_sync], ['created', final.created], ['updated', final.updated], ['skipped', final.skipped], ['conflicts', final.conflicts]];
       steps.forEach(([k, v], i) => setTimeout(() => { run.stats[k] = v; }, 800 * (i + 1)).unref?.());
-      setTimeout(() => { run.status = 'succeeded'; run.finished_at = new Date().toISOString(); audit('sync_finished', 'run', id); }, 4000).unref?.();
+      setTimeout(() => { run.status = 'succeeded'; run.finished_at = new Date().toISOString(); audit('sync_finished', 'run', id); }, 800 * (steps.length + 1)).unref?.();
     }
     return run;
   };
@@ -270,7 +345,9 @@ export function createMockServer(st = createState()) {
     if (p === '/api/pipelines' && m === 'POST') {
       const b = await readBody(req);
       if (!(b.window_days >= 1)) return err(res, 422, 'validation_failed', 'window_days must be positive', { field: 'window_days' });
-      const pl = { id: st.ids.pipeline++, enabled: true, schedule: { enabled: true, interval_minutes: 360 }, window_days: 30, options: { default_project: null, default_activity: null, unmapped_user: 'conflict' }, ...b };
+      const bad = checkPipelineOptions(b, defaultOptions());
+      if (bad) return err(res, 422, ...bad);
+      const pl = { id: st.ids.pipeline++, enabled: true, schedule: { enabled: true, interval_minutes: 360 }, window_days: 30, ...b, options: mergeOptions(defaultOptions(), b.options) };
       st.pipelines.push(pl);
       audit('pipeline_created', 'pipeline', pl.id);
       return json(res, 201, pl);
@@ -280,7 +357,10 @@ export function createMockServer(st = createState()) {
       if (!pl) return err(res, 404, 'not_found', 'No such pipeline');
       if (m === 'GET') return json(res, 200, pl);
       if (m === 'PUT') {
-        Object.assign(pl, await readBody(req));
+        const body = await readBody(req);
+        const bad = checkPipelineOptions(body, pl.options);
+        if (bad) return err(res, 422, ...bad);
+        Object.assign(pl, { ...body, options: mergeOptions(pl.options, body.options) });
         audit('pipeline_updated', 'pipeline', pl.id);
         return json(res, 200, pl);
       }
@@ -298,7 +378,9 @@ export function createMockServer(st = createState()) {
     if (p === '/api/mappings' && m === 'POST') {
       const b = await readBody(req);
       if (st.mappings.some((x) => x.pipeline_id === b.pipeline_id && x.kind === b.kind && x.source_key === b.source_key)) return err(res, 409, 'duplicate', 'A mapping for this source item exists');
-      const mp = { id: st.ids.mapping++, billable: null, ...b };
+      const bad = checkMapping(b);
+      if (bad) return err(res, 422, ...bad);
+      const mp = { id: st.ids.mapping++, billable: null, target_key: null, target_label: null, ...b, sync: b.sync ?? true };
       st.mappings.push(mp);
       audit('mapping_created', 'mapping', mp.id);
       return json(res, 201, mp);
@@ -307,7 +389,10 @@ export function createMockServer(st = createState()) {
       const mp = st.mappings.find((x) => x.id === Number(mm[1]));
       if (!mp) return err(res, 404, 'not_found', 'No such mapping');
       if (m === 'PUT') {
-        Object.assign(mp, await readBody(req));
+        const body = await readBody(req);
+        const bad = checkMapping(body);
+        if (bad) return err(res, 422, ...bad);
+        Object.assign(mp, { target_key: null, target_label: null, ...body, sync: body.sync ?? true });
         return json(res, 200, mp);
       }
       if (m === 'DELETE') {

@@ -110,7 +110,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
 
   it('creates a pipeline', async () => {
     await page.goto(`${BASE}/pipelines/new`);
-    await page.getByLabel('Name').fill(pName);
+    await page.getByLabel(/^Name( \*)?$/).fill(pName); // not "Match projects and activities by name"
     await page.getByLabel(/^Source( \*)?$/).selectOption({ label: `${zName} (Zammad)` });
     await page.getByLabel(/^Target( \*)?$/).selectOption({ label: `${kName} (Kimai)` });
     await page.getByLabel('Window (days back)').fill('31');
@@ -347,13 +347,30 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
       await page.locator('p', { hasText: 'Last run:' }).waitFor({ timeout: RUN_TIMEOUT });
     }
     await snap('sync-busy');
-    // wait for the queue to drain so that later steps see a quiet pipeline
-    await page.locator('p', { hasText: 'Last run:' }).waitFor({ timeout: RUN_TIMEOUT });
+    // wait for the queue to drain so that later steps see a quiet pipeline (the "Last run:" line is there
+    // as soon as any run has finished, so ask the status itself)
+    await waitUntilIdle();
     b.consoleErrors.splice(0, b.consoleErrors.length, ...b.consoleErrors.filter((e) => !/status of 409/.test(e))); // the refused request, by design
     noConsoleErrors();
   });
 
+  /** Until `GET /api/sync/status` says no run of the pipeline is queued or running (polled, with a deadline). */
+  async function waitUntilIdle() {
+    const deadline = Date.now() + RUN_TIMEOUT;
+    for (;;) {
+      const st = await page.evaluate(async (pid) => {
+        const r = await fetch(`/api/sync/status?pipeline_id=${pid}`);
+        return r.ok ? r.json() : null;
+      }, pipelineId);
+      // `running` is false while a run is still queued: `current_run` is set for both
+      if (st && !st.running && !st.current_run) return;
+      assert.ok(Date.now() < deadline, `the pipeline is still busy: ${JSON.stringify(st?.current_run)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   it('refuses two manual syncs sent at the same moment except one', async () => {
+    await waitUntilIdle();
     const answers = await page.evaluate(async (pid) => {
       const post = () =>
         fetch('/api/sync/manual', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pipeline_id: pid }) }).then(async (r) => ({
@@ -409,6 +426,101 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.getByText('Entries written, last 30 days').waitFor();
     await snap('dashboard');
+    noConsoleErrors();
+  });
+
+  // The hub (#14): these run last, since excluding a person and the options change what later runs do.
+  it('excludes the agent without a Kimai user on the mappings page; the next run skips their entries as "user excluded"', async () => {
+    const apiGet = (path) => page.evaluate(async (p) => (await fetch(p)).json(), path);
+    await page.goto(`${BASE}/mappings?pipeline=${pipelineId}`);
+    await page.getByRole('tab', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Zammad agent → Kimai user', exact: true }).waitFor();
+    // the seed's agent without a Kimai user: the one whose entries raised unmapped_user conflicts (other
+    // agents without one, such as the admin, have no entries)
+    const raised = await apiGet(`/api/conflicts?status=open&reason=unmapped_user&pipeline_id=${pipelineId}&limit=500`);
+    const emails = [...new Set(raised.items.map((c) => c.source?.user?.email).filter(Boolean))];
+    assert.equal(emails.length, 1, `one agent without a Kimai user: ${JSON.stringify(emails)}`);
+    const unmappedRow = page.getByRole('row').filter({ hasText: `· ${emails[0]}` });
+    await unmappedRow.getByText('unmapped', { exact: true }).waitFor();
+    const agent = (await unmappedRow.locator('td').first().locator('div').first().innerText()).trim();
+    await page.getByRole('checkbox', { name: `Exclude ${agent} from sync`, exact: true }).check();
+    await page.getByRole('button', { name: 'Save mappings' }).click();
+    await page.getByText('1 mapping change saved').first().waitFor();
+    await page.getByRole('row').filter({ hasText: agent }).getByText('excluded from sync', { exact: true }).waitFor();
+    const users = await apiGet(`/api/mappings?pipeline_id=${pipelineId}&kind=user`);
+    const m = users.items.find((x) => x.source_label === agent);
+    assert.ok(m, `a user mapping for ${agent}: ${JSON.stringify(users.items)}`);
+    assert.deepEqual([m.sync, m.target_key ?? null], [false, null]);
+    await snap('mappings-users-excluded');
+
+    await page.goto(`${BASE}/sync?pipeline=${pipelineId}`);
+    await page.getByText(/No run in progress|Run #\d+/).first().waitFor();
+    await page.getByRole('button', { name: 'Run now' }).click();
+    const started = page.getByText(/^Run #\d+ — progress is shown below\.$/);
+    await started.waitFor();
+    const id = Number((await started.innerText()).match(/#(\d+)/)[1]);
+    await page.locator('p', { hasText: 'Last run:' }).getByRole('link', { name: `#${id}`, exact: true }).waitFor({ timeout: RUN_TIMEOUT });
+    const run = await apiGet(`/api/sync/runs/${id}`);
+    const excluded = run.items.filter((i) => i.outcome === 'skip' && i.message === 'user excluded');
+    assert.ok(excluded.length > 0, `run #${id} skips entries as user excluded: ${JSON.stringify(run.stats)}`);
+    assert.ok(!run.items.some((i) => /unmapped_user/.test(i.reason ?? '')), 'no unmapped_user conflicts any more');
+
+    await page.goto(`${BASE}/sync/runs/${id}`);
+    await page.getByRole('heading', { name: `Run #${id}` }).waitFor();
+    await page.getByRole('button', { name: /^Skip \(\d+\)$/ }).click();
+    const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name: excluded[0].source_key, exact: true }) });
+    await row.getByText('User excluded', { exact: true }).waitFor();
+    await page.getByRole('list', { name: 'Why entries were skipped' }).getByText(/excluded from sync on the mappings page/).waitFor();
+    await snap('run-detail-user-excluded');
+    // their open unmapped_user conflicts are closed by the run
+    const open = await apiGet(`/api/conflicts?status=open&reason=unmapped_user&pipeline_id=${pipelineId}`);
+    assert.equal(open.total, 0, JSON.stringify(open.items.map((c) => c.source_key)));
+    noConsoleErrors();
+  });
+
+  it('round-trips the pipeline options through the form; mirroring is not offered for a source that cannot create projects', async () => {
+    await page.goto(`${BASE}/pipelines/${pipelineId}`);
+    const byName = page.getByLabel('Match projects and activities by name');
+    const running = page.getByLabel('Carry running entries');
+    await byName.waitFor();
+    assert.equal(await byName.isChecked(), false);
+    assert.equal(await running.isChecked(), false);
+    // no kind has create_projects yet: the section says why, in the kinds' own words
+    const mirror = page.getByRole('checkbox', { name: 'Mirror Kimai projects into Zammad' });
+    assert.equal(await mirror.isDisabled(), true);
+    await page.getByText(/^Not available: Zammad cannot create projects/).waitFor();
+    await byName.check();
+    await running.check();
+    await snap('pipeline-form-options');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Pipeline saved').first().waitFor();
+    const got = await page.evaluate(async (pid) => (await fetch(`/api/pipelines/${pid}`)).json(), pipelineId);
+    assert.deepEqual(
+      [got.options.match_by_name, got.options.include_running, got.options.mirror_projects],
+      [true, true, { enabled: false, client_key: null }],
+      JSON.stringify(got.options),
+    );
+    await page.reload();
+    await page.getByLabel('Match projects and activities by name').waitFor();
+    assert.equal(await page.getByLabel('Match projects and activities by name').isChecked(), true);
+    assert.equal(await page.getByLabel('Carry running entries').isChecked(), true);
+
+    // what the form never sends, the server refuses with a 422 naming the field
+    const refused = await page.evaluate(
+      async ([pid, p]) => {
+        const r = await fetch(`/api/pipelines/${pid}`, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ name: p.name, source_connector_id: p.source_connector_id, target_connector_id: p.target_connector_id, options: { mirror_projects: { enabled: true } } }),
+        });
+        return { status: r.status, body: await r.json() };
+      },
+      [pipelineId, got],
+    );
+    assert.equal(refused.status, 422, JSON.stringify(refused));
+    assert.equal(refused.body.error.details.field, 'options.mirror_projects.enabled');
+    assert.match(refused.body.error.message, /cannot create projects/);
+    b.consoleErrors.splice(0, b.consoleErrors.length, ...b.consoleErrors.filter((e) => !/status of 422/.test(e)));
     noConsoleErrors();
   });
 });

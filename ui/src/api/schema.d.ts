@@ -461,7 +461,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/webhook/zammad": {
+    "/api/webhook/{kind}": {
         parameters: {
             query?: never;
             header?: never;
@@ -470,15 +470,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Zammad webhook when exactly one Zammad connector exists. */
-        post: operations["zammad"];
+        /** Webhook of the only connector of a kind (404 when there is none or several). */
+        post: operations["for_kind"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/webhook/zammad/{connector_id}": {
+    "/api/webhook/{kind}/{connector_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -487,8 +487,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Zammad webhook for one connector. */
-        post: operations["zammad_for"];
+        /**
+         * Webhook of one connector. `kind` is a kind with the `webhook` feature; how its calls
+         *     are signed is its `webhook.signature` in `GET /api/connectors/kinds`.
+         */
+        post: operations["for_connector"];
         delete?: never;
         options?: never;
         head?: never;
@@ -570,6 +573,12 @@ export interface components {
             /** Format: int64 */
             id: number;
             message: string;
+            /**
+             * @description Extension: who raised it: `planner` (including refusals it predicted from the
+             *     target's master data, judged afresh each run) or `target` (the target refused a
+             *     write; kept until the entry changes or a person tries again).
+             */
+            origin: components["schemas"]["ConflictOrigin"];
             /** Format: int64 */
             pipeline_id: number;
             /** @description One of the contract's reasons (`target_modified`, `unmapped_user`, …). */
@@ -598,6 +607,13 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * @description Who raised a conflict: the planner (from what both sides hold, including refusals it
+         *     predicted from the target's master data, which are judged afresh each run) or the
+         *     target itself by refusing a write (kept until the entry changes or a person retries).
+         * @enum {string}
+         */
+        ConflictOrigin: "planner" | "target";
         /**
          * @description A configured connector. Secrets are never included: `has_token` and
          *     `has_<secret>` say whether they are set.
@@ -809,6 +825,12 @@ export interface components {
                 /** Format: int64 */
                 id: number;
                 message: string;
+                /**
+                 * @description Extension: who raised it: `planner` (including refusals it predicted from the
+                 *     target's master data, judged afresh each run) or `target` (the target refused a
+                 *     write; kept until the entry changes or a person tries again).
+                 */
+                origin: components["schemas"]["ConflictOrigin"];
                 /** Format: int64 */
                 pipeline_id: number;
                 /** @description One of the contract's reasons (`target_modified`, `unmapped_user`, …). */
@@ -901,10 +923,18 @@ export interface components {
                 source_key: string;
                 /** @description Label of the source key (may be empty). */
                 source_label: string;
-                /** @description Key on the target side (e.g. Kimai activity id). */
-                target_key: string;
-                /** @description Label of the target key (may be empty). */
-                target_label: string;
+                /**
+                 * @description `false` on a `user` mapping excludes that person from sync (their entries are
+                 *     skipped with `user excluded`, never a conflict).
+                 */
+                sync: boolean;
+                /** @description Key on the target side (e.g. Kimai activity id); null only when `sync` is false. */
+                target_key?: string | null;
+                /**
+                 * @description Label of the target key (may be empty); null only when `sync` is false and none
+                 *     was given.
+                 */
+                target_label?: string | null;
             }[];
             /**
              * Format: int64
@@ -1052,10 +1082,18 @@ export interface components {
             source_key: string;
             /** @description Label of the source key (may be empty). */
             source_label: string;
-            /** @description Key on the target side (e.g. Kimai activity id). */
-            target_key: string;
-            /** @description Label of the target key (may be empty). */
-            target_label: string;
+            /**
+             * @description `false` on a `user` mapping excludes that person from sync (their entries are
+             *     skipped with `user excluded`, never a conflict).
+             */
+            sync: boolean;
+            /** @description Key on the target side (e.g. Kimai activity id); null only when `sync` is false. */
+            target_key?: string | null;
+            /**
+             * @description Label of the target key (may be empty); null only when `sync` is false and none
+             *     was given.
+             */
+            target_label?: string | null;
         };
         /** @description Body of `POST /api/mappings` and `PUT /api/mappings/{id}`. */
         MappingInput: {
@@ -1072,8 +1110,13 @@ export interface components {
             source_key: string;
             /** @description Label of the source key. */
             source_label?: string | null;
-            /** @description Target key (string or number). */
-            target_key: string;
+            /**
+             * @description Whether this source key syncs [true]; only `user` mappings may be `false` (the
+             *     person is excluded from sync).
+             */
+            sync?: boolean;
+            /** @description Target key (string or number); may be null or omitted only when `sync` is false. */
+            target_key?: string | null;
             /** @description Label of the target key. */
             target_label?: string | null;
         };
@@ -1087,12 +1130,31 @@ export interface components {
             /** @description The admin's username. */
             username: string;
         };
+        /** @description The `mirror_projects` option. */
+        MirrorProjects: {
+            /** @description Source client new projects are created under, where the source has clients. */
+            client_key?: string | null;
+            /** @description Whether mirroring is on [false]. */
+            enabled?: boolean;
+        };
+        /** @description `mirror_projects` in a request; omitted fields keep their values. */
+        MirrorProjectsInput: {
+            /** @description Source client key (string or number), or null. */
+            client_key?: string | null;
+            /** @description Whether mirroring is on. */
+            enabled?: boolean | null;
+        };
         /** @description Options in a request; omitted fields take defaults (create) or keep values (update). */
         OptionsInput: {
             /** @description Target activity key (string or number), or null. */
             default_activity?: string | null;
             /** @description Target project key (string or number), or null. */
             default_project?: string | null;
+            /** @description Carry running entries. */
+            include_running?: boolean | null;
+            /** @description Match projects and activities by name. */
+            match_by_name?: boolean | null;
+            mirror_projects?: null | components["schemas"]["MirrorProjectsInput"];
             unmapped_user?: null | components["schemas"]["UnmappedUser"];
         };
         /** @description A pipeline. */
@@ -1156,6 +1218,21 @@ export interface components {
             default_activity?: string | null;
             /** @description Target project key used when no project mapping applies. */
             default_project?: string | null;
+            /**
+             * @description Carry running source entries (written as running) [false]; without it a running
+             *     entry is skipped (`still running`) until it ends.
+             */
+            include_running?: boolean;
+            /**
+             * @description Projects and activities whose names are equal (trimmed, case-insensitive) match
+             *     without a mapping, after explicit mappings and before the defaults [false].
+             */
+            match_by_name?: boolean;
+            /**
+             * @description Create the target's active projects in the source before each run; only for
+             *     sources with the `create_projects` feature.
+             */
+            mirror_projects?: components["schemas"]["MirrorProjects"];
             /** @description What to do with unmapped users. */
             unmapped_user?: components["schemas"]["UnmappedUser"];
         };
@@ -1348,10 +1425,19 @@ export interface components {
         WebhookAck: {
             /**
              * @description Whether the call was new (false: a repeated delivery id, not processed again). New
-             *     calls are recorded and their ticket queued for a run within moments.
+             *     calls are recorded and their records queued for a run within moments.
              */
             accepted: boolean;
-            /** Format: int64 */
+            /**
+             * @description The source records the call names (for Zammad: ticket ids); `null`: everything in
+             *     the pipelines' window.
+             */
+            record_ids?: number[] | null;
+            /**
+             * Format: int64
+             * @description The first record the call names (for Zammad: the ticket); `null` when it names
+             *     everything. Kept for v1 clients; see `record_ids`.
+             */
             ticket_id?: number | null;
         };
     };
@@ -3252,21 +3338,24 @@ export interface operations {
             };
         };
     };
-    zammad: {
+    for_kind: {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description A connector kind with the webhook feature, e.g. `zammad` */
+                kind: string;
+            };
             cookie?: never;
         };
-        /** @description Zammad's default body: {"ticket":{…},"article":{…}} */
+        /** @description The kind's payload, e.g. Zammad's default body: {"ticket":{…},"article":{…}} */
         requestBody: {
             content: {
                 "application/json": Record<string, unknown>;
             };
         };
         responses: {
-            /** @description Acknowledged; a run of the ticket is queued */
+            /** @description Acknowledged; a run of what the payload names is queued */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3275,7 +3364,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookAck"];
                 };
             };
-            /** @description Not JSON, or no ticket.id */
+            /** @description Unparseable (e.g. not JSON, or no ticket.id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3293,7 +3382,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description No single Zammad connector */
+            /** @description Unknown kind, a kind without webhooks, or not exactly one connector of that kind */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3313,24 +3402,26 @@ export interface operations {
             };
         };
     };
-    zammad_for: {
+    for_connector: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description The Zammad connector */
+                /** @description A connector kind with the webhook feature, e.g. `zammad` */
+                kind: string;
+                /** @description A connector of that kind */
                 connector_id: number;
             };
             cookie?: never;
         };
-        /** @description Zammad's default body: {"ticket":{…},"article":{…}} */
+        /** @description The kind's payload, e.g. Zammad's default body: {"ticket":{…},"article":{…}} */
         requestBody: {
             content: {
                 "application/json": Record<string, unknown>;
             };
         };
         responses: {
-            /** @description Acknowledged; a run of the ticket is queued */
+            /** @description Acknowledged; a run of what the payload names is queued */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3339,7 +3430,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookAck"];
                 };
             };
-            /** @description Not JSON, or no ticket.id */
+            /** @description Unparseable (e.g. not JSON, or no ticket.id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3357,7 +3448,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown Zammad connector */
+            /** @description Unknown kind, a kind without webhooks, or no connector of that kind with this id */
             404: {
                 headers: {
                     [name: string]: unknown;

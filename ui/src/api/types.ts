@@ -23,6 +23,13 @@ export type CatalogItem = S['CatalogEntry'];
 export type Catalog = S['Catalog'];
 export type Pipeline = S['Pipeline'];
 export type PipelineInput = S['PipelineInput'];
+export type PipelineOptions = S['PipelineOptions'];
+/** `options` of a pipeline request; omitted options keep their values (update) or take defaults. */
+export type PipelineOptionsInput = S['OptionsInput'];
+export type UnmappedUser = S['UnmappedUser'];
+export type MirrorProjects = S['MirrorProjects'];
+/** What a connector kind can do beyond its roles (`features` of `GET /api/connectors/kinds`). */
+export type Feature = S['Feature'];
 export type MappingKind = S['MappingKind'];
 export type Mapping = S['Mapping'];
 export type MappingInput = S['MappingInput'];
@@ -69,11 +76,15 @@ export interface Entry {
   activity?: KeyName | null;
   user?: { key: string; email?: string | null; name?: string | null } | null;
   begin: string;
-  end: string;
-  duration_seconds: number;
+  /** `null` while the entry is running. */
+  end: string | null;
+  /** `null` while the entry is running. */
+  duration_seconds: number | null;
   description?: string | null;
   billable?: boolean | null;
   tags?: string[];
+  /** A timer still going [false]: then `end` and `duration_seconds` are null. */
+  running?: boolean;
 }
 export interface DiffField {
   field: string;

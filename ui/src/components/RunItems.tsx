@@ -5,6 +5,8 @@ import { RUN_OUTCOMES } from '@/api/types';
 import { Empty, OutcomeBadge } from '@/components/common';
 import { Button } from '@/components/ui/button';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
+import { Badge } from '@/components/ui/badge';
+import { skipMessage } from '@/lib/entry';
 import { humanize } from '@/lib/format';
 import { cn } from '@/lib/utils';
 
@@ -20,6 +22,12 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
   const [shown, setShown] = useState(pageSize);
   const counts = countOutcomes(items);
   const visible = filter === 'all' ? items : items.filter((i) => i.outcome === filter);
+  // skips the server explains in words (`still running`, `user excluded`): one line each, above the rows
+  const legend = new Map<string, string>();
+  for (const i of visible) {
+    const k = skipMessage(i.outcome, i.message);
+    if (k) legend.set(k.label, k.hint);
+  }
   return (
     <div className="grid gap-2">
       <div role="group" aria-label="Filter by outcome" className="flex flex-wrap gap-1.5">
@@ -42,6 +50,15 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
           );
         })}
       </div>
+      {legend.size > 0 && (
+        <ul aria-label="Why entries were skipped" className="grid gap-0.5 text-sm text-slate-700">
+          {[...legend].map(([label, hint]) => (
+            <li key={label}>
+              <strong>{label}</strong>: {hint}
+            </li>
+          ))}
+        </ul>
+      )}
       {visible.length === 0 ? (
         <Empty title="No items with this outcome" />
       ) : (
@@ -55,29 +72,39 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
             </TableRow>
           </TableHeader>
           <TableBody>
-            {visible.slice(0, shown).map((i, idx) => (
-              <TableRow key={`${i.source_key}-${idx}`}>
-                <TableCell className="font-mono text-xs">{i.source_key}</TableCell>
-                <TableCell>
-                  <OutcomeBadge outcome={i.outcome} />
-                </TableCell>
-                <TableCell className="font-mono text-xs">{i.target_id ?? '—'}</TableCell>
-                <TableCell className="text-sm">
-                  {i.reason && <span className="font-medium">{humanize(i.reason)}</span>}
-                  {i.reason && i.message && ' — '}
-                  {i.message}
-                  {i.conflict_id != null && (
-                    <>
-                      {' '}
-                      <Link className="text-blue-700 underline" to={`/conflicts/${i.conflict_id}`}>
-                        conflict #{i.conflict_id}
-                      </Link>
-                    </>
-                  )}
-                  {!i.reason && !i.message && i.conflict_id == null && <span className="text-slate-500">—</span>}
-                </TableCell>
-              </TableRow>
-            ))}
+            {visible.slice(0, shown).map((i, idx) => {
+              // `still running` / `user excluded`: skips the server explains in words, shown as such
+              const known = skipMessage(i.outcome, i.message);
+              return (
+                <TableRow key={`${i.source_key}-${idx}`}>
+                  <TableCell className="font-mono text-xs">{i.source_key}</TableCell>
+                  <TableCell>
+                    <OutcomeBadge outcome={i.outcome} />
+                  </TableCell>
+                  <TableCell className="font-mono text-xs">{i.target_id ?? '—'}</TableCell>
+                  <TableCell className="text-sm">
+                    {i.reason && <span className="font-medium">{humanize(i.reason)}</span>}
+                    {i.reason && i.message && ' — '}
+                    {known ? (
+                      <Badge variant={i.message?.trim().toLowerCase() === 'still running' ? 'info' : 'default'} title={known.hint}>
+                        {known.label}
+                      </Badge>
+                    ) : (
+                      i.message
+                    )}
+                    {i.conflict_id != null && (
+                      <>
+                        {' '}
+                        <Link className="text-blue-700 underline" to={`/conflicts/${i.conflict_id}`}>
+                          conflict #{i.conflict_id}
+                        </Link>
+                      </>
+                    )}
+                    {!i.reason && !i.message && i.conflict_id == null && <span className="text-slate-500">—</span>}
+                  </TableCell>
+                </TableRow>
+              );
+            })}
           </TableBody>
         </Table>
       )}

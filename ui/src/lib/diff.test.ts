@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeDiff, diffFieldSet, displayValue, isFieldDifferent } from './diff';
+import { computeDiff, diffFieldSet, displayFieldValue, displayValue, isFieldDifferent } from './diff';
 
 describe('diff highlighting', () => {
   it('marks listed fields and their parents', () => {
@@ -32,5 +32,16 @@ describe('diff highlighting', () => {
       ['duration_seconds', 'project', 'tags', 'description'],
     );
     expect(d.map((x) => x.field)).toEqual(['duration_seconds']);
+  });
+});
+
+describe('diffs of running entries', () => {
+  it('names running, a missing end and a missing duration', () => {
+    expect(displayFieldValue('running', true)).toBe('running');
+    expect(displayFieldValue('running', false)).toBe('ended');
+    expect(displayFieldValue('end', null)).toBe('none yet (running)');
+    expect(displayFieldValue('duration_seconds', null)).toBe('none yet (running)');
+    expect(displayFieldValue('duration_seconds', 3600)).toBe('3600');
+    expect(displayFieldValue('description', null)).toBe('—');
   });
 });

@@ -66,3 +66,13 @@ function normalize(v: unknown): unknown {
   if (Array.isArray(v)) return [...v].map(String).sort();
   return v ?? null;
 }
+
+/**
+ * A diff value in words for its field: `running` true/false → `running` / `ended`; a null
+ * `end` or `duration_seconds` (a running entry has neither) → `none yet (running)`.
+ */
+export function displayFieldValue(field: string, v: unknown): string {
+  if (field === 'running' && typeof v === 'boolean') return v ? 'running' : 'ended';
+  if ((field === 'end' || field === 'duration_seconds') && (v === null || v === undefined)) return 'none yet (running)';
+  return displayValue(v);
+}

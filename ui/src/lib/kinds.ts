@@ -107,3 +107,13 @@ export function webhookUrl(origin: string, kind: KindLike | undefined, connector
   if (!path) return null;
   return `${origin.replace(/\/+$/, '')}${path.replace('{connector_id}', String(connectorId))}`;
 }
+
+/** Whether the kind declares `feature` (`GET /api/connectors/kinds` → `features`). */
+export function hasFeature(kind: { features?: readonly string[] } | undefined, feature: string): boolean {
+  return !!kind?.features?.includes(feature);
+}
+
+/** The catalog of the kind that lists its clients (customers), if it has one: where mirrored projects go. */
+export function clientCatalog(kind: { catalogs?: readonly string[] } | undefined): string | undefined {
+  return kind?.catalogs?.find((c) => /^(clients|customers)$/i.test(c));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { billableFromString, billableToString, draftsFrom, emailIndex, planMappingChanges } from './mappings';
+import { billableFromString, billableToString, draftsFrom, emailIndex, isExcluded, planMappingChanges } from './mappings';
 
 describe('mapping save plan', () => {
   const existing = [
@@ -18,10 +18,29 @@ describe('mapping save plan', () => {
     d.z = { target_key: '99', billable: true };
     d.y = { target_key: null, billable: null };
     expect(planMappingChanges(existing, d)).toEqual([
-      { op: 'update', id: 1, source_key: 'a', target_key: '11', billable: null },
-      { op: 'update', id: 2, source_key: 'b', target_key: '20', billable: null },
+      { op: 'update', id: 1, source_key: 'a', target_key: '11', billable: null, sync: true },
+      { op: 'update', id: 2, source_key: 'b', target_key: '20', billable: null, sync: true },
       { op: 'delete', id: 3, source_key: 'c' },
-      { op: 'create', source_key: 'z', target_key: '99', billable: true },
+      { op: 'create', source_key: 'z', target_key: '99', billable: true, sync: true },
+    ]);
+  });
+  it('stores an excluded person without a target, and includes them again', () => {
+    const users = [
+      { id: 7, source_key: 'u1', target_key: '1', billable: null, sync: true },
+      { id: 8, source_key: 'u2', target_key: null, target_label: null, billable: null, sync: false },
+    ];
+    const d = draftsFrom(users);
+    expect(d.u2).toEqual({ target_key: null, billable: null, sync: false });
+    expect(isExcluded(d.u2)).toBe(true);
+    expect(planMappingChanges(users, d)).toEqual([]);
+    d.u1 = { ...d.u1!, sync: false };
+    d.u3 = { target_key: null, billable: null, sync: false };
+    d.u2 = { ...d.u2!, sync: true };
+    expect(planMappingChanges(users, d)).toEqual([
+      { op: 'update', id: 7, source_key: 'u1', target_key: '1', billable: null, sync: false },
+      // included again without a target: nothing left to store
+      { op: 'delete', id: 8, source_key: 'u2' },
+      { op: 'create', source_key: 'u3', target_key: null, billable: null, sync: false },
     ]);
   });
   it('indexes e-mails case-insensitively', () => {

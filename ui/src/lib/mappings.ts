@@ -3,30 +3,44 @@
 export interface MappingLike {
   id: number;
   source_key: string;
-  target_key: string;
-  target_label?: string;
+  /** Null only on an excluded person's mapping (`sync: false`). */
+  target_key?: string | null;
+  target_label?: string | null;
   billable?: boolean | null;
+  /** `false`: a `user` mapping that excludes the person from sync [true]. */
+  sync?: boolean;
 }
 
 export interface Draft {
   target_key: string | null;
   billable: boolean | null;
+  /** `false` excludes the person from sync (user mappings only); optional, true when absent. */
+  sync?: boolean;
+}
+
+/** Whether a draft (or mapping) excludes its person from sync. */
+export function isExcluded(d: { sync?: boolean } | undefined): boolean {
+  return d?.sync === false;
 }
 
 export type Drafts = Record<string, Draft>;
 
 export function draftsFrom(mappings: MappingLike[]): Drafts {
   const d: Drafts = {};
-  for (const m of mappings) d[m.source_key] = { target_key: m.target_key, billable: m.billable ?? null };
+  for (const m of mappings) d[m.source_key] = { target_key: m.target_key ?? null, billable: m.billable ?? null, sync: m.sync ?? true };
   return d;
 }
 
 export type MappingOp =
-  | { op: 'create'; source_key: string; target_key: string; billable: boolean | null }
-  | { op: 'update'; id: number; source_key: string; target_key: string; billable: boolean | null }
+  | { op: 'create'; source_key: string; target_key: string | null; billable: boolean | null; sync: boolean }
+  | { op: 'update'; id: number; source_key: string; target_key: string | null; billable: boolean | null; sync: boolean }
   | { op: 'delete'; id: number; source_key: string };
 
-/** Compare drafts with stored mappings and return the minimal list of API calls. */
+/**
+ * Compare drafts with stored mappings and return the minimal list of API calls. A draft with
+ * `sync: false` (an excluded person) is stored even without a target; any other draft without
+ * a target deletes its mapping.
+ */
 export function planMappingChanges(existing: MappingLike[], drafts: Drafts): MappingOp[] {
   const byKey = new Map(existing.map((m) => [m.source_key, m]));
   const ops: MappingOp[] = [];
@@ -35,13 +49,15 @@ export function planMappingChanges(existing: MappingLike[], drafts: Drafts): Map
     const m = byKey.get(key);
     const d = drafts[key];
     if (!d) continue; // untouched
-    if (!d.target_key) {
+    const sync = d.sync ?? true;
+    if (!d.target_key && sync) {
       if (m) ops.push({ op: 'delete', id: m.id, source_key: key });
       continue;
     }
-    if (!m) ops.push({ op: 'create', source_key: key, target_key: d.target_key, billable: d.billable });
-    else if (m.target_key !== d.target_key || (m.billable ?? null) !== d.billable)
-      ops.push({ op: 'update', id: m.id, source_key: key, target_key: d.target_key, billable: d.billable });
+    const target = d.target_key || null;
+    if (!m) ops.push({ op: 'create', source_key: key, target_key: target, billable: d.billable, sync });
+    else if ((m.target_key ?? null) !== target || (m.billable ?? null) !== d.billable || (m.sync ?? true) !== sync)
+      ops.push({ op: 'update', id: m.id, source_key: key, target_key: target, billable: d.billable, sync });
   }
   return ops;
 }

@@ -11,8 +11,10 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/com
 import { Field, Input, Textarea } from '@/components/ui/input';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { toast } from '@/components/ui/toast';
-import { diffFieldSet, displayValue, isFieldDifferent } from '@/lib/diff';
-import { formatDateTime, formatDuration, humanize } from '@/lib/format';
+import { RunningBadge } from '@/components/EntrySummary';
+import { diffFieldSet, displayFieldValue, displayValue, isFieldDifferent } from '@/lib/diff';
+import { formatEntryDuration, formatEntryEnd, isRunning, ruleLabel } from '@/lib/entry';
+import { formatDateTime, humanize } from '@/lib/format';
 import { kindLabel, labelOfKind } from '@/lib/kinds';
 import { cn } from '@/lib/utils';
 
@@ -53,8 +55,9 @@ const ROWS: Row[] = [
   { label: 'Project', field: 'project', render: (e) => e.project?.name ?? '—' },
   { label: 'Activity', field: 'activity', render: (e) => e.activity?.name ?? '—' },
   { label: 'Begin', field: 'begin', render: (e) => formatDateTime(e.begin, undefined, { seconds: true }) },
-  { label: 'End', field: 'end', render: (e) => formatDateTime(e.end, undefined, { seconds: true }) },
-  { label: 'Duration', field: 'duration_seconds', render: (e) => formatDuration(e.duration_seconds) },
+  { label: 'End', field: 'end', render: (e) => (isRunning(e) && !e.end ? <RunningBadge /> : formatEntryEnd(e, undefined, { seconds: true })) },
+  { label: 'Duration', field: 'duration_seconds', render: (e) => formatEntryDuration(e) },
+  { label: 'Running', field: 'running', render: (e) => (isRunning(e) ? <RunningBadge /> : 'no') },
   { label: 'Description', field: 'description', render: (e) => <span className="whitespace-pre-wrap break-words">{e.description || '—'}</span> },
   { label: 'Billable', field: 'billable', render: (e) => (e.billable === null ? 'default' : e.billable ? 'yes' : 'no') },
   { label: 'Tags', field: 'tags', render: (e) => (e.tags?.length ? e.tags.join(', ') : '—') },
@@ -67,11 +70,13 @@ function SideBySide({ c }: { c: Conflict }) {
   const { source: sourceKind, kinds } = usePipelineKinds(c.pipeline_id);
   const label = (system: string) => labelOfKind(kinds, system);
   const set = diffFieldSet(c.diff.map((d) => ({ ...d, field: FIELD_ALIASES[d.field] ?? d.field })));
+  // the "Running" row only where it says something: a running side or a diff naming `running`
+  const rows = ROWS.filter((r) => r.field !== 'running' || isRunning(c.source) || isRunning(c.target) || set.has('running'));
   return (
     <>
       {/* narrow screens: one block per field, source above target */}
       <dl className="grid gap-2 sm:hidden">
-        {ROWS.map((r) => {
+        {rows.map((r) => {
           const diff = isFieldDifferent(set, r.field);
           return (
             <div key={r.field} className={cn('rounded-md border border-slate-200 p-2 text-sm', diff && 'border-amber-300 bg-amber-50')}>
@@ -110,7 +115,7 @@ function SideBySide({ c }: { c: Conflict }) {
         </TableRow>
       </TableHeader>
       <TableBody>
-        {ROWS.map((r) => {
+        {rows.map((r) => {
           const diff = isFieldDifferent(set, r.field);
           return (
             <TableRow key={r.field} className={cn(diff && 'bg-amber-50 hover:bg-amber-50')}>
@@ -134,6 +139,9 @@ function SideBySide({ c }: { c: Conflict }) {
   );
 }
 
+/** Rules the explanation marks with a badge: the automatic matches and an excluded person. */
+const RULE_BADGES = new Set(['name_match', 'email_match', 'excluded']);
+
 function isSteps(v: unknown): v is { steps: ExplanationStep[] } {
   return !!v && typeof v === 'object' && Array.isArray((v as { steps?: unknown }).steps);
 }
@@ -150,6 +158,11 @@ function Explanation({ value }: { value: unknown }) {
             <dt className="text-slate-600">{humanize(s.field ?? `step ${i + 1}`)}</dt>
             <dd>
               {s.text ?? humanize(s.rule)}
+              {s.rule && RULE_BADGES.has(s.rule) && (
+                <Badge variant={s.rule === 'excluded' ? 'default' : 'info'} className="ml-1">
+                  {ruleLabel(s.rule)}
+                </Badge>
+              )}
               {s.mapping_id != null && (
                 <>
                   {' '}
@@ -328,7 +341,7 @@ export function ConflictDetailPage() {
                   <ul className="mt-2 grid gap-1">
                     {c.diff.map((d) => (
                       <li key={d.field}>
-                        <strong>{d.field}</strong>: {displayValue(d.source)} → {displayValue(d.target)}
+                        <strong>{d.field}</strong>: {displayFieldValue(d.field, d.source)} → {displayFieldValue(d.field, d.target)}
                       </li>
                     ))}
                   </ul>

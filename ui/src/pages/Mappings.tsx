@@ -15,7 +15,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '@/components/ui/tabs';
 import { toast } from '@/components/ui/toast';
 import { capitalize, dimensionCatalog, dimensionLabel, dimensionWord, findKind, kindLabel, listWords, mappableDimensions, mappingTitle, plural } from '@/lib/kinds';
-import { billableFromString, billableToString, draftsFrom, emailIndex, normEmail, planMappingChanges, type Drafts } from '@/lib/mappings';
+import { billableFromString, billableToString, draftsFrom, emailIndex, isExcluded, normEmail, planMappingChanges, type Drafts } from '@/lib/mappings';
 import { cn } from '@/lib/utils';
 
 const TAB_LABELS: Record<MappingKind, string> = { activity: 'Activities', project: 'Projects', user: 'Users' };
@@ -194,7 +194,8 @@ function MappingEditor({
   const orphans: CatalogItem[] = existing.filter((m) => !known.has(m.source_key)).map((m) => ({ key: m.source_key, label: `${m.source_label || m.source_key} (no longer in source)`, extra: {} }));
   const rows = [...sourceItems, ...orphans];
 
-  const statusOf = (s: CatalogItem): 'mapped' | 'email' | 'default' | 'unmapped' => {
+  const statusOf = (s: CatalogItem): 'excluded' | 'mapped' | 'email' | 'default' | 'unmapped' => {
+    if (kind === 'user' && isExcluded(drafts[s.key])) return 'excluded';
     if (drafts[s.key]?.target_key) return 'mapped';
     if (kind === 'user') {
       const e = normEmail(s.extra?.email);
@@ -211,7 +212,9 @@ function MappingEditor({
     return s.label.toLowerCase().includes(q) || s.key.toLowerCase().includes(q) || String(s.extra?.email ?? '').toLowerCase().includes(q);
   });
   const unmappedCount = rows.filter((s) => statusOf(s) === 'unmapped').length;
-  const labelOf = (key: string) => targetItems.find((t) => t.key === key)?.label ?? key;
+  const labelOf = (key: string | null) => (key === null ? null : (targetItems.find((t) => t.key === key)?.label ?? key));
+  const excludedCount = kind === 'user' ? rows.filter((s) => statusOf(s) === 'excluded').length : 0;
+  const personWord = dimensionWord(sourceKind, 'user') ?? 'person';
 
   const save = async () => {
     setSaving({ done: 0, total: ops.length });
@@ -230,6 +233,8 @@ function MappingEditor({
             target_key: op.target_key,
             target_label: labelOf(op.target_key),
             billable: kind === 'user' ? null : op.billable,
+            // only a user mapping can exclude its person; the others always sync
+            sync: kind === 'user' ? op.sync : true,
           };
           if (op.op === 'create') await mappingApi.create(body);
           else await mappingApi.update(op.id, body);
@@ -265,6 +270,11 @@ function MappingEditor({
               <input type="checkbox" className="size-4 accent-blue-700" checked={onlyUnmapped} onChange={(e) => setOnlyUnmapped(e.target.checked)} />
               Only unmapped ({unmappedCount})
             </label>
+            {kind === 'user' && excludedCount > 0 && (
+              <span className="text-sm text-slate-700">
+                {excludedCount} {excludedCount === 1 ? personWord : plural(personWord)} excluded from sync
+              </span>
+            )}
           </div>
           <div className="flex items-center gap-2">
             {ops.length > 0 && <span className="text-sm text-slate-700">{ops.length} unsaved change{ops.length === 1 ? '' : 's'}</span>}
@@ -284,21 +294,23 @@ function MappingEditor({
               <TableRow>
                 <TableHead>{capitalize(sourceLabel)}</TableHead>
                 <TableHead className="min-w-56">{capitalize(targetLabel)}</TableHead>
+                {kind === 'user' && <TableHead>Sync</TableHead>}
                 {kind !== 'user' && <TableHead>Billable</TableHead>}
                 <TableHead>Status</TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
               {visible.map((s) => {
-                const d = drafts[s.key] ?? { target_key: null, billable: null };
+                const d = drafts[s.key] ?? { target_key: null, billable: null, sync: true };
+                const excluded = kind === 'user' && isExcluded(d);
                 const st = statusOf(s);
                 const email = typeof s.extra?.email === 'string' ? s.extra.email : null;
                 const matched = st === 'email' ? byEmail.get(normEmail(email)!) : undefined;
                 const rowErr = saveErrors[s.key];
                 return (
-                  <TableRow key={s.key} className={cn(st === 'unmapped' && 'bg-amber-50 hover:bg-amber-50', rowErr && 'bg-red-50 hover:bg-red-50')}>
+                  <TableRow key={s.key} className={cn(st === 'unmapped' && 'bg-amber-50 hover:bg-amber-50', excluded && 'bg-slate-50 text-slate-600 hover:bg-slate-50', rowErr && 'bg-red-50 hover:bg-red-50')}>
                     <TableCell>
-                      <div className="font-medium">{s.label}</div>
+                      <div className={cn('font-medium', excluded && 'line-through decoration-slate-400')}>{s.label}</div>
                       <div className="text-xs text-slate-600">
                         #{s.key}
                         {email && ` · ${email}`}
@@ -315,11 +327,25 @@ function MappingEditor({
                         options={tOptions}
                         value={d.target_key}
                         onChange={(v) => setDrafts((all) => ({ ...all, [s.key]: { ...d, target_key: v } }))}
-                        emptyLabel={kind === 'user' ? '(automatic by e-mail / none)' : '(not mapped)'}
-                        placeholder={matched ? `${labelOf(matched)} (by e-mail)` : 'Not mapped'}
+                        emptyLabel={excluded ? '(none — excluded from sync)' : kind === 'user' ? '(automatic by e-mail / none)' : '(not mapped)'}
+                        placeholder={excluded ? 'Not needed (excluded)' : matched ? `${labelOf(matched)} (by e-mail)` : 'Not mapped'}
                         invalid={st === 'unmapped'}
                       />
                     </TableCell>
+                    {kind === 'user' && (
+                      <TableCell>
+                        <label className="flex items-center gap-2 whitespace-nowrap text-sm text-slate-800">
+                          <input
+                            type="checkbox"
+                            className="size-4 accent-blue-700"
+                            aria-label={`Exclude ${s.label} from sync`}
+                            checked={excluded}
+                            onChange={(e) => setDrafts((all) => ({ ...all, [s.key]: { ...d, sync: !e.target.checked } }))}
+                          />
+                          <span aria-hidden="true">Exclude from sync</span>
+                        </label>
+                      </TableCell>
+                    )}
                     {kind !== 'user' && (
                       <TableCell>
                         <Select
@@ -336,6 +362,7 @@ function MappingEditor({
                       </TableCell>
                     )}
                     <TableCell>
+                      {st === 'excluded' && <Badge title={`Entries of this ${personWord} are skipped (“user excluded”), never written.`}>excluded from sync</Badge>}
                       {st === 'mapped' && <Badge variant="success">mapped</Badge>}
                       {st === 'email' && <Badge variant="info">matched by e-mail</Badge>}
                       {st === 'default' && <Badge>uses default</Badge>}

@@ -11,6 +11,7 @@ import { Field, Input } from '@/components/ui/input';
 import { Select } from '@/components/ui/select';
 import { toast } from '@/components/ui/toast';
 import { connectorsWithRole, dimensionCatalog, dimensionLabel, findKind, kindLabel, labelOfKind, withArticle } from '@/lib/kinds';
+import { formToOptions, mirrorAvailability, optionsToForm, type OptionsForm } from '@/lib/pipelineOptions';
 import { hasErrors, positiveInt, required, type Errors } from '@/lib/validate';
 
 export function PipelineFormPage() {
@@ -46,9 +47,12 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
   const [schedEnabled, setSchedEnabled] = useState(pipeline?.schedule.enabled ?? true);
   const [interval, setIntervalMin] = useState(String(pipeline?.schedule.interval_minutes ?? 360));
   const [windowDays, setWindowDays] = useState(String(pipeline?.window_days ?? 30));
-  const [defProject, setDefProject] = useState<string | null>(pipeline?.options.default_project ?? null);
-  const [defActivity, setDefActivity] = useState<string | null>(pipeline?.options.default_activity ?? null);
-  const [unmappedUser, setUnmappedUser] = useState<'conflict' | 'token_user'>(pipeline?.options.unmapped_user ?? 'conflict');
+  const [options, setOptions] = useState<OptionsForm>(() => optionsToForm(pipeline?.options));
+  const setOpt = <K extends keyof OptionsForm>(k: K, v: OptionsForm[K]) => setOptions((o) => ({ ...o, [k]: v }));
+  const defProject = options.default_project;
+  const defActivity = options.default_activity;
+  const setDefProject = (v: string | null) => setOpt('default_project', v);
+  const setDefActivity = (v: string | null) => setOpt('default_activity', v);
   const [errors, setErrors] = useState<Errors>({});
   const targetId = target ? Number(target) : undefined;
   const sourceKind = kindOf(source);
@@ -56,6 +60,9 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
   const projectCatalog = dimensionCatalog(targetKind, 'project');
   const activityCatalog = dimensionCatalog(targetKind, 'activity');
   const projects = useCatalog(projectCatalog ? targetId : undefined, projectCatalog);
+  const mirror = mirrorAvailability(sourceKind, targetKind);
+  const sourceId = source ? Number(source) : undefined;
+  const clients = useCatalog(mirror.available && mirror.clientCatalog ? sourceId : undefined, mirror.clientCatalog);
   const activities = useCatalog(activityCatalog ? targetId : undefined, activityCatalog);
   const word = (k: ConnectorKind | undefined, d: 'activity' | 'project' | 'user', generic: string) => (k ? dimensionLabel(k, d) : generic);
   const opts = (items: { key: string; label: string; extra?: Record<string, unknown> }[] | undefined) =>
@@ -85,7 +92,7 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
           enabled,
           schedule: { enabled: schedEnabled, interval_minutes: Number(interval) || pipeline?.schedule.interval_minutes || 360 },
           window_days: Number(windowDays),
-          options: { default_project: defProject, default_activity: defActivity, unmapped_user: unmappedUser },
+          options: formToOptions(options, mirror.available),
         },
       },
       {
@@ -200,11 +207,86 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
               label={`${word(sourceKind, 'user', 'Source user')} without ${withArticle(word(targetKind, 'user', 'target user'))}`}
               hint={`“Token user” books the time on the user of the ${targetKind ? kindLabel(targetKind) : 'target'} API token.`}
             >
-              <Select value={unmappedUser} onChange={(e) => setUnmappedUser(e.target.value as 'conflict' | 'token_user')}>
+              <Select value={options.unmapped_user} onChange={(e) => setOpt('unmapped_user', e.target.value as OptionsForm['unmapped_user'])}>
                 <option value="conflict">Raise a conflict</option>
                 <option value="token_user">Book as the token user</option>
               </Select>
             </Field>
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Matching and running entries</CardTitle>
+          </CardHeader>
+          <CardContent className="grid gap-4 md:grid-cols-2">
+            <div className="grid content-start gap-1">
+              <label className="flex items-center gap-2 text-sm font-medium text-slate-800">
+                <input type="checkbox" className="size-4 accent-blue-700" checked={options.match_by_name} onChange={(e) => setOpt('match_by_name', e.target.checked)} />
+                Match projects and activities by name
+              </label>
+              <p className="text-xs text-slate-600">
+                {word(sourceKind, 'project', 'Source project')} and {word(sourceKind, 'activity', 'source activity')} names equal to {withArticle(word(targetKind, 'project', 'target project'))} or{' '}
+                {withArticle(word(targetKind, 'activity', 'target activity'))} name (ignoring case and spaces around) match without a mapping — after the mappings, before the defaults.
+              </p>
+              {fieldError(errors, 'options.match_by_name')}
+            </div>
+            <div className="grid content-start gap-1">
+              <label className="flex items-center gap-2 text-sm font-medium text-slate-800">
+                <input type="checkbox" className="size-4 accent-blue-700" checked={options.include_running} onChange={(e) => setOpt('include_running', e.target.checked)} />
+                Carry running entries
+              </label>
+              <p className="text-xs text-slate-600">
+                Entries whose timer is still running are written as running and updated when they end. Off: they are skipped (“still running”) until they end.
+              </p>
+              {fieldError(errors, 'options.include_running')}
+            </div>
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Mirror target projects into the source</CardTitle>
+          </CardHeader>
+          <CardContent className="grid gap-3">
+            <label className={`flex items-center gap-2 text-sm font-medium ${mirror.available ? 'text-slate-800' : 'text-slate-500'}`}>
+              <input
+                type="checkbox"
+                className="size-4 accent-blue-700"
+                checked={mirror.available && options.mirror_enabled}
+                disabled={!mirror.available}
+                aria-describedby="mirror-why"
+                onChange={(e) => setOpt('mirror_enabled', e.target.checked)}
+              />
+              Mirror {targetKind ? `${kindLabel(targetKind)} ` : 'target '}projects into {sourceKind ? kindLabel(sourceKind) : 'the source'}
+            </label>
+            <p id="mirror-why" className="text-xs text-slate-600">
+              {mirror.available
+                ? `Before each run, every active ${word(targetKind, 'project', 'target project')} whose name no ${word(sourceKind, 'project', 'source project')} has is created in ${kindLabel(sourceKind)}, once.`
+                : `Not available: ${mirror.why}`}
+            </p>
+            {mirror.available && (
+              <div className="grid max-w-md content-start gap-1.5">
+                <label className="text-sm font-medium text-slate-800" htmlFor="mirror_client_key">
+                  Client for new projects
+                </label>
+                {mirror.clientCatalog ? (
+                  <Combobox
+                    id="mirror_client_key"
+                    options={opts(clients.data?.items)}
+                    value={options.mirror_client_key || null}
+                    onChange={(v) => setOpt('mirror_client_key', v ?? '')}
+                    emptyLabel="(none)"
+                    placeholder={clients.isPending ? 'Loading…' : '(none)'}
+                    disabled={!options.mirror_enabled}
+                  />
+                ) : (
+                  <Input id="mirror_client_key" value={options.mirror_client_key} placeholder="(none)" disabled={!options.mirror_enabled} onChange={(e) => setOpt('mirror_client_key', e.target.value)} />
+                )}
+                <p className="text-xs text-slate-600">Where {kindLabel(sourceKind)} has clients, new projects are created under this one; empty: none.</p>
+                {clients.error && <p className="text-xs text-red-700">{clients.error.message}</p>}
+              </div>
+            )}
+            {fieldError(errors, 'options.mirror_projects.enabled')}
+            {fieldError(errors, 'options.mirror_projects.client_key')}
           </CardContent>
         </Card>
         <InlineError error={save.error} />
@@ -215,5 +297,16 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
         </div>
       </form>
     </div>
+  );
+}
+
+/** A server's 422 message for a field that has no input of its own (e.g. `options.mirror_projects.enabled`). */
+function fieldError(errors: Errors, field: string) {
+  const msg = errors[field];
+  if (!msg) return null;
+  return (
+    <p role="alert" className="text-sm font-medium text-red-700">
+      {msg}
+    </p>
   );
 }
