@@ -595,8 +595,7 @@ export interface components {
             source?: Record<string, unknown> | null;
             /** @description Extension: the source entry's key. */
             source_key: string;
-            /** @description `open` or `resolved`. */
-            status: string;
+            status: components["schemas"]["ConflictStatus"];
             /** @description The normalised target entry, if there is one. */
             target?: Record<string, unknown> | null;
             /** @description Extension: the target entry's id, if there is one. */
@@ -614,6 +613,11 @@ export interface components {
          * @enum {string}
          */
         ConflictOrigin: "planner" | "target";
+        /**
+         * @description Whether a conflict waits for a person.
+         * @enum {string}
+         */
+        ConflictStatus: "open" | "resolved";
         /**
          * @description A configured connector. Secrets are never included: `has_token` and
          *     `has_<secret>` say whether they are set.
@@ -771,6 +775,11 @@ export interface components {
             /** @description The server version. */
             version: string;
         };
+        /**
+         * @description What a run decided (or, in a dry run, would decide) for one source entry.
+         * @enum {string}
+         */
+        ItemOutcome: "in_sync" | "create" | "update" | "skip" | "conflict" | "error" | "delete";
         /** @description A kind's webhook endpoint. */
         KindWebhook: {
             /** @description `/api/webhook/<kind>/{connector_id}`. */
@@ -847,8 +856,7 @@ export interface components {
                 source?: Record<string, unknown> | null;
                 /** @description Extension: the source entry's key. */
                 source_key: string;
-                /** @description `open` or `resolved`. */
-                status: string;
+                status: components["schemas"]["ConflictStatus"];
                 /** @description The normalised target entry, if there is one. */
                 target?: Record<string, unknown> | null;
                 /** @description Extension: the target entry's id, if there is one. */
@@ -996,17 +1004,21 @@ export interface components {
                 finished_at?: string | null;
                 /** Format: int64 */
                 id: number;
+                /**
+                 * @description The projects project mirroring (`mirror_projects`) created in the source before
+                 *     this run; in a dry run, those it would create (`source_key` null). Empty when
+                 *     mirroring is off or nothing was missing.
+                 */
+                mirrored_projects: components["schemas"]["MirroredProject"][];
                 /** Format: int64 */
                 pipeline_id: number;
                 /** Format: date-time */
                 started_at?: string | null;
                 stats: components["schemas"]["RunStats"];
-                /** @description `queued`, `running`, `succeeded`, `partial` or `failed`. */
-                status: string;
+                status: components["schemas"]["RunStatus"];
                 /** @description Extension: the tickets a webhook-triggered run was limited to. */
                 ticket_ids?: number[] | null;
-                /** @description `manual`, `schedule` or `webhook`. */
-                trigger: string;
+                trigger: components["schemas"]["RunTrigger"];
                 window: components["schemas"]["RunWindow"];
             }[];
             /**
@@ -1143,6 +1155,13 @@ export interface components {
             client_key?: string | null;
             /** @description Whether mirroring is on. */
             enabled?: boolean | null;
+        };
+        /** @description A project created in the source by project mirroring. */
+        MirroredProject: {
+            /** @description The project's name, as the target has it. */
+            name: string;
+            /** @description The source's key of the created project; null in a dry run. */
+            source_key?: string | null;
         };
         /** @description Options in a request; omitted fields take defaults (create) or keep values (update). */
         OptionsInput: {
@@ -1300,17 +1319,21 @@ export interface components {
             finished_at?: string | null;
             /** Format: int64 */
             id: number;
+            /**
+             * @description The projects project mirroring (`mirror_projects`) created in the source before
+             *     this run; in a dry run, those it would create (`source_key` null). Empty when
+             *     mirroring is off or nothing was missing.
+             */
+            mirrored_projects: components["schemas"]["MirroredProject"][];
             /** Format: int64 */
             pipeline_id: number;
             /** Format: date-time */
             started_at?: string | null;
             stats: components["schemas"]["RunStats"];
-            /** @description `queued`, `running`, `succeeded`, `partial` or `failed`. */
-            status: string;
+            status: components["schemas"]["RunStatus"];
             /** @description Extension: the tickets a webhook-triggered run was limited to. */
             ticket_ids?: number[] | null;
-            /** @description `manual`, `schedule` or `webhook`. */
-            trigger: string;
+            trigger: components["schemas"]["RunTrigger"];
             window: components["schemas"]["RunWindow"];
         };
         /** @description A run with its items. */
@@ -1322,8 +1345,7 @@ export interface components {
             /** Format: int64 */
             conflict_id?: number | null;
             message?: string | null;
-            /** @description `in_sync`, `create`, `update`, `skip`, `conflict` or `error`. */
-            outcome: string;
+            outcome: components["schemas"]["ItemOutcome"];
             /** @description Extension: the conflict reason of a `conflict` item. */
             reason?: string | null;
             source_key: string;
@@ -1346,6 +1368,16 @@ export interface components {
             /** Format: int64 */
             updated: number;
         };
+        /**
+         * @description Where a run is in its life.
+         * @enum {string}
+         */
+        RunStatus: "queued" | "running" | "succeeded" | "partial" | "failed";
+        /**
+         * @description What started a run.
+         * @enum {string}
+         */
+        RunTrigger: "manual" | "schedule" | "webhook";
         /** @description A window of inclusive UTC dates. */
         RunWindow: {
             /** Format: date */
