@@ -215,6 +215,39 @@ impl<E: fmt::Debug> TestOutcome for Result<(), E> {
 /// expands to `mod creates_and_lists_connectors { #[tokio::test] async fn sqlite() …
 /// #[tokio::test] async fn postgres() … }`. The body may return `()` or a `Result`.
 /// The calling crate needs `tokio` (with `macros` and `rt`) as a dev-dependency.
+/// A pipeline named `name` between two fresh connectors of its own (a `zammad` source and
+/// a `kimai` target at an unreachable address), created at `now`; returns its id. The
+/// fixture every storage test of the sync state starts from.
+pub async fn seed_pipeline(store: &Store, name: &str, now: chrono::DateTime<chrono::Utc>) -> i64 {
+    let connector = |kind: &str| crate::NewConnector {
+        kind: kind.into(),
+        name: format!("{name}-{kind}"),
+        base_url: "http://127.0.0.1:9".into(),
+        api_token: None,
+        settings: serde_json::json!({}),
+        secret_settings: Default::default(),
+    };
+    let source = store.create_connector(connector("zammad")).await.unwrap();
+    let target = store.create_connector(connector("kimai")).await.unwrap();
+    store
+        .create_pipeline(
+            crate::PipelineInput {
+                name: name.into(),
+                source_connector_id: source.id,
+                target_connector_id: target.id,
+                enabled: true,
+                schedule_enabled: true,
+                interval_minutes: 60,
+                window_days: 31,
+                options: serde_json::json!({}),
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
 impl Store {
     /// The raw connection, for tests of migrations.
     pub fn raw_connection(&self) -> &sea_orm::DatabaseConnection {

@@ -5,45 +5,13 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::MigratorTrait;
-use serde_json::json;
-use timebridge_store::testing::{TestDb, test_cipher};
+use timebridge_store::testing::{TestDb, seed_pipeline, test_cipher};
 use timebridge_store::{
-    Backend, MappingFilter, MappingInput, MappingKind, Migrator, NewConnector, PipelineInput,
-    Store, StoreError,
+    Backend, MappingFilter, MappingInput, MappingKind, Migrator, Store, StoreError,
 };
 
 fn t0() -> DateTime<Utc> {
     "2026-04-01T06:00:00Z".parse().unwrap()
-}
-
-async fn pipeline(store: &Store) -> i64 {
-    let c = |kind: &str| NewConnector {
-        kind: kind.into(),
-        name: kind.into(),
-        base_url: "http://127.0.0.1:9".into(),
-        api_token: None,
-        settings: json!({}),
-        secret_settings: Default::default(),
-    };
-    let s = store.create_connector(c("zammad")).await.unwrap();
-    let t = store.create_connector(c("kimai")).await.unwrap();
-    store
-        .create_pipeline(
-            PipelineInput {
-                name: "p".into(),
-                source_connector_id: s.id,
-                target_connector_id: t.id,
-                enabled: true,
-                schedule_enabled: true,
-                interval_minutes: 60,
-                window_days: 31,
-                options: json!({}),
-            },
-            t0(),
-        )
-        .await
-        .unwrap()
-        .id
 }
 
 async fn existing_mappings_survive_the_migration_and_sync(backend: Backend) {
@@ -53,7 +21,7 @@ async fn existing_mappings_survive_the_migration_and_sync(backend: Backend) {
     let raw = sea_orm::Database::connect(db.url()).await.unwrap();
     // The schema as it was before the hub.
     Migrator::up(&raw, Some(2)).await.unwrap();
-    let p = pipeline(&store).await;
+    let p = seed_pipeline(&store, "p", t0()).await;
     raw.execute_unprepared(&format!(
         "INSERT INTO mappings (pipeline_id, kind, source_key, source_label, target_key, \
          target_label, billable, created_at, updated_at) \

@@ -2,43 +2,11 @@
 //! and the projects a run mirrored.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::json;
-use timebridge_store::{
-    MirroredProject, NewConnector, NewMirrorIntent, NewRun, PipelineInput, Store, db_test,
-};
+use timebridge_store::testing::seed_pipeline;
+use timebridge_store::{MirroredProject, NewMirrorIntent, NewRun, Store, db_test};
 
 fn t0() -> DateTime<Utc> {
     "2026-04-01T06:00:00Z".parse().unwrap()
-}
-
-async fn pipeline(store: &Store, name: &str) -> i64 {
-    let c = |kind: &str| NewConnector {
-        kind: kind.into(),
-        name: format!("{name}-{kind}"),
-        base_url: "http://127.0.0.1:9".into(),
-        api_token: None,
-        settings: json!({}),
-        secret_settings: Default::default(),
-    };
-    let s = store.create_connector(c("zammad")).await.unwrap();
-    let t = store.create_connector(c("kimai")).await.unwrap();
-    store
-        .create_pipeline(
-            PipelineInput {
-                name: name.into(),
-                source_connector_id: s.id,
-                target_connector_id: t.id,
-                enabled: true,
-                schedule_enabled: false,
-                interval_minutes: 60,
-                window_days: 31,
-                options: json!({}),
-            },
-            t0(),
-        )
-        .await
-        .unwrap()
-        .id
 }
 
 fn intent(pipeline_id: i64, name: &str) -> NewMirrorIntent {
@@ -52,8 +20,8 @@ fn intent(pipeline_id: i64, name: &str) -> NewMirrorIntent {
 
 db_test!(
     async fn a_mirror_intent_is_kept_until_deleted_and_listed_per_pipeline(store: Store) {
-        let a = pipeline(&store, "a").await;
-        let b = pipeline(&store, "b").await;
+        let a = seed_pipeline(&store, "a", t0()).await;
+        let b = seed_pipeline(&store, "b", t0()).await;
         let first = store
             .add_mirror_intent(intent(a, "Website"), t0())
             .await
@@ -82,7 +50,7 @@ db_test!(
 
 db_test!(
     async fn a_second_intent_for_a_name_in_other_case_or_spacing_is_the_first(store: Store) {
-        let a = pipeline(&store, "a").await;
+        let a = seed_pipeline(&store, "a", t0()).await;
         let first = store
             .add_mirror_intent(intent(a, "ACME Support"), t0())
             .await
@@ -100,7 +68,7 @@ db_test!(
 
 db_test!(
     async fn a_run_keeps_the_projects_it_mirrored(store: Store) {
-        let a = pipeline(&store, "a").await;
+        let a = seed_pipeline(&store, "a", t0()).await;
         let run = store
             .enqueue_run(
                 NewRun {
@@ -137,7 +105,7 @@ db_test!(
 
 db_test!(
     async fn deleting_a_pipeline_deletes_its_mirror_intents(store: Store) {
-        let a = pipeline(&store, "a").await;
+        let a = seed_pipeline(&store, "a", t0()).await;
         store
             .add_mirror_intent(intent(a, "Website"), t0())
             .await

@@ -4,43 +4,14 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 use timebridge_core::ConflictOrigin;
+use timebridge_store::testing::seed_pipeline;
 use timebridge_store::{
-    ConflictFilter, ItemOutcome, LinkRow, NewConflict, NewConnector, NewRun, NewWriteIntent,
-    PipelineInput, RunItem, RunOutcome, RunStatus, RunTrigger, Store, db_test,
+    ConflictFilter, ItemOutcome, LinkRow, NewConflict, NewRun, NewWriteIntent, RunItem, RunOutcome,
+    RunStatus, RunTrigger, Store, db_test,
 };
 
 fn t0() -> DateTime<Utc> {
     "2026-04-01T06:00:00Z".parse().unwrap()
-}
-
-async fn pipeline(store: &Store, name: &str) -> i64 {
-    let c = |kind: &str| NewConnector {
-        kind: kind.into(),
-        name: format!("{name}-{kind}"),
-        base_url: "http://127.0.0.1:9".into(),
-        api_token: None,
-        settings: json!({}),
-        secret_settings: Default::default(),
-    };
-    let s = store.create_connector(c("zammad")).await.unwrap();
-    let t = store.create_connector(c("kimai")).await.unwrap();
-    store
-        .create_pipeline(
-            PipelineInput {
-                name: name.into(),
-                source_connector_id: s.id,
-                target_connector_id: t.id,
-                enabled: true,
-                schedule_enabled: true,
-                interval_minutes: 60,
-                window_days: 31,
-                options: json!({}),
-            },
-            t0(),
-        )
-        .await
-        .unwrap()
-        .id
 }
 
 fn outcome(status: RunStatus) -> RunOutcome {
@@ -66,8 +37,8 @@ fn new_run(pipeline_id: i64, trigger: RunTrigger) -> NewRun {
 
 db_test!(
     async fn only_one_run_per_pipeline_is_claimed_at_a_time(store: Store) {
-        let a = pipeline(&store, "a").await;
-        let b = pipeline(&store, "b").await;
+        let a = seed_pipeline(&store, "a", t0()).await;
+        let b = seed_pipeline(&store, "b", t0()).await;
         let a1 = store
             .enqueue_run(new_run(a, RunTrigger::Manual), t0())
             .await
@@ -136,7 +107,7 @@ db_test!(
 
 db_test!(
     async fn a_dead_workers_run_is_requeued_after_its_lease_expires(store: Store) {
-        let p = pipeline(&store, "p").await;
+        let p = seed_pipeline(&store, "p", t0()).await;
         let run = store
             .enqueue_run(new_run(p, RunTrigger::Manual), t0())
             .await
@@ -184,7 +155,7 @@ db_test!(
 
 db_test!(
     async fn webhook_runs_not_yet_started_collect_their_tickets(store: Store) {
-        let p = pipeline(&store, "p").await;
+        let p = seed_pipeline(&store, "p", t0()).await;
         assert!(
             store
                 .merge_into_queued_webhook_run(p, &[5])
@@ -216,7 +187,7 @@ db_test!(
 
 db_test!(
     async fn run_items_and_history_are_kept_per_run(store: Store) {
-        let p = pipeline(&store, "p").await;
+        let p = seed_pipeline(&store, "p", t0()).await;
         let run = store
             .enqueue_run(new_run(p, RunTrigger::Manual), t0())
             .await
@@ -253,7 +224,7 @@ db_test!(
 
 db_test!(
     async fn links_upsert_by_source_key_and_intents_survive_until_deleted(store: Store) {
-        let p = pipeline(&store, "p").await;
+        let p = seed_pipeline(&store, "p", t0()).await;
         let mut row = LinkRow {
             source_key: "42".into(),
             target_id: Some("7".into()),
@@ -293,7 +264,7 @@ db_test!(
 
 db_test!(
     async fn a_conflict_is_raised_once_and_refreshed_by_later_runs(store: Store) {
-        let p = pipeline(&store, "p").await;
+        let p = seed_pipeline(&store, "p", t0()).await;
         let new = |reason: &str| NewConflict {
             pipeline_id: p,
             source_key: "9".into(),
@@ -355,7 +326,7 @@ db_test!(
 
 db_test!(
     async fn target_refusals_are_found_by_origin_not_by_wording(store: Store) {
-        let p = pipeline(&store, "p").await;
+        let p = seed_pipeline(&store, "p", t0()).await;
         let new = |key: &str, reason: &str, origin: ConflictOrigin, message: &str| NewConflict {
             pipeline_id: p,
             source_key: key.into(),
@@ -451,7 +422,7 @@ db_test!(
 db_test!(
     async fn the_origin_migration_classifies_v1_target_refusals_by_their_old_wording(store: Store) {
         use sea_orm_migration::MigratorTrait;
-        let p = pipeline(&store, "p").await;
+        let p = seed_pipeline(&store, "p", t0()).await;
         let new = |key: &str, reason: &str, message: &str| NewConflict {
             pipeline_id: p,
             source_key: key.into(),
@@ -530,7 +501,7 @@ db_test!(
 db_test!(
     async fn a_webhook_call_naming_everything_widens_the_queued_run(store: Store) {
         use timebridge_store::{NewAuditEvent, WebhookCall, WebhookTarget};
-        let p = pipeline(&store, "p").await;
+        let p = seed_pipeline(&store, "p", t0()).await;
         let source = store.get_pipeline(p).await.unwrap().source_connector_id;
         let call = |delivery: &str, ticket_ids: Option<Vec<i64>>| WebhookCall {
             connector_id: source,
