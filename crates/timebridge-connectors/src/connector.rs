@@ -146,6 +146,11 @@ pub struct SourceQuery {
     /// tickets of stored links), so that edits and deletions that leave no trace on the
     /// ticket are still seen.
     pub linked_tickets: Vec<i64>,
+    /// Source keys of the stored links. A source that reads by window (not by ticket)
+    /// must report each of them that still exists outside the window in
+    /// [`SourceBatch::known_keys`]; a linked key it neither lists nor knows counts as
+    /// deleted when the scope is [`SourceScope::Everything`].
+    pub linked_keys: Vec<String>,
 }
 
 /// How a source read was done; it bounds what "absent" means.
@@ -233,8 +238,15 @@ pub trait TargetConnector: Send + Sync {
         source_system: &str,
     ) -> ConnectorResult<Vec<TargetItem>>;
 
-    /// Every target entry carrying `marker` (found by the target's own search).
-    async fn find_marked(&self, marker: &Marker) -> ConnectorResult<Vec<TargetItem>>;
+    /// Every target entry that a create of `desired` carrying `marker` may have written:
+    /// found by the target's own search for the marker, or, where the target has no
+    /// field to carry it (Odoo attendances), by the desired entry's identity (employee
+    /// and begin). Recovery of an interrupted run adopts the oldest one.
+    async fn find_marked(
+        &self,
+        marker: &Marker,
+        desired: &Entry,
+    ) -> ConnectorResult<Vec<TargetItem>>;
 
     /// Creates the entry `desired` carrying `marker` and returns it as the target stored
     /// it. Never creates two: when a failure leaves the outcome unknown, the connector looks

@@ -498,7 +498,8 @@ async fn find_marked_matches_the_exact_marker_only() {
     )
     .await
     .unwrap();
-    let found = k.find_marked(&marker("12")).await.unwrap();
+    let any = desired(1, 1, act, "2026-03-02T08:00:00Z", "2026-03-02T08:30:00Z");
+    let found = k.find_marked(&marker("12"), &any).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].link_key.as_deref(), Some("12"));
 }

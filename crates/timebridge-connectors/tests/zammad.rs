@@ -31,6 +31,7 @@ fn query() -> SourceQuery {
         window: march(),
         tickets: None,
         linked_tickets: vec![],
+        linked_keys: vec![],
     }
 }
 
@@ -192,6 +193,7 @@ async fn a_type_only_edit_is_seen_in_per_ticket_mode_through_the_linked_tickets(
         },
         tickets: None,
         linked_tickets: vec![ticket],
+        linked_keys: vec![e.key.clone()],
     };
     let batch = z.fetch(&later).await.unwrap();
     let SourceScope::Tickets { ticket_ids } = &batch.scope else {

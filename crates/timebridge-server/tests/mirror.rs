@@ -206,7 +206,7 @@ impl TargetConnector for FakeTarget {
     async fn fetch_by_ids(&self, _ids: &[String], _s: &str) -> ConnectorResult<Vec<TargetItem>> {
         Ok(Vec::new())
     }
-    async fn find_marked(&self, _m: &Marker) -> ConnectorResult<Vec<TargetItem>> {
+    async fn find_marked(&self, _m: &Marker, _d: &Entry) -> ConnectorResult<Vec<TargetItem>> {
         Ok(Vec::new())
     }
     async fn create(&self, _m: &Marker, _d: &Entry) -> ConnectorResult<TargetItem> {

@@ -14,7 +14,10 @@
 
 #![warn(missing_docs)]
 
+mod drivers;
 mod pairs;
+
+pub use drivers::{SourceDriver, TargetDriver, TargetRecord};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -150,6 +153,20 @@ impl World {
 
     /// The Kimai simulator; panics in a world without one.
     pub fn kimai(&self) -> &KimaiSim {
+        match &self.sims {
+            Sims::ZammadKimai { kimai, .. } => kimai,
+        }
+    }
+
+    /// The world's source system, for the pair scenarios.
+    pub fn source(&self) -> &dyn SourceDriver {
+        match &self.sims {
+            Sims::ZammadKimai { zammad, .. } => zammad,
+        }
+    }
+
+    /// The world's target system, for the pair scenarios.
+    pub fn target(&self) -> &dyn TargetDriver {
         match &self.sims {
             Sims::ZammadKimai { kimai, .. } => kimai,
         }

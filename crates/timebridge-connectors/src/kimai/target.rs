@@ -835,7 +835,11 @@ impl TargetConnector for KimaiConnector {
             .collect()
     }
 
-    async fn find_marked(&self, marker: &Marker) -> ConnectorResult<Vec<TargetItem>> {
+    async fn find_marked(
+        &self,
+        marker: &Marker,
+        _desired: &Entry,
+    ) -> ConnectorResult<Vec<TargetItem>> {
         let s = self.session().await?;
         self.find_marked_raw(marker)
             .await?

@@ -110,6 +110,7 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
             window,
             tickets: run.ticket_ids.clone(),
             linked_tickets,
+            linked_keys: link_rows.iter().map(|l| l.source_key.clone()).collect(),
         })
         .await?;
     let mut stats = Stats {
@@ -240,13 +241,11 @@ async fn recover_intents(
     for intent in state.store.pending_write_intents(run.pipeline_id).await? {
         if intent.action == "create"
             && let Some(marker) = Marker::new(ctx.source_system, &intent.source_key)
+            && let Ok(desired) = serde_json::from_value::<Entry>(intent.desired.clone())
         {
-            let mut found = ctx.target().find_marked(&marker).await?;
+            let mut found = ctx.target().find_marked(&marker, &desired).await?;
             found.sort_by_key(|t| t.target_id.parse::<i64>().unwrap_or(i64::MAX));
-            if let (Some(item), Ok(desired)) = (
-                found.first(),
-                serde_json::from_value::<Entry>(intent.desired.clone()),
-            ) {
+            if let Some(item) = found.first() {
                 let link =
                     link_after_write(&intent.source_key, &item.target_id, &desired, &item.entry);
                 state
