@@ -4,155 +4,19 @@
 //! exactly once or has an open conflict, and nothing is ever written twice. Each test
 //! runs on SQLite and on PostgreSQL.
 
-use std::collections::{BTreeMap, HashMap};
-use std::process::{Command, Output};
+mod common;
+
+use std::collections::HashMap;
 use std::time::Duration;
 
-use base64::Engine;
-use timebridge_sim::{KimaiSim, Seed, SimOptions, ZammadSim};
-use timebridge_store::testing::{TEST_KEY, TestDb};
-use timebridge_store::{Backend, NewRun, Store};
+use common::{FROM, Proc, TO, lease_expiry};
+use timebridge_sim::Seed;
+use timebridge_store::{Backend, NewRun};
 use timebridge_world::Pair;
 
-/// The lease of the processes under test: short, so that a killed run's pipeline is free
-/// again soon, but long enough for a loaded machine to renew it in time.
-const LEASE_SECONDS: u64 = 3;
-
-/// Waits out the lease of a killed process.
-async fn lease_expiry() {
-    tokio::time::sleep(Duration::from_millis(LEASE_SECONDS * 1000 + 300)).await;
-}
-
-/// The shared Zammad → Kimai test world (`timebridge_world`), configured through the
-/// store, on a fresh database of one backend, with a data directory for the processes.
-struct World {
-    db: TestDb,
-    store: Store,
-    data: tempfile::TempDir,
-    zammad: ZammadSim,
-    kimai: KimaiSim,
-    pipeline: i64,
-}
-
-async fn world(backend: Backend) -> World {
-    let db = TestDb::new(backend).await;
-    let store = db.store().await;
-    let world =
-        timebridge_world::World::start(Pair::ZammadKimai, SimOptions::with_seed(Seed::Small))
-            .await
-            .unwrap();
-    let pipeline = timebridge_world::configure_store(&store, &world.plan, chrono::Utc::now())
-        .await
-        .unwrap()
-        .pipeline;
-    let (zammad, kimai) = world.into_zammad_kimai();
-    World {
-        db,
-        store,
-        data: tempfile::tempdir().unwrap(),
-        zammad,
-        kimai,
-        pipeline,
-    }
-}
-
-impl World {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_timebridge"));
-        let key = base64::engine::general_purpose::STANDARD.encode(TEST_KEY);
-        cmd.env_clear()
-            .current_dir(self.data.path())
-            .env("DATABASE_URL", self.db.url())
-            .env("DATA_DIR", self.data.path())
-            .env("ENCRYPTION_KEY", key)
-            .env(
-                "SECRET_KEY",
-                base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
-            )
-            .env("ADMIN_PASSWORD", "a long enough password")
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
-            .env("TIMEBRIDGE_LEASE_SECONDS", LEASE_SECONDS.to_string())
-            .args(args);
-        cmd
-    }
-
-    fn sync(&self, crash_at: Option<&str>) -> Output {
-        let mut cmd = self.command(&["sync", "--from", "2026-03-01", "--to", "2026-03-31"]);
-        if let Some(point) = crash_at {
-            cmd.env("TIMEBRIDGE_CRASH_AT", point);
-        }
-        cmd.output().unwrap()
-    }
-
-    /// Runs `timebridge sync` until a run completes (a killed run's lease takes a few
-    /// seconds to expire; meanwhile the command says the pipeline is busy).
-    async fn sync_to_completion(&self) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let out = self.sync(None);
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            if text.contains("status") {
-                return text;
-            }
-            assert!(
-                text.contains("being synced by another process") || text.contains("is running"),
-                "{text}"
-            );
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "never completed: {text}"
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    }
-
-    /// Source keys carried by Kimai timesheets, with how often.
-    fn marks(&self) -> BTreeMap<String, usize> {
-        let mut out = BTreeMap::new();
-        for t in self.kimai.timesheets() {
-            let d = t.description.unwrap_or_default();
-            if let Some(i) = d.find("[tb-zammad-") {
-                *out.entry(d[i + 11..].trim_end_matches(']').to_owned())
-                    .or_default() += 1;
-            }
-        }
-        out
-    }
-
-    /// Every accounting of March is in Kimai exactly once or has an open conflict.
-    async fn assert_every_entry_answered_once(&self) {
-        let marks = self.marks();
-        assert!(
-            marks.values().all(|n| *n == 1),
-            "duplicates: {:?}",
-            marks.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
-        );
-        let open: std::collections::BTreeSet<String> = self
-            .store
-            .open_conflicts(self.pipeline)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| c.source_key)
-            .collect();
-        let march_start = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        for a in self.zammad.accountings() {
-            let key = a.id.to_string();
-            // Entries booked in the first minutes of March may begin in February.
-            if a.created_at.date_naive() <= march_start {
-                continue;
-            }
-            assert!(
-                marks.contains_key(&key) || open.contains(&key),
-                "accounting {key} is neither in Kimai nor a conflict"
-            );
-        }
-    }
+/// The shared Zammad → Kimai test world on a fresh database of one backend.
+async fn world(backend: Backend) -> Proc {
+    Proc::start(Pair::ZammadKimai, Seed::Small, backend).await
 }
 
 async fn killed_syncs_leave_no_duplicate_and_no_lost_entry(backend: Backend) {
@@ -178,14 +42,13 @@ async fn killed_syncs_leave_no_duplicate_and_no_lost_entry(backend: Backend) {
         // Wait for the dead run's lease to expire, so the next kill hits fresh writes.
         lease_expiry().await;
     }
-    let summary = w.sync_to_completion().await;
-    assert!(summary.contains("status"), "{summary}");
-    let posts = w.kimai.log().count("POST /api/timesheets");
+    w.sync_to_completion().await;
+    let posts = w.world.kimai().log().count("POST /api/timesheets");
     w.sync_to_completion().await;
     let (runs, _) = w.store.list_runs(Some(w.pipeline), 1, 0).await.unwrap();
     assert_eq!(runs[0].stats["created"], 0, "{:?}", runs[0]);
     assert_eq!(runs[0].stats["errors"], 0, "{:?}", runs[0]);
-    assert_eq!(w.kimai.log().count("POST /api/timesheets"), posts);
+    assert_eq!(w.world.kimai().log().count("POST /api/timesheets"), posts);
     w.assert_every_entry_answered_once().await;
     w.db.cleanup().await;
 }
@@ -204,8 +67,8 @@ async fn killed_syncs_leave_no_duplicate_and_no_lost_entry_on_postgres() {
 /// sync: every entry exactly once or raised, no run left stuck.
 async fn random_kills_leave_no_duplicate_and_no_lost_entry(backend: Backend) {
     let w = world(backend).await;
-    w.kimai.set_latency(Duration::from_millis(4));
-    w.zammad.set_latency(Duration::from_millis(2));
+    w.world.kimai().set_latency(Duration::from_millis(4));
+    w.world.zammad().set_latency(Duration::from_millis(2));
     // A small deterministic generator: the kill moments are the same on every run.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
@@ -216,7 +79,7 @@ async fn random_kills_leave_no_duplicate_and_no_lost_entry(backend: Backend) {
     };
     for _ in 0..8 {
         let mut child = w
-            .command(&["sync", "--from", "2026-03-01", "--to", "2026-03-31"])
+            .command(&["sync", "--from", FROM, "--to", TO])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -227,8 +90,8 @@ async fn random_kills_leave_no_duplicate_and_no_lost_entry(backend: Backend) {
         let _ = child.wait();
         lease_expiry().await;
     }
-    w.kimai.set_latency(Duration::ZERO);
-    w.zammad.set_latency(Duration::ZERO);
+    w.world.kimai().set_latency(Duration::ZERO);
+    w.world.zammad().set_latency(Duration::ZERO);
     w.sync_to_completion().await;
     w.sync_to_completion().await;
     let (runs, _) = w.store.list_runs(Some(w.pipeline), 1, 0).await.unwrap();
