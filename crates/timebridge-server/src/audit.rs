@@ -2,7 +2,7 @@
 //! field names (`{"fields_changed": ["api_token"]}`), never values of secrets.
 
 use serde_json::Value;
-use timebridge_store::NewAuditEvent;
+use timebridge_store::{AuditAction, NewAuditEvent};
 
 use crate::sync::Services;
 
@@ -34,7 +34,7 @@ impl Actor {
 pub async fn record(
     state: &impl Services,
     actor: Actor,
-    action: &str,
+    action: AuditAction,
     entity_type: &str,
     entity_id: Option<String>,
     details: Value,
@@ -43,13 +43,13 @@ pub async fn record(
     let event = NewAuditEvent {
         at: state.clock().now(),
         actor: actor.as_str().to_string(),
-        action: action.to_string(),
+        action,
         entity_type: entity_type.to_string(),
         entity_id,
         details,
         ip,
     };
     if let Err(err) = state.store().append_audit(event).await {
-        tracing::error!(action, entity_type, error = %err, "Could not write an audit event.");
+        tracing::error!(action = action.as_str(), entity_type, error = %err, "Could not write an audit event.");
     }
 }

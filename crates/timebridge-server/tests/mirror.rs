@@ -348,7 +348,7 @@ impl World {
 
     async fn audits(&self) -> Vec<Value> {
         let filter = AuditFilter {
-            action: Some("project_mirrored".into()),
+            action: Some(timebridge_store::AuditAction::ProjectMirrored),
             ..Default::default()
         };
         let (events, _) = self.env.store.list_audit(&filter, 100, 0).await.unwrap();

@@ -37,5 +37,5 @@ pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
 pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts, WebhookCall, WebhookTarget};
 pub use repo::sessions::Session;
 pub use repo::settings::Settings;
-pub use states::{ConflictStatus, ItemOutcome, RunStatus, RunTrigger};
+pub use states::{AuditAction, ConflictStatus, ItemOutcome, RunStatus, RunTrigger, UnknownState};
 pub use store::{Backend, Store};

@@ -510,7 +510,7 @@ db_test!(
             audit: NewAuditEvent {
                 at: t0(),
                 actor: "webhook".into(),
-                action: "webhook_received".into(),
+                action: timebridge_store::AuditAction::WebhookReceived,
                 entity_type: "connector".into(),
                 entity_id: Some(source.to_string()),
                 details: json!({}),

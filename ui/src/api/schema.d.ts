@@ -522,10 +522,15 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description What an audit event records (`action` of `GET /api/audit`).
+         * @enum {string}
+         */
+        AuditAction: "login_succeeded" | "login_failed" | "connector_created" | "connector_updated" | "connector_deleted" | "pipeline_created" | "pipeline_updated" | "pipeline_deleted" | "mapping_created" | "mapping_updated" | "mapping_deleted" | "settings_updated" | "sync_requested" | "sync_started" | "sync_finished" | "entry_created" | "entry_updated" | "entry_deleted" | "conflict_raised" | "conflict_resolved" | "webhook_received" | "webhook_rejected" | "project_mirrored" | "retention_purged" | "gdpr_exported" | "gdpr_purged";
         /** @description An audit event. */
         AuditEvent: {
-            /** @description What happened, e.g. `connector_created`. */
-            action: string;
+            /** @description What happened. */
+            action: components["schemas"]["AuditAction"];
             /** @description `admin`, `system` or `webhook`. */
             actor: string;
             /**
@@ -791,8 +796,8 @@ export interface components {
         ListResponse_AuditEvent: {
             /** @description The items of this page. */
             items: {
-                /** @description What happened, e.g. `connector_created`. */
-                action: string;
+                /** @description What happened. */
+                action: components["schemas"]["AuditAction"];
                 /** @description `admin`, `system` or `webhook`. */
                 actor: string;
                 /**
@@ -1484,8 +1489,8 @@ export interface operations {
     list: {
         parameters: {
             query?: {
-                /** @description Only this action. */
-                action?: string;
+                /** @description Only this action (an unknown one is a 400). */
+                action?: components["schemas"]["AuditAction"];
                 /** @description Only this entity type. */
                 entity_type?: string;
                 /** @description Earliest instant (inclusive). */
@@ -1535,8 +1540,8 @@ export interface operations {
     export: {
         parameters: {
             query?: {
-                /** @description Only this action. */
-                action?: string;
+                /** @description Only this action (an unknown one is a 400). */
+                action?: components["schemas"]["AuditAction"];
                 /** @description Only this entity type. */
                 entity_type?: string;
                 /** @description Earliest instant (inclusive). */

@@ -50,6 +50,7 @@ export type SyncProgress = S['Progress'];
 export type Settings = S['Settings'];
 export type GdprPurgeResult = S['PurgeResult'];
 export type AuditEvent = S['AuditEvent'];
+export type AuditAction = S['AuditAction'];
 
 export type ConflictReason =
   | 'target_modified'

@@ -10,15 +10,21 @@ import { Card, CardContent } from '@/components/ui/card';
 import { Field, Input } from '@/components/ui/input';
 import { Select } from '@/components/ui/select';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
+import type { AuditAction } from '@/api/types';
 import { browserTimeZone, localInputToRfc3339 } from '@/lib/format';
 
 const LIMIT = 50;
-export const AUDIT_ACTIONS = [
-  'login_succeeded', 'login_failed', 'connector_created', 'connector_updated', 'connector_deleted', 'pipeline_created', 'pipeline_updated',
-  'pipeline_deleted', 'mapping_created', 'mapping_updated', 'mapping_deleted', 'sync_requested', 'sync_started', 'sync_finished', 'entry_created',
-  'entry_updated', 'entry_deleted', 'conflict_raised', 'conflict_resolved', 'webhook_received', 'webhook_rejected', 'settings_updated',
-  'retention_purged', 'gdpr_exported', 'gdpr_purged',
-];
+/** Every audit action, from the generated API types: a new action on the server fails
+ * the typecheck here until it is listed. */
+const ACTIONS: Record<AuditAction, true> = {
+  login_succeeded: true, login_failed: true, connector_created: true, connector_updated: true, connector_deleted: true,
+  pipeline_created: true, pipeline_updated: true, pipeline_deleted: true, mapping_created: true, mapping_updated: true,
+  mapping_deleted: true, settings_updated: true, sync_requested: true, sync_started: true, sync_finished: true,
+  entry_created: true, entry_updated: true, entry_deleted: true, conflict_raised: true, conflict_resolved: true,
+  webhook_received: true, webhook_rejected: true, project_mirrored: true, retention_purged: true, gdpr_exported: true,
+  gdpr_purged: true,
+};
+export const AUDIT_ACTIONS = Object.keys(ACTIONS) as AuditAction[];
 /** Entity types the server records (`admin_user` for logins, `person` for GDPR requests). */
 const ENTITY_TYPES = ['admin_user', 'connector', 'pipeline', 'mapping', 'run', 'entry', 'conflict', 'settings', 'person'];
 

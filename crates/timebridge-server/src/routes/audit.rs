@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use timebridge_store::AuditFilter;
+use timebridge_store::{AuditAction, AuditFilter};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorResponse};
@@ -24,8 +24,8 @@ pub struct AuditEvent {
     pub at: DateTime<Utc>,
     /// `admin`, `system` or `webhook`.
     pub actor: String,
-    /// What happened, e.g. `connector_created`.
-    pub action: String,
+    /// What happened.
+    pub action: AuditAction,
     /// The kind of entity affected, e.g. `connector`.
     pub entity_type: String,
     /// The affected entity's id.
@@ -42,7 +42,8 @@ pub struct AuditEvent {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Only this action.
+    /// Only this action (an unknown one is a 400).
+    #[param(value_type = Option<AuditAction>)]
     pub action: Option<String>,
     /// Only this entity type.
     pub entity_type: Option<String>,
@@ -84,7 +85,12 @@ impl AuditQuery {
                 .filter(|v| !v.is_empty())
         };
         Ok(AuditFilter {
-            action: nonempty(&self.action),
+            action: nonempty(&self.action)
+                .map(|a| {
+                    a.parse::<AuditAction>()
+                        .map_err(|e| ApiError::bad_field("action", e.to_string()))
+                })
+                .transpose()?,
             entity_type: nonempty(&self.entity_type),
             since: nonempty(&self.since)
                 .map(|s| parse_bound("since", &s, false))
@@ -175,7 +181,7 @@ pub async fn export(
                 e.id.to_string(),
                 e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 e.actor.clone(),
-                e.action.clone(),
+                e.action.to_string(),
                 e.entity_type.clone(),
                 e.entity_id.clone().unwrap_or_default(),
                 e.ip.clone().unwrap_or_default(),

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use timebridge_store::AuditAction;
 use utoipa::ToSchema;
 
 use crate::audit::{Actor, record};
@@ -112,7 +113,7 @@ pub async fn login(
         record(
             &state,
             Actor::Admin,
-            "login_failed",
+            AuditAction::LoginFailed,
             "admin_user",
             None,
             json!({ "username": audited_username, "reason": "rate_limited" }),
@@ -135,7 +136,7 @@ pub async fn login(
         record(
             &state,
             Actor::Admin,
-            "login_failed",
+            AuditAction::LoginFailed,
             "admin_user",
             None,
             json!({ "username": audited_username, "reason": "invalid_credentials" }),
@@ -174,7 +175,7 @@ pub async fn login(
     record(
         &state,
         Actor::Admin,
-        "login_succeeded",
+        AuditAction::LoginSucceeded,
         "admin_user",
         None,
         json!({ "username": username }),

@@ -5,6 +5,7 @@
 //! answered only as `has_token` / `has_<secret>`.
 
 use std::collections::BTreeMap;
+use timebridge_store::AuditAction;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -409,7 +410,7 @@ pub async fn create(
     record(
         &state,
         Actor::Admin,
-        "connector_created",
+        AuditAction::ConnectorCreated,
         "connector",
         Some(created.id.to_string()),
         json!({ "kind": created.kind, "name": created.name, "base_url": created.base_url,
@@ -535,7 +536,7 @@ pub async fn update(
     record(
         &state,
         Actor::Admin,
-        "connector_updated",
+        AuditAction::ConnectorUpdated,
         "connector",
         Some(id.to_string()),
         json!({ "name": updated.name, "fields_changed": fields_changed }),
@@ -616,7 +617,7 @@ pub async fn delete(
     record(
         &state,
         Actor::Admin,
-        "connector_deleted",
+        AuditAction::ConnectorDeleted,
         "connector",
         Some(id.to_string()),
         json!({ "kind": current.kind, "name": current.name }),

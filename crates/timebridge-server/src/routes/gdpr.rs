@@ -5,6 +5,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use timebridge_store::AuditAction;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{Actor, record};
@@ -114,7 +115,7 @@ pub async fn export(
     record(
         &state,
         Actor::Admin,
-        "gdpr_exported",
+        AuditAction::GdprExported,
         "person",
         Some(email_digest(&email)),
         json!({"email_sha256_prefix": email_digest(&email),
@@ -164,7 +165,7 @@ pub async fn purge(
     record(
         &state,
         Actor::Admin,
-        "gdpr_purged",
+        AuditAction::GdprPurged,
         "person",
         Some(email_digest(&email)),
         json!({"email_sha256_prefix": email_digest(&email), "deleted": deleted}),

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
+use timebridge_store::AuditAction;
 use timebridge_store::{MappingFilter, MappingKind as StoreKind, StoreError};
 use utoipa::{IntoParams, ToSchema};
 
@@ -317,7 +318,7 @@ pub async fn create(
     record(
         &state,
         Actor::Admin,
-        "mapping_created",
+        AuditAction::MappingCreated,
         "mapping",
         Some(created.id.to_string()),
         audit_details(&created),
@@ -391,7 +392,7 @@ pub async fn update(
     record(
         &state,
         Actor::Admin,
-        "mapping_updated",
+        AuditAction::MappingUpdated,
         "mapping",
         Some(id.to_string()),
         details,
@@ -432,7 +433,7 @@ pub async fn delete(
     record(
         &state,
         Actor::Admin,
-        "mapping_deleted",
+        AuditAction::MappingDeleted,
         "mapping",
         Some(id.to_string()),
         audit_details(&before),

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use timebridge_connectors::registry::{self, Feature, Role};
+use timebridge_store::AuditAction;
 use timebridge_store::StoreError;
 use utoipa::ToSchema;
 
@@ -451,7 +452,7 @@ pub async fn create(
     record(
         &state,
         Actor::Admin,
-        "pipeline_created",
+        AuditAction::PipelineCreated,
         "pipeline",
         Some(created.id.to_string()),
         json!({ "name": created.name, "source_connector_id": created.source_connector_id,
@@ -526,7 +527,7 @@ pub async fn update(
     record(
         &state,
         Actor::Admin,
-        "pipeline_updated",
+        AuditAction::PipelineUpdated,
         "pipeline",
         Some(id.to_string()),
         json!({ "name": updated.name, "fields_changed": fields_changed }),
@@ -569,7 +570,7 @@ pub async fn delete(
     record(
         &state,
         Actor::Admin,
-        "pipeline_deleted",
+        AuditAction::PipelineDeleted,
         "pipeline",
         Some(id.to_string()),
         json!({ "name": current.name }),

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use timebridge_store::AuditAction;
 use utoipa::ToSchema;
 
 use crate::audit::{Actor, record};
@@ -89,7 +90,7 @@ pub async fn update(
     record(
         &state,
         Actor::Admin,
-        "settings_updated",
+        AuditAction::SettingsUpdated,
         "settings",
         None,
         json!({ "changes": { "retention_days": { "from": before.retention_days, "to": after.retention_days } } }),

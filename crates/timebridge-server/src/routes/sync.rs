@@ -2,6 +2,7 @@
 //! `pipeline_id` may be omitted when exactly one pipeline exists.
 
 use std::time::Duration;
+use timebridge_store::AuditAction;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -297,7 +298,7 @@ pub async fn manual(
     record(
         &state,
         Actor::Admin,
-        "sync_requested",
+        AuditAction::SyncRequested,
         "run",
         Some(run.id.to_string()),
         json!({"pipeline_id": pipeline.id, "dry_run": body.dry_run,

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 use timebridge_connectors::registry::{self, Feature};
 use timebridge_connectors::{WebhookProtocol, WebhookRejection, WebhookSpec};
-use timebridge_store::{NewAuditEvent, StoreError, WebhookCall as QueuedCall};
+use timebridge_store::{AuditAction, NewAuditEvent, StoreError, WebhookCall as QueuedCall};
 use utoipa::ToSchema;
 
 use crate::audit::{Actor, record};
@@ -200,7 +200,7 @@ async fn handle(
         record(
             &state,
             Actor::Webhook,
-            "webhook_rejected",
+            AuditAction::WebhookRejected,
             "connector",
             Some(connector.id.to_string()),
             json!({"reason": rejection.reason(), "kind": kind.kind}),
@@ -239,7 +239,7 @@ async fn handle(
         record(
             &state,
             Actor::Webhook,
-            "webhook_received",
+            AuditAction::WebhookReceived,
             "connector",
             Some(connector.id.to_string()),
             details,
@@ -255,7 +255,7 @@ async fn handle(
         audit: NewAuditEvent {
             at: state.clock.now(),
             actor: Actor::Webhook.as_str().to_owned(),
-            action: "webhook_received".to_owned(),
+            action: AuditAction::WebhookReceived,
             entity_type: "connector".to_owned(),
             entity_id: Some(connector.id.to_string()),
             details,

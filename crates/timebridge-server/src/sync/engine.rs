@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use timebridge_store::AuditAction;
 
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
@@ -259,7 +260,7 @@ async fn recover_intents(
                 record(
                     state,
                     Actor::System,
-                    "entry_created",
+                    AuditAction::EntryCreated,
                     "entry",
                     Some(item.target_id.clone()),
                     json!({"pipeline_id": run.pipeline_id, "source_key": intent.source_key,
@@ -526,9 +527,9 @@ async fn write(
                 state,
                 actor_of(run.trigger),
                 if is_create {
-                    "entry_created"
+                    AuditAction::EntryCreated
                 } else {
-                    "entry_updated"
+                    AuditAction::EntryUpdated
                 },
                 "entry",
                 Some(written.target_id.clone()),
@@ -653,7 +654,7 @@ async fn conflict_item(
                 record(
                     state,
                     actor_of(run.trigger),
-                    "conflict_raised",
+                    AuditAction::ConflictRaised,
                     "conflict",
                     Some(c.id.to_string()),
                     json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "source_key": key,
@@ -695,7 +696,7 @@ async fn close_settled_conflicts(
             record(
                 state,
                 Actor::System,
-                "conflict_resolved",
+                AuditAction::ConflictResolved,
                 "conflict",
                 Some(id.to_string()),
                 json!({"pipeline_id": run.pipeline_id, "run_id": run.id,

@@ -18,6 +18,7 @@ use serde_json::json;
 use timebridge_connectors::ProjectCreator;
 use timebridge_core::mapping::normalise_name;
 use timebridge_core::mirror::{CatalogProject, projects_to_mirror};
+use timebridge_store::AuditAction;
 use timebridge_store::{MirroredProject, NewMirrorIntent, Run};
 
 use super::context::PipelineContext;
@@ -149,7 +150,7 @@ async fn mirror(
                 record(
                     state,
                     actor_of(run.trigger),
-                    "project_mirrored",
+                    AuditAction::ProjectMirrored,
                     "project",
                     Some(created.key.clone()),
                     json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "name": name,
@@ -197,7 +198,7 @@ async fn settle_intents(
             record(
                 state,
                 Actor::System,
-                "project_mirrored",
+                AuditAction::ProjectMirrored,
                 "project",
                 Some(found.key.clone()),
                 json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "name": intent.name,

@@ -10,6 +10,7 @@ use timebridge_core::mapping::MappingResult;
 use timebridge_core::plan::{
     Action, LinkRecord, kept_target_memory, link_after_write, skip_memory,
 };
+use timebridge_store::AuditAction;
 use timebridge_store::{Conflict, NewWriteIntent};
 
 use super::context::{PipelineContext, SyncError, to_row};
@@ -138,9 +139,9 @@ pub async fn resolve(
                 state,
                 Actor::Admin,
                 if current.is_none() {
-                    "entry_created"
+                    AuditAction::EntryCreated
                 } else {
-                    "entry_updated"
+                    AuditAction::EntryUpdated
                 },
                 "entry",
                 Some(written.target_id.clone()),
@@ -226,7 +227,7 @@ pub async fn resolve(
             record(
                 state,
                 Actor::Admin,
-                "entry_deleted",
+                AuditAction::EntryDeleted,
                 "entry",
                 Some(tid),
                 json!({"pipeline_id": pid, "source_key": key, "conflict_id": conflict.id}),
@@ -246,7 +247,7 @@ pub async fn resolve(
     record(
         state,
         Actor::Admin,
-        "conflict_resolved",
+        AuditAction::ConflictResolved,
         "conflict",
         Some(conflict.id.to_string()),
         details,

@@ -4,6 +4,7 @@
 //! run a worker; the per-pipeline lease lets only one of them run a pipeline at a time.
 
 use std::time::Duration;
+use timebridge_store::AuditAction;
 
 use chrono::NaiveDate;
 use serde_json::json;
@@ -125,7 +126,7 @@ pub async fn retention(state: &SyncEnv) -> Result<(), timebridge_store::StoreErr
         record(
             state,
             crate::audit::Actor::System,
-            "retention_purged",
+            AuditAction::RetentionPurged,
             "settings",
             None,
             json!({"retention_days": days, "cutoff": cutoff, "deleted": counts}),
@@ -194,7 +195,7 @@ pub async fn run_claimed(
     record(
         state,
         actor_of(run.trigger),
-        "sync_started",
+        AuditAction::SyncStarted,
         "run",
         Some(run.id.to_string()),
         json!({"pipeline_id": run.pipeline_id, "trigger": run.trigger, "dry_run": run.dry_run,
@@ -285,7 +286,7 @@ pub async fn run_claimed(
     record(
         state,
         actor_of(run.trigger),
-        "sync_finished",
+        AuditAction::SyncFinished,
         "run",
         Some(run.id.to_string()),
         json!({"pipeline_id": run.pipeline_id, "status": report.status, "stats": s,

@@ -95,6 +95,11 @@ api_test!(async fn audit_filters_by_action_entity_type_and_time(app) {
     assert_eq!(page["total"], 3);
     let (status, _) = app.get_json("/api/audit?since=yesterday", &token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, by_action) = app.get_json("/api/audit?action=connector_created", &token).await;
+    assert_eq!(by_action["total"], 2);
+    let (status, body) = app.get_json("/api/audit?action=connector_made", &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["details"]["field"], "action", "{body}");
 });
 
 api_test!(async fn the_csv_export_quotes_fields_and_neutralises_formulas(app) {
@@ -120,7 +125,7 @@ api_test!(async fn the_csv_export_quotes_fields_and_neutralises_formulas(app) {
         .append_audit(timebridge_store::NewAuditEvent {
             at: app.clock.now(),
             actor: "system".into(),
-            action: "test_event".into(),
+            action: timebridge_store::AuditAction::SettingsUpdated,
             entity_type: "test".into(),
             entity_id: Some("=1+2".into()),
             details: json!({}),
@@ -128,9 +133,9 @@ api_test!(async fn the_csv_export_quotes_fields_and_neutralises_formulas(app) {
         })
         .await
         .unwrap();
-    let res = app.authed(Method::GET, "/api/audit/export?action=test_event", &token).send().await.unwrap();
+    let res = app.authed(Method::GET, "/api/audit/export?entity_type=test", &token).send().await.unwrap();
     let text = res.text().await.unwrap();
-    assert!(text.contains(",system,test_event,test,'=1+2,,{}"), "{text}");
+    assert!(text.contains(",system,settings_updated,test,'=1+2,,{}"), "{text}");
 });
 
 api_test!(async fn no_route_alters_audit_events(app) {

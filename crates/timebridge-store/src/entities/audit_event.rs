@@ -9,7 +9,7 @@ pub struct Model {
     pub id: i64,
     pub at: DateTimeUtc,
     pub actor: String,
-    pub action: String,
+    pub action: crate::AuditAction,
     pub entity_type: String,
     pub entity_id: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]

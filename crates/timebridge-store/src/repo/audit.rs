@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::Store;
 use crate::error::StoreResult;
+use crate::{AuditAction, Store};
 
 /// An audit event as stored.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -15,8 +15,7 @@ pub struct AuditEvent {
     pub at: DateTime<Utc>,
     /// `admin`, `system` or `webhook`.
     pub actor: String,
-    /// e.g. `connector_created`, `login_failed`.
-    pub action: String,
+    pub action: AuditAction,
     pub entity_type: String,
     pub entity_id: Option<String>,
     pub details: Value,
@@ -38,7 +37,7 @@ impl AuditEvent {
 pub struct NewAuditEvent {
     pub at: DateTime<Utc>,
     pub actor: String,
-    pub action: String,
+    pub action: AuditAction,
     pub entity_type: String,
     pub entity_id: Option<String>,
     pub details: Value,
@@ -49,7 +48,7 @@ pub struct NewAuditEvent {
 /// inclusive bounds on `at`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
     pub entity_type: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -133,7 +132,7 @@ fn apply(
     use crate::entities::audit_event as e;
     use sea_orm::*;
     if let Some(a) = &f.action {
-        q = q.filter(e::Column::Action.eq(a.clone()));
+        q = q.filter(e::Column::Action.eq(*a));
     }
     if let Some(a) = &f.entity_type {
         q = q.filter(e::Column::EntityType.eq(a.clone()));
