@@ -776,7 +776,7 @@ impl Store {
                         id: NotSet,
                         at: Set(crate::store::db_time(c.audit.at)),
                         actor: Set(c.audit.actor.clone()),
-                        action: Set(c.audit.action.clone()),
+                        action: Set(c.audit.action),
                         entity_type: Set(c.audit.entity_type.clone()),
                         entity_id: Set(c.audit.entity_id.clone()),
                         details: Set(details),
