@@ -225,6 +225,58 @@ pub fn normalize_settings(kind: &KindInfo, settings: &Value) -> Result<Value, Se
     Ok(Value::Object(out))
 }
 
+/// A connector's settings as the API takes them, split the way the store keeps them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitSettings {
+    /// The plain settings, validated and with their defaults filled in.
+    pub plain: Value,
+    /// Secret settings given a value, as text (the store encrypts them).
+    pub secrets: std::collections::BTreeMap<String, String>,
+    /// Secret settings given `null`: "remove it".
+    pub removed_secrets: Vec<String>,
+}
+
+/// Validates `settings` (secrets included) against the kind's schema and splits the
+/// secret settings out of them; a secret set to `null` is a removal and is not validated.
+pub fn split_settings(kind: &KindInfo, settings: &Value) -> Result<SplitSettings, SettingsError> {
+    let mut input = match settings {
+        Value::Null => Map::new(),
+        Value::Object(m) => m.clone(),
+        _ => {
+            return Err(SettingsError {
+                field: String::new(),
+                message: "must be an object".into(),
+            });
+        }
+    };
+    let mut removed_secrets = Vec::new();
+    for name in &kind.secret_settings {
+        if input.get(*name).is_some_and(Value::is_null) {
+            input.remove(*name);
+            removed_secrets.push((*name).to_owned());
+        }
+    }
+    let mut plain = match normalize_settings(kind, &Value::Object(input))? {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let mut secrets = std::collections::BTreeMap::new();
+    for name in &kind.secret_settings {
+        if let Some(value) = plain.remove(*name) {
+            let text = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            secrets.insert((*name).to_owned(), text);
+        }
+    }
+    Ok(SplitSettings {
+        plain: Value::Object(plain),
+        secrets,
+        removed_secrets,
+    })
+}
+
 fn check_value(name: &str, schema: &Value, value: &Value) -> Result<(), SettingsError> {
     let err = |message: &str| SettingsError {
         field: name.to_string(),

@@ -232,7 +232,8 @@ where
         worker_stopped,
     ));
     let flusher = tokio::spawn(webhook_queue::run_flusher(
-        state.clone(),
+        state.webhook_queue.clone(),
+        sync::SyncEnv::from_ref(&state),
         worker_stopped_for_flusher,
     ));
     let shutdown = async move {

@@ -7,13 +7,13 @@
 //! are hints, and the scheduled scan reads everything anyway.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use timebridge_store::{Secret, WebhookCall, WebhookTarget};
 use tokio::sync::mpsc;
 
-use crate::state::AppState;
+use crate::sync::SyncEnv;
 use crate::sync::worker::default_window;
 
 /// How long a connector's kind and webhook secret are trusted from the cache.
@@ -106,15 +106,15 @@ impl WebhookQueue {
     }
 }
 
-/// Records queued calls; when `stop` turns true, records what is left and returns.
-pub async fn run_flusher(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let Some(mut rx) = state
-        .webhook_queue
-        .rx
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-    else {
+/// Records the calls queued on `queue` through the engine's environment (its store,
+/// clock and worker wake-up; not the web state); when `stop` turns true, records what is
+/// left and returns.
+pub async fn run_flusher(
+    queue: Arc<WebhookQueue>,
+    state: SyncEnv,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let Some(mut rx) = queue.rx.lock().unwrap_or_else(|e| e.into_inner()).take() else {
         return;
     };
     loop {
@@ -145,7 +145,7 @@ pub async fn run_flusher(state: AppState, mut stop: tokio::sync::watch::Receiver
     }
 }
 
-async fn flush(state: &AppState, batch: Vec<WebhookCall>) {
+async fn flush(state: &SyncEnv, batch: Vec<WebhookCall>) {
     for attempt in 1..=5u32 {
         match write(state, &batch).await {
             Ok((kept, runs)) => {
@@ -166,7 +166,7 @@ async fn flush(state: &AppState, batch: Vec<WebhookCall>) {
 }
 
 async fn write(
-    state: &AppState,
+    state: &SyncEnv,
     batch: &[WebhookCall],
 ) -> Result<(usize, Vec<i64>), timebridge_store::StoreError> {
     let now = state.clock.now();

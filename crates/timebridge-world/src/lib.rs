@@ -24,7 +24,7 @@ use std::future::Future;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use timebridge_sim::{KimaiSim, SimError, SimOptions, ZammadSim};
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
@@ -192,23 +192,14 @@ impl ConnectorDef {
     fn split(&self) -> anyhow::Result<(Value, BTreeMap<String, Secret>)> {
         let kind = timebridge_connectors::registry::find(&self.kind)
             .with_context(|| format!("unknown connector kind {:?}", self.kind))?;
-        let normalized = timebridge_connectors::registry::normalize_settings(&kind, &self.settings)
-            .map_err(|e| anyhow::anyhow!("{} settings.{}: {}", self.kind, e.field, e.message))?;
-        let mut plain = match normalized {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
-        let mut secrets = BTreeMap::new();
-        for name in &kind.secret_settings {
-            if let Some(value) = plain.remove(*name) {
-                let text = match value {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                secrets.insert((*name).to_owned(), Secret::new(text));
-            }
-        }
-        Ok((Value::Object(plain), secrets))
+        let split = timebridge_connectors::registry::split_settings(&kind, &self.settings)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.kind))?;
+        let secrets = split
+            .secrets
+            .into_iter()
+            .map(|(name, text)| (name, Secret::new(text)))
+            .collect();
+        Ok((split.plain, secrets))
     }
 }
 

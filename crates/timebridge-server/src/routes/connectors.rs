@@ -252,20 +252,7 @@ struct SplitSettings {
 }
 
 fn split_settings(kind: &KindInfo, settings: &Value) -> Result<SplitSettings, ApiError> {
-    let mut input = match settings {
-        Value::Null => Map::new(),
-        Value::Object(m) => m.clone(),
-        _ => return Err(ApiError::invalid_field("settings", "must be an object")),
-    };
-    // A secret set to null means "remove it"; it never reaches validation.
-    let mut removed_secrets = Vec::new();
-    for name in &kind.secret_settings {
-        if input.get(*name).is_some_and(Value::is_null) {
-            input.remove(*name);
-            removed_secrets.push(name.to_string());
-        }
-    }
-    let normalized = registry::normalize_settings(kind, &Value::Object(input)).map_err(|e| {
+    let split = registry::split_settings(kind, settings).map_err(|e| {
         let field = if e.field.is_empty() {
             "settings".to_string()
         } else {
@@ -273,24 +260,14 @@ fn split_settings(kind: &KindInfo, settings: &Value) -> Result<SplitSettings, Ap
         };
         ApiError::invalid_field(&field, e.message)
     })?;
-    let mut plain = match normalized {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    let mut set_secrets = BTreeMap::new();
-    for name in &kind.secret_settings {
-        if let Some(value) = plain.remove(*name) {
-            let text = match value {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            set_secrets.insert(name.to_string(), Secret::new(text));
-        }
-    }
     Ok(SplitSettings {
-        plain: Value::Object(plain),
-        set_secrets,
-        removed_secrets,
+        plain: split.plain,
+        set_secrets: split
+            .secrets
+            .into_iter()
+            .map(|(name, text)| (name, Secret::new(text)))
+            .collect(),
+        removed_secrets: split.removed_secrets,
     })
 }
 
