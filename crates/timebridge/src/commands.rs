@@ -412,20 +412,26 @@ pub async fn demo(
     let username = config.admin_username.clone();
     let clock: SharedClock = Arc::new(SystemClock);
     let now = clock.now();
-    let mut world = World::start(
-        Pair::ZammadKimai,
-        SimOptions {
-            seed: args.seed,
-            latency: std::time::Duration::from_millis(args.latency_ms),
-            token: random_password(),
-            now: Some(now),
-            running_clock: true,
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .context("cannot start the simulators")?;
+    let sim_options = || SimOptions {
+        seed: args.seed,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        token: random_password(),
+        now: Some(now),
+        running_clock: true,
+        ..SimOptions::default()
+    };
+    let mut world = World::start(Pair::ZammadKimai, sim_options())
+        .await
+        .context("cannot start the simulators")?;
     let state = timebridge_server::prepare(config, clock.clone()).await?;
+    // The other pairs, each with its own simulators, beside the main one.
+    let mut others = Vec::new();
+    for pair in DEMO_PAIRS {
+        let world = World::start(*pair, sim_options())
+            .await
+            .with_context(|| format!("cannot start the simulators of {pair:?}"))?;
+        others.push(demo_other_pair(&state, world, now).await?);
+    }
     let webhook_secret = random_password();
     let unmapped_type = demo_plan(&mut world, &webhook_secret);
     let ids =
@@ -481,6 +487,17 @@ pub async fn demo(
          user, negative corrections, and one Kimai entry gets edited by hand after the sync"
     );
     println!("  new accountings arrive every 30 s with a signed webhook, to watch live sync");
+    for (world, run) in &others {
+        let plan = &world.plan;
+        println!(
+            "  {} (run #{run}): {} {}   {} {}",
+            plan.pipeline.name,
+            plan.source.name,
+            plan.source.base_url,
+            plan.target.name,
+            plan.target.base_url
+        );
+    }
     println!();
     let live = tokio::spawn(demo_live(
         state.clone(),
@@ -494,7 +511,53 @@ pub async fn demo(
     live.abort();
     zammad.shutdown().await;
     kimai.shutdown().await;
+    drop(others);
     served
+}
+
+/// The pairs the demo shows beside Zammad → Kimai (which also gets live bookings).
+const DEMO_PAIRS: &[timebridge_world::Pair] = &[];
+
+/// Configures one more pair of the demo under names of its own (connectors are found by
+/// name on the next start) and queues its first sync; returns the world (its simulators
+/// live as long as it does) and the run.
+async fn demo_other_pair(
+    state: &timebridge_server::AppState,
+    mut world: timebridge_world::World,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(timebridge_world::World, i64)> {
+    let label = |kind: &str| {
+        timebridge_connectors::registry::find(kind)
+            .map_or_else(|| kind.to_owned(), |k| k.label.to_owned())
+    };
+    let plan = &mut world.plan;
+    let title = plan.pipeline.name.clone();
+    plan.source.name = format!("Demo {} ({title})", label(&plan.source.kind));
+    plan.target.name = format!("Demo {} ({title})", label(&plan.target.kind));
+    plan.pipeline.name = format!("Demo: {title}");
+    plan.pipeline.window_days = 62;
+    let ids = timebridge_world::configure_store(&state.store, &world.plan, now).await?;
+    let run = match state.store.active_run(ids.pipeline).await? {
+        Some(run) => run,
+        None => {
+            state
+                .store
+                .enqueue_run(
+                    timebridge_store::NewRun {
+                        pipeline_id: ids.pipeline,
+                        trigger: timebridge_store::RunTrigger::Manual,
+                        dry_run: false,
+                        window_from: timebridge_sim::seed::previous_month_start(now),
+                        window_to: now.date_naive(),
+                        ticket_ids: None,
+                        run_after: now,
+                    },
+                    now,
+                )
+                .await?
+        }
+    };
+    Ok((world, run.id))
 }
 
 /// What the demo does while it runs: once the first sync is done, one synced Kimai entry
