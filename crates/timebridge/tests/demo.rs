@@ -5,6 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// The pipelines the demo configures, one per pair it shows.
+const DEMO_PIPELINES: &[&str] = &["Demo: Zammad → Kimai"];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
     let dir = tempfile::tempdir().unwrap();
@@ -65,26 +68,54 @@ async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
         .as_str()
         .expect("logged in")
         .to_owned();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let run = loop {
-        let status: serde_json::Value = client
-            .get(format!("{base}/api/sync/status"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if status["last_run"].is_object() {
-            break status["last_run"].clone();
+    let get = |path: String| {
+        let request = client.get(format!("{base}{path}")).bearer_auth(&token);
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no finished run: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    // Every pair the demo shows has its pipeline and a finished first sync that wrote.
+    let pipelines = get("/api/pipelines".into()).await;
+    let pipelines = pipelines["items"].as_array().unwrap().clone();
+    let names: Vec<&str> = pipelines
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for expected in DEMO_PIPELINES {
+        assert!(
+            names.contains(expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut runs = Vec::new();
+    for p in &pipelines {
+        let run = loop {
+            let status = get(format!("/api/sync/status?pipeline_id={}", p["id"])).await;
+            if status["last_run"].is_object() {
+                break status["last_run"].clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no finished run of {}: {status}",
+                p["name"]
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(run["status"], "succeeded", "{}: {run}", p["name"]);
+        assert!(
+            run["stats"]["created"].as_u64().unwrap() > 0,
+            "{}: {run}",
+            p["name"]
+        );
+        runs.push(run);
+    }
     let conflicts: serde_json::Value = client
         .get(format!("{base}/api/conflicts?status=open"))
         .bearer_auth(&token)
@@ -97,7 +128,6 @@ async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
     drop(child);
     // The deliberate problems show up as conflicts to resolve.
     assert!(conflicts["total"].as_u64().unwrap() > 0, "{conflicts}");
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert!(run["stats"]["created"].as_u64().unwrap() > 0, "{run}");
+    assert_eq!(runs.len(), DEMO_PIPELINES.len());
     assert!(dir.path().join("data/demo.db").exists());
 }
