@@ -1,7 +1,9 @@
 //! Crash points for the crash-safety tests: with `TIMEBRIDGE_CRASH_AT=<point>:<n>` in the
 //! environment, the process aborts (as if killed) at the n-th passage of `<point>`:
 //! `before_write` (intent stored, remote write not sent) or `after_write` (remote write
-//! done, link not yet stored). Unset — the normal case — these are no-ops.
+//! done, link not yet stored); for project mirroring `before_mirror` (mirror intent
+//! stored, project not created) and `after_mirror` (project created, intent not settled).
+//! Unset — the normal case — these are no-ops.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,4 +40,16 @@ pub fn before_remote_write() {
 pub fn after_remote_write() {
     static COUNT: AtomicU64 = AtomicU64::new(0);
     pass("after_write", &COUNT);
+}
+
+/// Passed after a mirror intent is stored, before the project is created in the source.
+pub fn before_mirror_create() {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    pass("before_mirror", &COUNT);
+}
+
+/// Passed after the source created a mirrored project, before its intent is settled.
+pub fn after_mirror_create() {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    pass("after_mirror", &COUNT);
 }

@@ -18,13 +18,13 @@ use serde_json::json;
 use timebridge_connectors::ProjectCreator;
 use timebridge_core::mapping::normalise_name;
 use timebridge_core::mirror::{CatalogProject, projects_to_mirror};
-use timebridge_store::AuditAction;
-use timebridge_store::{MirroredProject, NewMirrorIntent, Run};
+
+use timebridge_store::{AuditAction, MirroredProject, NewAuditEvent, NewMirrorIntent, Run};
 
 use super::context::PipelineContext;
 use super::engine::actor_of;
 use super::env::SyncEnv;
-use crate::audit::{Actor, record};
+use crate::audit::Actor;
 
 /// What mirroring did before a run.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -145,30 +145,32 @@ async fn mirror(
                 continue;
             }
         };
+        crate::faults::before_mirror_create();
         match creator.create_project(&name, client_key).await {
             Ok(created) => {
-                record(
-                    state,
-                    actor_of(run.trigger),
-                    AuditAction::ProjectMirrored,
-                    "project",
-                    Some(created.key.clone()),
-                    json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "name": name,
-                           "source_key": created.key, "target_key": project.key,
-                           "client_key": client_key, "recovered": false}),
-                    None,
-                )
-                .await;
+                crate::faults::after_mirror_create();
+                let audit = NewAuditEvent {
+                    at: state.clock.now(),
+                    actor: actor_of(run.trigger).as_str().to_owned(),
+                    action: AuditAction::ProjectMirrored,
+                    entity_type: "project".to_owned(),
+                    entity_id: Some(created.key.clone()),
+                    details: json!({"pipeline_id": run.pipeline_id, "run_id": run.id,
+                           "name": name, "source_key": created.key,
+                           "target_key": project.key, "client_key": client_key,
+                           "recovered": false}),
+                    ip: None,
+                };
+                if let Err(e) = state.store.settle_mirror_intent(intent, audit).await {
+                    // The next run finds the project by name, adopts it and audits it.
+                    tracing::warn!(run = run.id, error = %e, "Could not settle a mirror intent.");
+                }
                 tracing::info!(run = run.id, pipeline = run.pipeline_id, name = %name,
                     source_key = %created.key, "Mirrored a target project into the source.");
                 out.projects.push(MirroredProject {
                     name,
                     source_key: Some(created.key),
                 });
-                if let Err(e) = state.store.delete_mirror_intent(intent).await {
-                    // Harmless: the next run finds the project by name and adopts it.
-                    tracing::warn!(run = run.id, error = %e, "Could not delete a mirror intent.");
-                }
             }
             Err(e) => {
                 // Keep the intent only when the create may have happened: the next run
@@ -195,27 +197,28 @@ async fn settle_intents(
     for intent in state.store.pending_mirror_intents(run.pipeline_id).await? {
         let wanted = normalise_name(&intent.name);
         if let Some(found) = source.iter().find(|p| normalise_name(&p.name) == wanted) {
-            record(
-                state,
-                Actor::System,
-                AuditAction::ProjectMirrored,
-                "project",
-                Some(found.key.clone()),
-                json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "name": intent.name,
-                       "source_key": found.key, "client_key": intent.client_key,
-                       "recovered": true,
+            let audit = NewAuditEvent {
+                at: state.clock.now(),
+                actor: Actor::System.as_str().to_owned(),
+                action: AuditAction::ProjectMirrored,
+                entity_type: "project".to_owned(),
+                entity_id: Some(found.key.clone()),
+                details: json!({"pipeline_id": run.pipeline_id, "run_id": run.id,
+                       "name": intent.name, "source_key": found.key,
+                       "client_key": intent.client_key, "recovered": true,
                        "note": "created by an interrupted run; found by its name and adopted"}),
-                None,
-            )
-            .await;
+                ip: None,
+            };
+            state.store.settle_mirror_intent(intent.id, audit).await?;
             tracing::info!(run = run.id, pipeline = run.pipeline_id, name = %intent.name,
                 source_key = %found.key, "Adopted a project an interrupted run created.");
             out.projects.push(MirroredProject {
                 name: intent.name.clone(),
                 source_key: Some(found.key.clone()),
             });
+        } else {
+            state.store.delete_mirror_intent(intent.id).await?;
         }
-        state.store.delete_mirror_intent(intent.id).await?;
     }
     Ok(())
 }

@@ -63,22 +63,9 @@ pub struct AuditCursor {
 
 impl Store {
     pub async fn append_audit(&self, event: NewAuditEvent) -> StoreResult<AuditEvent> {
-        use crate::entities::audit_event as e;
-        use sea_orm::*;
-        let m = e::ActiveModel {
-            id: NotSet,
-            at: Set(crate::store::db_time(event.at)),
-            actor: Set(event.actor),
-            action: Set(event.action),
-            entity_type: Set(event.entity_type),
-            entity_id: Set(event.entity_id),
-            details: Set(event.details),
-            ip: Set(event.ip),
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(conv(m))
+        Ok(conv(insert_audit(&self.db, event).await?))
     }
+
     pub async fn list_audit(
         &self,
         filter: &AuditFilter,
@@ -125,6 +112,27 @@ impl Store {
         Ok(items.into_iter().map(conv).collect())
     }
 }
+/// Appends `event` on `db` (the store's connection or a transaction of it).
+pub(crate) async fn insert_audit(
+    db: &impl sea_orm::ConnectionTrait,
+    event: NewAuditEvent,
+) -> StoreResult<crate::entities::audit_event::Model> {
+    use crate::entities::audit_event as e;
+    use sea_orm::*;
+    Ok(e::ActiveModel {
+        id: NotSet,
+        at: Set(crate::store::db_time(event.at)),
+        actor: Set(event.actor),
+        action: Set(event.action),
+        entity_type: Set(event.entity_type),
+        entity_id: Set(event.entity_id),
+        details: Set(event.details),
+        ip: Set(event.ip),
+    }
+    .insert(db)
+    .await?)
+}
+
 fn apply(
     mut q: sea_orm::Select<crate::entities::audit_event::Entity>,
     f: &AuditFilter,

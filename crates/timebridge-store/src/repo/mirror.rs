@@ -96,6 +96,21 @@ impl Store {
         }
     }
 
+    /// Settles an intent whose project exists: forgets it and appends its audit event in
+    /// one transaction, so that a crash never leaves the event without the settlement (a
+    /// second event for one project) nor the settlement without the event.
+    pub async fn settle_mirror_intent(
+        &self,
+        id: i64,
+        audit: crate::NewAuditEvent,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        mirror_intent::Entity::delete_by_id(id).exec(&txn).await?;
+        crate::repo::audit::insert_audit(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// Forgets an intent whose outcome is settled.
     pub async fn delete_mirror_intent(&self, id: i64) -> StoreResult<()> {
         mirror_intent::Entity::delete_by_id(id)
