@@ -394,6 +394,26 @@ fn call(
             let attributes = strings(param(pos, 1, kw, "attributes")).unwrap_or_default();
             Ok(db.fields_get(model, &names, &attributes))
         }
+        // Not recorded; Odoo 18 still has it (deprecated in favour of `has_access`).
+        "check_access_rights" => {
+            let op = param(pos, 0, kw, "operation")
+                .and_then(Value::as_str)
+                .unwrap_or("read");
+            let allowed = match model {
+                "hr.attendance" => env.rights.attendance_admin || op == "read",
+                "account.analytic.line" => env.rights.timesheet_admin,
+                _ => true,
+            };
+            let raise = param(pos, 1, kw, "raise_exception")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            if !allowed && raise {
+                return Err(OdooError::access(format!(
+                    "You are not allowed to {op} '{model}' records."
+                )));
+            }
+            Ok(json!(allowed))
+        }
         "copy" if model == "hr.attendance" => {
             Err(OdooError::user("You cannot duplicate an attendance."))
         }
