@@ -5,6 +5,7 @@
 
 mod client;
 mod connector;
+mod convert;
 mod rpc;
 
 use serde_json::json;
