@@ -401,6 +401,7 @@ impl Db {
         };
         self.check_read_access(env, model)?;
         let active_filter = env.active_test && has_active(model) && !d.mentions("active");
+        let by_id = d.mentions("id");
         let Some(table) = self.table(model) else {
             return Ok(Vec::new());
         };
@@ -412,9 +413,13 @@ impl Db {
             })
             .filter(|(_, r)| self.visible(env, model, r))
             .filter(|(id, r)| {
-                let mut with_id = (*r).clone();
-                with_id.insert("id".into(), json!(id));
-                d.matches(&with_id)
+                if by_id {
+                    let mut with_id = (*r).clone();
+                    with_id.insert("id".into(), json!(id));
+                    d.matches(&with_id)
+                } else {
+                    d.matches(r)
+                }
             })
             .map(|(id, r)| (*id, r))
             .collect();
@@ -452,17 +457,39 @@ impl Db {
         model: &str,
         vals_list: &[Value],
     ) -> Result<Vec<i64>, OdooError> {
-        let backup = self.tables.clone();
+        let backup = self.backup(model);
         let result = self.create_inner(env, model, vals_list);
         if result.is_err() {
-            let counters: BTreeMap<&'static str, i64> =
-                self.tables.iter().map(|(k, t)| (*k, t.next_id)).collect();
-            self.tables = backup;
-            for (k, n) in counters {
-                self.table_mut(k).next_id = n;
-            }
+            self.restore(backup, true);
         }
         result
+    }
+
+    /// Copies of the tables a create or write of `model` may change (its own, and the
+    /// analytic accounts a project gets), for rolling back a failed call.
+    fn backup(&self, model: &str) -> Vec<(&'static str, Table)> {
+        let mut names = vec![model];
+        if model == "project.project" {
+            names.push("account.analytic.account");
+        }
+        names
+            .into_iter()
+            .filter_map(|n| {
+                let key = super::orm::MODELS.iter().find(|m| **m == n).copied()?;
+                Some((key, self.tables.get(key).cloned().unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    /// Puts backed-up tables back; with `keep_ids`, the sequences stay where the failed
+    /// call left them (PostgreSQL does not roll sequences back).
+    fn restore(&mut self, backup: Vec<(&'static str, Table)>, keep_ids: bool) {
+        for (name, mut table) in backup {
+            if keep_ids {
+                table.next_id = self.table_mut(name).next_id;
+            }
+            self.tables.insert(name, table);
+        }
     }
 
     fn create_inner(
@@ -759,10 +786,10 @@ impl Db {
         ids: &[i64],
         vals: &Value,
     ) -> Result<(), OdooError> {
-        let backup = self.tables.clone();
+        let backup = self.backup(model);
         let result = self.write_inner(env, model, ids, vals);
         if result.is_err() {
-            self.tables = backup;
+            self.restore(backup, false);
         }
         result
     }
