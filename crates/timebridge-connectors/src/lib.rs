@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod kimai;
 pub mod marker;
+pub mod odoo;
 pub mod registry;
 pub mod webhook;
 pub mod zammad;

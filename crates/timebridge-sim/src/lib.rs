@@ -41,6 +41,7 @@
 pub mod clock;
 pub mod faults;
 pub mod kimai;
+pub mod odoo;
 pub mod seed;
 mod server;
 pub mod webhook;
@@ -53,6 +54,7 @@ use chrono::{DateTime, TimeZone, Utc};
 pub use clock::Clock;
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
 pub use kimai::{KimaiControl, KimaiSim};
+pub use odoo::{OdooControl, OdooSim};
 pub use seed::Seed;
 pub use zammad::{ZammadControl, ZammadSim};
 
@@ -115,6 +117,8 @@ pub enum SimKind {
     Zammad,
     /// The Kimai 2.66 simulator.
     Kimai,
+    /// The Odoo 18 simulator (JSON-RPC).
+    Odoo,
 }
 
 impl std::str::FromStr for SimKind {
@@ -123,8 +127,9 @@ impl std::str::FromStr for SimKind {
         match s.to_ascii_lowercase().as_str() {
             "zammad" => Ok(SimKind::Zammad),
             "kimai" => Ok(SimKind::Kimai),
+            "odoo" => Ok(SimKind::Odoo),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad or kimai)"
+                "unknown simulator {other:?} (expected zammad, kimai or odoo)"
             )),
         }
     }
@@ -187,6 +192,15 @@ pub async fn run_standalone(
             println!(
                 "Zammad simulator listening on {} (token: {token}, seed: {seed:?})",
                 sim.url
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::Odoo => {
+            let sim = OdooSim::start(opts).await?;
+            println!(
+                "Odoo simulator listening on {} (database: {}, login: {}, API key: {token}, seed: {seed:?})",
+                sim.url, sim.database, sim.login
             );
             let _ = tokio::signal::ctrl_c().await;
             sim.shutdown().await;

@@ -25,7 +25,7 @@ use std::future::Future;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use timebridge_sim::{KimaiSim, SimError, SimOptions, ZammadSim};
+use timebridge_sim::{KimaiSim, OdooSim, SimError, SimOptions, ZammadSim};
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
     Store,
@@ -39,6 +39,8 @@ pub const WEBHOOK_SECRET: &str = "timebridge-world-webhook-secret";
 pub enum Pair {
     /// Zammad time accountings into Kimai timesheets.
     ZammadKimai,
+    /// Zammad time accountings into Odoo timesheets (`account.analytic.line`).
+    ZammadOdoo,
 }
 
 /// The running simulators of a world, by pair.
@@ -50,6 +52,13 @@ pub enum Sims {
         zammad: ZammadSim,
         /// The target.
         kimai: KimaiSim,
+    },
+    /// [`Pair::ZammadOdoo`].
+    ZammadOdoo {
+        /// The source.
+        zammad: ZammadSim,
+        /// The target.
+        odoo: OdooSim,
     },
 }
 
@@ -140,6 +149,7 @@ impl World {
     pub async fn start(pair: Pair, opts: SimOptions) -> Result<World, SimError> {
         let (sims, plan) = match pair {
             Pair::ZammadKimai => pairs::zammad_kimai::start(opts).await?,
+            Pair::ZammadOdoo => pairs::zammad_odoo::start(opts).await?,
         };
         Ok(World { pair, sims, plan })
     }
@@ -147,7 +157,7 @@ impl World {
     /// The Zammad simulator; panics in a world without one.
     pub fn zammad(&self) -> &ZammadSim {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } => zammad,
+            Sims::ZammadKimai { zammad, .. } | Sims::ZammadOdoo { zammad, .. } => zammad,
         }
     }
 
@@ -155,13 +165,22 @@ impl World {
     pub fn kimai(&self) -> &KimaiSim {
         match &self.sims {
             Sims::ZammadKimai { kimai, .. } => kimai,
+            Sims::ZammadOdoo { .. } => panic!("a {:?} world has no Kimai", self.pair),
+        }
+    }
+
+    /// The Odoo simulator; panics in a world without one.
+    pub fn odoo(&self) -> &OdooSim {
+        match &self.sims {
+            Sims::ZammadOdoo { odoo, .. } => odoo,
+            Sims::ZammadKimai { .. } => panic!("a {:?} world has no Odoo", self.pair),
         }
     }
 
     /// The world's source system, for the pair scenarios.
     pub fn source(&self) -> &dyn SourceDriver {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } => zammad,
+            Sims::ZammadKimai { zammad, .. } | Sims::ZammadOdoo { zammad, .. } => zammad,
         }
     }
 
@@ -169,6 +188,7 @@ impl World {
     pub fn target(&self) -> &dyn TargetDriver {
         match &self.sims {
             Sims::ZammadKimai { kimai, .. } => kimai,
+            Sims::ZammadOdoo { odoo, .. } => odoo,
         }
     }
 
@@ -176,6 +196,7 @@ impl World {
     pub fn into_zammad_kimai(self) -> (ZammadSim, KimaiSim) {
         match self.sims {
             Sims::ZammadKimai { zammad, kimai } => (zammad, kimai),
+            Sims::ZammadOdoo { .. } => panic!("not a Zammad → Kimai world"),
         }
     }
 }

@@ -110,3 +110,5 @@ macro_rules! pair {
 }
 
 pair!(zammad_to_kimai, Pair::ZammadKimai);
+pair!(zammad_to_odoo_timesheets, Pair::ZammadOdoo);
+pair!(zammad_to_odoo_timesheets, Pair::ZammadOdoo);
