@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use timebridge_connectors::http::RetryPolicy;
-use timebridge_connectors::odoo::{ATTENDANCE_PROJECT, NO_TASK, OdooConnector};
+use timebridge_connectors::odoo::OdooConnector;
 use timebridge_connectors::{
     Connector, ConnectorConfig, ConnectorContext, ConnectorError, ErrorClass, Marker, SourceQuery,
     TargetConnector, registry,
@@ -102,7 +102,9 @@ fn attendances(sim: &OdooSim) -> OdooConnector {
     connector_as(sim, &sim.login, &sim.token, json!({"model": "attendance"}))
 }
 
-fn entry(project: &str, task: &str, begin: &str, end: Option<&str>) -> Entry {
+/// An entry of employee 2; `project` and `task` `None` as attendances (and timesheets
+/// without a task) have them.
+fn entry(project: Option<&str>, task: Option<&str>, begin: &str, end: Option<&str>) -> Entry {
     let begin = utc(begin);
     let end = end.map(utc);
     Entry {
@@ -110,12 +112,12 @@ fn entry(project: &str, task: &str, begin: &str, end: Option<&str>) -> Entry {
         key: String::new(),
         ticket: None,
         customer: None,
-        project: Some(NamedRef {
-            key: project.into(),
+        project: project.map(|key| NamedRef {
+            key: key.into(),
             name: None,
         }),
-        activity: Some(NamedRef {
-            key: task.into(),
+        activity: task.map(|key| NamedRef {
+            key: key.into(),
             name: None,
         }),
         user: Some(UserRef {
@@ -147,8 +149,8 @@ async fn a_timesheet_create_is_one_request_and_reads_back_as_written() {
     c.directory().await.unwrap();
     sim.log().clear();
     let desired = entry(
-        "2",
-        "3",
+        Some("2"),
+        Some("3"),
         "2026-03-10T09:00:00Z",
         Some("2026-03-10T10:30:00Z"),
     );
@@ -172,15 +174,15 @@ async fn a_timesheet_without_a_task_is_written_without_one() {
     let sim = sim().await;
     let c = timesheets(&sim);
     let desired = entry(
-        "2",
-        NO_TASK,
+        Some("2"),
+        None,
         "2026-03-10T09:00:00Z",
         Some("2026-03-10T09:15:00Z"),
     );
     let created = c.create(&marker("2"), &desired).await.unwrap();
     assert_eq!(sim.timesheets()[0].task_id, None);
     assert_eq!(sim.timesheets()[0].unit_amount, 0.25);
-    assert_eq!(created.entry.activity.unwrap().key, NO_TASK);
+    assert_eq!(created.entry.activity, None);
 }
 
 #[tokio::test]
@@ -189,8 +191,8 @@ async fn a_timesheet_date_is_the_begin_in_the_pipeline_zone() {
     // 23:30 UTC on 28 March is 00:30 on 29 March in Berlin (the DST night) and 19:30 on
     // 28 March in New York.
     let desired = entry(
-        "2",
-        "3",
+        Some("2"),
+        Some("3"),
         "2026-03-28T23:30:00Z",
         Some("2026-03-29T00:30:00Z"),
     );
@@ -241,8 +243,8 @@ async fn odoo_refusals_are_rejections_with_odoos_message() {
         .unwrap();
     let c = timesheets(&sim);
     let mut archived = entry(
-        "2",
-        "3",
+        Some("2"),
+        Some("3"),
         "2026-03-10T09:00:00Z",
         Some("2026-03-10T10:00:00Z"),
     );
@@ -255,8 +257,8 @@ async fn odoo_refusals_are_rejections_with_odoos_message() {
         "rejected: Timesheets must be created with an active employee in the selected companies."
     );
     let no_timesheets = entry(
-        "3",
-        NO_TASK,
+        Some("3"),
+        None,
         "2026-03-10T09:00:00Z",
         Some("2026-03-10T10:00:00Z"),
     );
@@ -283,8 +285,8 @@ async fn a_user_without_the_groups_gets_forbidden() {
         json!({"model": "attendance"}),
     );
     let desired = entry(
-        ATTENDANCE_PROJECT,
-        NO_TASK,
+        None,
+        None,
         "2026-03-10T08:00:00Z",
         Some("2026-03-10T09:00:00Z"),
     );
@@ -352,8 +354,8 @@ async fn a_create_whose_answer_is_lost_is_found_by_its_marker() {
     sim.faults()
         .fail_next(LINE_CREATE, 1, Fault::DropAfterHandling);
     let desired = entry(
-        "2",
-        "3",
+        Some("2"),
+        Some("3"),
         "2026-03-10T09:00:00Z",
         Some("2026-03-10T10:00:00Z"),
     );
@@ -373,8 +375,8 @@ async fn the_marker_search_finds_exactly_the_marker() {
     let sim = sim().await;
     let c = timesheets(&sim);
     let desired = entry(
-        "2",
-        "3",
+        Some("2"),
+        Some("3"),
         "2026-03-10T09:00:00Z",
         Some("2026-03-10T10:00:00Z"),
     );
@@ -397,8 +399,8 @@ async fn updates_and_deletions_within_the_window() {
     let sim = sim().await;
     let c = timesheets(&sim);
     let desired = entry(
-        "2",
-        "3",
+        Some("2"),
+        Some("3"),
         "2026-03-10T09:00:00Z",
         Some("2026-03-10T10:00:00Z"),
     );
@@ -432,14 +434,14 @@ async fn updates_and_deletions_within_the_window() {
 async fn a_running_entry_is_an_open_attendance_closed_when_it_ends() {
     let sim = sim().await;
     let c = attendances(&sim);
-    let running = entry(ATTENDANCE_PROJECT, NO_TASK, "2026-03-10T08:00:00Z", None);
+    let running = entry(None, None, "2026-03-10T08:00:00Z", None);
     let item = c.create(&marker("1"), &running).await.unwrap();
     assert!(item.entry.running);
     assert_eq!(sim.attendances()[0].check_out, None);
     assert_eq!(sim.log().count(ATT_CREATE), 1);
     let ended = entry(
-        ATTENDANCE_PROJECT,
-        NO_TASK,
+        None,
+        None,
         "2026-03-10T08:00:00Z",
         Some("2026-03-10T17:00:00Z"),
     );
@@ -465,15 +467,15 @@ async fn overlapping_and_second_open_attendances_are_rejected_with_odoos_message
     let sim = sim().await;
     let c = attendances(&sim);
     let first = entry(
-        ATTENDANCE_PROJECT,
-        NO_TASK,
+        None,
+        None,
         "2026-03-10T08:00:00Z",
         Some("2026-03-10T12:00:00Z"),
     );
     c.create(&marker("1"), &first).await.unwrap();
     let overlap = entry(
-        ATTENDANCE_PROJECT,
-        NO_TASK,
+        None,
+        None,
         "2026-03-10T11:00:00Z",
         Some("2026-03-10T13:00:00Z"),
     );
@@ -483,19 +485,19 @@ async fn overlapping_and_second_open_attendances_are_rejected_with_odoos_message
         "rejected: Cannot create new attendance record for Erika Muster, the employee was already checked in on 03/10/2026 12:00:00"
     );
     let touching = entry(
-        ATTENDANCE_PROJECT,
-        NO_TASK,
+        None,
+        None,
         "2026-03-10T12:00:00Z",
         Some("2026-03-10T13:00:00Z"),
     );
     c.create(&marker("3"), &touching).await.unwrap();
     c.create(
         &marker("4"),
-        &entry(ATTENDANCE_PROJECT, NO_TASK, "2026-03-11T08:00:00Z", None),
+        &entry(None, None, "2026-03-11T08:00:00Z", None),
     )
     .await
     .unwrap();
-    let second = entry(ATTENDANCE_PROJECT, NO_TASK, "2026-03-12T08:00:00Z", None);
+    let second = entry(None, None, "2026-03-12T08:00:00Z", None);
     let e = c.create(&marker("5"), &second).await.unwrap_err();
     assert!(e.is_entry_level());
     assert!(
@@ -511,8 +513,8 @@ async fn an_attendance_lost_in_a_crash_is_found_by_employee_and_check_in() {
     let sim = sim().await;
     let c = attendances(&sim);
     let desired = entry(
-        ATTENDANCE_PROJECT,
-        NO_TASK,
+        None,
+        None,
         "2026-03-10T08:00:00Z",
         Some("2026-03-10T09:00:00Z"),
     );
@@ -524,8 +526,8 @@ async fn an_attendance_lost_in_a_crash_is_found_by_employee_and_check_in() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].target_id, id.to_string());
     let other = entry(
-        ATTENDANCE_PROJECT,
-        NO_TASK,
+        None,
+        None,
         "2026-03-10T10:00:00Z",
         Some("2026-03-10T11:00:00Z"),
     );
@@ -550,7 +552,10 @@ async fn the_directory_matches_employees_by_work_email() {
     let text = format!("{dir:?}");
     assert!(text.contains("erika@example.com"));
     let att = attendances(&sim).directory().await.unwrap();
-    assert!(format!("{att:?}").contains(ATTENDANCE_PROJECT));
+    assert!(
+        att.active_projects().is_empty(),
+        "attendances have no projects"
+    );
     let tasks = timesheets(&sim).catalog("tasks").await.unwrap();
     assert!(tasks.iter().any(|t| t.label == "Ticket (Support)"));
     let e = timesheets(&sim).catalog("nope").await.unwrap_err();
@@ -565,8 +570,8 @@ async fn the_timesheet_source_knows_linked_keys_outside_the_window() {
         .create(
             &marker("1"),
             &entry(
-                "2",
-                "3",
+                Some("2"),
+                Some("3"),
                 "2026-03-10T09:00:00Z",
                 Some("2026-03-10T10:00:00Z"),
             ),
@@ -577,8 +582,8 @@ async fn the_timesheet_source_knows_linked_keys_outside_the_window() {
         .create(
             &marker("2"),
             &entry(
-                "2",
-                "3",
+                Some("2"),
+                Some("3"),
                 "2026-05-10T09:00:00Z",
                 Some("2026-05-10T10:00:00Z"),
             ),

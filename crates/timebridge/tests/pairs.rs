@@ -111,4 +111,3 @@ macro_rules! pair {
 
 pair!(zammad_to_kimai, Pair::ZammadKimai);
 pair!(zammad_to_odoo_timesheets, Pair::ZammadOdoo);
-pair!(zammad_to_odoo_timesheets, Pair::ZammadOdoo);

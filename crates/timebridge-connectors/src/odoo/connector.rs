@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use timebridge_core::entry::{Entry, NamedRef, Window};
 use timebridge_core::mapping::{
-    TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
+    Need, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
 };
 use timebridge_core::plan::TargetItem;
 use tokio::sync::OnceCell;
@@ -33,10 +33,6 @@ use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::{HttpClient, HttpSettings};
 use crate::marker::Marker;
 
-/// The activity key of "no task" (Odoo's task is optional on a timesheet).
-pub const NO_TASK: &str = "none";
-/// The one project key of the attendance model (attendances have no project).
-pub const ATTENDANCE_PROJECT: &str = "attendance";
 /// Datetimes on the wire: naive UTC.
 pub(super) const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 /// How often a create whose outcome was unknown is sent again after the lookup found
@@ -407,20 +403,6 @@ impl OdooConnector {
     }
 }
 
-pub(super) fn attendance_project() -> NamedRef {
-    NamedRef {
-        key: ATTENDANCE_PROJECT.into(),
-        name: Some("Attendance".into()),
-    }
-}
-
-pub(super) fn no_task() -> NamedRef {
-    NamedRef {
-        key: NO_TASK.into(),
-        name: Some("(no task)".into()),
-    }
-}
-
 #[async_trait]
 impl Connector for OdooConnector {
     fn kind(&self) -> &'static str {
@@ -508,6 +490,15 @@ impl TargetConnector for OdooConnector {
             billable_tag: "billable".into(),
             non_billable_tag: "non-billable".into(),
             set_billable_field: false,
+            // A timesheet needs a project and may have a task; an attendance has neither.
+            project: match self.settings.model {
+                OdooModel::Timesheet => Need::Required,
+                OdooModel::Attendance => Need::Unused,
+            },
+            activity: match self.settings.model {
+                OdooModel::Timesheet => Need::Optional,
+                OdooModel::Attendance => Need::Unused,
+            },
         }
     }
 
@@ -542,15 +533,8 @@ impl TargetConnector for OdooConnector {
             .find(|e| e.user == Some(s.uid))
             .map(|e| e.id.to_string());
         let (projects, activities, rules) = match self.settings.model {
-            OdooModel::Attendance => (
-                vec![TargetProject {
-                    key: ATTENDANCE_PROJECT.into(),
-                    name: Some("Attendance".into()),
-                    customer: None,
-                }],
-                vec![no_task()],
-                TargetRules::default(),
-            ),
+            // Attendances have neither project nor task (`target_settings`: unused).
+            OdooModel::Attendance => (Vec::new(), Vec::new(), TargetRules::default()),
             OdooModel::Timesheet => {
                 let projects = s
                     .projects
@@ -562,11 +546,15 @@ impl TargetConnector for OdooConnector {
                         customer: None,
                     })
                     .collect();
-                let mut activities = vec![no_task()];
-                activities.extend(s.tasks.values().filter(|t| t.active).map(|t| NamedRef {
-                    key: t.id.to_string(),
-                    name: Some(t.name.clone()),
-                }));
+                let activities = s
+                    .tasks
+                    .values()
+                    .filter(|t| t.active)
+                    .map(|t| NamedRef {
+                        key: t.id.to_string(),
+                        name: Some(t.name.clone()),
+                    })
+                    .collect();
                 let rules = TargetRules {
                     activity_projects: s
                         .tasks

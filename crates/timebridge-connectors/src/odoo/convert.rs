@@ -7,9 +7,7 @@ use serde_json::{Map, Value, json};
 use timebridge_core::entry::{Entry, NamedRef, UserRef};
 use timebridge_core::plan::TargetItem;
 
-use super::connector::{
-    NO_TASK, ODOO_DATETIME, OdooConnector, OdooModel, Session, attendance_project, no_task,
-};
+use super::connector::{ODOO_DATETIME, OdooConnector, OdooModel, Session};
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::marker::Marker;
 
@@ -116,15 +114,9 @@ impl OdooConnector {
                     key: k.to_string(),
                     name: Some(n),
                 }),
-                activity: Some(match task {
-                    Some((k, n)) => NamedRef {
-                        key: k.to_string(),
-                        name: Some(n),
-                    },
-                    None => NamedRef {
-                        key: NO_TASK.into(),
-                        name: Some("(no task)".into()),
-                    },
+                activity: task.map(|(k, n)| NamedRef {
+                    key: k.to_string(),
+                    name: Some(n),
                 }),
                 user: Self::user_ref(s, employee),
                 begin,
@@ -156,8 +148,8 @@ impl OdooConnector {
                 key: id.to_string(),
                 ticket: None,
                 customer: None,
-                project: Some(attendance_project()),
-                activity: Some(no_task()),
+                project: None,
+                activity: None,
                 user: Self::user_ref(s, m2o(&a["employee_id"]).map(|e| e.0)),
                 begin,
                 end,
@@ -238,7 +230,7 @@ impl OdooConnector {
                     json!(parse_id("project", &project.key)?),
                 );
                 let task = match desired.activity.as_ref().map(|a| a.key.as_str()) {
-                    None | Some(NO_TASK) => Value::Bool(false),
+                    None => Value::Bool(false),
                     Some(k) => json!(parse_id("task", k)?),
                 };
                 v.insert("task_id".into(), task);

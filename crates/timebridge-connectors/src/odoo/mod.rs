@@ -10,7 +10,7 @@ mod rpc;
 
 use serde_json::json;
 
-pub use connector::{ATTENDANCE_PROJECT, NO_TASK, OdooConnector, OdooModel};
+pub use connector::{OdooConnector, OdooModel};
 
 use crate::registry::{
     DimensionCatalogs, Dimensions, Feature, KindInfo, Role, with_transport_settings,

@@ -1,11 +1,11 @@
 //! Zammad → Odoo timesheets: a Zammad source (with a webhook secret) and an Odoo target
 //! writing `account.analytic.line`, a pipeline reading 31 days without a schedule, every
-//! organization mapped to the Odoo project of the same name (the seed gives each one) and
-//! every entry written without a task (pipeline default activity "no task"); agents match
-//! Odoo employees by work e-mail.
+//! organization mapped to the Odoo project of the same name (the seed gives each one), the
+//! Zammad type matched by name to the project's own task (`match_by_name`; the seed gives
+//! each project a task per active type, an entry of another type is written without a
+//! task); agents match Odoo employees by work e-mail.
 
 use serde_json::json;
-use timebridge_connectors::odoo::NO_TASK;
 use timebridge_sim::{OdooSim, SimError, SimOptions, ZammadSim};
 use timebridge_store::MappingKind;
 
@@ -56,7 +56,7 @@ pub(crate) async fn start(opts: SimOptions) -> Result<(Sims, Plan), SimError> {
             schedule_enabled: false,
             interval_minutes: 360,
             window_days: 31,
-            options: json!({"default_activity": NO_TASK}),
+            options: json!({"match_by_name": true}),
         },
         mappings,
     };
