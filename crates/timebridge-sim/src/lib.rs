@@ -1,5 +1,6 @@
-//! Zammad and Kimai simulators that behave like the real servers (see
-//! `shared/docs/external-apis.md`), used by the demo, the integration tests and the
+//! Zammad, Kimai and TimeTracker simulators that behave like the real servers (see
+//! `shared/docs/external-apis.md`, `external-apis-v2.md` and the recordings under
+//! `tests/fixtures/real/`), used by the demo, the integration tests and the
 //! benchmarks.
 //!
 //! Each simulator is an axum server bound to `127.0.0.1`, started with
@@ -43,6 +44,7 @@ pub mod faults;
 pub mod kimai;
 pub mod seed;
 mod server;
+pub mod timetracker;
 pub mod webhook;
 pub mod zammad;
 
@@ -54,6 +56,7 @@ pub use clock::Clock;
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use seed::Seed;
+pub use timetracker::{TimetrackerControl, TimetrackerSim};
 pub use zammad::{ZammadControl, ZammadSim};
 
 /// Options shared by both simulators.
@@ -115,6 +118,8 @@ pub enum SimKind {
     Zammad,
     /// The Kimai 2.66 simulator.
     Kimai,
+    /// The DRYTRIX TimeTracker 5.10 simulator.
+    Timetracker,
 }
 
 impl std::str::FromStr for SimKind {
@@ -123,8 +128,9 @@ impl std::str::FromStr for SimKind {
         match s.to_ascii_lowercase().as_str() {
             "zammad" => Ok(SimKind::Zammad),
             "kimai" => Ok(SimKind::Kimai),
+            "timetracker" => Ok(SimKind::Timetracker),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad or kimai)"
+                "unknown simulator {other:?} (expected zammad, kimai or timetracker)"
             )),
         }
     }
@@ -164,7 +170,7 @@ pub async fn start_both(opts: SimOptions) -> Result<(ZammadSim, KimaiSim), SimEr
 }
 
 /// Starts one simulator on `127.0.0.1:port`, prints its URL and token, and serves until
-/// Ctrl-C. Used by `timebridge sim zammad|kimai`.
+/// Ctrl-C. Used by `timebridge sim zammad|kimai|timetracker`.
 pub async fn run_standalone(
     kind: SimKind,
     port: u16,
@@ -195,6 +201,15 @@ pub async fn run_standalone(
             let sim = KimaiSim::start(opts).await?;
             println!(
                 "Kimai simulator listening on {} (token: {token}, seed: {seed:?})",
+                sim.url
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::Timetracker => {
+            let sim = TimetrackerSim::start(opts).await?;
+            println!(
+                "TimeTracker simulator listening on {} (token: {token}, seed: {seed:?})",
                 sim.url
             );
             let _ = tokio::signal::ctrl_c().await;
