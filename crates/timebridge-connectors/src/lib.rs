@@ -13,6 +13,7 @@ pub mod http;
 pub mod kimai;
 pub mod marker;
 pub mod registry;
+pub mod timetracker;
 pub mod webhook;
 pub mod zammad;
 

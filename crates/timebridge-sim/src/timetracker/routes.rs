@@ -47,6 +47,7 @@ pub(crate) fn router(ctl: TimetrackerControl) -> Router {
         .route("/api/v1/timer/stop", post(timer_stop))
         .route("/api/v1/timer/status", get(timer_status))
         .route("/api/v1/webhooks", get(webhooks_index).post(webhook_create))
+        .route("/setup", get(setup_page))
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(
             infra,
@@ -115,6 +116,15 @@ fn setup_redirect() -> Response {
         HeaderValue::from_static("session=sim; Secure; HttpOnly; Path=/; SameSite=Lax"),
     );
     r
+}
+
+/// The setup wizard's page (HTML, as a browser following the redirect would see it).
+async fn setup_page() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html>\n<html lang=en>\n<title>Initial setup</title>\n<h1>Welcome to TimeTracker</h1>\n",
+    )
+        .into_response()
 }
 
 async fn no_route(State(ctl): State<TimetrackerControl>) -> Response {
