@@ -25,7 +25,7 @@ use std::future::Future;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-use timebridge_sim::{KimaiSim, SimError, SimOptions, ZammadSim};
+use timebridge_sim::{KimaiSim, SimError, SimOptions, TimetrackerSim, ZammadSim};
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
     Store,
@@ -39,6 +39,10 @@ pub const WEBHOOK_SECRET: &str = "timebridge-world-webhook-secret";
 pub enum Pair {
     /// Zammad time accountings into Kimai timesheets.
     ZammadKimai,
+    /// Zammad time accountings into TimeTracker time entries.
+    ZammadTimetracker,
+    /// TimeTracker time entries into Kimai timesheets.
+    TimetrackerKimai,
 }
 
 /// The running simulators of a world, by pair.
@@ -48,6 +52,20 @@ pub enum Sims {
     ZammadKimai {
         /// The source.
         zammad: ZammadSim,
+        /// The target.
+        kimai: KimaiSim,
+    },
+    /// [`Pair::ZammadTimetracker`].
+    ZammadTimetracker {
+        /// The source.
+        zammad: ZammadSim,
+        /// The target.
+        timetracker: TimetrackerSim,
+    },
+    /// [`Pair::TimetrackerKimai`].
+    TimetrackerKimai {
+        /// The source.
+        timetracker: TimetrackerSim,
         /// The target.
         kimai: KimaiSim,
     },
@@ -140,6 +158,8 @@ impl World {
     pub async fn start(pair: Pair, opts: SimOptions) -> Result<World, SimError> {
         let (sims, plan) = match pair {
             Pair::ZammadKimai => pairs::zammad_kimai::start(opts).await?,
+            Pair::ZammadTimetracker => pairs::zammad_timetracker::start(opts).await?,
+            Pair::TimetrackerKimai => pairs::timetracker_kimai::start(opts).await?,
         };
         Ok(World { pair, sims, plan })
     }
@@ -147,28 +167,41 @@ impl World {
     /// The Zammad simulator; panics in a world without one.
     pub fn zammad(&self) -> &ZammadSim {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } => zammad,
+            Sims::ZammadKimai { zammad, .. } | Sims::ZammadTimetracker { zammad, .. } => zammad,
+            Sims::TimetrackerKimai { .. } => panic!("this world has no Zammad"),
         }
     }
 
     /// The Kimai simulator; panics in a world without one.
     pub fn kimai(&self) -> &KimaiSim {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } => kimai,
+            Sims::ZammadKimai { kimai, .. } | Sims::TimetrackerKimai { kimai, .. } => kimai,
+            Sims::ZammadTimetracker { .. } => panic!("this world has no Kimai"),
+        }
+    }
+
+    /// The TimeTracker simulator; panics in a world without one.
+    pub fn timetracker(&self) -> &TimetrackerSim {
+        match &self.sims {
+            Sims::ZammadTimetracker { timetracker, .. }
+            | Sims::TimetrackerKimai { timetracker, .. } => timetracker,
+            Sims::ZammadKimai { .. } => panic!("this world has no TimeTracker"),
         }
     }
 
     /// The world's source system, for the pair scenarios.
     pub fn source(&self) -> &dyn SourceDriver {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } => zammad,
+            Sims::ZammadKimai { zammad, .. } | Sims::ZammadTimetracker { zammad, .. } => zammad,
+            Sims::TimetrackerKimai { timetracker, .. } => timetracker,
         }
     }
 
     /// The world's target system, for the pair scenarios.
     pub fn target(&self) -> &dyn TargetDriver {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } => kimai,
+            Sims::ZammadKimai { kimai, .. } | Sims::TimetrackerKimai { kimai, .. } => kimai,
+            Sims::ZammadTimetracker { timetracker, .. } => timetracker,
         }
     }
 
@@ -176,6 +209,7 @@ impl World {
     pub fn into_zammad_kimai(self) -> (ZammadSim, KimaiSim) {
         match self.sims {
             Sims::ZammadKimai { zammad, kimai } => (zammad, kimai),
+            _ => panic!("not a Zammad → Kimai world"),
         }
     }
 }

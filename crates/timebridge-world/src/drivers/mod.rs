@@ -3,6 +3,7 @@
 //! [`crate::World::target`] hand them out, so one scenario runs on every [`crate::Pair`].
 
 mod kimai;
+mod timetracker;
 mod zammad;
 
 /// A source system as the pair scenarios use it.

@@ -1,3 +1,5 @@
 //! One file per [`crate::Pair`]: start its simulators, write the plan that fits their seed.
 
+pub(crate) mod timetracker_kimai;
 pub(crate) mod zammad_kimai;
+pub(crate) mod zammad_timetracker;
