@@ -501,6 +501,28 @@ async fn the_second_pass_of_a_repeated_hour_is_refused_before_anything_is_sent()
 }
 
 #[tokio::test]
+async fn a_closed_period_is_locked_and_a_requirement_is_a_rejection() {
+    let sim = empty_with_agent().await;
+    let c = connector(&sim);
+    sim.set_closed_period(Some((
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
+    )));
+    let d = desired(2, 1, "2026-03-10T08:00:00Z", "2026-03-10T09:00:00Z");
+    let e = c.create(&marker("1"), &d).await.unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Locked, "{e}");
+    assert!(e.to_string().contains("Timesheet period is closed"), "{e}");
+    sim.set_closed_period(None);
+    sim.set_requirements(timebridge_sim::timetracker::Requirements {
+        require_task: true,
+        ..Default::default()
+    });
+    let e = c.create(&marker("1"), &d).await.unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Rejected, "{e}");
+    assert!(e.to_string().contains("A task must be selected"), "{e}");
+}
+
+#[tokio::test]
 async fn a_missing_scope_is_forbidden_and_names_the_scope() {
     let sim = empty_with_agent().await;
     sim.add_token(

@@ -20,7 +20,8 @@
 //! - Ties in `start_time` are ordered by id, newest first (the server has no tie-breaker).
 //! - A second timer start for the same user is refused ("Timer already running").
 //! - Tasks are not checked on update (the SQLite recording); the requirement settings
-//!   ([`Requirements`]) are off by default.
+//!   ([`Requirements`]) are off by default, and so is a closed timesheet period
+//!   ([`TimetrackerControl::set_closed_period`]; both unrecorded, texts from §4.6).
 //! - Webhooks are sent once each, without the server's retries; API writes send them in
 //!   the background, [`TimetrackerControl::send_event`] sends one and waits.
 

@@ -760,6 +760,7 @@ fn requirement_error(
     None
 }
 
+const CLOSED: &str = "Timesheet period is closed for the selected date range";
 const OVERLAP_CREATE: &str = "This time overlaps with an existing entry. Please choose a different time range or edit the existing entry.";
 const OVERLAP_UPDATE: &str =
     "This time overlaps with an existing entry. Please choose a different time range.";
@@ -842,6 +843,11 @@ fn create(
     }
     if let Some(msg) = requirement_error(&st, None, project, notes.as_deref()) {
         return Err(bad(msg));
+    }
+    if let BodyTime::Naive(t) = start
+        && st.closed(t)
+    {
+        return Err(bad(CLOSED));
     }
     let end = end.unwrap_or(start);
     // Python compares the parsed values: an aware with a naive one is a TypeError (500).
@@ -1017,6 +1023,9 @@ async fn entry_update(
     if e.user_id != c.user_id && !c.admin {
         return bad("Access denied");
     }
+    if !c.admin && st.closed(e.start) {
+        return bad(CLOSED);
+    }
     match if_updated_at {
         Some(BodyTime::Aware(_)) => return internal(),
         Some(BodyTime::Naive(t)) if (t - e.updated_at).num_milliseconds().abs() > 2000 => {
@@ -1110,6 +1119,9 @@ async fn entry_delete(
         }
         if e.end.is_none() {
             return bad("Cannot delete active time entry. Stop the timer first.");
+        }
+        if !c.admin && st.closed(e.start) {
+            return bad(CLOSED);
         }
     }
     // Built before the entry is gone, so the payload still names its project.

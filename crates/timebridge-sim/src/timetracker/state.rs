@@ -306,6 +306,8 @@ pub(crate) struct Config {
     pub rate_limit: Option<RateLimit>,
     pub idempotency_ttl: chrono::Duration,
     pub requirements: Requirements,
+    /// A closed timesheet period (first and last date, inclusive).
+    pub closed: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
 }
 
 #[derive(Debug)]
@@ -555,6 +557,13 @@ impl TtState {
         })
     }
 
+    /// Whether `start` falls in the closed period.
+    pub fn closed(&self, start: NaiveDateTime) -> bool {
+        self.config
+            .closed
+            .is_some_and(|(from, to)| (from..=to).contains(&start.date()))
+    }
+
     pub fn insert_entry(&mut self, mut e: Entry) -> Entry {
         e.id = self.next_entry;
         self.next_entry += 1;
@@ -589,6 +598,7 @@ impl TimetrackerControl {
                 rate_limit: None,
                 idempotency_ttl: chrono::Duration::hours(24),
                 requirements: Requirements::default(),
+                closed: None,
             },
             users: BTreeMap::new(),
             tokens: HashMap::new(),
@@ -702,6 +712,12 @@ impl TimetrackerControl {
     /// The time entry requirement settings.
     pub fn set_requirements(&self, requirements: Requirements) {
         self.lock().config.requirements = requirements;
+    }
+
+    /// Closes the timesheet period `from..=to` (local dates), or reopens it with `None`:
+    /// creates in it are refused for everyone, updates and deletes for non-admins.
+    pub fn set_closed_period(&self, period: Option<(chrono::NaiveDate, chrono::NaiveDate)>) {
+        self.lock().config.closed = period;
     }
 
     /// Adds a user; its id is returned with it.
