@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use timebridge_sim::timetracker::NewEntry;
 use timebridge_sim::{Seed, SimOptions};
 use timebridge_world::{Pair, World};
 
@@ -14,6 +15,11 @@ use crate::api_test;
 use crate::common::TestApp;
 
 async fn start(app: &TestApp, pair: Pair) -> (String, World, i64) {
+    let (token, world, ids) = start_ids(app, pair).await;
+    (token, world, ids.pipeline)
+}
+
+async fn start_ids(app: &TestApp, pair: Pair) -> (String, World, timebridge_world::Configured) {
     app.clock.set("2026-04-01T06:00:00Z".parse().unwrap());
     let token = app.login().await;
     let world = World::start(pair, SimOptions::with_seed(Seed::Tiny))
@@ -22,7 +28,7 @@ async fn start(app: &TestApp, pair: Pair) -> (String, World, i64) {
     let ids = timebridge_world::configure_api(&app.api(&token), &world.plan)
         .await
         .unwrap();
-    (token, world, ids.pipeline)
+    (token, world, ids)
 }
 
 async fn sync(app: &TestApp, token: &str, pipeline: i64) -> Value {
@@ -128,4 +134,35 @@ api_test!(async fn timetracker_to_kimai_writes_every_entry_once(app) {
     assert_eq!(again["stats"]["created"], json!(0), "{again}");
     assert_eq!(again["stats"]["updated"], json!(0), "{again}");
     assert_eq!(world.target().write_requests(), writes);
+});
+
+api_test!(async fn a_signed_timetracker_webhook_brings_a_new_entry_in(app) {
+    let (token, world, ids) = start_ids(app, Pair::TimetrackerKimai).await;
+    sync(app, &token, ids.pipeline).await;
+    let tt = world.timetracker();
+    let hook = app.url(&format!("/api/webhook/timetracker/{}", ids.source_connector));
+    tt.add_webhook(&hook, timebridge_world::WEBHOOK_SECRET, &["*"]);
+    let before = tt.entries().into_iter().find(|e| e.project_id == Some(1)).unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap();
+    let mut new = NewEntry::new(
+        before.user_id,
+        1,
+        day.and_hms_opt(18, 0, 0).unwrap(),
+        day.and_hms_opt(19, 0, 0).unwrap(),
+    );
+    new.task_id = before.task_id;
+    let e = tt.insert_entry(new).unwrap();
+    let sent = tt.send_event("time_entry.created", e.id).await.unwrap();
+    assert_eq!(sent[0].status, 202, "acknowledged at once");
+    // A wrong secret is refused.
+    tt.add_webhook(&hook, "another-secret", &["*"]);
+    let sent = tt.send_event("time_entry.updated", e.id).await.unwrap();
+    assert_eq!(sent.iter().map(|d| d.status).collect::<Vec<_>>(), vec![202, 401]);
+    // The debounce runs on the app's (manual) clock.
+    app.clock.advance(chrono::Duration::seconds(3));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !written(&world).contains_key(&e.id.to_string()) {
+        assert!(std::time::Instant::now() < deadline, "the webhook's run did not write the entry");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 });
