@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use timebridge_connectors::http::RetryPolicy;
 use timebridge_connectors::timetracker::webhook::TimetrackerWebhook;
-use timebridge_connectors::timetracker::{NO_TASK, TimetrackerConnector};
+use timebridge_connectors::timetracker::{NO_TASK, TASK_NAME_PREFIX, TimetrackerConnector};
 use timebridge_connectors::{
     Connector, ConnectorConfig, ConnectorContext, ConnectorError, ErrorClass, Marker,
     SourceConnector, SourceQuery, SourceScope, TargetConnector, WebhookProtocol, registry,
@@ -379,6 +379,52 @@ async fn a_create_with_a_task_sets_it_with_a_second_request() {
     assert_eq!(item.entry.activity.unwrap().key, task.id.to_string());
     assert_eq!(sim.log().count("POST /api/v1/time-entries"), 1);
     assert_eq!(sim.log().count("PATCH /api/v1/time-entries/{id}"), 1);
+}
+
+#[tokio::test]
+async fn a_task_named_by_name_is_the_one_of_the_entrys_own_project() {
+    let sim = empty_with_agent().await;
+    let other = sim.add_project("Other", Some(1), true, None);
+    let here = sim.add_task(1, "On-site").unwrap();
+    let there = sim.add_task(other.id, "On-site").unwrap();
+    let c = connector(&sim);
+    let mut d = desired(2, 1, "2026-03-10T08:00:00Z", "2026-03-10T09:00:00Z");
+    d.activity = Some(NamedRef {
+        key: format!("{TASK_NAME_PREFIX}on-site"),
+        name: None,
+    });
+    let item = c.create(&marker("11"), &d).await.unwrap();
+    assert_eq!(item.entry.activity.unwrap().key, here.id.to_string());
+    d.project = Some(NamedRef {
+        key: other.id.to_string(),
+        name: None,
+    });
+    let moved = c.update(&item.target_id, &marker("11"), &d).await.unwrap();
+    assert_eq!(moved.entry.activity.unwrap().key, there.id.to_string());
+    // A project without a task of that name refuses it, and nothing is written.
+    let empty = sim.add_project("Empty", Some(1), true, None);
+    d.project = Some(NamedRef {
+        key: empty.id.to_string(),
+        name: None,
+    });
+    d.begin = utc("2026-03-11T08:00:00Z");
+    d.end = Some(utc("2026-03-11T09:00:00Z"));
+    let e = c.create(&marker("12"), &d).await.unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Rejected, "{e}");
+    assert_eq!(sim.entry_count(), 1);
+    // The task catalog offers the name once, next to each project's task by id.
+    let tasks = c.catalog("tasks").await.unwrap();
+    let by_name: Vec<_> = tasks
+        .iter()
+        .filter(|t| t.key.starts_with(TASK_NAME_PREFIX))
+        .collect();
+    assert_eq!(by_name.len(), 1);
+    assert_eq!(by_name[0].key, "name:On-site");
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.key == here.id.to_string() && t.label == "Support / On-site")
+    );
 }
 
 #[tokio::test]

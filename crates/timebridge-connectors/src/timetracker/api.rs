@@ -322,6 +322,7 @@ pub(crate) struct Api {
     pub client: HttpClient,
     zone_override: Option<Tz>,
     info: Arc<OnceCell<ApiInfo>>,
+    tasks: Arc<OnceCell<Vec<ApiTask>>>,
 }
 
 impl Api {
@@ -354,6 +355,7 @@ impl Api {
             client,
             zone_override,
             info: Arc::new(OnceCell::new()),
+            tasks: Arc::new(OnceCell::new()),
         })
     }
 
@@ -544,9 +546,15 @@ impl Api {
         .await
     }
 
+    /// Every task, read once per connector instance (once per run).
     pub async fn tasks(&self) -> ConnectorResult<Vec<ApiTask>> {
-        self.all_pages("GET /api/v1/tasks", "/api/v1/tasks", "tasks", &[])
+        self.tasks
+            .get_or_try_init(|| async {
+                self.all_pages("GET /api/v1/tasks", "/api/v1/tasks", "tasks", &[])
+                    .await
+            })
             .await
+            .cloned()
     }
 
     pub async fn clients(&self) -> ConnectorResult<Vec<ApiClient>> {

@@ -20,6 +20,11 @@ use crate::http::Request;
 /// map activities (or its default activity) to it and entries are written without one.
 pub const NO_TASK: &str = "0";
 
+/// The prefix of a task key that names a task by its name, resolved in the entry's own
+/// project when writing (`name:Remote support`): TimeTracker's tasks belong to one project
+/// each, so one mapping can then serve every project that has a task of that name.
+pub const TASK_NAME_PREFIX: &str = "name:";
+
 /// The TimeTracker connector (source and target).
 #[derive(Debug)]
 pub struct TimetrackerConnector {
@@ -180,6 +185,19 @@ impl Connector for TimetrackerConnector {
                         }
                     })
                     .collect();
+                let mut names: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| i.extra["name"].as_str().map(str::to_owned))
+                    .collect();
+                names.sort_by_key(|n| n.to_lowercase());
+                names.dedup_by_key(|n| n.to_lowercase());
+                for name in names {
+                    items.push(CatalogItem {
+                        key: format!("{TASK_NAME_PREFIX}{name}"),
+                        label: format!("{name} (in the entry's project)"),
+                        extra: json!({"project_id": null, "name": name}),
+                    });
+                }
                 items.push(CatalogItem {
                     key: NO_TASK.into(),
                     label: "(no task)".into(),

@@ -5,8 +5,9 @@
 //! Writes: a create is one `POST` carrying an `Idempotency-Key` made from the link marker
 //! (the marker also ends the entry's `notes`, so what we wrote can be found); a task is
 //! set by a `PATCH` right after, because TimeTracker refuses `task_id` on every create.
-//! The pseudo task [`NO_TASK`] writes an entry without a task. Master data is read once
-//! per run, never per entry.
+//! The pseudo task [`NO_TASK`] writes an entry without a task; a task key
+//! `name:<task name>` ([`TASK_NAME_PREFIX`]) names the task of that name in the entry's own
+//! project. Master data is read once per run, never per entry.
 
 mod api;
 mod connector;
@@ -16,7 +17,7 @@ pub mod webhook;
 
 use serde_json::json;
 
-pub use connector::{NO_TASK, TimetrackerConnector};
+pub use connector::{NO_TASK, TASK_NAME_PREFIX, TimetrackerConnector};
 
 use crate::registry::{
     DimensionCatalogs, Dimensions, Feature, KindInfo, Role, WebhookSpec, with_transport_settings,

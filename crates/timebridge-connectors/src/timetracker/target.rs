@@ -24,7 +24,7 @@ use timebridge_core::mapping::{
 use timebridge_core::plan::TargetItem;
 
 use super::api::{ApiEntry, Zone, wall_text};
-use super::connector::{NO_TASK, TimetrackerConnector};
+use super::connector::{NO_TASK, TASK_NAME_PREFIX, TimetrackerConnector};
 use crate::connector::TargetConnector;
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::Request;
@@ -175,12 +175,30 @@ impl TimetrackerConnector {
         Ok(body)
     }
 
-    /// The task to set after a create (`None`: none).
-    fn task_of(desired: &Entry) -> ConnectorResult<Option<i64>> {
-        match &desired.activity {
-            Some(a) if a.key != NO_TASK => parse_id("task", &a.key).map(Some),
-            _ => Ok(None),
-        }
+    /// The task to set for `desired` (`None`: none): a task id, or a task name resolved in
+    /// the entry's project (tasks are read once per run).
+    async fn task_of(&self, desired: &Entry) -> ConnectorResult<Option<i64>> {
+        let Some(a) = desired.activity.as_ref().filter(|a| a.key != NO_TASK) else {
+            return Ok(None);
+        };
+        let Some(name) = a.key.strip_prefix(TASK_NAME_PREFIX) else {
+            return parse_id("task", &a.key).map(Some);
+        };
+        let project = match &desired.project {
+            Some(p) => parse_id("project", &p.key)?,
+            None => return Ok(None),
+        };
+        let wanted = name.trim().to_lowercase();
+        self.api
+            .tasks()
+            .await?
+            .iter()
+            .find(|t| t.project_id == project && t.name.trim().to_lowercase() == wanted)
+            .map(|t| Some(t.id))
+            .ok_or_else(|| ConnectorError::Rejected {
+                message: format!("project {project} has no task named {name:?}"),
+                fields: Default::default(),
+            })
     }
 
     async fn patch(&self, id: &str, body: Value) -> ConnectorResult<ApiEntry> {
@@ -233,13 +251,28 @@ impl TargetConnector for TimetrackerConnector {
             key: NO_TASK.into(),
             name: Some("(no task)".into()),
         }];
+        let mut names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
+        names.sort_by_key(|n| n.to_lowercase());
+        names.dedup_by_key(|n| n.to_lowercase());
+        for name in names {
+            activities.push(NamedRef {
+                key: format!("{TASK_NAME_PREFIX}{name}"),
+                name: Some(name.to_owned()),
+            });
+        }
+        // A task by id is one project's task: named with its project, so that matching by
+        // name finds the `name:` key (valid in every project) instead.
         for t in &tasks {
             rules
                 .activity_projects
                 .insert(t.id.to_string(), t.project_id.to_string());
+            let project = projects.iter().find(|p| p.id == t.project_id);
             activities.push(NamedRef {
                 key: t.id.to_string(),
-                name: Some(t.name.clone()),
+                name: Some(match project {
+                    Some(p) => format!("{} / {}", p.name, t.name),
+                    None => t.name.clone(),
+                }),
             });
         }
         Ok(TargetDirectory::new(
@@ -333,7 +366,7 @@ impl TargetConnector for TimetrackerConnector {
     async fn create(&self, marker: &Marker, desired: &Entry) -> ConnectorResult<TargetItem> {
         let zone = self.api.zone().await?;
         let body = Self::fields(zone, marker, desired, false)?;
-        let task = Self::task_of(desired)?;
+        let task = self.task_of(desired).await?;
         let key = idempotency_key(marker, rand::random());
         let value = HeaderValue::from_str(&key).map_err(|_| {
             ConnectorError::Config("the idempotency key is not a header value".into())
@@ -383,7 +416,7 @@ impl TargetConnector for TimetrackerConnector {
     ) -> ConnectorResult<TargetItem> {
         let zone = self.api.zone().await?;
         let mut body = Self::fields(zone, marker, desired, true)?;
-        if let Some(task) = Self::task_of(desired)? {
+        if let Some(task) = self.task_of(desired).await? {
             body.insert("task_id".into(), json!(task));
         }
         let written = self.patch(target_id, Value::Object(body)).await?;

@@ -104,9 +104,13 @@ api_test!(async fn zammad_to_timetracker_writes_every_entry_it_can_once(app) {
     let created = outcomes.values().filter(|o| *o == "create").count();
     assert!(created * 2 > accountings.len(), "most entries are written: {outcomes:?}");
     assert_eq!(written.values().sum::<usize>(), created);
-    // One request per written entry.
+    // One create per written entry (plus a PATCH for its task: TimeTracker refuses a task
+    // on create).
+    let posts = world.timetracker().log().count("POST /api/v1/time-entries");
+    let rejected = outcomes.values().filter(|o| o.contains("target_rejected")).count();
+    assert_eq!(posts, created + rejected);
+    assert!(world.timetracker().entries().iter().any(|e| e.task_id.is_some()));
     let writes = world.target().write_requests();
-    assert!(writes <= created + outcomes.values().filter(|o| o.contains("target_rejected")).count());
     let again = sync(app, &token, pipeline).await;
     assert_eq!(again["stats"]["created"], json!(0), "{again}");
     assert_eq!(again["stats"]["updated"], json!(0), "{again}");
@@ -165,4 +169,41 @@ api_test!(async fn a_signed_timetracker_webhook_brings_a_new_entry_in(app) {
         assert!(std::time::Instant::now() < deadline, "the webhook's run did not write the entry");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+});
+
+/// Edits on either side through the world's drivers: a source edit updates, a target edit
+/// and a source deletion become conflicts.
+async fn edits_propagate_or_conflict(app: &TestApp, pair: Pair) {
+    let (token, world, pipeline) = start(app, pair).await;
+    let first = outcomes(&sync(app, &token, pipeline).await);
+    let records = world.target().records();
+    let mut synced = records
+        .iter()
+        .filter_map(|r| r.identity.clone().map(|k| (k, r.id.clone())));
+    let (edited, _) = synced.next().expect("a written entry");
+    let (target_edited, target_id) = synced.next().expect("a second written entry");
+    let (deleted, _) = synced.next().expect("a third written entry");
+    assert_eq!(first[&edited], "create");
+    world.source().edit(&edited).unwrap();
+    world.target().edit(&target_id).unwrap();
+    world.source().delete(&deleted).unwrap();
+    let run = sync(app, &token, pipeline).await;
+    let after = outcomes(&run);
+    assert_eq!(after[&edited], "update", "{run}");
+    assert_eq!(after[&target_edited], "conflict:target_modified", "{run}");
+    assert_eq!(after[&deleted], "conflict:source_deleted", "{run}");
+    let counts = written(&world);
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "nothing written twice: {counts:?}"
+    );
+    assert_eq!(counts.len(), records.len(), "no record added or lost");
+}
+
+api_test!(async fn zammad_to_timetracker_edits_propagate_or_conflict(app) {
+    edits_propagate_or_conflict(app, Pair::ZammadTimetracker).await;
+});
+
+api_test!(async fn timetracker_to_kimai_edits_propagate_or_conflict(app) {
+    edits_propagate_or_conflict(app, Pair::TimetrackerKimai).await;
 });

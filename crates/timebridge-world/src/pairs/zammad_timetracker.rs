@@ -1,14 +1,16 @@
 //! Zammad → TimeTracker: a Zammad source (with a webhook secret) and a TimeTracker target
 //! started with the same seed; every organization maps to the TimeTracker project of the
-//! same id (the seed gives each organization one, same name), every Zammad type to "no
-//! task" (TimeTracker's task is optional, and its tasks belong to one project each, so a
-//! type cannot name one task for every project); agents match TimeTracker users by e-mail.
+//! same id (the seed gives each organization one, same name), every Zammad type to the
+//! task of its name in the entry's project (`name:<type>`; TimeTracker's tasks belong to
+//! one project each), or to "no task" where no project has one; agents match TimeTracker
+//! users by e-mail. An entry with a task costs two requests (TimeTracker refuses a task on
+//! create); map types to [`NO_TASK`] for one request per entry.
 //! The TimeTracker seed's own entries mirror the Zammad accountings (they feed the
 //! TimeTracker → Kimai pair); here the target starts without entries, as an instance
 //! that Zammad alone feeds would.
 
 use serde_json::json;
-use timebridge_connectors::timetracker::NO_TASK;
+use timebridge_connectors::timetracker::{NO_TASK, TASK_NAME_PREFIX};
 use timebridge_sim::{SimError, SimOptions, TimetrackerSim, ZammadSim};
 use timebridge_store::MappingKind;
 
@@ -28,6 +30,7 @@ pub(crate) async fn start(opts: SimOptions) -> Result<(Sims, Plan), SimError> {
     for e in timetracker.entries() {
         timetracker.delete_entry(e.id)?;
     }
+    let tasks = timetracker.tasks();
     let mut mappings: Vec<MappingDef> = zammad
         .types()
         .into_iter()
@@ -35,7 +38,11 @@ pub(crate) async fn start(opts: SimOptions) -> Result<(Sims, Plan), SimError> {
             kind: MappingKind::Activity,
             source_key: t.id.to_string(),
             source_label: Some(t.name.clone()),
-            target_key: NO_TASK.into(),
+            target_key: if tasks.iter().any(|x| x.name == t.name) {
+                format!("{TASK_NAME_PREFIX}{}", t.name)
+            } else {
+                NO_TASK.into()
+            },
         })
         .collect();
     let projects = timetracker.projects();
