@@ -207,3 +207,34 @@ api_test!(async fn zammad_to_timetracker_edits_propagate_or_conflict(app) {
 api_test!(async fn timetracker_to_kimai_edits_propagate_or_conflict(app) {
     edits_propagate_or_conflict(app, Pair::TimetrackerKimai).await;
 });
+
+api_test!(async fn lost_timetracker_answers_never_leave_a_duplicate(app) {
+    let (token, world, pipeline) = start(app, Pair::ZammadTimetracker).await;
+    // Every attempt of every create takes effect but its answer is lost, retries too (a
+    // few lost answers alone are absorbed by the retries: the Idempotency-Key replays).
+    world.timetracker().faults().fail_next(
+        "POST /api/v1/time-entries",
+        1000,
+        timebridge_sim::Fault::DropAfterHandling,
+    );
+    let first = sync(app, &token, pipeline).await;
+    assert!(
+        first["items"].as_array().unwrap().iter().any(|i| i["outcome"] == "error"),
+        "{first}"
+    );
+    world.timetracker().faults().clear();
+    // Several attempts per create, and still one entry each.
+    let dropped = world.timetracker().log().count("POST /api/v1/time-entries");
+    let tried = first["items"].as_array().unwrap().iter().filter(|i| i["outcome"] == "error").count();
+    assert!(dropped > tried, "{dropped} {tried}");
+    assert!(written(&world).values().all(|n| *n == 1));
+    // The next run adopts what the lost creates wrote (found by the marker in the notes).
+    let second = sync(app, &token, pipeline).await;
+    let counts = written(&world);
+    assert!(counts.values().all(|n| *n == 1), "{counts:?} {second}");
+    let outcomes = outcomes(&second);
+    assert!(!outcomes.values().any(|o| o == "error"), "{second}");
+    let third = sync(app, &token, pipeline).await;
+    assert_eq!(third["stats"]["created"], json!(0), "{third}");
+    assert_eq!(written(&world), counts);
+});
