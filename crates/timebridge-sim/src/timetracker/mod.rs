@@ -29,6 +29,7 @@ mod routes;
 mod seed;
 pub(crate) mod state;
 pub mod time;
+mod views;
 pub mod webhook;
 
 pub use seed::TASKS;
