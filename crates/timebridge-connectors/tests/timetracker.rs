@@ -605,6 +605,19 @@ async fn an_expired_or_revoked_token_is_unauthorized_with_the_servers_reason() {
     let report = connector(&sim).test().await;
     assert!(!report.ok);
     assert_eq!(report.details["error_class"], json!("unauthorized"));
+    sim.add_token("tt_revoked_token_00000000000000000", 1, &["admin:all"])
+        .unwrap();
+    sim.revoke_token("tt_revoked_token_00000000000000000")
+        .unwrap();
+    let c = connector_with(
+        &sim.url,
+        "tt_revoked_token_00000000000000000",
+        json!({}),
+        &Waits::default(),
+    );
+    let e = src(&c, query(march(), Vec::new())).await.unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Unauthorized);
+    assert!(e.to_string().contains("Token has been revoked"), "{e}");
 }
 
 #[tokio::test]
