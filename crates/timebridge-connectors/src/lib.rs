@@ -14,6 +14,7 @@ pub mod kimai;
 pub mod marker;
 pub mod odoo;
 pub mod registry;
+pub mod timetracker;
 pub mod webhook;
 pub mod zammad;
 

@@ -151,6 +151,7 @@ pub fn kinds() -> Vec<KindInfo> {
         crate::zammad::kind(),
         crate::kimai::kind(),
         crate::odoo::kind(),
+        crate::timetracker::kind(),
     ]
 }
 

@@ -260,6 +260,7 @@ pub(crate) enum Flavor {
     Zammad,
     Kimai,
     Odoo,
+    Timetracker,
 }
 
 /// A route key a simulator computed before routing (Odoo: every call is `POST /jsonrpc`,
@@ -308,6 +309,19 @@ fn error_response(flavor: Flavor, status: StatusCode) -> Response {
             "code": status.as_u16(),
             "message": status.canonical_reason().unwrap_or("Error"),
         }),
+        Flavor::Timetracker => {
+            let m = if status == StatusCode::TOO_MANY_REQUESTS {
+                "Rate limit exceeded"
+            } else {
+                "An internal error occurred"
+            };
+            let code = if status == StatusCode::TOO_MANY_REQUESTS {
+                "rate_limited"
+            } else {
+                "internal_error"
+            };
+            serde_json::json!({"success": false, "error": m, "message": m, "error_code": code})
+        }
         Flavor::Zammad => serde_json::json!({
             "error": status.canonical_reason().unwrap_or("Error"),
             "error_human": status.canonical_reason().unwrap_or("Error"),

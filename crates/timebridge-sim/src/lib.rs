@@ -1,5 +1,6 @@
-//! Zammad and Kimai simulators that behave like the real servers (see
-//! `shared/docs/external-apis.md`), used by the demo, the integration tests and the
+//! Zammad, Kimai and TimeTracker simulators that behave like the real servers (see
+//! `shared/docs/external-apis.md`, `external-apis-v2.md` and the recordings under
+//! `tests/fixtures/real/`), used by the demo, the integration tests and the
 //! benchmarks.
 //!
 //! Each simulator is an axum server bound to `127.0.0.1`, started with
@@ -44,6 +45,7 @@ pub mod kimai;
 pub mod odoo;
 pub mod seed;
 mod server;
+pub mod timetracker;
 pub mod webhook;
 pub mod zammad;
 
@@ -56,6 +58,7 @@ pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use odoo::{OdooControl, OdooSim};
 pub use seed::Seed;
+pub use timetracker::{TimetrackerControl, TimetrackerSim};
 pub use zammad::{ZammadControl, ZammadSim};
 
 /// Options shared by both simulators.
@@ -119,6 +122,8 @@ pub enum SimKind {
     Kimai,
     /// The Odoo 18 simulator (JSON-RPC).
     Odoo,
+    /// The DRYTRIX TimeTracker 5.10 simulator.
+    Timetracker,
 }
 
 impl std::str::FromStr for SimKind {
@@ -128,8 +133,9 @@ impl std::str::FromStr for SimKind {
             "zammad" => Ok(SimKind::Zammad),
             "kimai" => Ok(SimKind::Kimai),
             "odoo" => Ok(SimKind::Odoo),
+            "timetracker" => Ok(SimKind::Timetracker),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad, kimai or odoo)"
+                "unknown simulator {other:?} (expected zammad, kimai, odoo or timetracker)"
             )),
         }
     }
@@ -169,7 +175,7 @@ pub async fn start_both(opts: SimOptions) -> Result<(ZammadSim, KimaiSim), SimEr
 }
 
 /// Starts one simulator on `127.0.0.1:port`, prints its URL and token, and serves until
-/// Ctrl-C. Used by `timebridge sim zammad|kimai`.
+/// Ctrl-C. Used by `timebridge sim zammad|kimai|timetracker`.
 pub async fn run_standalone(
     kind: SimKind,
     port: u16,
@@ -209,6 +215,15 @@ pub async fn run_standalone(
             let sim = KimaiSim::start(opts).await?;
             println!(
                 "Kimai simulator listening on {} (token: {token}, seed: {seed:?})",
+                sim.url
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::Timetracker => {
+            let sim = TimetrackerSim::start(opts).await?;
+            println!(
+                "TimeTracker simulator listening on {} (token: {token}, seed: {seed:?})",
                 sim.url
             );
             let _ = tokio::signal::ctrl_c().await;

@@ -25,7 +25,7 @@ use std::future::Future;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use timebridge_sim::{KimaiSim, OdooSim, SimError, SimOptions, ZammadSim};
+use timebridge_sim::{KimaiSim, OdooSim, SimError, SimOptions, TimetrackerSim, ZammadSim};
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
     Store,
@@ -41,6 +41,10 @@ pub enum Pair {
     ZammadKimai,
     /// Zammad time accountings into Odoo timesheets (`account.analytic.line`).
     ZammadOdoo,
+    /// Zammad time accountings into TimeTracker time entries.
+    ZammadTimetracker,
+    /// TimeTracker time entries into Kimai timesheets.
+    TimetrackerKimai,
 }
 
 /// The running simulators of a world, by pair.
@@ -59,6 +63,20 @@ pub enum Sims {
         zammad: ZammadSim,
         /// The target.
         odoo: OdooSim,
+    },
+    /// [`Pair::ZammadTimetracker`].
+    ZammadTimetracker {
+        /// The source.
+        zammad: ZammadSim,
+        /// The target.
+        timetracker: TimetrackerSim,
+    },
+    /// [`Pair::TimetrackerKimai`].
+    TimetrackerKimai {
+        /// The source.
+        timetracker: TimetrackerSim,
+        /// The target.
+        kimai: KimaiSim,
     },
 }
 
@@ -150,6 +168,8 @@ impl World {
         let (sims, plan) = match pair {
             Pair::ZammadKimai => pairs::zammad_kimai::start(opts).await?,
             Pair::ZammadOdoo => pairs::zammad_odoo::start(opts).await?,
+            Pair::ZammadTimetracker => pairs::zammad_timetracker::start(opts).await?,
+            Pair::TimetrackerKimai => pairs::timetracker_kimai::start(opts).await?,
         };
         Ok(World { pair, sims, plan })
     }
@@ -157,15 +177,18 @@ impl World {
     /// The Zammad simulator; panics in a world without one.
     pub fn zammad(&self) -> &ZammadSim {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } | Sims::ZammadOdoo { zammad, .. } => zammad,
+            Sims::ZammadKimai { zammad, .. }
+            | Sims::ZammadOdoo { zammad, .. }
+            | Sims::ZammadTimetracker { zammad, .. } => zammad,
+            Sims::TimetrackerKimai { .. } => panic!("a {:?} world has no Zammad", self.pair),
         }
     }
 
     /// The Kimai simulator; panics in a world without one.
     pub fn kimai(&self) -> &KimaiSim {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } => kimai,
-            Sims::ZammadOdoo { .. } => panic!("a {:?} world has no Kimai", self.pair),
+            Sims::ZammadKimai { kimai, .. } | Sims::TimetrackerKimai { kimai, .. } => kimai,
+            _ => panic!("a {:?} world has no Kimai", self.pair),
         }
     }
 
@@ -173,22 +196,35 @@ impl World {
     pub fn odoo(&self) -> &OdooSim {
         match &self.sims {
             Sims::ZammadOdoo { odoo, .. } => odoo,
-            Sims::ZammadKimai { .. } => panic!("a {:?} world has no Odoo", self.pair),
+            _ => panic!("a {:?} world has no Odoo", self.pair),
+        }
+    }
+
+    /// The TimeTracker simulator; panics in a world without one.
+    pub fn timetracker(&self) -> &TimetrackerSim {
+        match &self.sims {
+            Sims::ZammadTimetracker { timetracker, .. }
+            | Sims::TimetrackerKimai { timetracker, .. } => timetracker,
+            _ => panic!("a {:?} world has no TimeTracker", self.pair),
         }
     }
 
     /// The world's source system, for the pair scenarios.
     pub fn source(&self) -> &dyn SourceDriver {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } | Sims::ZammadOdoo { zammad, .. } => zammad,
+            Sims::ZammadKimai { zammad, .. }
+            | Sims::ZammadOdoo { zammad, .. }
+            | Sims::ZammadTimetracker { zammad, .. } => zammad,
+            Sims::TimetrackerKimai { timetracker, .. } => timetracker,
         }
     }
 
     /// The world's target system, for the pair scenarios.
     pub fn target(&self) -> &dyn TargetDriver {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } => kimai,
+            Sims::ZammadKimai { kimai, .. } | Sims::TimetrackerKimai { kimai, .. } => kimai,
             Sims::ZammadOdoo { odoo, .. } => odoo,
+            Sims::ZammadTimetracker { timetracker, .. } => timetracker,
         }
     }
 
@@ -196,7 +232,7 @@ impl World {
     pub fn into_zammad_kimai(self) -> (ZammadSim, KimaiSim) {
         match self.sims {
             Sims::ZammadKimai { zammad, kimai } => (zammad, kimai),
-            Sims::ZammadOdoo { .. } => panic!("not a Zammad → Kimai world"),
+            _ => panic!("not a Zammad → Kimai world"),
         }
     }
 }

@@ -126,8 +126,8 @@ pub struct SyncArgs {
 /// Options of `timebridge sim`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// Which server to simulate: `zammad`, `kimai` or `odoo` (for Odoo the token is the
-    /// administrator's API key; database `tb_odoo18`, login `admin`).
+    /// Which server to simulate: `zammad`, `kimai`, `odoo` (the token is the
+    /// administrator's API key; database `tb_odoo18`, login `admin`) or `timetracker`.
     pub kind: timebridge_sim::SimKind,
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]

@@ -111,3 +111,5 @@ macro_rules! pair {
 
 pair!(zammad_to_kimai, Pair::ZammadKimai);
 pair!(zammad_to_odoo_timesheets, Pair::ZammadOdoo);
+pair!(zammad_to_timetracker, Pair::ZammadTimetracker);
+pair!(timetracker_to_kimai, Pair::TimetrackerKimai);

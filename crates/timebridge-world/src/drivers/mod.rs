@@ -4,6 +4,7 @@
 
 mod kimai;
 mod odoo;
+mod timetracker;
 mod zammad;
 
 /// A source system as the pair scenarios use it.
