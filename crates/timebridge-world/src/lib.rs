@@ -45,6 +45,8 @@ pub enum Pair {
     ZammadTimetracker,
     /// TimeTracker time entries into Kimai timesheets.
     TimetrackerKimai,
+    /// TimeTracker time entries (running timers included) into Odoo attendances.
+    TimetrackerOdoo,
 }
 
 /// The running simulators of a world, by pair.
@@ -77,6 +79,13 @@ pub enum Sims {
         timetracker: TimetrackerSim,
         /// The target.
         kimai: KimaiSim,
+    },
+    /// [`Pair::TimetrackerOdoo`].
+    TimetrackerOdoo {
+        /// The source.
+        timetracker: TimetrackerSim,
+        /// The target.
+        odoo: OdooSim,
     },
 }
 
@@ -170,6 +179,7 @@ impl World {
             Pair::ZammadOdoo => pairs::zammad_odoo::start(opts).await?,
             Pair::ZammadTimetracker => pairs::zammad_timetracker::start(opts).await?,
             Pair::TimetrackerKimai => pairs::timetracker_kimai::start(opts).await?,
+            Pair::TimetrackerOdoo => pairs::timetracker_odoo::start(opts).await?,
         };
         Ok(World { pair, sims, plan })
     }
@@ -180,7 +190,7 @@ impl World {
             Sims::ZammadKimai { zammad, .. }
             | Sims::ZammadOdoo { zammad, .. }
             | Sims::ZammadTimetracker { zammad, .. } => zammad,
-            Sims::TimetrackerKimai { .. } => panic!("a {:?} world has no Zammad", self.pair),
+            _ => panic!("a {:?} world has no Zammad", self.pair),
         }
     }
 
@@ -195,7 +205,7 @@ impl World {
     /// The Odoo simulator; panics in a world without one.
     pub fn odoo(&self) -> &OdooSim {
         match &self.sims {
-            Sims::ZammadOdoo { odoo, .. } => odoo,
+            Sims::ZammadOdoo { odoo, .. } | Sims::TimetrackerOdoo { odoo, .. } => odoo,
             _ => panic!("a {:?} world has no Odoo", self.pair),
         }
     }
@@ -204,7 +214,8 @@ impl World {
     pub fn timetracker(&self) -> &TimetrackerSim {
         match &self.sims {
             Sims::ZammadTimetracker { timetracker, .. }
-            | Sims::TimetrackerKimai { timetracker, .. } => timetracker,
+            | Sims::TimetrackerKimai { timetracker, .. }
+            | Sims::TimetrackerOdoo { timetracker, .. } => timetracker,
             _ => panic!("a {:?} world has no TimeTracker", self.pair),
         }
     }
@@ -215,7 +226,8 @@ impl World {
             Sims::ZammadKimai { zammad, .. }
             | Sims::ZammadOdoo { zammad, .. }
             | Sims::ZammadTimetracker { zammad, .. } => zammad,
-            Sims::TimetrackerKimai { timetracker, .. } => timetracker,
+            Sims::TimetrackerKimai { timetracker, .. }
+            | Sims::TimetrackerOdoo { timetracker, .. } => timetracker,
         }
     }
 
@@ -223,7 +235,7 @@ impl World {
     pub fn target(&self) -> &dyn TargetDriver {
         match &self.sims {
             Sims::ZammadKimai { kimai, .. } | Sims::TimetrackerKimai { kimai, .. } => kimai,
-            Sims::ZammadOdoo { odoo, .. } => odoo,
+            Sims::ZammadOdoo { odoo, .. } | Sims::TimetrackerOdoo { odoo, .. } => odoo,
             Sims::ZammadTimetracker { timetracker, .. } => timetracker,
         }
     }
