@@ -13,6 +13,7 @@
 //! It prints a table and writes `bench/results/latest.json` under the workspace root.
 //! See `bench/README.md`.
 
+mod pairs;
 mod planner;
 mod procfs;
 mod sync;
@@ -47,7 +48,7 @@ struct Args {
     /// Do not run `cargo build --release -p timebridge` first (the binary must exist).
     #[arg(long)]
     no_build: bool,
-    /// Run only these figures (comma-separated: sync, webhook, planner); the JSON then
+    /// Run only these figures (comma-separated: sync, webhook, pairs, planner); the JSON then
     /// holds only them. Default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -85,7 +86,7 @@ fn main() -> anyhow::Result<()> {
     let root = workspace_root();
     let wants = |figure: &str| args.only.is_empty() || args.only.iter().any(|o| o == figure);
     // Only the figures that run the `timebridge` process need its release build.
-    let needs_binary = wants("sync") || wants("webhook");
+    let needs_binary = wants("sync") || wants("webhook") || wants("pairs");
     if needs_binary && !args.no_build {
         build_binary(&root)?;
     }
@@ -128,6 +129,14 @@ fn main() -> anyhow::Result<()> {
         (Value::Null, Value::Null)
     };
     drop(runtime);
+    let pairs = if wants("pairs") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(pairs::run(&bin))?
+    } else {
+        Value::Null
+    };
     let planner = if wants("planner") {
         planner::run(args.quick)
     } else {
@@ -146,6 +155,7 @@ fn main() -> anyhow::Result<()> {
         "incremental": incremental,
         "planner": planner,
         "webhook": hooks,
+        "pairs": pairs,
         "idle_rss_mb": idle_rss,
     });
     print_table(&results);
@@ -299,6 +309,25 @@ fn print_table(r: &Value) {
         "1,000/s",
         Some(rps >= 0.98 * f(&wh["target_rate"]) && all),
     );
+    for p in r["pairs"].as_array().into_iter().flatten() {
+        let name = p["pipeline"].as_str().unwrap_or("?");
+        let per = f(&p["target_requests_per_written_entry"]);
+        row(
+            format!(
+                "{name}: target requests per written entry ({} written)",
+                p["written"]
+            ),
+            format!("{per:.3}"),
+            "≤ 1.05",
+            Some(per <= 1.05),
+        );
+        row(
+            format!("{name}: source requests per entry read"),
+            format!("{:.3}", f(&p["source_requests_per_entry"])),
+            "",
+            None,
+        );
+    }
     let idle = f(&r["idle_rss_mb"]);
     row(
         "idle RSS of `timebridge serve`".into(),

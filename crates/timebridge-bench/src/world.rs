@@ -13,7 +13,7 @@ use timebridge_store::{Cipher, Store};
 use timebridge_world::Pair;
 
 /// The encryption key of the benchmark databases (any fixed key will do).
-const KEY: [u8; 32] = [42u8; 32];
+pub(crate) const KEY: [u8; 32] = [42u8; 32];
 /// The webhook secret of the Zammad connector.
 pub use timebridge_world::WEBHOOK_SECRET;
 
@@ -56,38 +56,7 @@ impl World {
     /// The `timebridge` binary with this world's environment (and nothing else), its
     /// output going to `<dir>/<log>.out` and `.err`.
     pub fn command(&self, bin: &Path, args: &[&str], log: &str) -> anyhow::Result<Command> {
-        // BENCH_WRAP (e.g. `heaptrack -o /tmp/ht/{log}`) runs the binary under a profiler;
-        // `{log}` becomes the phase (`full`, `resync`, `incremental`, `serve`).
-        let wrap: Vec<String> = std::env::var("BENCH_WRAP")
-            .map(|w| {
-                w.split_whitespace()
-                    .map(|a| a.replace("{log}", log))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut cmd = match wrap.split_first() {
-            Some((program, rest)) => {
-                let mut c = Command::new(program);
-                c.args(rest).arg(bin);
-                c
-            }
-            None => Command::new(bin),
-        };
-        let b64 = |k: &[u8]| base64::engine::general_purpose::STANDARD.encode(k);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .current_dir(self.dir.path())
-            .env("DATABASE_URL", &self.db_url)
-            .env("DATA_DIR", self.dir.path())
-            .env("ENCRYPTION_KEY", b64(&KEY))
-            .env("SECRET_KEY", b64(&[7u8; 32]))
-            .env("ADMIN_PASSWORD", "a long enough password")
-            .env("LOG_FORMAT", "json")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(self.log_path(log, "out"))?)
-            .stderr(std::fs::File::create(self.log_path(log, "err"))?);
-        Ok(cmd)
+        process(bin, self.dir.path(), &self.db_url, args, log)
     }
 
     pub fn log_path(&self, log: &str, ext: &str) -> PathBuf {
@@ -131,6 +100,50 @@ impl World {
         stats["status"] = serde_json::json!(run.status);
         Ok(stats)
     }
+}
+
+/// The `timebridge` binary on the database `db_url` with data directory `dir` (and nothing
+/// else in its environment), its output going to `<dir>/<log>.out` and `.err`.
+pub fn process(
+    bin: &Path,
+    dir: &Path,
+    db_url: &str,
+    args: &[&str],
+    log: &str,
+) -> anyhow::Result<Command> {
+    // BENCH_WRAP (e.g. `heaptrack -o /tmp/ht/{log}`) runs the binary under a profiler;
+    // `{log}` becomes the phase (`full`, `resync`, `incremental`, `serve`, `pair`).
+    let wrap: Vec<String> = std::env::var("BENCH_WRAP")
+        .map(|w| {
+            w.split_whitespace()
+                .map(|a| a.replace("{log}", log))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut cmd = match wrap.split_first() {
+        Some((program, rest)) => {
+            let mut c = Command::new(program);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let b64 = |k: &[u8]| base64::engine::general_purpose::STANDARD.encode(k);
+    let file = |ext: &str| std::fs::File::create(dir.join(format!("{log}.{ext}")));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir)
+        .env("DATABASE_URL", db_url)
+        .env("DATA_DIR", dir)
+        .env("ENCRYPTION_KEY", b64(&KEY))
+        .env("SECRET_KEY", b64(&[7u8; 32]))
+        .env("ADMIN_PASSWORD", "a long enough password")
+        .env("LOG_FORMAT", "json")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(file("out")?)
+        .stderr(file("err")?);
+    Ok(cmd)
 }
 
 /// Remote requests by kind.

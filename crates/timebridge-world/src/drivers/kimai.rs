@@ -29,4 +29,8 @@ impl TargetDriver for KimaiSim {
     fn write_requests(&self) -> usize {
         self.log().write_count()
     }
+
+    fn requests(&self) -> usize {
+        self.log().len()
+    }
 }

@@ -18,6 +18,9 @@ pub trait SourceDriver: Send + Sync {
 
     /// Deletes entry `key`.
     fn delete(&self, key: &str) -> anyhow::Result<()>;
+
+    /// Requests the source has served so far (its request log).
+    fn requests(&self) -> usize;
 }
 
 /// One record of a target system, as the pair scenarios see it.
@@ -42,6 +45,9 @@ pub trait TargetDriver: Send + Sync {
 
     /// Requests the target has served that write (create, update, delete) so far.
     fn write_requests(&self) -> usize;
+
+    /// Requests the target has served so far, reads and writes (its request log).
+    fn requests(&self) -> usize;
 }
 
 /// The marker's source key in `text`, if it carries one.

@@ -55,4 +55,8 @@ impl TargetDriver for OdooSim {
     fn write_requests(&self) -> usize {
         self.write_count()
     }
+
+    fn requests(&self) -> usize {
+        self.log().len()
+    }
 }

@@ -32,6 +32,10 @@ impl SourceDriver for TimetrackerSim {
         self.delete_entry(id(key)?)?;
         Ok(())
     }
+
+    fn requests(&self) -> usize {
+        self.log().len()
+    }
 }
 
 impl TargetDriver for TimetrackerSim {
@@ -51,5 +55,9 @@ impl TargetDriver for TimetrackerSim {
 
     fn write_requests(&self) -> usize {
         self.log().write_count()
+    }
+
+    fn requests(&self) -> usize {
+        self.log().len()
     }
 }

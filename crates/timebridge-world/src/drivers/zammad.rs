@@ -35,4 +35,8 @@ impl SourceDriver for ZammadSim {
         self.delete_accounting(id(key)?)?;
         Ok(())
     }
+
+    fn requests(&self) -> usize {
+        self.log().len()
+    }
 }
