@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the web UI against the REAL server, the way scripts/test runs them:
 #   1. builds the server binary (which serves ui/dist; build the UI first: `cd ui && npm run build`),
-#   2. starts a Zammad and a Kimai simulator (`timebridge sim … --seed small`) on free ports,
+#   2. starts Zammad, Kimai, Odoo and TimeTracker simulators (`timebridge sim … --seed small`) on free ports,
 #   3. starts `timebridge serve` on a free port with a throw-away data directory and SQLite file,
 #   4. checks ui/openapi.json against the server's /api/openapi.json (e2e/openapi-drift.mjs),
 #   5. runs the browser tests in e2e/real/ (playwright-core + node --test, Debian's Chromium),
@@ -99,6 +99,21 @@ PIDS+=($!)
 KIMAI_PID=$!
 wait_http "Zammad simulator" "$ZAMMAD_PID" "$ZAMMAD_URL/" 60
 wait_http "Kimai simulator" "$KIMAI_PID" "$KIMAI_URL/" 60
+
+# The v2 connectors the UI configures from their settings schemas.
+ODOO_PORT=$(free_port)
+TIMETRACKER_PORT=$(free_port)
+export ODOO_URL="http://127.0.0.1:$ODOO_PORT" ODOO_TOKEN=ok
+export TIMETRACKER_URL="http://127.0.0.1:$TIMETRACKER_PORT" TIMETRACKER_TOKEN=tt_e2e
+say "Starting the Odoo and TimeTracker simulators ($ODOO_URL, $TIMETRACKER_URL)"
+(cd "$E2E_TMP" && exec "$BIN" sim odoo --port "$ODOO_PORT" --token "$ODOO_TOKEN" --seed small --log-format json) >"$E2E_TMP/sim-odoo.log" 2>&1 &
+PIDS+=($!)
+ODOO_PID=$!
+(cd "$E2E_TMP" && exec "$BIN" sim timetracker --port "$TIMETRACKER_PORT" --token "$TIMETRACKER_TOKEN" --seed small --log-format json) >"$E2E_TMP/sim-timetracker.log" 2>&1 &
+PIDS+=($!)
+TIMETRACKER_PID=$!
+wait_http "Odoo simulator" "$ODOO_PID" "$ODOO_URL/" 60
+wait_http "TimeTracker simulator" "$TIMETRACKER_PID" "$TIMETRACKER_URL/api/v1/info" 60
 
 SERVER_PID=
 start_server() {

@@ -1,6 +1,7 @@
 // Browser tests against the REAL timebridge server and its Zammad/Kimai simulators
 // (`timebridge sim zammad|kimai --seed small`). Started by e2e/run.sh, which sets:
-//   TIMEBRIDGE_URL, TIMEBRIDGE_ADMIN_PASSWORD, ZAMMAD_URL, ZAMMAD_TOKEN, KIMAI_URL, KIMAI_TOKEN
+//   TIMEBRIDGE_URL, TIMEBRIDGE_ADMIN_PASSWORD, ZAMMAD_URL, ZAMMAD_TOKEN, KIMAI_URL, KIMAI_TOKEN,
+//   ODOO_URL, ODOO_TOKEN, TIMETRACKER_URL, TIMETRACKER_TOKEN
 // The steps build on each other (one fresh server per run): log in, connectors, pipeline,
 // mappings, dry run, real sync, run detail, conflicts, audit. Screenshots: docs/screenshots/.
 // Every wait has a deadline (Playwright auto-waiting); there are no fixed sleeps.
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { launch, shot } from '../lib.mjs';
 
-const NEEDED = ['TIMEBRIDGE_URL', 'TIMEBRIDGE_ADMIN_PASSWORD', 'ZAMMAD_URL', 'ZAMMAD_TOKEN', 'KIMAI_URL', 'KIMAI_TOKEN'];
+const NEEDED = ['TIMEBRIDGE_URL', 'TIMEBRIDGE_ADMIN_PASSWORD', 'ZAMMAD_URL', 'ZAMMAD_TOKEN', 'KIMAI_URL', 'KIMAI_TOKEN', 'ODOO_URL', 'ODOO_TOKEN', 'TIMETRACKER_URL', 'TIMETRACKER_TOKEN'];
 const missing = NEEDED.filter((n) => !process.env[n]);
 const BASE = (process.env.TIMEBRIDGE_URL ?? '').replace(/\/$/, '');
 const PASSWORD = process.env.TIMEBRIDGE_ADMIN_PASSWORD;
@@ -65,7 +66,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
   async function createConnector(kind, name, url, token, screenshot) {
     await page.goto(`${BASE}/connectors/new`);
     await page.getByLabel('Kind').selectOption(kind);
-    await page.getByLabel('Name').fill(name);
+    await page.getByLabel(/^Name( \*)?$/).fill(name);
     await page.getByLabel('Base URL').fill(url);
     await page.getByLabel(/API token/).fill(token);
     if (screenshot) await snap(screenshot);
@@ -105,6 +106,29 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
       await row.getByRole('status').filter({ hasText: ok ? /Connection OK/ : /Failed/ }).waitFor();
     }
     await snap('connectors');
+    noConsoleErrors();
+  });
+
+  it('configures an Odoo and a TimeTracker connector from their settings schemas; the tests say OK', async () => {
+    await page.goto(`${BASE}/connectors/new`);
+    await page.getByLabel('Kind').selectOption('odoo');
+    await page.getByLabel(/^Name( \*)?$/).fill('Payroll (Odoo attendance)');
+    await page.getByLabel('Base URL').fill(process.env.ODOO_URL);
+    await page.getByLabel(/API token/).fill(process.env.ODOO_TOKEN);
+    await page.getByLabel(/^Database name/).fill('tb_odoo18');
+    await page.getByLabel(/^Login of the API user/).fill('admin');
+    await page.getByLabel(/^Write timesheets/).selectOption('attendance');
+    await snap('connector-form-odoo');
+    await page.getByRole('button', { name: 'Create connector' }).click();
+    await page.waitForURL(/\/connectors\/\d+$/);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    const odoo = page.getByRole('status').filter({ hasText: /Connection OK|Failed/ });
+    await odoo.waitFor();
+    assert.match(await odoo.innerText(), /Connection OK/);
+    assert.match(await odoo.innerText(), /hr\.attendance|attendance/);
+
+    const t = await createConnector('timetracker', 'Team time (TimeTracker)', process.env.TIMETRACKER_URL, process.env.TIMETRACKER_TOKEN);
+    assert.match(t.text, /Connection OK/, t.text);
     noConsoleErrors();
   });
 
@@ -298,7 +322,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page
       .waitForFunction(() => {
         const cells = [...document.querySelectorAll('table tbody tr td:nth-child(3)')].map((td) => td.textContent.trim());
-        return !document.querySelector('table[aria-busy]') && cells.filter((c) => c === 'connector_created').length === 3;
+        return !document.querySelector('table[aria-busy]') && cells.filter((c) => c === 'connector_created').length === 5; // Zammad, Kimai, the bad one, Odoo, TimeTracker
       })
       .catch(async () => assert.fail(`connector events: ${(await actions.allInnerTexts()).join(', ')}`));
     const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
