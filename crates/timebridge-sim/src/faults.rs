@@ -32,6 +32,9 @@ pub enum Fault {
         /// Value of the `Retry-After` header, in seconds.
         retry_after_secs: u64,
     },
+    /// Answer 429 without a `Retry-After` header (servers that do not say how long to
+    /// wait), without running the handler.
+    TooManyRequestsWithoutRetryAfter,
     /// Close the connection without sending any response (the handler does not run).
     DropConnection,
     /// Run the handler (the request TAKES EFFECT), then close the connection without a
@@ -259,6 +262,7 @@ impl RequestLog {
 pub(crate) enum Flavor {
     Zammad,
     Kimai,
+    Clockify,
 }
 
 /// State of the shared middleware.
@@ -299,6 +303,14 @@ fn error_response(flavor: Flavor, status: StatusCode) -> Response {
         Flavor::Kimai => serde_json::json!({
             "code": status.as_u16(),
             "message": status.canonical_reason().unwrap_or("Error"),
+        }),
+        Flavor::Clockify => serde_json::json!({
+            "message": if status == StatusCode::TOO_MANY_REQUESTS {
+                "Too many requests"
+            } else {
+                status.canonical_reason().unwrap_or("Error")
+            },
+            "code": status.as_u16(),
         }),
         Flavor::Zammad => serde_json::json!({
             "error": status.canonical_reason().unwrap_or("Error"),
@@ -353,6 +365,9 @@ pub(crate) async fn middleware(
                 HeaderValue::from_str(&retry_after_secs.to_string()).unwrap(),
             );
             r
+        }
+        Some(Fault::TooManyRequestsWithoutRetryAfter) => {
+            error_response(infra.flavor, StatusCode::TOO_MANY_REQUESTS)
         }
         Some(Fault::DropConnection) => {
             log(0, fault.clone());

@@ -39,6 +39,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod clockify;
 pub mod faults;
 pub mod kimai;
 pub mod seed;
@@ -51,6 +52,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 
 pub use clock::Clock;
+pub use clockify::{ClockifyControl, ClockifySim};
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use seed::Seed;
@@ -115,6 +117,8 @@ pub enum SimKind {
     Zammad,
     /// The Kimai 2.66 simulator.
     Kimai,
+    /// The Clockify (API v1) simulator, with an agency and a contractor workspace.
+    Clockify,
 }
 
 impl std::str::FromStr for SimKind {
@@ -123,8 +127,9 @@ impl std::str::FromStr for SimKind {
         match s.to_ascii_lowercase().as_str() {
             "zammad" => Ok(SimKind::Zammad),
             "kimai" => Ok(SimKind::Kimai),
+            "clockify" => Ok(SimKind::Clockify),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad or kimai)"
+                "unknown simulator {other:?} (expected zammad, kimai or clockify)"
             )),
         }
     }
@@ -164,7 +169,7 @@ pub async fn start_both(opts: SimOptions) -> Result<(ZammadSim, KimaiSim), SimEr
 }
 
 /// Starts one simulator on `127.0.0.1:port`, prints its URL and token, and serves until
-/// Ctrl-C. Used by `timebridge sim zammad|kimai`.
+/// Ctrl-C. Used by `timebridge sim zammad|kimai|clockify`.
 pub async fn run_standalone(
     kind: SimKind,
     port: u16,
@@ -196,6 +201,19 @@ pub async fn run_standalone(
             println!(
                 "Kimai simulator listening on {} (token: {token}, seed: {seed:?})",
                 sim.url
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::Clockify => {
+            let sim = ClockifySim::start(opts).await?;
+            println!(
+                "Clockify simulator listening on {} (X-Api-Key: {token} for the agency \
+                 workspace {}, {} for the contractor workspace {}; seed: {seed:?})",
+                sim.api_url(),
+                sim.agency_workspace,
+                sim.contractor_token,
+                sim.contractor_workspace
             );
             let _ = tokio::signal::ctrl_c().await;
             sim.shutdown().await;
