@@ -147,7 +147,11 @@ pub struct SettingsError {
 
 /// All registered kinds: one line per connector.
 pub fn kinds() -> Vec<KindInfo> {
-    vec![crate::zammad::kind(), crate::kimai::kind()]
+    vec![
+        crate::zammad::kind(),
+        crate::kimai::kind(),
+        crate::clockify::kind(),
+    ]
 }
 
 /// The kind registered under `kind`, if any.

@@ -236,3 +236,19 @@ async fn a_duplicate_project_name_is_refused_under_the_same_client() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(b["message"], json!("Project with this name already exists"));
 }
+
+#[tokio::test]
+async fn routes_are_logged_by_their_template() {
+    let s = sim(Seed::Tiny).await;
+    get(&s, "/user").send().await.unwrap();
+    let path = format!("/workspaces/{}/projects", s.agency_workspace);
+    get(&s, &path).send().await.unwrap();
+    let routes: Vec<String> = s.log().entries().into_iter().map(|r| r.route).collect();
+    assert_eq!(
+        routes,
+        vec![
+            "GET /api/v1/user".to_owned(),
+            "GET /api/v1/workspaces/{ws}/projects".to_owned()
+        ]
+    );
+}
