@@ -572,3 +572,46 @@ async fn the_test_names_the_workspace_or_says_why_it_fails() {
     );
     assert!(addon.test().await.ok);
 }
+
+#[tokio::test]
+async fn a_task_is_named_and_resolved_within_the_entrys_project() {
+    let s = sim(Seed::Tiny).await;
+    let ws = s.agency_workspace.clone();
+    let c = agency(&s);
+    let dir = c.directory().await.unwrap();
+    assert_eq!(dir.active_projects().len(), s.projects(&ws).len());
+    let (p1, p2) = {
+        let mut ps = s.projects(&ws);
+        (ps.remove(0), ps.remove(0))
+    };
+    let mut want = desired(
+        &s.agency_admin,
+        &p2.id,
+        "2026-03-06T08:00:00Z",
+        "2026-03-06T09:00:00Z",
+    );
+    want.activity = Some(NamedRef {
+        key: "On-site".into(),
+        name: None,
+    });
+    let made = c.create(&marker("11"), &want).await.unwrap();
+    let task = s.entry(&made.target_id).unwrap().task.unwrap();
+    let owner = s.tasks(&ws).into_iter().find(|t| t.id == task).unwrap();
+    assert_eq!(
+        (owner.project.as_str(), owner.name.as_str()),
+        (p2.id.as_str(), "On-site")
+    );
+    assert_eq!(made.entry.activity.as_ref().unwrap().key, "On-site");
+    // A project without that task refuses the entry before anything is sent.
+    let lone = s.add_project(&ws, "No tasks here", None);
+    let c = agency(&s);
+    want.project = Some(NamedRef {
+        key: lone.id.clone(),
+        name: None,
+    });
+    s.log().clear();
+    let err = c.create(&marker("12"), &want).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Rejected { .. }), "{err:?}");
+    assert_eq!(s.log().write_count(), 0);
+    assert_ne!(p1.id, lone.id);
+}

@@ -17,7 +17,7 @@
 mod drivers;
 mod pairs;
 
-pub use drivers::{SourceDriver, TargetDriver, TargetRecord};
+pub use drivers::{ClockifyWorkspace, SourceDriver, TargetDriver, TargetRecord};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -25,7 +25,7 @@ use std::future::Future;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use timebridge_sim::{KimaiSim, SimError, SimOptions, ZammadSim};
+use timebridge_sim::{ClockifySim, KimaiSim, SimError, SimOptions, ZammadSim};
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
     Store,
@@ -39,6 +39,12 @@ pub const WEBHOOK_SECRET: &str = "timebridge-world-webhook-secret";
 pub enum Pair {
     /// Zammad time accountings into Kimai timesheets.
     ZammadKimai,
+    /// A contractor's Clockify workspace into the agency's, with mirrored projects.
+    ClockifyClockify,
+    /// Zammad time accountings into the agency's Clockify workspace.
+    ZammadClockify,
+    /// The agency's Clockify entries into Kimai timesheets.
+    ClockifyKimai,
 }
 
 /// The running simulators of a world, by pair.
@@ -50,6 +56,33 @@ pub enum Sims {
         zammad: ZammadSim,
         /// The target.
         kimai: KimaiSim,
+    },
+    /// [`Pair::ClockifyClockify`]: one simulator, two workspaces.
+    ClockifyClockify {
+        /// The simulator serving both workspaces.
+        clockify: ClockifySim,
+        /// The source: the contractor's workspace.
+        contractor: ClockifyWorkspace,
+        /// The target: the agency's workspace.
+        agency: ClockifyWorkspace,
+    },
+    /// [`Pair::ZammadClockify`].
+    ZammadClockify {
+        /// The source.
+        zammad: ZammadSim,
+        /// The target's simulator.
+        clockify: ClockifySim,
+        /// The target: the agency's workspace.
+        agency: ClockifyWorkspace,
+    },
+    /// [`Pair::ClockifyKimai`].
+    ClockifyKimai {
+        /// The source's simulator.
+        clockify: ClockifySim,
+        /// The target.
+        kimai: KimaiSim,
+        /// The source: the agency's workspace.
+        agency: ClockifyWorkspace,
     },
 }
 
@@ -140,6 +173,9 @@ impl World {
     pub async fn start(pair: Pair, opts: SimOptions) -> Result<World, SimError> {
         let (sims, plan) = match pair {
             Pair::ZammadKimai => pairs::zammad_kimai::start(opts).await?,
+            Pair::ClockifyClockify => pairs::clockify_clockify::start(opts).await?,
+            Pair::ZammadClockify => pairs::zammad_clockify::start(opts).await?,
+            Pair::ClockifyKimai => pairs::clockify_kimai::start(opts).await?,
         };
         Ok(World { pair, sims, plan })
     }
@@ -147,28 +183,43 @@ impl World {
     /// The Zammad simulator; panics in a world without one.
     pub fn zammad(&self) -> &ZammadSim {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } => zammad,
+            Sims::ZammadKimai { zammad, .. } | Sims::ZammadClockify { zammad, .. } => zammad,
+            other => panic!("no Zammad simulator in {other:?}"),
         }
     }
 
     /// The Kimai simulator; panics in a world without one.
     pub fn kimai(&self) -> &KimaiSim {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } => kimai,
+            Sims::ZammadKimai { kimai, .. } | Sims::ClockifyKimai { kimai, .. } => kimai,
+            other => panic!("no Kimai simulator in {other:?}"),
+        }
+    }
+
+    /// The Clockify simulator; panics in a world without one.
+    pub fn clockify(&self) -> &ClockifySim {
+        match &self.sims {
+            Sims::ClockifyClockify { clockify, .. }
+            | Sims::ZammadClockify { clockify, .. }
+            | Sims::ClockifyKimai { clockify, .. } => clockify,
+            other => panic!("no Clockify simulator in {other:?}"),
         }
     }
 
     /// The world's source system, for the pair scenarios.
     pub fn source(&self) -> &dyn SourceDriver {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } => zammad,
+            Sims::ZammadKimai { zammad, .. } | Sims::ZammadClockify { zammad, .. } => zammad,
+            Sims::ClockifyClockify { contractor, .. } => contractor,
+            Sims::ClockifyKimai { agency, .. } => agency,
         }
     }
 
     /// The world's target system, for the pair scenarios.
     pub fn target(&self) -> &dyn TargetDriver {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } => kimai,
+            Sims::ZammadKimai { kimai, .. } | Sims::ClockifyKimai { kimai, .. } => kimai,
+            Sims::ClockifyClockify { agency, .. } | Sims::ZammadClockify { agency, .. } => agency,
         }
     }
 
@@ -176,6 +227,7 @@ impl World {
     pub fn into_zammad_kimai(self) -> (ZammadSim, KimaiSim) {
         match self.sims {
             Sims::ZammadKimai { zammad, kimai } => (zammad, kimai),
+            other => panic!("not a Zammad → Kimai world: {other:?}"),
         }
     }
 }

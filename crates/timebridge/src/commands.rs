@@ -516,7 +516,7 @@ pub async fn demo(
 }
 
 /// The pairs the demo shows beside Zammad → Kimai (which also gets live bookings).
-const DEMO_PAIRS: &[timebridge_world::Pair] = &[];
+const DEMO_PAIRS: &[timebridge_world::Pair] = &[timebridge_world::Pair::ClockifyClockify];
 
 /// Configures one more pair of the demo under names of its own (connectors are found by
 /// name on the next start) and queues its first sync; returns the world (its simulators
@@ -532,8 +532,13 @@ async fn demo_other_pair(
     };
     let plan = &mut world.plan;
     let title = plan.pipeline.name.clone();
-    plan.source.name = format!("Demo {} ({title})", label(&plan.source.kind));
-    plan.target.name = format!("Demo {} ({title})", label(&plan.target.kind));
+    let (mut source, mut target) = (label(&plan.source.kind), label(&plan.target.kind));
+    if source == target {
+        // Both ends of one kind (Clockify → Clockify): the plan's names tell them apart.
+        (source, target) = (plan.source.name.clone(), plan.target.name.clone());
+    }
+    plan.source.name = format!("Demo {source} ({title})");
+    plan.target.name = format!("Demo {target} ({title})");
     plan.pipeline.name = format!("Demo: {title}");
     plan.pipeline.window_days = 62;
     let ids = timebridge_world::configure_store(&state.store, &world.plan, now).await?;

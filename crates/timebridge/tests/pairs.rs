@@ -110,3 +110,6 @@ macro_rules! pair {
 }
 
 pair!(zammad_to_kimai, Pair::ZammadKimai);
+pair!(clockify_to_clockify, Pair::ClockifyClockify);
+pair!(zammad_to_clockify, Pair::ZammadClockify);
+pair!(clockify_to_kimai, Pair::ClockifyKimai);

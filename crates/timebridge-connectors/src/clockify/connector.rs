@@ -25,12 +25,20 @@ use crate::connector::{
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::{HttpClient, HttpSettings, Request};
 
-/// The task key that means "no task": Clockify's task is optional, so a pipeline can map
-/// activities (or its default activity) to it and entries are written without one; a
-/// source entry without a task carries it, named `(no task)`.
-pub const NO_TASK: &str = "none";
-/// Its name, equal on every kind whose task is optional, so `match_by_name` pairs them.
-pub(crate) const NO_TASK_NAME: &str = "(no task)";
+/// The activity key that means "no task": Clockify's task is optional, so a pipeline can
+/// map activities (or its default activity) to it and entries are written without one; a
+/// source entry without a task carries it. Key and name are equal, and equal to the name
+/// the other kinds with optional tasks use, so `match_by_name` pairs them.
+pub const NO_TASK: &str = "(no task)";
+pub(crate) const NO_TASK_NAME: &str = NO_TASK;
+
+/// The activity key of a task: its name. Clockify's tasks belong to projects and every
+/// project has its own "Development"; keyed by name, one mapping serves all projects, and
+/// a write resolves the name within the entry's project (a project without such a task
+/// refuses the entry).
+pub(crate) fn task_key(name: &str) -> String {
+    name.trim().to_owned()
+}
 
 /// Page size of every list (Clockify's maximum is reported as 5000, UNCONFIRMED; a smaller
 /// cap is harmless: paging follows `Last-Page`, not the length).
@@ -390,15 +398,19 @@ impl ClockifyConnector {
             })
         });
         let activity = match e.task() {
-            Some(tid) => NamedRef {
-                key: tid.to_owned(),
-                name: e
+            Some(tid) => {
+                let name = e
                     .task
                     .as_ref()
                     .filter(|t| t.id == tid)
                     .map(|t| t.name.clone())
-                    .or_else(|| tasks.get(tid).map(|t| t.name.clone())),
-            },
+                    .or_else(|| tasks.get(tid).map(|t| t.name.clone()));
+                NamedRef {
+                    // A task whose name is unknown (deleted) keeps its id: it maps to nothing.
+                    key: name.as_deref().map_or_else(|| tid.to_owned(), task_key),
+                    name,
+                }
+            }
             None => NamedRef {
                 key: NO_TASK.into(),
                 name: Some(NO_TASK_NAME.into()),
@@ -573,25 +585,29 @@ impl Connector for ClockifyConnector {
                 })
                 .collect(),
             "tasks" => {
+                // One item per task name, with the projects that have it.
                 let tasks = self.tasks().await?;
-                let mut items: Vec<CatalogItem> = tasks
-                    .iter()
-                    .map(|t| {
-                        let project = t.project_id.as_ref().and_then(|p| m.projects.get(p));
-                        CatalogItem {
-                            key: t.id.clone(),
-                            label: match project {
-                                Some(p) => format!("{} ({})", t.name, p.name),
-                                None => t.name.clone(),
-                            },
-                            extra: json!({"project_id": t.project_id, "active": t.active()}),
-                        }
+                let mut by_name: std::collections::BTreeMap<String, Vec<String>> =
+                    Default::default();
+                for t in tasks.iter().filter(|t| t.active()) {
+                    let project = t.project_id.as_ref().and_then(|p| m.projects.get(p));
+                    by_name
+                        .entry(task_key(&t.name))
+                        .or_default()
+                        .extend(project.map(|p| p.name.clone()));
+                }
+                let mut items: Vec<CatalogItem> = by_name
+                    .into_iter()
+                    .map(|(name, projects)| CatalogItem {
+                        key: name.clone(),
+                        label: name,
+                        extra: json!({"projects": projects}),
                     })
                     .collect();
                 items.push(CatalogItem {
                     key: NO_TASK.into(),
                     label: NO_TASK_NAME.into(),
-                    extra: json!({"project_id": null}),
+                    extra: json!({"projects": []}),
                 });
                 items
             }

@@ -16,7 +16,9 @@ use timebridge_core::mapping::{
 use timebridge_core::plan::TargetItem;
 
 use super::api::{ApiEntry, ApiTag, ApiTask};
-use super::connector::{ClockifyConnector, Master, NO_TASK, NO_TASK_NAME, path_id, stamp};
+use super::connector::{
+    ClockifyConnector, Master, NO_TASK, NO_TASK_NAME, path_id, stamp, task_key,
+};
 use crate::connector::TargetConnector;
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::Request;
@@ -145,7 +147,10 @@ impl ClockifyConnector {
             body.insert("projectId".into(), json!(path_id(&p.key)?));
         }
         if let Some(a) = desired.activity.as_ref().filter(|a| a.key != NO_TASK) {
-            body.insert("taskId".into(), json!(path_id(&a.key)?));
+            body.insert(
+                "taskId".into(),
+                json!(self.task_in_project(desired, &a.key).await?),
+            );
         }
         if let Some(b) = desired.billable {
             body.insert("billable".into(), json!(b));
@@ -155,6 +160,33 @@ impl ClockifyConnector {
             json!(self.tag_ids_for(&desired.tags).await?),
         );
         Ok(Value::Object(body))
+    }
+
+    /// The id of the task named `name` in `desired`'s project: a task key is a name,
+    /// resolved within the entry's project; a project without it refuses the entry.
+    async fn task_in_project(&self, desired: &Entry, name: &str) -> ConnectorResult<String> {
+        let project = desired.project.as_ref().ok_or_else(|| {
+            rejected(format!(
+                "the entry has task {name:?} but no project; Clockify tasks belong to projects"
+            ))
+        })?;
+        let tasks = self.tasks().await?;
+        tasks
+            .iter()
+            .filter(|t| t.active() && t.project_id.as_deref() == Some(project.key.as_str()))
+            .find(|t| task_key(&t.name).eq_ignore_ascii_case(name))
+            .map(|t| t.id.clone())
+            .ok_or_else(|| {
+                rejected(format!(
+                    "project {}{} has no active task named {name:?}",
+                    project.key,
+                    project
+                        .name
+                        .as_deref()
+                        .map(|n| format!(" \"{n}\""))
+                        .unwrap_or_default()
+                ))
+            })
     }
 
     /// The create request for `user` (the token's own route for itself).
@@ -217,20 +249,23 @@ impl TargetConnector for ClockifyConnector {
     async fn directory(&self) -> ConnectorResult<TargetDirectory> {
         let m = self.master().await?;
         let tasks = self.tasks().await?;
-        let mut rules = TargetRules::default();
+        // Activities are task names (see `task_key`); which project has which is checked
+        // when an entry is written.
+        let mut names: Vec<String> = tasks
+            .iter()
+            .filter(|t| t.active())
+            .map(|t| task_key(&t.name))
+            .collect();
+        names.sort();
+        names.dedup();
         let mut activities = vec![NamedRef {
             key: NO_TASK.into(),
             name: Some(NO_TASK_NAME.into()),
         }];
-        for t in tasks.iter().filter(|t| t.active()) {
-            if let Some(p) = &t.project_id {
-                rules.activity_projects.insert(t.id.clone(), p.clone());
-            }
-            activities.push(NamedRef {
-                key: t.id.clone(),
-                name: Some(t.name.clone()),
-            });
-        }
+        activities.extend(names.into_iter().map(|n| NamedRef {
+            name: Some(n.clone()),
+            key: n,
+        }));
         let users = m.users.iter().filter(|u| u.active()).map(|u| TargetUser {
             key: u.id.clone(),
             email: u.email.clone(),
@@ -250,7 +285,7 @@ impl TargetConnector for ClockifyConnector {
             });
         Ok(
             TargetDirectory::new(users, projects, activities, Some(m.me.id.clone()))
-                .with_rules(rules),
+                .with_rules(TargetRules::default()),
         )
     }
 

@@ -1,3 +1,6 @@
 //! One file per [`crate::Pair`]: start its simulators, write the plan that fits their seed.
 
+pub(crate) mod clockify_clockify;
+pub(crate) mod clockify_kimai;
+pub(crate) mod zammad_clockify;
 pub(crate) mod zammad_kimai;

@@ -1,0 +1,100 @@
+//! Clockify → Clockify through real `timebridge sync` processes: the agency's active
+//! projects are mirrored into the contractor's workspace under the "Agency" client, each
+//! exactly once, also when a process is killed just before or just after a create; the
+//! projects the contractor already had are left alone.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Proc, lease_expiry};
+use timebridge_sim::Seed;
+use timebridge_sim::clockify::AGENCY_CLIENT;
+use timebridge_store::{Backend, RunStatus};
+use timebridge_world::Pair;
+
+async fn mirrors_once(crash_at: &str, backend: Backend) {
+    let w = Proc::start(Pair::ClockifyClockify, Seed::Small, backend).await;
+    let sim = w.world.clockify();
+    let (contractor, agency) = (&sim.contractor_workspace, &sim.agency_workspace);
+    let client = sim
+        .clients(contractor)
+        .into_iter()
+        .find(|c| c.name == AGENCY_CLIENT)
+        .unwrap()
+        .id;
+    let before = sim.projects(contractor);
+    let had: Vec<String> = before.iter().map(|p| p.name.to_lowercase()).collect();
+    let missing: Vec<String> = sim
+        .projects(agency)
+        .into_iter()
+        .filter(|p| !p.archived && !had.contains(&p.name.to_lowercase()))
+        .map(|p| p.name)
+        .collect();
+    assert!(missing.len() >= 2, "the seed leaves projects to mirror");
+
+    let killed = w.sync(Some(crash_at));
+    assert!(
+        !killed.status.success(),
+        "the sync was not killed at {crash_at}"
+    );
+    lease_expiry().await;
+    let run = w.sync_to_completion().await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    let again = w.sync_to_completion().await;
+    assert!(again.mirrored_projects.is_empty(), "{again:?}");
+
+    let after = sim.projects(contractor);
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &after {
+        *by_name.entry(p.name.to_lowercase()).or_default() += 1;
+    }
+    for p in sim.projects(agency).iter().filter(|p| !p.archived) {
+        assert_eq!(by_name.get(&p.name.to_lowercase()), Some(&1), "{}", p.name);
+    }
+    for name in &missing {
+        let p = after.iter().find(|p| &p.name == name).unwrap();
+        assert_eq!(p.client.as_deref(), Some(client.as_str()), "{name}");
+    }
+    for old in &before {
+        assert!(after.contains(old), "{} was changed", old.name);
+    }
+    let creates = sim
+        .log()
+        .entries()
+        .into_iter()
+        .filter(|r| r.route == "POST /api/v1/workspaces/{ws}/projects")
+        .count();
+    assert_eq!(creates, missing.len(), "a project was created twice");
+    w.db.cleanup().await;
+}
+
+macro_rules! crash {
+    ($name:ident, $point:expr, $backend:expr) => {
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $name() {
+            mirrors_once($point, $backend).await;
+        }
+    };
+}
+
+crash!(
+    killed_after_a_create_on_sqlite,
+    "after_mirror:1",
+    Backend::Sqlite
+);
+crash!(
+    killed_after_a_create_on_postgres,
+    "after_mirror:1",
+    Backend::Postgres
+);
+crash!(
+    killed_before_a_create_on_sqlite,
+    "before_mirror:1",
+    Backend::Sqlite
+);
+crash!(
+    killed_before_a_create_on_postgres,
+    "before_mirror:1",
+    Backend::Postgres
+);
