@@ -13,6 +13,7 @@
 //! It prints a table and writes `bench/results/latest.json` under the workspace root.
 //! See `bench/README.md`.
 
+mod clockify;
 mod planner;
 mod procfs;
 mod sync;
@@ -47,7 +48,7 @@ struct Args {
     /// Do not run `cargo build --release -p timebridge` first (the binary must exist).
     #[arg(long)]
     no_build: bool,
-    /// Run only these figures (comma-separated: sync, webhook, planner); the JSON then
+    /// Run only these figures (comma-separated: sync, webhook, planner, clockify); the JSON then
     /// holds only them. Default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -125,6 +126,12 @@ fn main() -> anyhow::Result<()> {
     } else {
         (Value::Null, Value::Null)
     };
+    let clockify = if wants("clockify") {
+        let agents = sync_opts.agents.min(10);
+        runtime.block_on(clockify::run(&bin, latency, agents))?
+    } else {
+        Value::Null
+    };
     drop(runtime);
     let planner = if wants("planner") {
         planner::run(args.quick)
@@ -145,6 +152,7 @@ fn main() -> anyhow::Result<()> {
         "planner": planner,
         "webhook": hooks,
         "idle_rss_mb": idle_rss,
+        "clockify": clockify,
     });
     print_table(&results);
     let out = args
@@ -248,6 +256,35 @@ fn print_table(r: &Value) {
         "(none; 1 write each is the least)",
         None,
     );
+    let ct = &r["clockify"]["as_target"];
+    if ct.is_object() {
+        let rpw = f(&ct["requests_per_written_entry"]);
+        row(
+            "Clockify as target: requests per written entry".into(),
+            format!(
+                "{rpw:.3} ({} / {}; creates per created entry {:.2})",
+                ct["clockify_requests"].as_u64().unwrap_or(0),
+                ct["written"].as_u64().unwrap_or(0),
+                f(&ct["creates_per_created_entry"])
+            ),
+            "≤ 1.05",
+            Some(rpw <= 1.05),
+        );
+    }
+    let cs = &r["clockify"]["as_source"];
+    if cs.is_object() {
+        row(
+            "Clockify as source: requests per entry read".into(),
+            format!(
+                "{:.4} ({} / {})",
+                f(&cs["requests_per_entry_read"]),
+                cs["clockify_requests"].as_u64().unwrap_or(0),
+                cs["entries_read"].as_u64().unwrap_or(0)
+            ),
+            "(none; ≤ 0.02 like Zammad)",
+            None,
+        );
+    }
     if let Some(sizes) = pl["sizes"].as_array() {
         for s in sizes {
             let n = s["entries"].as_u64().unwrap_or(0);
