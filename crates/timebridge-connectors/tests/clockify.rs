@@ -615,3 +615,43 @@ async fn a_task_is_named_and_resolved_within_the_entrys_project() {
     assert_eq!(s.log().write_count(), 0);
     assert_ne!(p1.id, lone.id);
 }
+
+#[tokio::test]
+async fn a_member_key_reads_and_writes_its_own_entries_only() {
+    let s = sim(Seed::Tiny).await;
+    let ws = s.agency_workspace.clone();
+    let me = s.contractor_at_agency.clone();
+    s.add_api_key("member-key", &me);
+    let c = build(
+        &s,
+        "member-key",
+        json!({"workspace_id": ws}),
+        &Waits::default(),
+    );
+    let p = s.projects(&ws).remove(0);
+    let own = desired(&me, &p.id, "2026-03-09T08:00:00Z", "2026-03-09T09:00:00Z");
+    let made = c.create(&marker("21"), &own).await.unwrap();
+    let items = TargetConnector::fetch(&c, &march(), "zammad")
+        .await
+        .unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .map(|i| i.target_id.clone())
+            .collect::<Vec<_>>(),
+        vec![made.target_id]
+    );
+    // Another member's entries need the admin right: refused, and said so.
+    let other = desired(
+        &s.agency_admin,
+        &p.id,
+        "2026-03-09T10:00:00Z",
+        "2026-03-09T11:00:00Z",
+    );
+    let err = c.create(&marker("22"), &other).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Forbidden { .. }), "{err:?}");
+    let err = SourceConnector::fetch(&c, &query(vec![]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("admin"), "{err}");
+}

@@ -220,16 +220,28 @@ impl ClockifyConnector {
         Ok(tasks)
     }
 
-    /// Entries of several users (see [`Self::entries_of`]), four reads at a time.
+    /// Entries of several users (see [`Self::entries_of`]), four reads at a time. With
+    /// `only_readable`, a user whose entries the token may not read (403: the key's user
+    /// is no admin) counts as having none: a target that cannot read them cannot have
+    /// written them either.
     pub(crate) async fn entries_of_users(
         &self,
         users: Vec<String>,
         window: &Window,
         hydrated: bool,
+        only_readable: bool,
     ) -> ConnectorResult<Vec<ApiEntry>> {
         let reads: Vec<BoxFuture<'_, ConnectorResult<Vec<ApiEntry>>>> = users
             .into_iter()
-            .map(|u| async move { self.entries_of(&u, window, hydrated).await }.boxed())
+            .map(|u| {
+                async move {
+                    match self.entries_of(&u, window, hydrated).await {
+                        Err(ConnectorError::Forbidden { .. }) if only_readable => Ok(vec![]),
+                        other => other,
+                    }
+                }
+                .boxed()
+            })
             .collect();
         let lists: Vec<Vec<ApiEntry>> = futures::stream::iter(reads)
             .buffered(4)

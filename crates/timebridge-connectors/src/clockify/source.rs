@@ -31,7 +31,9 @@ impl SourceConnector for ClockifyConnector {
             self.user_ids.clone()
         };
         // One paged read per user, hydrated so that task names come without task reads.
-        let list = self.entries_of_users(users, &query.window, true).await?;
+        let list = self
+            .entries_of_users(users, &query.window, true, false)
+            .await?;
         let no_tasks: HashMap<&str, &ApiTask> = HashMap::new();
         let mut entries = Vec::new();
         let mut known_keys = HashSet::new();

@@ -296,7 +296,7 @@ impl TargetConnector for ClockifyConnector {
     ) -> ConnectorResult<Vec<TargetItem>> {
         let m = self.master().await?;
         let users = m.users.iter().map(|u| u.id.clone()).collect();
-        let list = self.entries_of_users(users, window, false).await?;
+        let list = self.entries_of_users(users, window, false, true).await?;
         let items = self.items(list, source_system).await?;
         Ok(items
             .into_iter()
