@@ -1,15 +1,16 @@
 //! Clockify → Clockify through real `timebridge sync` processes: the agency's active
 //! projects are mirrored into the contractor's workspace under the "Agency" client, each
 //! exactly once, also when a process is killed just before or just after a create; the
-//! projects the contractor already had are left alone.
+//! projects the contractor already had are left alone. And the same pipeline under remote
+//! faults.
 
 mod common;
 
 use std::collections::BTreeMap;
 
 use common::{Proc, lease_expiry};
-use timebridge_sim::Seed;
 use timebridge_sim::clockify::AGENCY_CLIENT;
+use timebridge_sim::{Fault, Seed};
 use timebridge_store::{Backend, RunStatus};
 use timebridge_world::Pair;
 
@@ -98,3 +99,54 @@ crash!(
     "before_mirror:1",
     Backend::Postgres
 );
+
+/// Clockify → Clockify under remote faults: 429 with and without `Retry-After`, 500s,
+/// creates whose answers are lost. Every entry ends up in the agency's workspace once.
+async fn survives_faults(backend: Backend) {
+    let w = Proc::start(Pair::ClockifyClockify, Seed::Small, backend).await;
+    let sim = w.world.clockify();
+    let faults = sim.faults();
+    let list = "GET /api/v1/workspaces/{ws}/user/{uid}/time-entries";
+    let create = "POST /api/v1/workspaces/{ws}/user/{uid}/time-entries";
+    faults.set_rate(create, 0.15, Fault::DropAfterHandling);
+    faults.set_rate(create, 0.1, Fault::TooManyRequestsWithoutRetryAfter);
+    faults.set_rate(
+        list,
+        0.1,
+        Fault::TooManyRequests {
+            retry_after_secs: 1,
+        },
+    );
+    faults.set_rate(list, 0.1, Fault::InternalError);
+    let mut succeeded = false;
+    for _ in 0..4 {
+        let run = w.sync_to_completion().await;
+        if run.status == RunStatus::Succeeded {
+            succeeded = true;
+            break;
+        }
+    }
+    assert!(succeeded, "no run succeeded under faults");
+    let injected = sim
+        .log()
+        .entries()
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .count();
+    assert!(injected > 0, "no fault was injected");
+    faults.clear();
+    let clean = w.sync_to_completion().await;
+    assert_eq!(clean.status, RunStatus::Succeeded, "{clean:?}");
+    w.assert_every_entry_answered_once().await;
+    w.db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn survives_remote_faults_on_sqlite() {
+    survives_faults(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn survives_remote_faults_on_postgres() {
+    survives_faults(Backend::Postgres).await;
+}
