@@ -9,6 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{Proc, lease_expiry};
+use timebridge_core::plan::ConflictReason;
 use timebridge_sim::clockify::AGENCY_CLIENT;
 use timebridge_sim::{Fault, Seed};
 use timebridge_store::{Backend, RunStatus};
@@ -149,4 +150,46 @@ async fn survives_remote_faults_on_sqlite() {
 #[tokio::test(flavor = "multi_thread")]
 async fn survives_remote_faults_on_postgres() {
     survives_faults(Backend::Postgres).await;
+}
+
+/// An entry locked in the agency's workspace (approved) is never changed: its source's edit
+/// becomes a `locked` conflict.
+async fn a_locked_copy_is_a_conflict(backend: Backend) {
+    let w = Proc::start(Pair::ClockifyClockify, Seed::Tiny, backend).await;
+    let first = w.sync_to_completion().await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    let sim = w.world.clockify();
+    let (key, target) = w
+        .store
+        .load_links(w.pipeline)
+        .await
+        .unwrap()
+        .into_iter()
+        .find_map(|l| Some((l.source_key, l.target_id?)))
+        .expect("a synced entry");
+    sim.set_locked(&target, true).unwrap();
+    let before = sim.entry(&target).unwrap();
+    w.world.source().edit(&key).unwrap();
+    let run = w.sync_to_completion().await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(
+        w.open_conflicts().await.get(&key).map(String::as_str),
+        Some(ConflictReason::Locked.as_str())
+    );
+    assert_eq!(
+        sim.entry(&target).unwrap(),
+        before,
+        "a locked entry was changed"
+    );
+    w.db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_copy_is_a_conflict_on_sqlite() {
+    a_locked_copy_is_a_conflict(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_copy_is_a_conflict_on_postgres() {
+    a_locked_copy_is_a_conflict(Backend::Postgres).await;
 }
