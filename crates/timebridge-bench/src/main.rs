@@ -8,7 +8,8 @@
 //!   this process (Seed::Month, 20 ms per request), counting remote requests from the
 //!   simulators' request logs and polling the child's peak RSS;
 //! - the planner on 10k, 100k and 1M synthetic entries;
-//! - `timebridge serve`: RSS when idle, and signed webhooks at 1,000/s.
+//! - `timebridge serve`: RSS when idle, and signed webhooks at 1,000/s;
+//! - Clockify's request costs as a target and as a source (`clockify.rs`).
 //!
 //! It prints a table and writes `bench/results/latest.json` under the workspace root.
 //! See `bench/README.md`.
