@@ -85,12 +85,15 @@ fn build_binary(root: &Path) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let root = workspace_root();
-    if !args.no_build {
+    let wants = |figure: &str| args.only.is_empty() || args.only.iter().any(|o| o == figure);
+    // Only the figures that run the `timebridge` process need its release build.
+    let needs_binary = wants("sync") || wants("webhook");
+    if needs_binary && !args.no_build {
         build_binary(&root)?;
     }
     let bin = sync::release_binary(&root);
     anyhow::ensure!(
-        bin.exists(),
+        !needs_binary || bin.exists(),
         "{} is missing: run `cargo build --release -p timebridge`",
         bin.display()
     );
@@ -115,7 +118,6 @@ fn main() -> anyhow::Result<()> {
         clients: 16,
     };
 
-    let wants = |figure: &str| args.only.is_empty() || args.only.iter().any(|o| o == figure);
     let (full, resync, incremental) = if wants("sync") {
         runtime.block_on(sync::run(&bin, &sync_opts))?
     } else {

@@ -13,7 +13,9 @@ pub mod error;
 pub mod http;
 pub mod kimai;
 pub mod marker;
+pub mod odoo;
 pub mod registry;
+pub mod timetracker;
 pub mod webhook;
 pub mod zammad;
 

@@ -150,6 +150,8 @@ pub fn kinds() -> Vec<KindInfo> {
     vec![
         crate::zammad::kind(),
         crate::kimai::kind(),
+        crate::odoo::kind(),
+        crate::timetracker::kind(),
         crate::clockify::kind(),
     ]
 }

@@ -114,10 +114,7 @@ fn desired(user: &str, project: &str, begin: &str, end: &str) -> Entry {
             key: project.into(),
             name: None,
         }),
-        activity: Some(NamedRef {
-            key: timebridge_connectors::clockify::NO_TASK.into(),
-            name: None,
-        }),
+        activity: None,
         user: Some(UserRef {
             key: user.into(),
             email: None,
@@ -233,10 +230,7 @@ async fn a_running_timer_reads_as_a_running_entry() {
     assert_eq!(running.len(), 1);
     assert_eq!((running[0].end, running[0].duration_seconds), (None, None));
     let done = batch.entries.iter().find(|e| !e.running).unwrap();
-    assert_eq!(
-        done.activity.as_ref().unwrap().name.as_deref(),
-        Some("(no task)")
-    );
+    assert_eq!(done.activity, None, "no task, no activity");
     assert_eq!(
         done.customer.as_ref().unwrap().name.as_deref(),
         Some("Agency")

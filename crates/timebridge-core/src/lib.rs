@@ -20,9 +20,9 @@ pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
 pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
     BillableDefaults, Explanation, ExplanationStep, MappingError, MappingKind, MappingResult,
-    MappingRule, MappingRules, MirrorProjects, PipelineOptions, ProjectBillable, ProjectRules,
-    Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
-    UnmappedReason, UnmappedUserPolicy,
+    MappingRule, MappingRules, MirrorProjects, Need, PipelineOptions, ProjectBillable,
+    ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules,
+    TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{
     Action, ConflictOrigin, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord,

@@ -226,8 +226,11 @@ pub struct TargetDirectory {
     activities: HashMap<String, NamedRef>,
     /// Normalised name → project key; `None` when several projects share the name.
     projects_by_name: HashMap<String, Option<String>>,
-    /// Normalised name → activity key; `None` when several activities share the name.
+    /// Normalised name → key of the activities that belong to no project; `None` when
+    /// several share the name.
     activities_by_name: HashMap<String, Option<String>>,
+    /// (project key, normalised name) → key of the activities of that project.
+    project_activities_by_name: HashMap<(String, String), Option<String>>,
     token_user: Option<String>,
     rules: TargetRules,
 }
@@ -341,9 +344,7 @@ impl TargetRules {
             match self.activity_projects.get(&activity.key) {
                 Some(owner) if *owner != project.key => {
                     return Some(format!(
-                        "activity {}{aname} belongs to project {owner}, not to project {}{pname} \
-                         (\"Project mismatch, project specific activity and timesheet project \
-                         are different.\")",
+                        "activity {}{aname} belongs to project {owner}, not to project {}{pname}",
                         activity.key, project.key
                     ));
                 }
@@ -443,8 +444,31 @@ impl TargetDirectory {
             .collect()
     }
 
-    /// Adds what the target's master data says about which entries it accepts.
+    /// Adds what the target's master data says about which entries it accepts; name
+    /// matching then looks for an activity within the entry's project first, and among
+    /// the activities of no project after.
     pub fn with_rules(mut self, rules: TargetRules) -> Self {
+        self.activities_by_name.clear();
+        self.project_activities_by_name.clear();
+        for a in self.activities.values() {
+            match rules.activity_projects.get(&a.key) {
+                Some(project) => {
+                    if let Some(name) = a.name.as_deref().map(normalise_name)
+                        && !name.is_empty()
+                    {
+                        self.project_activities_by_name
+                            .entry((project.clone(), name))
+                            .and_modify(|v| {
+                                if v.as_deref() != Some(a.key.as_str()) {
+                                    *v = None;
+                                }
+                            })
+                            .or_insert_with(|| Some(a.key.clone()));
+                    }
+                }
+                None => index_name(&mut self.activities_by_name, a.name.as_deref(), &a.key),
+            }
+        }
         self.rules = rules;
         self
     }
@@ -473,7 +497,22 @@ fn index_name(index: &mut HashMap<String, Option<String>>, name: Option<&str>, k
         .or_insert_with(|| Some(key.to_owned()));
 }
 
-/// Target-side settings that shape the written entry (`kimai` connector settings).
+/// Whether a target needs a dimension (project, activity) on every entry it stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Need {
+    /// Every entry has one (Kimai: project and activity): unmapped is a conflict.
+    #[default]
+    Required,
+    /// An entry may lack it (TimeTracker, Clockify, Odoo: the task): unmapped is written
+    /// without it, and the explanation says so.
+    Optional,
+    /// The target has no such dimension (Odoo attendance: neither project nor task): it
+    /// is not resolved and never written.
+    Unused,
+}
+
+/// Target-side settings that shape the written entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetSettings {
     /// Connector kind of the target, written into the desired entry's `system`.
@@ -481,6 +520,12 @@ pub struct TargetSettings {
     pub billable_tag: String,
     pub non_billable_tag: String,
     pub set_billable_field: bool,
+    /// Whether every entry needs a project.
+    #[serde(default)]
+    pub project: Need,
+    /// Whether every entry needs an activity (a task).
+    #[serde(default)]
+    pub activity: Need,
 }
 
 impl Default for TargetSettings {
@@ -490,6 +535,8 @@ impl Default for TargetSettings {
             billable_tag: "billable".into(),
             non_billable_tag: "non-billable".into(),
             set_billable_field: true,
+            project: Need::Required,
+            activity: Need::Required,
         }
     }
 }
@@ -657,26 +704,51 @@ impl Resolver<'_> {
             return MappingResult::Excluded { explanation: ex };
         }
         let mut reasons = Vec::new();
-        let activity = self.resolve_activity(source, &mut ex);
-        if activity.is_none() {
-            reasons.push(UnmappedReason::UnmappedActivity);
-        }
-        let project = self.resolve_project(source, &mut ex);
-        if project.is_none() {
-            reasons.push(UnmappedReason::UnmappedProject);
-        }
+        let mut complete = true;
+        // The project first: an activity (a task) is looked for within it. Its steps are
+        // explained after the activity's, in the order fields are shown.
+        let mut project_ex = Explanation::default();
+        let project = match self.settings.project {
+            Need::Unused => None,
+            need => {
+                let found = self.resolve_project(source, &mut project_ex);
+                if found.is_none() {
+                    complete &= self.missing(need, "project", &mut project_ex);
+                    if need == Need::Required {
+                        reasons.push(UnmappedReason::UnmappedProject);
+                    }
+                }
+                found
+            }
+        };
+        let activity = match self.settings.activity {
+            Need::Unused => None,
+            need => {
+                let found = self.resolve_activity(source, project.map(|p| p.0), &mut ex);
+                if found.is_none() {
+                    complete &= self.missing(need, "activity", &mut ex);
+                    if need == Need::Required {
+                        reasons.push(UnmappedReason::UnmappedActivity);
+                    }
+                }
+                found
+            }
+        };
+        reasons.sort_unstable();
+        ex.steps.append(&mut project_ex.steps);
         let user = self.resolve_user(source, &mut ex);
         if user.is_none() {
             reasons.push(UnmappedReason::UnmappedUser);
         }
-        let (Some((activity, a_billable)), Some((project, p_billable)), Some(user)) =
-            (activity, project, user)
-        else {
+        let (true, Some(user)) = (complete, user) else {
             return MappingResult::Unmapped {
                 reasons,
                 explanation: ex,
             };
         };
+        let (project, p_billable) = project.unzip();
+        let (activity, a_billable) = activity.unzip();
+        let (a_billable, p_billable) = (a_billable.flatten(), p_billable.flatten());
 
         let billable = match (a_billable, p_billable) {
             (Some((b, id)), _) => {
@@ -698,12 +770,15 @@ impl Resolver<'_> {
                 Some(b)
             }
             (None, None) => {
-                let project_ref = NamedRef {
-                    key: project.key.clone(),
-                    name: project.name.clone(),
-                };
                 let defaults = &self.directory.rules.billable;
-                match defaults.default_for(project.customer.as_ref(), &project_ref, activity) {
+                let computed = project.zip(activity).and_then(|(project, activity)| {
+                    let project_ref = NamedRef {
+                        key: project.key.clone(),
+                        name: project.name.clone(),
+                    };
+                    defaults.default_for(project.customer.as_ref(), &project_ref, activity)
+                });
+                match computed {
                     Some((b, why)) => {
                         ex.push("billable", RuleSource::TargetDefault, None, why);
                         Some(b)
@@ -755,12 +830,12 @@ impl Resolver<'_> {
             system: self.settings.system.clone(),
             key: source.key.clone(),
             ticket: source.ticket.clone(),
-            customer: project.customer.clone(),
-            project: Some(NamedRef {
-                key: project.key.clone(),
-                name: project.name.clone(),
+            customer: project.and_then(|p| p.customer.clone()),
+            project: project.map(|p| NamedRef {
+                key: p.key.clone(),
+                name: p.name.clone(),
             }),
-            activity: Some(activity.clone()),
+            activity: activity.cloned(),
             user: Some(UserRef {
                 key: user.key.clone(),
                 email: user.email.clone(),
@@ -790,6 +865,7 @@ impl Resolver<'_> {
     fn resolve_activity(
         &self,
         source: &Entry,
+        project: Option<&TargetProject>,
         ex: &mut Explanation,
     ) -> Option<(&NamedRef, Option<(bool, i64)>)> {
         let key = source.activity.as_ref().map(|a| a.key.as_str());
@@ -820,11 +896,14 @@ impl Resolver<'_> {
                 }
             };
         }
-        let by_name = self.match_name(
-            &self.directory.activities_by_name,
-            source.activity.as_ref(),
-            "activities",
-        );
+        let by_name = match self.match_project_activity(project, source.activity.as_ref()) {
+            Ok(None) => self.match_name(
+                &self.directory.activities_by_name,
+                source.activity.as_ref(),
+                "activities",
+            ),
+            found => found,
+        };
         let note = match by_name {
             Ok(Some(k)) => {
                 let a = &self.directory.activities[k];
@@ -963,6 +1042,48 @@ impl Resolver<'_> {
         };
         ex.push("project", RuleSource::Unmapped, None, text);
         None
+    }
+
+    /// Records that the target lacks `field` for this entry; returns whether the entry can
+    /// still be written (the field is optional for the target).
+    fn missing(&self, need: Need, field: &'static str, ex: &mut Explanation) -> bool {
+        if need == Need::Optional {
+            ex.push(
+                field,
+                RuleSource::Unmapped,
+                None,
+                format!("written without {field}: the target does not require one"),
+            );
+            true
+        } else {
+            false
+        }
+    }
+
+    /// With `match_by_name`: the key of the one activity of `project` (a project's own
+    /// task) whose name equals the source activity's.
+    fn match_project_activity(
+        &self,
+        project: Option<&TargetProject>,
+        source: Option<&NamedRef>,
+    ) -> Result<Option<&str>, String> {
+        let (true, Some(project), Some(name)) = (
+            self.rules.options.match_by_name,
+            project,
+            source.and_then(|r| r.name.as_deref()),
+        ) else {
+            return Ok(None);
+        };
+        let index = (project.key.clone(), normalise_name(name));
+        match self.directory.project_activities_by_name.get(&index) {
+            Some(Some(key)) => Ok(Some(key.as_str())),
+            Some(None) => Err(format!(
+                "several activities of project {} are named \"{}\", so none matched by name",
+                project.key,
+                name.trim()
+            )),
+            None => Ok(None),
+        }
     }
 
     /// With `match_by_name`: the key of the one target record whose name equals the

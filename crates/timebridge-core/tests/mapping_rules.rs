@@ -29,6 +29,20 @@ fn rule(
 }
 
 fn directory() -> TargetDirectory {
+    directory_of([
+        NamedRef {
+            key: "7".into(),
+            name: Some("Support".into()),
+        },
+        NamedRef {
+            key: "8".into(),
+            name: None,
+        },
+    ])
+}
+
+/// The standard users and projects with these activities.
+fn directory_of(activities: impl IntoIterator<Item = NamedRef>) -> TargetDirectory {
     TargetDirectory::new(
         [
             TargetUser {
@@ -62,16 +76,7 @@ fn directory() -> TargetDirectory {
                 customer: None,
             },
         ],
-        [
-            NamedRef {
-                key: "7".into(),
-                name: Some("Support".into()),
-            },
-            NamedRef {
-                key: "8".into(),
-                name: None,
-            },
-        ],
+        activities,
         Some("u9".into()),
     )
 }
@@ -578,7 +583,6 @@ fn an_activity_of_another_project_is_a_predicted_refusal() {
     )
     .unwrap();
     let why = refusal(&rules, &directory_with(open_project())).expect("refused");
-    assert!(why.contains("Project mismatch"), "{why}");
     assert!(why.contains("belongs to project p0"), "{why}");
 }
 
@@ -804,4 +808,106 @@ fn a_running_source_entry_maps_to_a_running_desired_entry() {
     let (d, _) = mapped(&r);
     assert!(d.running);
     assert_eq!((d.end, d.duration_seconds), (None, None));
+}
+
+/// A target whose tasks belong to projects (TimeTracker, Clockify, Odoo): activity 7
+/// "Support" is p1's own, activity 17 "Support" is p0's, activity 9 "Support" belongs to
+/// no project.
+fn task_directory() -> TargetDirectory {
+    let named = |key: &str, name: &str| NamedRef {
+        key: key.into(),
+        name: Some(name.into()),
+    };
+    directory_of([
+        named("17", "Support"),
+        named("9", "Support"),
+        named("7", "support"),
+    ])
+    .with_rules(TargetRules {
+        activity_projects: [
+            ("7".to_owned(), "p1".to_owned()),
+            ("17".to_owned(), "p0".to_owned()),
+        ]
+        .into(),
+        ..TargetRules::default()
+    })
+}
+
+fn optional_task() -> TargetSettings {
+    TargetSettings {
+        activity: timebridge_core::Need::Optional,
+        ..TargetSettings::default()
+    }
+}
+
+#[test]
+fn by_name_a_task_is_found_within_the_entrys_project_first() {
+    let dir = task_directory();
+    let rules = by_name();
+    let entry = named_zammad("Support", "Support");
+    let r = Resolver {
+        rules: &rules,
+        directory: &dir,
+        settings: &optional_task(),
+    }
+    .resolve(&entry);
+    let (e, _) = mapped(&r);
+    assert_eq!(e.project.as_ref().unwrap().key, "p1");
+    assert_eq!(
+        e.activity.as_ref().unwrap().key,
+        "7",
+        "p1's own task, not p0's"
+    );
+    // In project p0 its own task of that name.
+    let entry = named_zammad("Support", "Default");
+    let r = Resolver {
+        rules: &rules,
+        directory: &dir,
+        settings: &optional_task(),
+    }
+    .resolve(&entry);
+    assert_eq!(mapped(&r).0.activity.as_ref().unwrap().key, "17");
+}
+
+#[test]
+fn an_optional_activity_left_unmapped_is_written_without_one_and_explained() {
+    let rules = MappingRules::new(
+        PipelineOptions::default(),
+        [rule(13, MappingKind::Project, "5", "p1", None)],
+    )
+    .unwrap();
+    let r = resolve(&rules, &optional_task(), &zammad());
+    let (e, lines) = mapped(&r);
+    assert_eq!(e.activity, None);
+    assert_eq!(e.project.as_ref().unwrap().key, "p1");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "activity: written without activity: the target does not require one"),
+        "{lines:?}"
+    );
+    // A required activity left unmapped is still a conflict.
+    let r = resolve(&rules, &TargetSettings::default(), &zammad());
+    assert!(matches!(&r, MappingResult::Unmapped { reasons, .. }
+        if reasons == &[UnmappedReason::UnmappedActivity]));
+}
+
+#[test]
+fn an_unused_dimension_is_neither_resolved_nor_written() {
+    let rules = MappingRules::new(PipelineOptions::default(), []).unwrap();
+    let attendance = TargetSettings {
+        project: timebridge_core::Need::Unused,
+        activity: timebridge_core::Need::Unused,
+        ..TargetSettings::default()
+    };
+    let r = resolve(&rules, &attendance, &zammad());
+    let (e, lines) = mapped(&r);
+    assert_eq!((e.project.as_ref(), e.activity.as_ref()), (None, None));
+    assert_eq!(e.user.as_ref().unwrap().key, "u1");
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.starts_with("project") && !l.starts_with("activity")),
+        "{lines:?}"
+    );
 }

@@ -262,8 +262,17 @@ impl RequestLog {
 pub(crate) enum Flavor {
     Zammad,
     Kimai,
+    Odoo,
+    Timetracker,
     Clockify,
 }
+
+/// A route key a simulator computed before routing (Odoo: every call is `POST /jsonrpc`,
+/// so its key names the service, model and method, e.g.
+/// `execute_kw account.analytic.line.create`). Put into the request's extensions by a layer
+/// outside [`middleware`], which then uses it instead of `METHOD /template`.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteKey(pub String);
 
 /// State of the shared middleware.
 #[derive(Debug, Clone)]
@@ -304,6 +313,19 @@ fn error_response(flavor: Flavor, status: StatusCode) -> Response {
             "code": status.as_u16(),
             "message": status.canonical_reason().unwrap_or("Error"),
         }),
+        Flavor::Timetracker => {
+            let m = if status == StatusCode::TOO_MANY_REQUESTS {
+                "Rate limit exceeded"
+            } else {
+                "An internal error occurred"
+            };
+            let code = if status == StatusCode::TOO_MANY_REQUESTS {
+                "rate_limited"
+            } else {
+                "internal_error"
+            };
+            serde_json::json!({"success": false, "error": m, "message": m, "error_code": code})
+        }
         Flavor::Clockify => serde_json::json!({
             "message": if status == StatusCode::TOO_MANY_REQUESTS {
                 "Too many requests"
@@ -316,6 +338,20 @@ fn error_response(flavor: Flavor, status: StatusCode) -> Response {
             "error": status.canonical_reason().unwrap_or("Error"),
             "error_human": status.canonical_reason().unwrap_or("Error"),
         }),
+        // Odoo's WSGI server answers transport-level failures with an HTML page.
+        Flavor::Odoo => {
+            let reason = status.canonical_reason().unwrap_or("Error");
+            let html = format!(
+                "<!doctype html>\n<html lang=en>\n<title>{code} {reason}</title>\n<h1>{reason}</h1>\n",
+                code = status.as_u16()
+            );
+            return (
+                status,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                html,
+            )
+                .into_response();
+        }
     };
     (status, axum::Json(body)).into_response()
 }
@@ -338,7 +374,10 @@ pub(crate) async fn middleware(
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| req.uri().path().to_owned());
-    let route = format!("{method} {template}");
+    let route = match req.extensions().get::<RouteKey>() {
+        Some(key) => key.0.clone(),
+        None => format!("{method} {template}"),
+    };
     let latency = infra.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

@@ -1,5 +1,6 @@
-//! Zammad and Kimai simulators that behave like the real servers (see
-//! `shared/docs/external-apis.md`), used by the demo, the integration tests and the
+//! Zammad, Kimai and TimeTracker simulators that behave like the real servers (see
+//! `shared/docs/external-apis.md`, `external-apis-v2.md` and the recordings under
+//! `tests/fixtures/real/`), used by the demo, the integration tests and the
 //! benchmarks.
 //!
 //! Each simulator is an axum server bound to `127.0.0.1`, started with
@@ -42,8 +43,10 @@ pub mod clock;
 pub mod clockify;
 pub mod faults;
 pub mod kimai;
+pub mod odoo;
 pub mod seed;
 mod server;
+pub mod timetracker;
 pub mod webhook;
 pub mod zammad;
 
@@ -55,7 +58,9 @@ pub use clock::Clock;
 pub use clockify::{ClockifyControl, ClockifySim};
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
 pub use kimai::{KimaiControl, KimaiSim};
+pub use odoo::{OdooControl, OdooSim};
 pub use seed::Seed;
+pub use timetracker::{TimetrackerControl, TimetrackerSim};
 pub use zammad::{ZammadControl, ZammadSim};
 
 /// Options shared by both simulators.
@@ -117,6 +122,10 @@ pub enum SimKind {
     Zammad,
     /// The Kimai 2.66 simulator.
     Kimai,
+    /// The Odoo 18 simulator (JSON-RPC).
+    Odoo,
+    /// The DRYTRIX TimeTracker 5.10 simulator.
+    Timetracker,
     /// The Clockify (API v1) simulator, with an agency and a contractor workspace.
     Clockify,
 }
@@ -127,9 +136,11 @@ impl std::str::FromStr for SimKind {
         match s.to_ascii_lowercase().as_str() {
             "zammad" => Ok(SimKind::Zammad),
             "kimai" => Ok(SimKind::Kimai),
+            "odoo" => Ok(SimKind::Odoo),
+            "timetracker" => Ok(SimKind::Timetracker),
             "clockify" => Ok(SimKind::Clockify),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad, kimai or clockify)"
+                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker or clockify)"
             )),
         }
     }
@@ -169,7 +180,7 @@ pub async fn start_both(opts: SimOptions) -> Result<(ZammadSim, KimaiSim), SimEr
 }
 
 /// Starts one simulator on `127.0.0.1:port`, prints its URL and token, and serves until
-/// Ctrl-C. Used by `timebridge sim zammad|kimai|clockify`.
+/// Ctrl-C. Used by `timebridge sim zammad|kimai|odoo|timetracker|clockify`.
 pub async fn run_standalone(
     kind: SimKind,
     port: u16,
@@ -196,10 +207,28 @@ pub async fn run_standalone(
             let _ = tokio::signal::ctrl_c().await;
             sim.shutdown().await;
         }
+        SimKind::Odoo => {
+            let sim = OdooSim::start(opts).await?;
+            println!(
+                "Odoo simulator listening on {} (database: {}, login: {}, API key: {token}, seed: {seed:?})",
+                sim.url, sim.database, sim.login
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
         SimKind::Kimai => {
             let sim = KimaiSim::start(opts).await?;
             println!(
                 "Kimai simulator listening on {} (token: {token}, seed: {seed:?})",
+                sim.url
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::Timetracker => {
+            let sim = TimetrackerSim::start(opts).await?;
+            println!(
+                "TimeTracker simulator listening on {} (token: {token}, seed: {seed:?})",
                 sim.url
             );
             let _ = tokio::signal::ctrl_c().await;

@@ -25,7 +25,9 @@ use std::future::Future;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use timebridge_sim::{ClockifySim, KimaiSim, SimError, SimOptions, ZammadSim};
+use timebridge_sim::{
+    ClockifySim, KimaiSim, OdooSim, SimError, SimOptions, TimetrackerSim, ZammadSim,
+};
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
     Store,
@@ -39,6 +41,14 @@ pub const WEBHOOK_SECRET: &str = "timebridge-world-webhook-secret";
 pub enum Pair {
     /// Zammad time accountings into Kimai timesheets.
     ZammadKimai,
+    /// Zammad time accountings into Odoo timesheets (`account.analytic.line`).
+    ZammadOdoo,
+    /// Zammad time accountings into TimeTracker time entries.
+    ZammadTimetracker,
+    /// TimeTracker time entries into Kimai timesheets.
+    TimetrackerKimai,
+    /// TimeTracker time entries (running timers included) into Odoo attendances.
+    TimetrackerOdoo,
     /// A contractor's Clockify workspace into the agency's, with mirrored projects.
     ClockifyClockify,
     /// Zammad time accountings into the agency's Clockify workspace.
@@ -56,6 +66,34 @@ pub enum Sims {
         zammad: ZammadSim,
         /// The target.
         kimai: KimaiSim,
+    },
+    /// [`Pair::ZammadOdoo`].
+    ZammadOdoo {
+        /// The source.
+        zammad: ZammadSim,
+        /// The target.
+        odoo: OdooSim,
+    },
+    /// [`Pair::ZammadTimetracker`].
+    ZammadTimetracker {
+        /// The source.
+        zammad: ZammadSim,
+        /// The target.
+        timetracker: TimetrackerSim,
+    },
+    /// [`Pair::TimetrackerKimai`].
+    TimetrackerKimai {
+        /// The source.
+        timetracker: TimetrackerSim,
+        /// The target.
+        kimai: KimaiSim,
+    },
+    /// [`Pair::TimetrackerOdoo`].
+    TimetrackerOdoo {
+        /// The source.
+        timetracker: TimetrackerSim,
+        /// The target.
+        odoo: OdooSim,
     },
     /// [`Pair::ClockifyClockify`]: one simulator, two workspaces.
     ClockifyClockify {
@@ -173,6 +211,10 @@ impl World {
     pub async fn start(pair: Pair, opts: SimOptions) -> Result<World, SimError> {
         let (sims, plan) = match pair {
             Pair::ZammadKimai => pairs::zammad_kimai::start(opts).await?,
+            Pair::ZammadOdoo => pairs::zammad_odoo::start(opts).await?,
+            Pair::ZammadTimetracker => pairs::zammad_timetracker::start(opts).await?,
+            Pair::TimetrackerKimai => pairs::timetracker_kimai::start(opts).await?,
+            Pair::TimetrackerOdoo => pairs::timetracker_odoo::start(opts).await?,
             Pair::ClockifyClockify => pairs::clockify_clockify::start(opts).await?,
             Pair::ZammadClockify => pairs::zammad_clockify::start(opts).await?,
             Pair::ClockifyKimai => pairs::clockify_kimai::start(opts).await?,
@@ -183,16 +225,39 @@ impl World {
     /// The Zammad simulator; panics in a world without one.
     pub fn zammad(&self) -> &ZammadSim {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } | Sims::ZammadClockify { zammad, .. } => zammad,
-            other => panic!("no Zammad simulator in {other:?}"),
+            Sims::ZammadKimai { zammad, .. }
+            | Sims::ZammadOdoo { zammad, .. }
+            | Sims::ZammadTimetracker { zammad, .. }
+            | Sims::ZammadClockify { zammad, .. } => zammad,
+            _ => panic!("a {:?} world has no Zammad", self.pair),
         }
     }
 
     /// The Kimai simulator; panics in a world without one.
     pub fn kimai(&self) -> &KimaiSim {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } | Sims::ClockifyKimai { kimai, .. } => kimai,
-            other => panic!("no Kimai simulator in {other:?}"),
+            Sims::ZammadKimai { kimai, .. }
+            | Sims::TimetrackerKimai { kimai, .. }
+            | Sims::ClockifyKimai { kimai, .. } => kimai,
+            _ => panic!("a {:?} world has no Kimai", self.pair),
+        }
+    }
+
+    /// The Odoo simulator; panics in a world without one.
+    pub fn odoo(&self) -> &OdooSim {
+        match &self.sims {
+            Sims::ZammadOdoo { odoo, .. } | Sims::TimetrackerOdoo { odoo, .. } => odoo,
+            _ => panic!("a {:?} world has no Odoo", self.pair),
+        }
+    }
+
+    /// The TimeTracker simulator; panics in a world without one.
+    pub fn timetracker(&self) -> &TimetrackerSim {
+        match &self.sims {
+            Sims::ZammadTimetracker { timetracker, .. }
+            | Sims::TimetrackerKimai { timetracker, .. }
+            | Sims::TimetrackerOdoo { timetracker, .. } => timetracker,
+            _ => panic!("a {:?} world has no TimeTracker", self.pair),
         }
     }
 
@@ -202,14 +267,19 @@ impl World {
             Sims::ClockifyClockify { clockify, .. }
             | Sims::ZammadClockify { clockify, .. }
             | Sims::ClockifyKimai { clockify, .. } => clockify,
-            other => panic!("no Clockify simulator in {other:?}"),
+            _ => panic!("a {:?} world has no Clockify", self.pair),
         }
     }
 
     /// The world's source system, for the pair scenarios.
     pub fn source(&self) -> &dyn SourceDriver {
         match &self.sims {
-            Sims::ZammadKimai { zammad, .. } | Sims::ZammadClockify { zammad, .. } => zammad,
+            Sims::ZammadKimai { zammad, .. }
+            | Sims::ZammadOdoo { zammad, .. }
+            | Sims::ZammadTimetracker { zammad, .. }
+            | Sims::ZammadClockify { zammad, .. } => zammad,
+            Sims::TimetrackerKimai { timetracker, .. }
+            | Sims::TimetrackerOdoo { timetracker, .. } => timetracker,
             Sims::ClockifyClockify { contractor, .. } => contractor,
             Sims::ClockifyKimai { agency, .. } => agency,
         }
@@ -218,7 +288,11 @@ impl World {
     /// The world's target system, for the pair scenarios.
     pub fn target(&self) -> &dyn TargetDriver {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } | Sims::ClockifyKimai { kimai, .. } => kimai,
+            Sims::ZammadKimai { kimai, .. }
+            | Sims::TimetrackerKimai { kimai, .. }
+            | Sims::ClockifyKimai { kimai, .. } => kimai,
+            Sims::ZammadOdoo { odoo, .. } | Sims::TimetrackerOdoo { odoo, .. } => odoo,
+            Sims::ZammadTimetracker { timetracker, .. } => timetracker,
             Sims::ClockifyClockify { agency, .. } | Sims::ZammadClockify { agency, .. } => agency,
         }
     }
@@ -227,7 +301,7 @@ impl World {
     pub fn into_zammad_kimai(self) -> (ZammadSim, KimaiSim) {
         match self.sims {
             Sims::ZammadKimai { zammad, kimai } => (zammad, kimai),
-            other => panic!("not a Zammad → Kimai world: {other:?}"),
+            _ => panic!("not a Zammad → Kimai world"),
         }
     }
 }

@@ -516,7 +516,13 @@ pub async fn demo(
 }
 
 /// The pairs the demo shows beside Zammad → Kimai (which also gets live bookings).
-const DEMO_PAIRS: &[timebridge_world::Pair] = &[timebridge_world::Pair::ClockifyClockify];
+const DEMO_PAIRS: &[timebridge_world::Pair] = &[
+    timebridge_world::Pair::TimetrackerKimai,
+    timebridge_world::Pair::ZammadOdoo,
+    timebridge_world::Pair::ZammadTimetracker,
+    timebridge_world::Pair::TimetrackerOdoo,
+    timebridge_world::Pair::ClockifyClockify,
+];
 
 /// Configures one more pair of the demo under names of its own (connectors are found by
 /// name on the next start) and queues its first sync; returns the world (its simulators

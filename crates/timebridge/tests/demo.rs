@@ -6,7 +6,14 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// The pipelines the demo configures, one per pair it shows.
-const DEMO_PIPELINES: &[&str] = &["Demo: Zammad → Kimai", "Demo: Clockify → Clockify"];
+const DEMO_PIPELINES: &[&str] = &[
+    "Demo: Zammad → Kimai",
+    "Demo: TimeTracker → Kimai",
+    "Demo: Zammad → Odoo timesheets",
+    "Demo: Zammad → TimeTracker",
+    "Demo: TimeTracker → Odoo attendance",
+    "Demo: Clockify → Clockify",
+];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {

@@ -110,6 +110,91 @@ macro_rules! pair {
 }
 
 pair!(zammad_to_kimai, Pair::ZammadKimai);
+pair!(zammad_to_odoo_timesheets, Pair::ZammadOdoo);
+pair!(zammad_to_timetracker, Pair::ZammadTimetracker);
+pair!(timetracker_to_kimai, Pair::TimetrackerKimai);
+pair!(timetracker_to_odoo_attendance, Pair::TimetrackerOdoo);
 pair!(clockify_to_clockify, Pair::ClockifyClockify);
 pair!(zammad_to_clockify, Pair::ZammadClockify);
 pair!(clockify_to_kimai, Pair::ClockifyKimai);
+
+/// TimeTracker → Odoo attendance with `include_running`: a running timer is written as an
+/// open attendance (no check-out), and when it stops the same attendance gets its
+/// check-out — an update, never a second attendance.
+async fn running_timer_becomes_an_open_attendance(backend: Backend) {
+    use chrono::{Duration, NaiveDate};
+    use timebridge_sim::timetracker::NewEntry;
+
+    let w = Proc::start(Pair::TimetrackerOdoo, Seed::Small, backend).await;
+    let tt = w.world.timetracker();
+    let odoo = w.world.odoo();
+    // A person who books in TimeTracker and is an Odoo employee.
+    let (user, employee) = tt
+        .users()
+        .into_iter()
+        .filter(|u| tt.entries().iter().any(|e| e.user_id == u.id))
+        .find_map(|u| {
+            let e = odoo.employee_by_email(u.email.as_deref()?)?;
+            Some((u, e))
+        })
+        .expect("a person in both systems");
+    // Clocked in on the window's last day, after anything else that person booked.
+    let day = NaiveDate::from_ymd_opt(2026, 3, 31).unwrap();
+    let start = tt
+        .entries()
+        .iter()
+        .filter(|e| e.user_id == user.id && e.start.date() == day)
+        .filter_map(|e| e.end)
+        .max()
+        .unwrap_or(day.and_hms_opt(8, 0, 0).unwrap())
+        + Duration::minutes(30);
+    let project = tt.projects()[0].id;
+    let mut timer = NewEntry::new(user.id, project, start, start);
+    timer.end = None;
+    let timer = tt.insert_entry(timer).unwrap();
+    let key = timer.id.to_string();
+    let check_in = start
+        .and_local_timezone(tt.timezone())
+        .single()
+        .unwrap()
+        .naive_utc();
+    let open = |check_out: Option<chrono::NaiveDateTime>| {
+        odoo.attendances()
+            .into_iter()
+            .filter(|a| a.employee_id == employee.id && a.check_in == check_in)
+            .map(|a| a.check_out)
+            .collect::<Vec<_>>()
+            == vec![check_out]
+    };
+
+    let run = w.sync_to_completion().await;
+    let items = w.store.list_run_items(run.id).await.unwrap();
+    let item = items.iter().find(|i| i.source_key == key).expect("read");
+    assert_eq!(item.outcome, ItemOutcome::Create, "{item:?}");
+    assert!(open(None), "{:?}", odoo.attendances());
+
+    // The timer stops two hours later: the attendance is closed, not doubled.
+    tt.edit_entry(timer.id, |e| e.end = Some(start + Duration::hours(2)))
+        .unwrap();
+    let run = w.sync_to_completion().await;
+    let items = w.store.list_run_items(run.id).await.unwrap();
+    let item = items.iter().find(|i| i.source_key == key).expect("read");
+    assert_eq!(item.outcome, ItemOutcome::Update, "{item:?}");
+    assert!(
+        open(Some(check_in + Duration::hours(2))),
+        "{:?}",
+        odoo.attendances()
+    );
+    w.assert_every_entry_answered_once().await;
+    w.db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_timer_is_an_open_attendance_until_it_stops_on_sqlite() {
+    running_timer_becomes_an_open_attendance(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_timer_is_an_open_attendance_until_it_stops_on_postgres() {
+    running_timer_becomes_an_open_attendance(Backend::Postgres).await;
+}

@@ -25,13 +25,6 @@ use crate::connector::{
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::{HttpClient, HttpSettings, Request};
 
-/// The activity key that means "no task": Clockify's task is optional, so a pipeline can
-/// map activities (or its default activity) to it and entries are written without one; a
-/// source entry without a task carries it. Key and name are equal, and equal to the name
-/// the other kinds with optional tasks use, so `match_by_name` pairs them.
-pub const NO_TASK: &str = "(no task)";
-pub(crate) const NO_TASK_NAME: &str = NO_TASK;
-
 /// The activity key of a task: its name. Clockify's tasks belong to projects and every
 /// project has its own "Development"; keyed by name, one mapping serves all projects, and
 /// a write resolves the name within the entry's project (a project without such a task
@@ -409,6 +402,7 @@ impl ClockifyConnector {
                 name,
             })
         });
+        // No task, no activity: the target's task is optional (`Need::Optional`).
         let activity = match e.task() {
             Some(tid) => {
                 let name = e
@@ -417,16 +411,13 @@ impl ClockifyConnector {
                     .filter(|t| t.id == tid)
                     .map(|t| t.name.clone())
                     .or_else(|| tasks.get(tid).map(|t| t.name.clone()));
-                NamedRef {
+                Some(NamedRef {
                     // A task whose name is unknown (deleted) keeps its id: it maps to nothing.
                     key: name.as_deref().map_or_else(|| tid.to_owned(), task_key),
                     name,
-                }
+                })
             }
-            None => NamedRef {
-                key: NO_TASK.into(),
-                name: Some(NO_TASK_NAME.into()),
-            },
+            None => None,
         };
         let user = m
             .users
@@ -458,7 +449,7 @@ impl ClockifyConnector {
                 key: pid.to_owned(),
                 name: project.flatten().map(|p| p.name.clone()),
             }),
-            activity: Some(activity),
+            activity,
             user: Some(UserRef {
                 key: e.user_id.clone(),
                 email: user.and_then(|u| u.email.clone()),
@@ -608,20 +599,14 @@ impl Connector for ClockifyConnector {
                         .or_default()
                         .extend(project.map(|p| p.name.clone()));
                 }
-                let mut items: Vec<CatalogItem> = by_name
+                by_name
                     .into_iter()
                     .map(|(name, projects)| CatalogItem {
                         key: name.clone(),
                         label: name,
                         extra: json!({"projects": projects}),
                     })
-                    .collect();
-                items.push(CatalogItem {
-                    key: NO_TASK.into(),
-                    label: NO_TASK_NAME.into(),
-                    extra: json!({"projects": []}),
-                });
-                items
+                    .collect()
             }
             "clients" => m
                 .clients

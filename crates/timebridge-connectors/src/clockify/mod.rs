@@ -12,7 +12,7 @@ pub mod webhook;
 
 use serde_json::json;
 
-pub use connector::{ClockifyConnector, NO_TASK};
+pub use connector::ClockifyConnector;
 
 use crate::registry::{
     DimensionCatalogs, Dimensions, Feature, KindInfo, Role, WebhookSpec, with_transport_settings,

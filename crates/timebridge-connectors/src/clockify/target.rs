@@ -11,14 +11,12 @@ use chrono::{Duration, Timelike};
 use serde_json::{Map, Value, json};
 use timebridge_core::entry::{Entry, NamedRef, Window};
 use timebridge_core::mapping::{
-    TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
+    Need, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
 };
 use timebridge_core::plan::TargetItem;
 
 use super::api::{ApiEntry, ApiTag, ApiTask};
-use super::connector::{
-    ClockifyConnector, Master, NO_TASK, NO_TASK_NAME, path_id, stamp, task_key,
-};
+use super::connector::{ClockifyConnector, Master, path_id, stamp, task_key};
 use crate::connector::TargetConnector;
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::Request;
@@ -146,7 +144,7 @@ impl ClockifyConnector {
         if let Some(p) = &desired.project {
             body.insert("projectId".into(), json!(path_id(&p.key)?));
         }
-        if let Some(a) = desired.activity.as_ref().filter(|a| a.key != NO_TASK) {
+        if let Some(a) = &desired.activity {
             body.insert(
                 "taskId".into(),
                 json!(self.task_in_project(desired, &a.key).await?),
@@ -243,6 +241,10 @@ impl TargetConnector for ClockifyConnector {
             billable_tag: String::new(),
             non_billable_tag: String::new(),
             set_billable_field: true,
+            // Clockify entries may lack a project unless the workspace forces one; timebridge
+            // asks for one (billing needs it). A task is optional.
+            project: Need::Required,
+            activity: Need::Optional,
         }
     }
 
@@ -258,14 +260,10 @@ impl TargetConnector for ClockifyConnector {
             .collect();
         names.sort();
         names.dedup();
-        let mut activities = vec![NamedRef {
-            key: NO_TASK.into(),
-            name: Some(NO_TASK_NAME.into()),
-        }];
-        activities.extend(names.into_iter().map(|n| NamedRef {
+        let activities = names.into_iter().map(|n| NamedRef {
             name: Some(n.clone()),
             key: n,
-        }));
+        });
         let users = m.users.iter().filter(|u| u.active()).map(|u| TargetUser {
             key: u.id.clone(),
             email: u.email.clone(),

@@ -107,6 +107,8 @@ pub struct Request {
     pub body: Option<Value>,
     /// Whether sending it twice is harmless; decides what may be retried.
     pub idempotent: bool,
+    /// Extra headers of this request (e.g. an `Idempotency-Key`), sent on every attempt.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Request {
@@ -119,6 +121,7 @@ impl Request {
             query: Vec::new(),
             body: None,
             idempotent,
+            headers: Vec::new(),
         }
     }
 
@@ -156,6 +159,12 @@ impl Request {
     /// Sets the JSON body.
     pub fn json(mut self, body: Value) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    /// Adds a header to this request (sent unchanged on every retry).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -332,6 +341,9 @@ impl HttpClient {
             builder = builder.query(&req.query);
         }
         if let Some((name, value)) = &self.auth {
+            builder = builder.header(name.clone(), value.clone());
+        }
+        for (name, value) in &req.headers {
             builder = builder.header(name.clone(), value.clone());
         }
         if let Some(body) = &req.body {

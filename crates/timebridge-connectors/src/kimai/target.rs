@@ -21,8 +21,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use timebridge_core::entry::{Entry, NamedRef, UserRef, Window};
 use timebridge_core::mapping::{
-    BillableDefaults, ProjectBillable, ProjectRules, TargetDirectory, TargetProject, TargetRules,
-    TargetSettings, TargetUser,
+    BillableDefaults, Need, ProjectBillable, ProjectRules, TargetDirectory, TargetProject,
+    TargetRules, TargetSettings, TargetUser,
 };
 use timebridge_core::plan::TargetItem;
 use tokio::sync::{Mutex, OnceCell};
@@ -728,6 +728,8 @@ impl TargetConnector for KimaiConnector {
             billable_tag: self.settings.billable_tag.clone(),
             non_billable_tag: self.settings.non_billable_tag.clone(),
             set_billable_field: self.settings.set_billable_field,
+            project: Need::Required,
+            activity: Need::Required,
         }
     }
 

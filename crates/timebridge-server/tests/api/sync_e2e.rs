@@ -867,3 +867,53 @@ api_test!(async fn entries_kimai_would_refuse_are_raised_without_a_request_and_w
     assert!(left.iter().all(|c| !c["message"].as_str().unwrap().contains("Global activities")));
     assert!(marked(&env.kimai).values().all(|n| *n == 1), "a duplicate was written");
 });
+
+api_test!(async fn zammad_into_odoo_timesheets_writes_every_entry_once(app) {
+    app.clock.set(sim_now());
+    let token = app.login().await;
+    let world = World::start(Pair::ZammadOdoo, SimOptions::with_seed(Seed::Small))
+        .await
+        .unwrap();
+    let ids = timebridge_world::configure_api(&app.api(&token), &world.plan)
+        .await
+        .unwrap();
+    let run = |dry: bool| {
+        let body = json!({"pipeline_id": ids.pipeline, "from": "2026-03-01",
+                          "to": "2026-03-31", "dry_run": dry});
+        let token = token.clone();
+        async move {
+            let (status, run) = app
+                .send_json(Method::POST, "/api/sync/manual?wait=true", &token, &body)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{run}");
+            run
+        }
+    };
+    let odoo = world.odoo();
+    let first = run(false).await;
+    let counts = outcomes(&first);
+    let created = counts.get("create").copied().unwrap_or(0);
+    assert!(created > 100, "{counts:?} {first}");
+    // Zammad corrections are raised, never written.
+    assert!(counts.get("conflict:negative_duration").copied().unwrap_or(0) >= 2, "{counts:?}");
+    let mut keys: Vec<String> = world
+        .target()
+        .records()
+        .into_iter()
+        .filter_map(|r| r.identity)
+        .collect();
+    assert_eq!(keys.len(), created);
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), created, "a source entry was written twice");
+    // One request per written entry, plus the login and the master data read once.
+    let requests = odoo.log().len();
+    assert!(requests as f64 <= created as f64 * 1.05, "{requests} requests for {created}");
+    let writes = world.target().write_requests();
+    assert_eq!(writes, created);
+    let second = run(false).await;
+    assert_eq!(second["stats"]["created"], 0, "{}", second["stats"]);
+    assert_eq!(second["stats"]["updated"], 0, "{}", second["stats"]);
+    assert_eq!(second["stats"]["in_sync"], created, "{:?}", outcomes(&second));
+    assert_eq!(world.target().write_requests(), writes);
+});

@@ -4,6 +4,8 @@
 
 mod clockify;
 mod kimai;
+mod odoo;
+mod timetracker;
 mod zammad;
 
 pub use clockify::ClockifyWorkspace;

@@ -2,5 +2,9 @@
 
 pub(crate) mod clockify_clockify;
 pub(crate) mod clockify_kimai;
+pub(crate) mod timetracker_kimai;
+pub(crate) mod timetracker_odoo;
 pub(crate) mod zammad_clockify;
 pub(crate) mod zammad_kimai;
+pub(crate) mod zammad_odoo;
+pub(crate) mod zammad_timetracker;

@@ -1,11 +1,10 @@
 //! Zammad → Clockify: Zammad time accountings into the agency's Clockify workspace. Every
 //! organization maps to the Clockify project of the same name; a Zammad type matches the
 //! Clockify task of its name (by name, within the entry's project), other entries are
-//! written without a task (pipeline default "(no task)"); agents match workspace members
+//! written without a task (Clockify's task is optional); agents match workspace members
 //! by e-mail.
 
 use serde_json::json;
-use timebridge_connectors::clockify::NO_TASK;
 use timebridge_sim::{ClockifySim, SimError, SimOptions, ZammadSim};
 use timebridge_store::MappingKind;
 
@@ -59,7 +58,7 @@ pub(crate) async fn start(opts: SimOptions) -> Result<(Sims, Plan), SimError> {
             schedule_enabled: false,
             interval_minutes: 360,
             window_days: 31,
-            options: json!({"match_by_name": true, "default_activity": NO_TASK}),
+            options: json!({"match_by_name": true}),
         },
         mappings,
     };
