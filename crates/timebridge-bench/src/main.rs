@@ -8,11 +8,13 @@
 //!   this process (Seed::Month, 20 ms per request), counting remote requests from the
 //!   simulators' request logs and polling the child's peak RSS;
 //! - the planner on 10k, 100k and 1M synthetic entries;
-//! - `timebridge serve`: RSS when idle, and signed webhooks at 1,000/s.
+//! - `timebridge serve`: RSS when idle, and signed webhooks at 1,000/s;
+//! - Clockify's request costs as a target and as a source (`clockify.rs`).
 //!
 //! It prints a table and writes `bench/results/latest.json` under the workspace root.
 //! See `bench/README.md`.
 
+mod clockify;
 mod pairs;
 mod planner;
 mod procfs;
@@ -48,8 +50,8 @@ struct Args {
     /// Do not run `cargo build --release -p timebridge` first (the binary must exist).
     #[arg(long)]
     no_build: bool,
-    /// Run only these figures (comma-separated: sync, webhook, pairs, planner); the JSON then
-    /// holds only them. Default: all.
+    /// Run only these figures (comma-separated: sync, webhook, pairs, clockify, planner); the
+    /// JSON then holds only them. Default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Where to write the results (default: bench/results/latest.json in the workspace).
@@ -86,7 +88,7 @@ fn main() -> anyhow::Result<()> {
     let root = workspace_root();
     let wants = |figure: &str| args.only.is_empty() || args.only.iter().any(|o| o == figure);
     // Only the figures that run the `timebridge` process need its release build.
-    let needs_binary = wants("sync") || wants("webhook") || wants("pairs");
+    let needs_binary = wants("sync") || wants("webhook") || wants("pairs") || wants("clockify");
     if needs_binary && !args.no_build {
         build_binary(&root)?;
     }
@@ -128,6 +130,12 @@ fn main() -> anyhow::Result<()> {
     } else {
         (Value::Null, Value::Null)
     };
+    let clockify = if wants("clockify") {
+        let agents = sync_opts.agents.min(10);
+        runtime.block_on(clockify::run(&bin, latency, agents))?
+    } else {
+        Value::Null
+    };
     drop(runtime);
     let pairs = if wants("pairs") {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -157,6 +165,7 @@ fn main() -> anyhow::Result<()> {
         "webhook": hooks,
         "pairs": pairs,
         "idle_rss_mb": idle_rss,
+        "clockify": clockify,
     });
     print_table(&results);
     let out = args
@@ -260,6 +269,35 @@ fn print_table(r: &Value) {
         "(none; 1 write each is the least)",
         None,
     );
+    let ct = &r["clockify"]["as_target"];
+    if ct.is_object() {
+        let rpw = f(&ct["requests_per_written_entry"]);
+        row(
+            "Clockify as target: requests per written entry".into(),
+            format!(
+                "{rpw:.3} ({} / {}; creates per created entry {:.2})",
+                ct["clockify_requests"].as_u64().unwrap_or(0),
+                ct["written"].as_u64().unwrap_or(0),
+                f(&ct["creates_per_created_entry"])
+            ),
+            "≤ 1.05",
+            Some(rpw <= 1.05),
+        );
+    }
+    let cs = &r["clockify"]["as_source"];
+    if cs.is_object() {
+        row(
+            "Clockify as source: requests per entry read".into(),
+            format!(
+                "{:.4} ({} / {})",
+                f(&cs["requests_per_entry_read"]),
+                cs["clockify_requests"].as_u64().unwrap_or(0),
+                cs["entries_read"].as_u64().unwrap_or(0)
+            ),
+            "(none; ≤ 0.02 like Zammad)",
+            None,
+        );
+    }
     if let Some(sizes) = pl["sizes"].as_array() {
         for s in sizes {
             let n = s["entries"].as_u64().unwrap_or(0);

@@ -22,6 +22,9 @@ const PAIRS: &[(Pair, bool)] = &[
     (Pair::ZammadOdoo, false),
     (Pair::TimetrackerOdoo, false),
     (Pair::TimetrackerKimai, false),
+    (Pair::ZammadClockify, false),
+    (Pair::ClockifyKimai, false),
+    (Pair::ClockifyClockify, false),
 ];
 
 fn ratio(a: usize, b: u64) -> f64 {

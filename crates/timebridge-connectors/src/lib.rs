@@ -7,6 +7,7 @@
 //! implements [`webhook::WebhookProtocol`] in its folder and names it in its
 //! [`WebhookSpec`]; the server serves it at `/api/webhook/<kind>/{connector_id}`.
 
+pub mod clockify;
 pub mod connector;
 pub mod error;
 pub mod http;

@@ -152,6 +152,7 @@ pub fn kinds() -> Vec<KindInfo> {
         crate::kimai::kind(),
         crate::odoo::kind(),
         crate::timetracker::kind(),
+        crate::clockify::kind(),
     ]
 }
 

@@ -32,6 +32,9 @@ pub enum Fault {
         /// Value of the `Retry-After` header, in seconds.
         retry_after_secs: u64,
     },
+    /// Answer 429 without a `Retry-After` header (servers that do not say how long to
+    /// wait), without running the handler.
+    TooManyRequestsWithoutRetryAfter,
     /// Close the connection without sending any response (the handler does not run).
     DropConnection,
     /// Run the handler (the request TAKES EFFECT), then close the connection without a
@@ -261,6 +264,7 @@ pub(crate) enum Flavor {
     Kimai,
     Odoo,
     Timetracker,
+    Clockify,
 }
 
 /// A route key a simulator computed before routing (Odoo: every call is `POST /jsonrpc`,
@@ -322,6 +326,14 @@ fn error_response(flavor: Flavor, status: StatusCode) -> Response {
             };
             serde_json::json!({"success": false, "error": m, "message": m, "error_code": code})
         }
+        Flavor::Clockify => serde_json::json!({
+            "message": if status == StatusCode::TOO_MANY_REQUESTS {
+                "Too many requests"
+            } else {
+                status.canonical_reason().unwrap_or("Error")
+            },
+            "code": status.as_u16(),
+        }),
         Flavor::Zammad => serde_json::json!({
             "error": status.canonical_reason().unwrap_or("Error"),
             "error_human": status.canonical_reason().unwrap_or("Error"),
@@ -392,6 +404,9 @@ pub(crate) async fn middleware(
                 HeaderValue::from_str(&retry_after_secs.to_string()).unwrap(),
             );
             r
+        }
+        Some(Fault::TooManyRequestsWithoutRetryAfter) => {
+            error_response(infra.flavor, StatusCode::TOO_MANY_REQUESTS)
         }
         Some(Fault::DropConnection) => {
             log(0, fault.clone());

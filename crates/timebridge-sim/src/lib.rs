@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod clockify;
 pub mod faults;
 pub mod kimai;
 pub mod odoo;
@@ -54,6 +55,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 
 pub use clock::Clock;
+pub use clockify::{ClockifyControl, ClockifySim};
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use odoo::{OdooControl, OdooSim};
@@ -124,6 +126,8 @@ pub enum SimKind {
     Odoo,
     /// The DRYTRIX TimeTracker 5.10 simulator.
     Timetracker,
+    /// The Clockify (API v1) simulator, with an agency and a contractor workspace.
+    Clockify,
 }
 
 impl std::str::FromStr for SimKind {
@@ -134,8 +138,9 @@ impl std::str::FromStr for SimKind {
             "kimai" => Ok(SimKind::Kimai),
             "odoo" => Ok(SimKind::Odoo),
             "timetracker" => Ok(SimKind::Timetracker),
+            "clockify" => Ok(SimKind::Clockify),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad, kimai, odoo or timetracker)"
+                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker or clockify)"
             )),
         }
     }
@@ -175,7 +180,7 @@ pub async fn start_both(opts: SimOptions) -> Result<(ZammadSim, KimaiSim), SimEr
 }
 
 /// Starts one simulator on `127.0.0.1:port`, prints its URL and token, and serves until
-/// Ctrl-C. Used by `timebridge sim zammad|kimai|timetracker`.
+/// Ctrl-C. Used by `timebridge sim zammad|kimai|odoo|timetracker|clockify`.
 pub async fn run_standalone(
     kind: SimKind,
     port: u16,
@@ -225,6 +230,19 @@ pub async fn run_standalone(
             println!(
                 "TimeTracker simulator listening on {} (token: {token}, seed: {seed:?})",
                 sim.url
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::Clockify => {
+            let sim = ClockifySim::start(opts).await?;
+            println!(
+                "Clockify simulator listening on {} (X-Api-Key: {token} for the agency \
+                 workspace {}, {} for the contractor workspace {}; seed: {seed:?})",
+                sim.api_url(),
+                sim.agency_workspace,
+                sim.contractor_token,
+                sim.contractor_workspace
             );
             let _ = tokio::signal::ctrl_c().await;
             sim.shutdown().await;

@@ -17,7 +17,7 @@
 mod drivers;
 mod pairs;
 
-pub use drivers::{SourceDriver, TargetDriver, TargetRecord};
+pub use drivers::{ClockifyWorkspace, SourceDriver, TargetDriver, TargetRecord};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -25,7 +25,9 @@ use std::future::Future;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use timebridge_sim::{KimaiSim, OdooSim, SimError, SimOptions, TimetrackerSim, ZammadSim};
+use timebridge_sim::{
+    ClockifySim, KimaiSim, OdooSim, SimError, SimOptions, TimetrackerSim, ZammadSim,
+};
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
     Store,
@@ -47,6 +49,12 @@ pub enum Pair {
     TimetrackerKimai,
     /// TimeTracker time entries (running timers included) into Odoo attendances.
     TimetrackerOdoo,
+    /// A contractor's Clockify workspace into the agency's, with mirrored projects.
+    ClockifyClockify,
+    /// Zammad time accountings into the agency's Clockify workspace.
+    ZammadClockify,
+    /// The agency's Clockify entries into Kimai timesheets.
+    ClockifyKimai,
 }
 
 /// The running simulators of a world, by pair.
@@ -86,6 +94,33 @@ pub enum Sims {
         timetracker: TimetrackerSim,
         /// The target.
         odoo: OdooSim,
+    },
+    /// [`Pair::ClockifyClockify`]: one simulator, two workspaces.
+    ClockifyClockify {
+        /// The simulator serving both workspaces.
+        clockify: ClockifySim,
+        /// The source: the contractor's workspace.
+        contractor: ClockifyWorkspace,
+        /// The target: the agency's workspace.
+        agency: ClockifyWorkspace,
+    },
+    /// [`Pair::ZammadClockify`].
+    ZammadClockify {
+        /// The source.
+        zammad: ZammadSim,
+        /// The target's simulator.
+        clockify: ClockifySim,
+        /// The target: the agency's workspace.
+        agency: ClockifyWorkspace,
+    },
+    /// [`Pair::ClockifyKimai`].
+    ClockifyKimai {
+        /// The source's simulator.
+        clockify: ClockifySim,
+        /// The target.
+        kimai: KimaiSim,
+        /// The source: the agency's workspace.
+        agency: ClockifyWorkspace,
     },
 }
 
@@ -180,6 +215,9 @@ impl World {
             Pair::ZammadTimetracker => pairs::zammad_timetracker::start(opts).await?,
             Pair::TimetrackerKimai => pairs::timetracker_kimai::start(opts).await?,
             Pair::TimetrackerOdoo => pairs::timetracker_odoo::start(opts).await?,
+            Pair::ClockifyClockify => pairs::clockify_clockify::start(opts).await?,
+            Pair::ZammadClockify => pairs::zammad_clockify::start(opts).await?,
+            Pair::ClockifyKimai => pairs::clockify_kimai::start(opts).await?,
         };
         Ok(World { pair, sims, plan })
     }
@@ -189,7 +227,8 @@ impl World {
         match &self.sims {
             Sims::ZammadKimai { zammad, .. }
             | Sims::ZammadOdoo { zammad, .. }
-            | Sims::ZammadTimetracker { zammad, .. } => zammad,
+            | Sims::ZammadTimetracker { zammad, .. }
+            | Sims::ZammadClockify { zammad, .. } => zammad,
             _ => panic!("a {:?} world has no Zammad", self.pair),
         }
     }
@@ -197,7 +236,9 @@ impl World {
     /// The Kimai simulator; panics in a world without one.
     pub fn kimai(&self) -> &KimaiSim {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } | Sims::TimetrackerKimai { kimai, .. } => kimai,
+            Sims::ZammadKimai { kimai, .. }
+            | Sims::TimetrackerKimai { kimai, .. }
+            | Sims::ClockifyKimai { kimai, .. } => kimai,
             _ => panic!("a {:?} world has no Kimai", self.pair),
         }
     }
@@ -220,23 +261,39 @@ impl World {
         }
     }
 
+    /// The Clockify simulator; panics in a world without one.
+    pub fn clockify(&self) -> &ClockifySim {
+        match &self.sims {
+            Sims::ClockifyClockify { clockify, .. }
+            | Sims::ZammadClockify { clockify, .. }
+            | Sims::ClockifyKimai { clockify, .. } => clockify,
+            _ => panic!("a {:?} world has no Clockify", self.pair),
+        }
+    }
+
     /// The world's source system, for the pair scenarios.
     pub fn source(&self) -> &dyn SourceDriver {
         match &self.sims {
             Sims::ZammadKimai { zammad, .. }
             | Sims::ZammadOdoo { zammad, .. }
-            | Sims::ZammadTimetracker { zammad, .. } => zammad,
+            | Sims::ZammadTimetracker { zammad, .. }
+            | Sims::ZammadClockify { zammad, .. } => zammad,
             Sims::TimetrackerKimai { timetracker, .. }
             | Sims::TimetrackerOdoo { timetracker, .. } => timetracker,
+            Sims::ClockifyClockify { contractor, .. } => contractor,
+            Sims::ClockifyKimai { agency, .. } => agency,
         }
     }
 
     /// The world's target system, for the pair scenarios.
     pub fn target(&self) -> &dyn TargetDriver {
         match &self.sims {
-            Sims::ZammadKimai { kimai, .. } | Sims::TimetrackerKimai { kimai, .. } => kimai,
+            Sims::ZammadKimai { kimai, .. }
+            | Sims::TimetrackerKimai { kimai, .. }
+            | Sims::ClockifyKimai { kimai, .. } => kimai,
             Sims::ZammadOdoo { odoo, .. } | Sims::TimetrackerOdoo { odoo, .. } => odoo,
             Sims::ZammadTimetracker { timetracker, .. } => timetracker,
+            Sims::ClockifyClockify { agency, .. } | Sims::ZammadClockify { agency, .. } => agency,
         }
     }
 

@@ -127,7 +127,8 @@ pub struct SyncArgs {
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Which server to simulate: `zammad`, `kimai`, `odoo` (the token is the
-    /// administrator's API key; database `tb_odoo18`, login `admin`) or `timetracker`.
+    /// administrator's API key; database `tb_odoo18`, login `admin`),
+    /// `timetracker` or `clockify`.
     pub kind: timebridge_sim::SimKind,
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]

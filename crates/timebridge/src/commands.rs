@@ -521,6 +521,7 @@ const DEMO_PAIRS: &[timebridge_world::Pair] = &[
     timebridge_world::Pair::ZammadOdoo,
     timebridge_world::Pair::ZammadTimetracker,
     timebridge_world::Pair::TimetrackerOdoo,
+    timebridge_world::Pair::ClockifyClockify,
 ];
 
 /// Configures one more pair of the demo under names of its own (connectors are found by
@@ -537,8 +538,13 @@ async fn demo_other_pair(
     };
     let plan = &mut world.plan;
     let title = plan.pipeline.name.clone();
-    plan.source.name = format!("Demo {} ({title})", label(&plan.source.kind));
-    plan.target.name = format!("Demo {} ({title})", label(&plan.target.kind));
+    let (mut source, mut target) = (label(&plan.source.kind), label(&plan.target.kind));
+    if source == target {
+        // Both ends of one kind (Clockify → Clockify): the plan's names tell them apart.
+        (source, target) = (plan.source.name.clone(), plan.target.name.clone());
+    }
+    plan.source.name = format!("Demo {source} ({title})");
+    plan.target.name = format!("Demo {target} ({title})");
     plan.pipeline.name = format!("Demo: {title}");
     plan.pipeline.window_days = 62;
     let ids = timebridge_world::configure_store(&state.store, &world.plan, now).await?;

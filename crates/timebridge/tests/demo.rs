@@ -12,6 +12,7 @@ const DEMO_PIPELINES: &[&str] = &[
     "Demo: Zammad → Odoo timesheets",
     "Demo: Zammad → TimeTracker",
     "Demo: TimeTracker → Odoo attendance",
+    "Demo: Clockify → Clockify",
 ];
 
 #[tokio::test(flavor = "multi_thread")]

@@ -114,6 +114,9 @@ pair!(zammad_to_odoo_timesheets, Pair::ZammadOdoo);
 pair!(zammad_to_timetracker, Pair::ZammadTimetracker);
 pair!(timetracker_to_kimai, Pair::TimetrackerKimai);
 pair!(timetracker_to_odoo_attendance, Pair::TimetrackerOdoo);
+pair!(clockify_to_clockify, Pair::ClockifyClockify);
+pair!(zammad_to_clockify, Pair::ZammadClockify);
+pair!(clockify_to_kimai, Pair::ClockifyKimai);
 
 /// TimeTracker → Odoo attendance with `include_running`: a running timer is written as an
 /// open attendance (no check-out), and when it stops the same attendance gets its

@@ -140,6 +140,11 @@ impl Request {
         Self::new(Method::PATCH, route, path).json(body)
     }
 
+    /// A PUT with a JSON body (idempotent: a full replace sent twice has the same effect).
+    pub fn put(route: &'static str, path: impl Into<String>, body: Value) -> Self {
+        Self::new(Method::PUT, route, path).json(body)
+    }
+
     /// A DELETE (idempotent; the caller treats a 404 on a repeat as success).
     pub fn delete(route: &'static str, path: impl Into<String>) -> Self {
         Self::new(Method::DELETE, route, path)

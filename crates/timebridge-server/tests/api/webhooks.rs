@@ -149,3 +149,52 @@ api_test!(async fn a_repeated_delivery_on_the_generic_route_is_acknowledged_with
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(app.audit(&token, "webhook_received").await.len(), 1);
 });
+
+api_test!(async fn a_clockify_delivery_with_the_webhook_token_brings_the_entry_over(app) {
+    use timebridge_world::{Pair, World};
+    let token = app.login().await;
+    let world = World::start(Pair::ClockifyClockify, timebridge_sim::SimOptions::with_seed(Seed::Tiny))
+        .await
+        .unwrap();
+    let ids = timebridge_world::configure_api(&app.api(&token), &world.plan).await.unwrap();
+    let sim = world.clockify();
+    let ws = sim.contractor_workspace.clone();
+    let project = sim.projects(&ws).into_iter().find(|p| p.client.is_some()).unwrap();
+    // Inside the pipeline's window, which ends at the app's "now".
+    let at = crate::common::start_time() - chrono::Duration::hours(20);
+    let entry = sim
+        .add_entry(timebridge_sim::clockify::NewEntry {
+            workspace: ws,
+            user: sim.contractor.clone(),
+            project: Some(project.id),
+            task: None,
+            description: "Booked after the last sync".into(),
+            start: at,
+            end: Some(at + chrono::Duration::minutes(45)),
+            billable: true,
+        })
+        .unwrap();
+    let url = app.url(&format!("/api/webhook/clockify/{}", ids.source_connector));
+    let refused = sim.deliver_webhook(&url, "not-the-token", "NEW_TIME_ENTRY", &entry.id).await;
+    assert_eq!(refused.unwrap(), 401);
+    let accepted = sim.deliver_webhook(&url, WEBHOOK_SECRET, "NEW_TIME_ENTRY", &entry.id).await;
+    assert_eq!(accepted.unwrap(), 202);
+    app.clock.advance(chrono::Duration::seconds(3));
+    let marker = format!("[tb-clockify-{}]", entry.id);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let copies = sim
+            .entries(&sim.agency_workspace)
+            .into_iter()
+            .filter(|e| e.description.contains(&marker))
+            .count();
+        if copies == 1 {
+            break;
+        }
+        assert_eq!(copies, 0, "written twice");
+        assert!(tokio::time::Instant::now() < deadline, "the webhook's run did not write the entry");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = app.audit(&token, "webhook_received").await;
+    assert_eq!(received[0]["details"]["kind"], "clockify");
+});

@@ -2,10 +2,13 @@
 //! gets a driver (one file here per system), and [`crate::World::source`] /
 //! [`crate::World::target`] hand them out, so one scenario runs on every [`crate::Pair`].
 
+mod clockify;
 mod kimai;
 mod odoo;
 mod timetracker;
 mod zammad;
+
+pub use clockify::ClockifyWorkspace;
 
 /// A source system as the pair scenarios use it.
 pub trait SourceDriver: Send + Sync {
