@@ -95,8 +95,10 @@ pub struct ErrorContext<'a> {
 /// bodies, falling back to [`default_error`].
 pub type ErrorMapper = fn(&ErrorContext<'_>) -> ConnectorError;
 
-/// A request to send.
-#[derive(Debug, Clone)]
+/// A request to send. Its `Debug` output names the route and the shape of the request but
+/// never the body or header values: a body may carry a credential (Odoo's JSON-RPC sends
+/// the API key in it).
+#[derive(Clone)]
 pub struct Request {
     pub method: Method,
     /// Route template for metrics and logs (`GET /api/timesheets/{id}`), never with ids.
@@ -109,6 +111,21 @@ pub struct Request {
     pub idempotent: bool,
     /// Extra headers of this request (e.g. an `Idempotency-Key`), sent on every attempt.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("route", &self.route)
+            .field("body", &self.body.as_ref().map(|_| "[redacted]"))
+            .field("idempotent", &self.idempotent)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Request {
@@ -641,5 +658,27 @@ pub fn default_error(ctx: &ErrorContext<'_>) -> ConnectorError {
             status,
             message,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_printed_for_debugging_shows_no_body_and_no_header_value() {
+        let req = Request::post(
+            "POST /jsonrpc",
+            "/jsonrpc",
+            serde_json::json!({"params": {"args": ["db", 2, "the-api-key"]}}),
+        )
+        .header(
+            HeaderName::from_static("idempotency-key"),
+            HeaderValue::from_static("the-key-value"),
+        );
+        let text = format!("{req:?}");
+        assert!(text.contains("POST /jsonrpc"), "{text}");
+        assert!(!text.contains("the-api-key"), "{text}");
+        assert!(!text.contains("the-key-value"), "{text}");
     }
 }
