@@ -711,6 +711,7 @@ impl Resolver<'_> {
         let project = match self.settings.project {
             Need::Unused => None,
             need => {
+                let need = self.configured(MappingKind::Project, source, need);
                 let found = self.resolve_project(source, &mut project_ex);
                 if found.is_none() {
                     complete &= self.missing(need, "project", &mut project_ex);
@@ -724,6 +725,7 @@ impl Resolver<'_> {
         let activity = match self.settings.activity {
             Need::Unused => None,
             need => {
+                let need = self.configured(MappingKind::Activity, source, need);
                 let found = self.resolve_activity(source, project.map(|p| p.0), &mut ex);
                 if found.is_none() {
                     complete &= self.missing(need, "activity", &mut ex);
@@ -1042,6 +1044,28 @@ impl Resolver<'_> {
         };
         ex.push("project", RuleSource::Unmapped, None, text);
         None
+    }
+
+    /// `need`, except that a dimension someone configured for this entry (a mapping of its
+    /// source key, or the pipeline's default) is required: a mapping or default that
+    /// points nowhere is a conflict, never a silent write without the field.
+    fn configured(&self, kind: MappingKind, source: &Entry, need: Need) -> Need {
+        let (dimension, default) = match kind {
+            MappingKind::Activity => (
+                source.activity.as_ref(),
+                &self.rules.options.default_activity,
+            ),
+            _ => (
+                source.project.as_ref().or(source.customer.as_ref()),
+                &self.rules.options.default_project,
+            ),
+        };
+        let mapped = dimension.is_some_and(|d| self.rules.get(kind, &d.key).is_some());
+        if mapped || default.is_some() {
+            Need::Required
+        } else {
+            need
+        }
     }
 
     /// Records that the target lacks `field` for this entry; returns whether the entry can

@@ -890,6 +890,22 @@ fn an_optional_activity_left_unmapped_is_written_without_one_and_explained() {
     let r = resolve(&rules, &TargetSettings::default(), &zammad());
     assert!(matches!(&r, MappingResult::Unmapped { reasons, .. }
         if reasons == &[UnmappedReason::UnmappedActivity]));
+    // So is an optional one whose mapping points to a task the target does not have:
+    // someone meant a task, so it is never silently left out.
+    let broken = MappingRules::new(
+        PipelineOptions::default(),
+        [
+            rule(12, MappingKind::Activity, "3", "404", None),
+            rule(13, MappingKind::Project, "5", "p1", None),
+        ],
+    )
+    .unwrap();
+    let r = resolve(&broken, &optional_task(), &zammad());
+    assert!(
+        matches!(&r, MappingResult::Unmapped { reasons, .. }
+        if reasons == &[UnmappedReason::UnmappedActivity]),
+        "{r:?}"
+    );
 }
 
 #[test]
