@@ -523,6 +523,11 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description A conflict resolution action of the API contract.
+         * @enum {string}
+         */
+        Action: "create" | "update" | "skip" | "keep_target" | "link" | "delete_target";
+        /**
          * @description What an audit event records (`action` of `GET /api/audit`).
          * @enum {string}
          */
@@ -568,7 +573,7 @@ export interface components {
         };
         /** @description A conflict. */
         Conflict: {
-            allowed_actions: string[];
+            allowed_actions: components["schemas"]["Action"][];
             /** Format: date-time */
             created_at: string;
             /** @description `[{"field","source","target"}]`. */
@@ -586,8 +591,8 @@ export interface components {
             origin: components["schemas"]["ConflictOrigin"];
             /** Format: int64 */
             pipeline_id: number;
-            /** @description One of the contract's reasons (`target_modified`, `unmapped_user`, …). */
-            reason: string;
+            /** @description One of the contract's reasons. */
+            reason: components["schemas"]["ConflictReason"];
             resolution?: null | components["schemas"]["Resolution"];
             /** Format: date-time */
             resolved_at?: string | null;
@@ -618,6 +623,11 @@ export interface components {
          * @enum {string}
          */
         ConflictOrigin: "planner" | "target";
+        /**
+         * @description A conflict reason of the API contract.
+         * @enum {string}
+         */
+        ConflictReason: "target_modified" | "duplicate_in_target" | "unmapped_activity" | "unmapped_project" | "unmapped_user" | "locked" | "source_deleted" | "target_deleted" | "negative_duration" | "target_rejected";
         /**
          * @description Whether a conflict waits for a person.
          * @enum {string}
@@ -829,7 +839,7 @@ export interface components {
         ListResponse_Conflict: {
             /** @description The items of this page. */
             items: {
-                allowed_actions: string[];
+                allowed_actions: components["schemas"]["Action"][];
                 /** Format: date-time */
                 created_at: string;
                 /** @description `[{"field","source","target"}]`. */
@@ -847,8 +857,8 @@ export interface components {
                 origin: components["schemas"]["ConflictOrigin"];
                 /** Format: int64 */
                 pipeline_id: number;
-                /** @description One of the contract's reasons (`target_modified`, `unmapped_user`, …). */
-                reason: string;
+                /** @description One of the contract's reasons. */
+                reason: components["schemas"]["ConflictReason"];
                 resolution?: null | components["schemas"]["Resolution"];
                 /** Format: date-time */
                 resolved_at?: string | null;
@@ -1299,8 +1309,8 @@ export interface components {
         };
         /** @description Body of `POST /api/conflicts/{id}/resolve`. */
         ResolveInput: {
-            /** @description `create`, `update`, `skip`, `keep_target`, `link` or `delete_target`. */
-            action: string;
+            /** @description One of the conflict's `allowed_actions` (anything else is a 422). */
+            action: components["schemas"]["Action"];
             /** @description Why; kept with the resolution and in the audit trail. */
             note?: string | null;
             /** @description For `link`: the target entry to adopt (a string; a number is accepted too). */
@@ -1713,8 +1723,8 @@ export interface operations {
             query?: {
                 /** @description `open` (default), `resolved` or `all`. */
                 status?: string | null;
-                /** @description One reason. */
-                reason?: string | null;
+                /** @description One reason (an unknown one is a 400). */
+                reason?: null | components["schemas"]["ConflictReason"];
                 pipeline_id?: number | null;
                 limit?: number | null;
                 offset?: number | null;

@@ -52,18 +52,8 @@ export type GdprPurgeResult = S['PurgeResult'];
 export type AuditEvent = S['AuditEvent'];
 export type AuditAction = S['AuditAction'];
 
-export type ConflictReason =
-  | 'target_modified'
-  | 'duplicate_in_target'
-  | 'unmapped_activity'
-  | 'unmapped_project'
-  | 'unmapped_user'
-  | 'locked'
-  | 'source_deleted'
-  | 'target_deleted'
-  | 'negative_duration'
-  | 'target_rejected';
-export type ResolveAction = 'create' | 'update' | 'skip' | 'keep_target' | 'link' | 'delete_target';
+export type ConflictReason = S['ConflictReason'];
+export type ResolveAction = S['Action'];
 export type ResolveRequest = Omit<S['ResolveInput'], 'action'> & { action: ResolveAction };
 
 export interface KeyName {
@@ -119,17 +109,20 @@ export interface Page<T> {
   total: number;
 }
 
-export const CONFLICT_REASONS: ConflictReason[] = [
-  'target_modified',
-  'duplicate_in_target',
-  'unmapped_activity',
-  'unmapped_project',
-  'unmapped_user',
-  'locked',
-  'source_deleted',
-  'target_deleted',
-  'negative_duration',
-  'target_rejected',
-];
+/** Every conflict reason, in the contract's order; keyed by the generated type, so a new
+ * reason on the server fails the typecheck until it is listed here. */
+const REASONS: Record<ConflictReason, true> = {
+  target_modified: true,
+  duplicate_in_target: true,
+  unmapped_activity: true,
+  unmapped_project: true,
+  unmapped_user: true,
+  locked: true,
+  source_deleted: true,
+  target_deleted: true,
+  negative_duration: true,
+  target_rejected: true,
+};
+export const CONFLICT_REASONS = Object.keys(REASONS) as ConflictReason[];
 
 export const RUN_OUTCOMES: RunOutcome[] = ['in_sync', 'create', 'update', 'skip', 'conflict', 'error'];

@@ -166,6 +166,11 @@ pub enum ConflictReason {
 }
 
 impl ConflictReason {
+    /// The reason named `name` (its stored and serialised name), if there is one.
+    pub fn parse(name: &str) -> Option<ConflictReason> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
     /// Every reason, in contract order.
     pub const ALL: [ConflictReason; 10] = [
         ConflictReason::TargetModified,
@@ -226,7 +231,19 @@ impl From<crate::mapping::UnmappedReason> for ConflictReason {
 }
 
 /// A conflict resolution action of the API contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,

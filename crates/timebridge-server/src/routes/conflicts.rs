@@ -5,7 +5,7 @@ use axum::extract::{FromRef, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
-use timebridge_core::plan::Action;
+use timebridge_core::plan::{Action, ConflictReason};
 use timebridge_store::{ConflictFilter, StoreError};
 use utoipa::{IntoParams, ToSchema};
 
@@ -30,8 +30,8 @@ pub struct Resolution {
 pub struct Conflict {
     pub id: i64,
     pub pipeline_id: i64,
-    /// One of the contract's reasons (`target_modified`, `unmapped_user`, …).
-    pub reason: String,
+    /// One of the contract's reasons.
+    pub reason: ConflictReason,
     pub status: timebridge_store::ConflictStatus,
     /// Extension: who raised it: `planner` (including refusals it predicted from the
     /// target's master data, judged afresh each run) or `target` (the target refused a
@@ -46,7 +46,7 @@ pub struct Conflict {
     /// `[{"field","source","target"}]`.
     #[schema(value_type = Vec<Object>)]
     pub diff: Value,
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<timebridge_core::Action>)]
     pub allowed_actions: Value,
     pub message: String,
     pub created_at: DateTime<Utc>,
@@ -65,8 +65,14 @@ pub struct Conflict {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The API shape of a stored conflict.
+/// The API shape of a stored conflict. The store writes only the names of
+/// [`ConflictReason`]; a row with another one (edited by hand) reads as `target_rejected`,
+/// its message kept, and is logged.
 pub fn to_api(c: timebridge_store::Conflict) -> Conflict {
+    let reason = ConflictReason::parse(&c.reason).unwrap_or_else(|| {
+        tracing::error!(conflict = c.id, reason = %c.reason, "A stored conflict has an unknown reason.");
+        ConflictReason::TargetRejected
+    });
     let resolution = c.resolution.as_ref().map(|r| Resolution {
         action: r["action"].as_str().unwrap_or_default().to_owned(),
         note: r["note"].as_str().map(str::to_owned),
@@ -80,7 +86,7 @@ pub fn to_api(c: timebridge_store::Conflict) -> Conflict {
     Conflict {
         id: c.id,
         pipeline_id: c.pipeline_id,
-        reason: c.reason,
+        reason,
         status: c.status,
         origin: c.origin,
         source: c.source,
@@ -104,25 +110,13 @@ pub fn to_api(c: timebridge_store::Conflict) -> Conflict {
 pub struct ConflictQuery {
     /// `open` (default), `resolved` or `all`.
     pub status: Option<String>,
-    /// One reason.
+    /// One reason (an unknown one is a 400).
+    #[param(value_type = Option<ConflictReason>)]
     pub reason: Option<String>,
     pub pipeline_id: Option<i64>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
-
-const REASONS: [&str; 10] = [
-    "target_modified",
-    "duplicate_in_target",
-    "unmapped_activity",
-    "unmapped_project",
-    "unmapped_user",
-    "locked",
-    "source_deleted",
-    "target_deleted",
-    "negative_duration",
-    "target_rejected",
-];
 
 /// Conflicts, newest first.
 #[utoipa::path(
@@ -156,7 +150,7 @@ pub async fn list(
         }
     };
     if let Some(r) = &q.reason
-        && !REASONS.contains(&r.as_str())
+        && ConflictReason::parse(r).is_none()
     {
         return Err(ApiError::bad_field("reason", "is not a conflict reason"));
     }
@@ -207,7 +201,8 @@ pub async fn get(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveInput {
-    /// `create`, `update`, `skip`, `keep_target`, `link` or `delete_target`.
+    /// One of the conflict's `allowed_actions` (anything else is a 422).
+    #[schema(value_type = timebridge_core::Action)]
     pub action: String,
     /// For `link`: the target entry to adopt (a string; a number is accepted too).
     #[serde(default, deserialize_with = "string_or_number")]
