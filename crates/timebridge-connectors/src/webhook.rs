@@ -114,6 +114,27 @@ pub fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Verifies a signature header of the form `<prefix><hex HMAC of the raw body>` under
+/// `secret`, with the MAC `M` (Zammad: `sha1=` and HMAC-SHA1; TimeTracker: `sha256=` and
+/// HMAC-SHA256). `name` is the header as people write it, for the rejection. The
+/// comparison is constant-time.
+pub fn verify_hex_hmac<M: hmac::Mac + hmac::digest::KeyInit>(
+    headers: &HeaderMap,
+    name: &'static str,
+    prefix: &str,
+    body: &[u8],
+    secret: &[u8],
+) -> Result<(), WebhookRejection> {
+    let bad = WebhookRejection::BadSignature { header: name };
+    let header = header_str(headers, &name.to_ascii_lowercase())
+        .ok_or(WebhookRejection::Unsigned { header: name })?;
+    let hex_sig = header.strip_prefix(prefix).ok_or_else(|| bad.clone())?;
+    let sig = hex::decode(hex_sig.trim()).map_err(|_| bad.clone())?;
+    let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(secret).map_err(|_| bad.clone())?;
+    mac.update(body);
+    mac.verify_slice(&sig).map_err(|_| bad)
+}
+
 /// Compares two byte strings in constant time (for kinds whose signature is a shared token).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()

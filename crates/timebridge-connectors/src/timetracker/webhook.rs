@@ -7,16 +7,15 @@
 //! de-duplication is therefore the SHA-256 of the body. A call names one entry, but a run
 //! reads by window, so it asks for everything in the window.
 
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use http::HeaderMap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::webhook::{
-    WebhookCall, WebhookProtocol, WebhookRejection, WebhookScope, header_str, header_string,
+    WebhookCall, WebhookProtocol, WebhookRejection, WebhookScope, header_string, verify_hex_hmac,
 };
 
-const SIGNATURE: &str = "x-webhook-signature";
 const SIGNATURE_NAME: &str = "X-Webhook-Signature";
 const EVENT: &str = "x-webhook-event";
 
@@ -31,18 +30,7 @@ impl WebhookProtocol for TimetrackerWebhook {
         body: &[u8],
         secret: &[u8],
     ) -> Result<(), WebhookRejection> {
-        let bad = WebhookRejection::BadSignature {
-            header: SIGNATURE_NAME,
-        };
-        let header = header_str(headers, SIGNATURE).ok_or(WebhookRejection::Unsigned {
-            header: SIGNATURE_NAME,
-        })?;
-        let hex_sig = header.strip_prefix("sha256=").ok_or_else(|| bad.clone())?;
-        let sig = hex::decode(hex_sig.trim()).map_err(|_| bad.clone())?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| bad.clone())?;
-        mac.update(body);
-        // `verify_slice` compares in constant time.
-        mac.verify_slice(&sig).map_err(|_| bad)
+        verify_hex_hmac::<Hmac<Sha256>>(headers, SIGNATURE_NAME, "sha256=", body, secret)
     }
 
     fn parse(&self, headers: &HeaderMap, body: &[u8]) -> Result<WebhookCall, WebhookRejection> {
@@ -81,6 +69,7 @@ mod tests {
     use http::HeaderValue;
 
     use super::*;
+    use hmac::Mac;
 
     const SECRET: &[u8] = b"tt-webhook-secret";
 

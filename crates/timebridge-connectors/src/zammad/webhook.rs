@@ -3,16 +3,15 @@
 //! in `X-Zammad-Trigger`, and a JSON body naming `ticket.id` (Zammad's default body is
 //! `{"ticket":{…},"article":{…}}`).
 
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use http::HeaderMap;
 use serde_json::Value;
 use sha1::Sha1;
 
 use crate::webhook::{
-    WebhookCall, WebhookProtocol, WebhookRejection, WebhookScope, header_str, header_string,
+    WebhookCall, WebhookProtocol, WebhookRejection, WebhookScope, header_string, verify_hex_hmac,
 };
 
-const SIGNATURE: &str = "x-hub-signature";
 const SIGNATURE_NAME: &str = "X-Hub-Signature";
 const DELIVERY: &str = "x-zammad-delivery";
 const TRIGGER: &str = "x-zammad-trigger";
@@ -28,18 +27,7 @@ impl WebhookProtocol for ZammadWebhook {
         body: &[u8],
         secret: &[u8],
     ) -> Result<(), WebhookRejection> {
-        let bad = WebhookRejection::BadSignature {
-            header: SIGNATURE_NAME,
-        };
-        let header = header_str(headers, SIGNATURE).ok_or(WebhookRejection::Unsigned {
-            header: SIGNATURE_NAME,
-        })?;
-        let hex_sig = header.strip_prefix("sha1=").ok_or_else(|| bad.clone())?;
-        let sig = hex::decode(hex_sig.trim()).map_err(|_| bad.clone())?;
-        let mut mac = Hmac::<Sha1>::new_from_slice(secret).map_err(|_| bad.clone())?;
-        mac.update(body);
-        // `verify_slice` compares in constant time.
-        mac.verify_slice(&sig).map_err(|_| bad)
+        verify_hex_hmac::<Hmac<Sha1>>(headers, SIGNATURE_NAME, "sha1=", body, secret)
     }
 
     fn parse(&self, headers: &HeaderMap, body: &[u8]) -> Result<WebhookCall, WebhookRejection> {
@@ -68,6 +56,7 @@ mod tests {
     use http::HeaderValue;
 
     use super::*;
+    use hmac::Mac;
 
     const SECRET: &[u8] = b"s3cret-token";
 
