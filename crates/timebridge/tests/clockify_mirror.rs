@@ -68,6 +68,21 @@ async fn mirrors_once(crash_at: &str, backend: Backend) {
         .filter(|r| r.route == "POST /api/v1/workspaces/{ws}/projects")
         .count();
     assert_eq!(creates, missing.len(), "a project was created twice");
+    // Each mirrored project is audited once, also when the kill fell between its create
+    // and its settlement (intent and audit event are settled in one transaction).
+    let filter = timebridge_store::AuditFilter {
+        action: Some(timebridge_store::AuditAction::ProjectMirrored),
+        ..Default::default()
+    };
+    let (events, _) = w.store.list_audit(&filter, 500, 0).await.unwrap();
+    let mut audited: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.details["name"].as_str().map(str::to_lowercase))
+        .collect();
+    audited.sort();
+    let mut expected: Vec<String> = missing.iter().map(|n| n.to_lowercase()).collect();
+    expected.sort();
+    assert_eq!(audited, expected, "project_mirrored once per project");
     w.db.cleanup().await;
 }
 
