@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod kimai;
 pub mod marker;
+pub mod oauth;
 pub mod odoo;
 pub mod registry;
 pub mod timetracker;

@@ -107,6 +107,9 @@ pub struct Request {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// A body that is not JSON (e.g. an OAuth token request's form), with its content
+    /// type; sent instead of `body`.
+    pub raw_body: Option<(HeaderValue, Bytes)>,
     /// Whether sending it twice is harmless; decides what may be retried.
     pub idempotent: bool,
     /// Extra headers of this request (e.g. an `Idempotency-Key`), sent on every attempt.
@@ -118,7 +121,10 @@ impl std::fmt::Debug for Request {
         f.debug_struct("Request")
             .field("method", &self.method)
             .field("route", &self.route)
-            .field("body", &self.body.as_ref().map(|_| "[redacted]"))
+            .field(
+                "body",
+                &(self.body.is_some() || self.raw_body.is_some()).then_some("[redacted]"),
+            )
             .field("idempotent", &self.idempotent)
             .field(
                 "headers",
@@ -137,6 +143,7 @@ impl Request {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            raw_body: None,
             idempotent,
             headers: Vec::new(),
         }
@@ -176,6 +183,12 @@ impl Request {
     /// Sets the JSON body.
     pub fn json(mut self, body: Value) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    /// Sets a body that is not JSON, with its content type.
+    pub fn raw_body(mut self, content_type: HeaderValue, body: Bytes) -> Self {
+        self.raw_body = Some((content_type, body));
         self
     }
 
@@ -363,7 +376,11 @@ impl HttpClient {
         for (name, value) in &req.headers {
             builder = builder.header(name.clone(), value.clone());
         }
-        if let Some(body) = &req.body {
+        if let Some((content_type, body)) = &req.raw_body {
+            builder = builder
+                .header(http::header::CONTENT_TYPE, content_type.clone())
+                .body(body.clone());
+        } else if let Some(body) = &req.body {
             builder = builder.json(body);
         }
         let started = Instant::now();
