@@ -53,6 +53,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "pretty or json (default pretty on a TTY, else json)",
     ),
     (
+        "PUBLIC_URL",
+        "the address people and remotes reach this server at, for links in notifications and the OAuth redirect (default http://BIND)",
+    ),
+    (
         "TRUST_FORWARDED_FOR",
         "true to take the client IP from X-Forwarded-For (only behind a reverse proxy)",
     ),
@@ -151,6 +155,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// `PUBLIC_URL`: where people and remote systems reach this server (links in
+    /// notifications, the OAuth redirect URI, push channel addresses); no trailing slash.
+    pub public_url: String,
     /// `TRUST_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (right-most
     /// entry). Only safe behind a reverse proxy that sets the header.
     pub trust_forwarded_for: bool,
@@ -269,6 +276,11 @@ impl Config {
             }
         };
 
+        let public_url = match get("PUBLIC_URL") {
+            Some(url) => parse_public_url(&url).map_err(|m| ConfigError::new("PUBLIC_URL", m))?,
+            None => format!("http://{bind}"),
+        };
+
         let trust_forwarded_for = match get("TRUST_FORWARDED_FOR")
             .map(|v| v.to_ascii_lowercase())
             .as_deref()
@@ -294,6 +306,7 @@ impl Config {
             sync_schedule_hours,
             cors_origins,
             log_format,
+            public_url,
             trust_forwarded_for,
         })
     }
@@ -317,6 +330,21 @@ impl Config {
     pub fn admin_password(&self) -> Option<&str> {
         self.admin_password.as_ref().map(|p| p.expose_secret())
     }
+}
+
+fn parse_public_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!("`{url}`: expected an http(s) URL such as https://timebridge.example.com")
+        })?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(['?', '#', ' ']) {
+        return Err(format!(
+            "`{url}`: expected an http(s) URL such as https://timebridge.example.com (a path is allowed, no query)"
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 fn parse_origin(origin: &str) -> Result<String, String> {
@@ -439,6 +467,18 @@ mod tests {
         let err = Config::from_map(&map(&[("ENCRYPTION_KEY", "c2hvcnQ=")])).unwrap_err();
         assert!(err.message.contains("exactly 32 bytes"), "{err}");
         assert!(err.message.contains("got 5 bytes"), "{err}");
+    }
+
+    #[test]
+    fn the_public_url_defaults_to_the_bind_address_and_loses_a_trailing_slash() {
+        let c = Config::from_map(&map(&[("BIND", "127.0.0.1:9000")])).unwrap();
+        assert_eq!(c.public_url, "http://127.0.0.1:9000");
+        let c = Config::from_map(&map(&[("PUBLIC_URL", "https://tb.example.com/sync/")])).unwrap();
+        assert_eq!(c.public_url, "https://tb.example.com/sync");
+        for bad in ["tb.example.com", "https://", "https://tb.example.com/?x=1"] {
+            let err = Config::from_map(&map(&[("PUBLIC_URL", bad)])).unwrap_err();
+            assert_eq!(err.variable, "PUBLIC_URL", "{bad}");
+        }
     }
 
     #[test]
