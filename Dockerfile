@@ -19,7 +19,7 @@ RUN cargo build --release --locked -p timebridge \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin timebridge \
  && mkdir -p /data && chown timebridge /data
@@ -32,6 +32,6 @@ ENV DATA_DIR=/data \
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD curl -fsS http://127.0.0.1:8080/api/health || exit 1
+  CMD ["timebridge", "healthcheck"]
 ENTRYPOINT ["timebridge"]
 CMD ["serve"]

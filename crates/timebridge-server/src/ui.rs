@@ -26,6 +26,13 @@ everything with <code>scripts/run serve</code>.</p>
 </body></html>
 ";
 
+/// The Content-Security-Policy of every UI response: scripts, styles, images, fonts and
+/// API calls only from this origin, no inline script, no plugins, no framing, forms post
+/// only here. Inline styles stay allowed (React and the charts set `style` attributes).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 /// Whether `ui/dist/index.html` is embedded.
 pub fn is_built() -> bool {
     Assets::get("index.html").is_some()
@@ -73,6 +80,10 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
             let mut res = (StatusCode::OK, axum::response::Html(NOT_BUILT)).into_response();
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            res.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            );
             res
         }
     }
@@ -88,6 +99,10 @@ fn serve(name: &str, bytes: Vec<u8>, cache_control: &'static str) -> Response {
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(cache_control),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
     res
 }

@@ -92,6 +92,25 @@ impl Store {
             .await
             .map_err(crate::StoreError::Database)
     }
+    /// How many migrations this version knows that the database has not applied (the
+    /// readiness check: a process must not serve a schema it does not expect).
+    pub async fn pending_migrations(&self) -> StoreResult<usize> {
+        use sea_orm_migration::MigratorTrait;
+        crate::Migrator::get_pending_migrations(&self.db)
+            .await
+            .map(|m| m.len())
+            .map_err(crate::StoreError::Database)
+    }
+
+    /// Rolls back the newest `steps` migrations (tests of the readiness check only).
+    #[doc(hidden)]
+    pub async fn roll_back_migrations(&self, steps: u32) -> StoreResult<()> {
+        use sea_orm_migration::MigratorTrait;
+        crate::Migrator::down(&self.db, Some(steps))
+            .await
+            .map_err(crate::StoreError::Database)
+    }
+
     /// Checks that the database answers (health endpoint).
     pub async fn ping(&self) -> StoreResult<()> {
         self.db.ping().await.map_err(crate::StoreError::Database)

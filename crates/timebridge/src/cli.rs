@@ -82,6 +82,9 @@ pub enum Command {
     Migrate,
     /// Check the configuration, the database and its migrations, then exit.
     Check,
+    /// Ask the running server on BIND whether it is ready (`/api/health/ready`); exit 0
+    /// when it is, 1 when not. The container image's health check (needs no curl).
+    Healthcheck,
     /// Run one Zammad or Kimai simulator on loopback (for trying clients and timebridge
     /// against a realistic fake server).
     Sim(SimArgs),

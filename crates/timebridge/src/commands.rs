@@ -29,6 +29,34 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
 
 /// `timebridge check`: reports on configuration, keys and database without changing
 /// anything; fails when something would stop `serve`.
+/// `timebridge healthcheck`: asks the server listening on BIND whether it is ready.
+pub async fn healthcheck(config: &Config) -> anyhow::Result<()> {
+    let mut addr = config.bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let url = format!("http://{addr}/api/health/ready");
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    let answer = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("no answer from {url}"))?;
+    let status = answer.status();
+    let body = answer.text().await.unwrap_or_default();
+    if status.is_success() {
+        println!("ready: {body}");
+        Ok(())
+    } else {
+        anyhow::bail!("not ready ({status}): {body}")
+    }
+}
+
 pub async fn check(config: Config, vars: &HashMap<String, String>) -> anyhow::Result<()> {
     let mut problems = 0;
     println!("configuration: ok");

@@ -109,6 +109,7 @@ async fn run() -> ExitCode {
         Command::Serve => commands::serve(config).await,
         Command::Migrate => commands::migrate(config).await,
         Command::Check => commands::check(config, &vars).await,
+        Command::Healthcheck => commands::healthcheck(&config).await,
         Command::Sync(args) => commands::sync(config, args).await,
         Command::RotateKey => commands::rotate_key(config, &vars).await,
         Command::Demo(args) => commands::demo(config, args, generated_password).await,

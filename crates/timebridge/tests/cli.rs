@@ -95,3 +95,48 @@ async fn rotate_key_re_encrypts_the_secrets_and_replaces_a_generated_key_file() 
     assert_eq!(secrets.api_token.unwrap().expose(), "the-token-value");
     assert!(store.verify_encryption_key().await.is_err());
 }
+
+#[test]
+fn healthcheck_passes_once_the_server_is_ready_and_fails_when_nothing_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let with_env = |mut cmd: Command| {
+        cmd.env("DATA_DIR", dir.path())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/tb.db?mode=rwc", dir.path().display()),
+            )
+            .env("ADMIN_PASSWORD", "a-password-for-tests")
+            .env("LOG_FORMAT", "json")
+            .env("BIND", &bind);
+        cmd
+    };
+    let nothing = with_env(timebridge()).arg("healthcheck").output().unwrap();
+    assert_eq!(nothing.status.code(), Some(1), "nothing listens yet");
+
+    let mut server = with_env(timebridge())
+        .arg("serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let ready = loop {
+        let out = with_env(timebridge()).arg("healthcheck").output().unwrap();
+        if out.status.success() {
+            break String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(ready.contains("\"pending_migrations\":0"), "{ready}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let gone = with_env(timebridge()).arg("healthcheck").output().unwrap();
+    assert_eq!(gone.status.code(), Some(1));
+}

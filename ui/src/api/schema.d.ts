@@ -297,6 +297,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness: 200 while the process serves requests, whatever the database does (an
+         *     orchestrator restarts the process only when this fails).
+         */
+        get: operations["health_live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness: 200 when the database answers and has every migration this version
+         *     expects, else 503 with the reason (a load balancer sends no traffic until then).
+         */
+        get: operations["health_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mappings": {
         parameters: {
             query?: never;
@@ -1042,6 +1082,13 @@ export interface components {
              */
             total: number;
         };
+        /** @description The process answers. */
+        Liveness: {
+            /** @description Always `ok`. */
+            status: string;
+            /** @description The server version. */
+            version: string;
+        };
         /** @description Credentials. */
         LoginRequest: {
             /**
@@ -1178,6 +1225,11 @@ export interface components {
             /** @description The source's key of the created project; null in a dry run. */
             source_key?: string | null;
         };
+        /**
+         * @description What keeps the process from serving.
+         * @enum {string}
+         */
+        NotReady: "database" | "migrations";
         /** @description Options in a request; omitted fields take defaults (create) or keep values (update). */
         OptionsInput: {
             /** @description Target activity key (string or number), or null. */
@@ -1298,6 +1350,19 @@ export interface components {
         Queued: {
             /** Format: int64 */
             run_id: number;
+        };
+        /** @description Readiness of the process to serve. */
+        Readiness: {
+            /**
+             * @description Migrations this version expects that the database lacks (null when the database
+             *     does not answer).
+             */
+            pending_migrations?: number | null;
+            reason?: null | components["schemas"]["NotReady"];
+            /** @description `ok` or `error`. */
+            status: string;
+            /** @description The server version. */
+            version: string;
         };
         /** @description A resolution as recorded. */
         Resolution: {
@@ -2461,6 +2526,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    health_live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process answers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Liveness"];
+                };
+            };
+        };
+    };
+    health_ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description The database is unreachable or not migrated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };

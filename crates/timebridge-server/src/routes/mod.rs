@@ -119,6 +119,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
     use Access::{Admin, Public};
     vec![
         ApiRoute::new::<health::__path_health, _, _>(Public, health::health),
+        ApiRoute::new::<health::__path_live, _, _>(Public, health::live),
+        ApiRoute::new::<health::__path_ready, _, _>(Public, health::ready),
         ApiRoute::new::<auth::__path_login, _, _>(Public, auth::login),
         ApiRoute::new::<auth::__path_logout, _, _>(Admin, auth::logout),
         ApiRoute::new::<auth::__path_me, _, _>(Admin, auth::me),

@@ -11,7 +11,7 @@ use crate::common::{error_code, into_json};
 fn is_contract_exception(method: &str, path: &str) -> bool {
     matches!(
         (method, path),
-        ("POST", "/api/auth/login") | ("GET", "/api/health") | ("GET", "/metrics")
+        ("POST", "/api/auth/login") | ("GET", "/api/health" | "/api/health/live" | "/api/health/ready") | ("GET", "/metrics")
     ) || (method == "POST" && path.starts_with("/api/webhook/"))
 }
 

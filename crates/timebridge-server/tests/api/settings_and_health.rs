@@ -32,6 +32,29 @@ api_test!(async fn health_reports_the_database_and_version_without_a_session(app
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
 });
 
+api_test!(async fn liveness_and_readiness_answer_without_a_session(app) {
+    let (status, body) = into_json(app.client.get(app.url("/api/health/live")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    let (status, body) = into_json(app.client.get(app.url("/api/health/ready")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["pending_migrations"], 0);
+    assert_eq!(body["reason"], serde_json::Value::Null);
+});
+
+api_test!(async fn readiness_fails_while_a_migration_is_missing_and_liveness_does_not(app) {
+    app.state.store.roll_back_migrations(1).await.unwrap();
+    let (status, body) = into_json(app.client.get(app.url("/api/health/ready")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["reason"], "migrations");
+    assert_eq!(body["pending_migrations"], 1);
+    let (status, _) = into_json(app.client.get(app.url("/api/health/live")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    app.state.store.migrate().await.unwrap();
+    let (status, _) = into_json(app.client.get(app.url("/api/health/ready")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+});
+
 #[tokio::test]
 async fn health_is_503_when_the_database_is_unreachable() {
     let mut app = crate::common::spawn_app(crate::common::Backend::Postgres).await;
@@ -42,5 +65,24 @@ async fn health_is_503_when_the_database_is_unreachable() {
     assert_eq!(body["status"], "error");
     assert_eq!(body["database"], "unreachable");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    let (status, body) = into_json(
+        app.client
+            .get(app.url("/api/health/ready"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["reason"], "database");
+    let (status, _) = into_json(
+        app.client
+            .get(app.url("/api/health/live"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     app.stop().await;
 }
