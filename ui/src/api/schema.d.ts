@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Lists audit events, newest first. */
-        get: operations["list"];
+        get: operations["audit_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Exports all matching events as CSV (header row, newest first). */
-        get: operations["export"];
+        get: operations["audit_export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -48,7 +48,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Logs the admin in; repeated failures from one client are rate limited. */
-        post: operations["login"];
+        post: operations["auth_login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -65,7 +65,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Ends the current session and clears the cookie. */
-        post: operations["logout"];
+        post: operations["auth_logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -80,7 +80,7 @@ export interface paths {
             cookie?: never;
         };
         /** The logged-in admin. */
-        get: operations["me"];
+        get: operations["auth_me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -97,7 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** Conflicts, newest first. */
-        get: operations["list"];
+        get: operations["conflicts_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -114,7 +114,7 @@ export interface paths {
             cookie?: never;
         };
         /** One conflict. */
-        get: operations["get"];
+        get: operations["conflicts_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -137,7 +137,7 @@ export interface paths {
          *     the conflict does not allow is 422; an already resolved conflict is 409; a target that
          *     refuses the write is 409 with its reason; a failing remote is 502.
          */
-        post: operations["resolve"];
+        post: operations["conflicts_resolve"];
         delete?: never;
         options?: never;
         head?: never;
@@ -152,10 +152,10 @@ export interface paths {
             cookie?: never;
         };
         /** Lists connectors. */
-        get: operations["list"];
+        get: operations["connectors_list"];
         put?: never;
         /** Creates a connector. */
-        post: operations["create"];
+        post: operations["connectors_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -173,7 +173,7 @@ export interface paths {
          * The registered connector kinds: label, roles, features, dimensions, settings schema,
          *     secret settings, catalogs and webhook.
          */
-        get: operations["kinds"];
+        get: operations["connectors_kinds"];
         put?: never;
         post?: never;
         delete?: never;
@@ -190,12 +190,12 @@ export interface paths {
             cookie?: never;
         };
         /** One connector. */
-        get: operations["get"];
+        get: operations["connectors_get"];
         /** Replaces a connector's name, URL and (optionally) token and settings. */
-        put: operations["update"];
+        put: operations["connectors_update"];
         post?: never;
         /** Deletes a connector that no pipeline uses. */
-        delete: operations["delete"];
+        delete: operations["connectors_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -212,7 +212,7 @@ export interface paths {
          * Lists what the mapping UI offers for a connector: zammad `types|organizations|agents`,
          *     kimai `activities|projects|customers|users`.
          */
-        get: operations["catalog"];
+        get: operations["connectors_catalog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -235,7 +235,7 @@ export interface paths {
          *     remote that refuses, cannot be reached or fails TLS is `ok: false` with the reason,
          *     never a 5xx.
          */
-        post: operations["test"];
+        post: operations["connectors_test"];
         delete?: never;
         options?: never;
         head?: never;
@@ -250,7 +250,7 @@ export interface paths {
             cookie?: never;
         };
         /** Everything stored locally about one person. */
-        get: operations["export"];
+        get: operations["gdpr_export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -273,7 +273,7 @@ export interface paths {
          *     stored entries become null, every other mention `[purged]`. Links to target entries
          *     are kept, so syncing stays idempotent.
          */
-        post: operations["purge"];
+        post: operations["gdpr_purge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -345,10 +345,10 @@ export interface paths {
             cookie?: never;
         };
         /** Lists mappings, optionally of one pipeline and kind. */
-        get: operations["list"];
+        get: operations["mappings_list"];
         put?: never;
         /** Creates a mapping; a second one with the same pipeline, kind and source key is a 409. */
-        post: operations["create"];
+        post: operations["mappings_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -363,12 +363,12 @@ export interface paths {
             cookie?: never;
         };
         /** One mapping. */
-        get: operations["get"];
+        get: operations["mappings_get"];
         /** Replaces a mapping. */
-        put: operations["update"];
+        put: operations["mappings_update"];
         post?: never;
         /** Deletes a mapping. */
-        delete: operations["delete"];
+        delete: operations["mappings_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -382,10 +382,10 @@ export interface paths {
             cookie?: never;
         };
         /** Lists pipelines. */
-        get: operations["list"];
+        get: operations["pipelines_list"];
         put?: never;
         /** Creates a pipeline. */
-        post: operations["create"];
+        post: operations["pipelines_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -400,12 +400,12 @@ export interface paths {
             cookie?: never;
         };
         /** One pipeline. */
-        get: operations["get"];
+        get: operations["pipelines_get"];
         /** Replaces a pipeline; omitted optional fields keep their values. */
-        put: operations["update"];
+        put: operations["pipelines_update"];
         post?: never;
         /** Deletes a pipeline and its mappings. */
-        delete: operations["delete"];
+        delete: operations["pipelines_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -419,9 +419,9 @@ export interface paths {
             cookie?: never;
         };
         /** The current settings. */
-        get: operations["get"];
+        get: operations["settings_get"];
         /** Changes settings. */
-        put: operations["update"];
+        put: operations["settings_update"];
         post?: never;
         delete?: never;
         options?: never;
@@ -437,7 +437,7 @@ export interface paths {
             cookie?: never;
         };
         /** Runs, newest first. */
-        get: operations["history"];
+        get: operations["sync_history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -460,7 +460,7 @@ export interface paths {
          *     200 with the finished run (items included). A second request while a run of the same
          *     pipeline is queued or running is a 409 naming that run.
          */
-        post: operations["manual"];
+        post: operations["sync_manual"];
         delete?: never;
         options?: never;
         head?: never;
@@ -475,7 +475,7 @@ export interface paths {
             cookie?: never;
         };
         /** One run with its items. */
-        get: operations["run"];
+        get: operations["sync_run"];
         put?: never;
         post?: never;
         delete?: never;
@@ -492,7 +492,7 @@ export interface paths {
             cookie?: never;
         };
         /** Whether a run is going, the last finished run, and when the schedule runs next. */
-        get: operations["status"];
+        get: operations["sync_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -511,7 +511,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Webhook of the only connector of a kind (404 when there is none or several). */
-        post: operations["for_kind"];
+        post: operations["webhooks_for_kind"];
         delete?: never;
         options?: never;
         head?: never;
@@ -531,7 +531,7 @@ export interface paths {
          * Webhook of one connector. `kind` is a kind with the `webhook` feature; how its calls
          *     are signed is its `webhook.signature` in `GET /api/connectors/kinds`.
          */
-        post: operations["for_connector"];
+        post: operations["webhooks_for_connector"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1561,7 +1561,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list: {
+    audit_list: {
         parameters: {
             query?: {
                 /** @description Only this action (an unknown one is a 400). */
@@ -1612,7 +1612,7 @@ export interface operations {
             };
         };
     };
-    export: {
+    audit_export: {
         parameters: {
             query?: {
                 /** @description Only this action (an unknown one is a 400). */
@@ -1663,7 +1663,7 @@ export interface operations {
             };
         };
     };
-    login: {
+    auth_login: {
         parameters: {
             query?: never;
             header?: never;
@@ -1727,7 +1727,7 @@ export interface operations {
             };
         };
     };
-    logout: {
+    auth_logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -1754,7 +1754,7 @@ export interface operations {
             };
         };
     };
-    me: {
+    auth_me: {
         parameters: {
             query?: never;
             header?: never;
@@ -1783,7 +1783,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    conflicts_list: {
         parameters: {
             query?: {
                 /** @description `open` (default), `resolved` or `all`. */
@@ -1829,7 +1829,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    conflicts_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1879,7 +1879,7 @@ export interface operations {
             };
         };
     };
-    resolve: {
+    conflicts_resolve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1960,7 +1960,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    connectors_list: {
         parameters: {
             query?: {
                 /** @description Page size (default 50, larger values are clamped to 500). */
@@ -2003,7 +2003,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    connectors_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2072,7 +2072,7 @@ export interface operations {
             };
         };
     };
-    kinds: {
+    connectors_kinds: {
         parameters: {
             query?: never;
             header?: never;
@@ -2101,7 +2101,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    connectors_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2151,7 +2151,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    connectors_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -2232,7 +2232,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    connectors_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -2289,7 +2289,7 @@ export interface operations {
             };
         };
     };
-    catalog: {
+    connectors_catalog: {
         parameters: {
             query?: never;
             header?: never;
@@ -2359,7 +2359,7 @@ export interface operations {
             };
         };
     };
-    test: {
+    connectors_test: {
         parameters: {
             query?: never;
             header?: never;
@@ -2409,7 +2409,7 @@ export interface operations {
             };
         };
     };
-    export: {
+    gdpr_export: {
         parameters: {
             query?: {
                 /** @description The person's e-mail address (compared case-insensitively). */
@@ -2450,7 +2450,7 @@ export interface operations {
             };
         };
     };
-    purge: {
+    gdpr_purge: {
         parameters: {
             query?: never;
             header?: never;
@@ -2579,7 +2579,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    mappings_list: {
         parameters: {
             query?: {
                 /**
@@ -2629,7 +2629,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    mappings_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2698,7 +2698,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    mappings_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2748,7 +2748,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    mappings_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -2829,7 +2829,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    mappings_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -2877,7 +2877,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    pipelines_list: {
         parameters: {
             query?: {
                 /** @description Page size (default 50, larger values are clamped to 500). */
@@ -2920,7 +2920,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    pipelines_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2989,7 +2989,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    pipelines_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3039,7 +3039,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    pipelines_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -3120,7 +3120,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    pipelines_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -3177,7 +3177,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    settings_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3206,7 +3206,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    settings_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -3266,7 +3266,7 @@ export interface operations {
             };
         };
     };
-    history: {
+    sync_history: {
         parameters: {
             query?: {
                 /** @description May be omitted when exactly one pipeline exists (then all runs are listed). */
@@ -3309,7 +3309,7 @@ export interface operations {
             };
         };
     };
-    manual: {
+    sync_manual: {
         parameters: {
             query?: {
                 /** @description Answer 200 with the finished run instead of 202 at once. */
@@ -3390,7 +3390,7 @@ export interface operations {
             };
         };
     };
-    run: {
+    sync_run: {
         parameters: {
             query?: never;
             header?: never;
@@ -3440,7 +3440,7 @@ export interface operations {
             };
         };
     };
-    status: {
+    sync_status: {
         parameters: {
             query?: {
                 /** @description May be omitted when exactly one pipeline exists. */
@@ -3499,7 +3499,7 @@ export interface operations {
             };
         };
     };
-    for_kind: {
+    webhooks_for_kind: {
         parameters: {
             query?: never;
             header?: never;
@@ -3563,7 +3563,7 @@ export interface operations {
             };
         };
     };
-    for_connector: {
+    webhooks_for_connector: {
         parameters: {
             query?: never;
             header?: never;

@@ -45,6 +45,11 @@ pub struct ApiRoute {
     /// Who may call it.
     pub access: Access,
     handler: MethodRouter<AppState>,
+    /// The handler's name, utoipa's default operation id (`list`).
+    handler_name: String,
+    /// `{module}_{handler}` (e.g. `connectors_list`): handlers of different modules share
+    /// names, operation ids must not.
+    operation_id: String,
     document: fn(PathsBuilder) -> PathsBuilder,
     schemas: fn(&mut Vec<(String, RefOr<Schema>)>),
 }
@@ -93,6 +98,8 @@ impl ApiRoute {
             path: P::path(),
             access,
             handler: on(filter, handler),
+            handler_name: handler_name(std::any::type_name::<P>()).to_owned(),
+            operation_id: qualified_operation_id(std::any::type_name::<P>()),
             document: |paths| paths.path_from::<P>(),
             schemas: P::schemas,
         }
@@ -176,7 +183,23 @@ pub fn router(routes: &[ApiRoute], state: &AppState) -> Router<AppState> {
     })
 }
 
+/// `timebridge_server::routes::connectors::__path_list` → `list`.
+fn handler_name(path_type: &str) -> &str {
+    let last = path_type.rsplit("::").next().unwrap_or(path_type);
+    last.strip_prefix("__path_").unwrap_or(last)
+}
+
+/// `timebridge_server::routes::connectors::__path_list` → `connectors_list`.
+fn qualified_operation_id(path_type: &str) -> String {
+    let handler = handler_name(path_type);
+    match path_type.rsplit("::").nth(1) {
+        Some(module) if module != handler => format!("{module}_{handler}"),
+        _ => handler.to_owned(),
+    }
+}
+
 /// Adds every route's operation (with its security requirement) and schemas to `doc`.
+/// Operation ids that a handler did not set itself become `{module}_{handler}`.
 pub fn document(routes: &[ApiRoute], mut doc: OpenApi) -> OpenApi {
     let mut schemas = Vec::new();
     let mut paths = PathsBuilder::new();
@@ -193,6 +216,13 @@ pub fn document(routes: &[ApiRoute], mut doc: OpenApi) -> OpenApi {
             .into_iter()
             .flatten()
             {
+                let default_id = op
+                    .operation_id
+                    .as_deref()
+                    .is_none_or(|id| id == route.handler_name);
+                if default_id {
+                    op.operation_id = Some(route.operation_id.clone());
+                }
                 op.security = Some(match route.access {
                     Access::Public => vec![SecurityRequirement::default()],
                     Access::Admin => vec![

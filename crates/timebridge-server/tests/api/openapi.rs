@@ -11,7 +11,12 @@ use crate::common::{error_code, into_json};
 fn is_contract_exception(method: &str, path: &str) -> bool {
     matches!(
         (method, path),
-        ("POST", "/api/auth/login") | ("GET", "/api/health" | "/api/health/live" | "/api/health/ready") | ("GET", "/metrics")
+        ("POST", "/api/auth/login")
+            | (
+                "GET",
+                "/api/health" | "/api/health/live" | "/api/health/ready"
+            )
+            | ("GET", "/metrics")
     ) || (method == "POST" && path.starts_with("/api/webhook/"))
 }
 
@@ -136,4 +141,23 @@ fn print_the_document_when_asked() {
         let doc = timebridge_server::openapi::openapi(&api_routes());
         println!("{}", serde_json::to_string_pretty(&doc).unwrap());
     }
+}
+
+#[test]
+fn every_operation_has_its_own_operation_id() {
+    let doc = serde_json::to_value(timebridge_server::openapi::openapi(&api_routes())).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "delete", "patch"] {
+            let Some(op) = item.get(method) else { continue };
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId `{id}` is used by {other} and {method} {path}");
+            }
+        }
+    }
+    assert_eq!(seen["connectors_list"], "get /api/connectors");
+    assert_eq!(seen["health_live"], "get /api/health/live");
 }
