@@ -62,6 +62,46 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Variables that hold secrets; each may instead name a file in `<NAME>_FILE` (Docker
+/// and Kubernetes secrets), whose content (without a trailing newline) is the value.
+pub const SECRET_VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "ADMIN_PASSWORD",
+    "ENCRYPTION_KEY",
+    "SECRET_KEY",
+];
+
+/// `vars` with every `<NAME>_FILE` of [`SECRET_VARIABLES`] read into `<NAME>`. Both set, or
+/// a file that cannot be read, is an error naming the variable.
+fn with_secret_files(
+    vars: &HashMap<String, String>,
+) -> Result<HashMap<String, String>, ConfigError> {
+    let mut out = vars.clone();
+    for name in SECRET_VARIABLES {
+        let file_var = format!("{name}_FILE");
+        let Some(path) = vars
+            .get(&file_var)
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+        else {
+            continue;
+        };
+        if vars.get(*name).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(ConfigError::new(
+                &file_var,
+                format!("set either {name} or {file_var}, not both"),
+            ));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(&file_var, format!("cannot read the file {path}: {e}"))
+        })?;
+        let value = text.strip_suffix('\n').unwrap_or(&text);
+        let value = value.strip_suffix('\r').unwrap_or(value);
+        out.insert((*name).to_owned(), value.to_owned());
+    }
+    Ok(out)
+}
+
 /// A configuration value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {message}")]
@@ -178,8 +218,10 @@ impl Config {
         Self::from_map(&std::env::vars().collect())
     }
 
-    /// Reads the configuration from `vars`; empty values count as unset.
+    /// Reads the configuration from `vars`; empty values count as unset. A secret may come
+    /// from a file instead (`<NAME>_FILE`, e.g. Docker secrets), see [`SECRET_VARIABLES`].
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let vars = &with_secret_files(vars)?;
         let get = |name: &str| {
             vars.get(name)
                 .map(|v| v.trim().to_string())
@@ -478,6 +520,54 @@ mod tests {
         for bad in ["tb.example.com", "https://", "https://tb.example.com/?x=1"] {
             let err = Config::from_map(&map(&[("PUBLIC_URL", bad)])).unwrap_err();
             assert_eq!(err.variable, "PUBLIC_URL", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_secret_can_come_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key32::random().to_base64();
+        let key_file = dir.path().join("enc");
+        std::fs::write(&key_file, format!("{key}\n")).unwrap();
+        let pw_file = dir.path().join("pw");
+        std::fs::write(&pw_file, " spaced password \n").unwrap();
+        let c = Config::from_map(&map(&[
+            ("ENCRYPTION_KEY_FILE", key_file.to_str().unwrap()),
+            ("ADMIN_PASSWORD_FILE", pw_file.to_str().unwrap()),
+        ]))
+        .unwrap();
+        assert_eq!(c.encryption_key.as_ref().unwrap().to_base64(), key);
+        assert_eq!(c.admin_password(), Some(" spaced password "));
+    }
+
+    #[test]
+    fn a_secret_file_that_is_missing_or_doubled_names_its_variable() {
+        let err =
+            Config::from_map(&map(&[("SECRET_KEY_FILE", "/nonexistent/secret")])).unwrap_err();
+        assert_eq!(err.variable, "SECRET_KEY_FILE");
+        assert!(err.message.contains("cannot read"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "x").unwrap();
+        let err = Config::from_map(&map(&[
+            ("ADMIN_PASSWORD", "y"),
+            ("ADMIN_PASSWORD_FILE", f.to_str().unwrap()),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "ADMIN_PASSWORD_FILE");
+    }
+
+    #[test]
+    fn the_example_environment_file_documents_every_variable_and_secret_file() {
+        let example = include_str!("../../../.env.example");
+        for (name, _) in VARIABLES {
+            assert!(example.contains(name), ".env.example lacks {name}");
+        }
+        for name in SECRET_VARIABLES {
+            assert!(
+                example.contains(&format!("{name}_FILE")),
+                ".env.example lacks {name}_FILE"
+            );
         }
     }
 
