@@ -3,7 +3,9 @@
 //! `before_write` (intent stored, remote write not sent) or `after_write` (remote write
 //! done, link not yet stored); for project mirroring `before_mirror` (mirror intent
 //! stored, project not created) and `after_mirror` (project created, intent not settled).
-//! Unset — the normal case — these are no-ops.
+//! Unset — the normal case — these are no-ops. They exist only in builds with the
+//! `crash-points` feature, which only test builds enable: a release binary ignores the
+//! variable.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +16,9 @@ pub const CRASH_VAR: &str = "TIMEBRIDGE_CRASH_AT";
 fn armed() -> &'static Option<(String, u64)> {
     static ARMED: OnceLock<Option<(String, u64)>> = OnceLock::new();
     ARMED.get_or_init(|| {
+        if !cfg!(feature = "crash-points") {
+            return None;
+        }
         let v = std::env::var(CRASH_VAR).ok()?;
         let (point, n) = v.split_once(':')?;
         Some((point.to_owned(), n.parse().ok()?))

@@ -140,3 +140,56 @@ fn healthcheck_passes_once_the_server_is_ready_and_fails_when_nothing_answers() 
     let gone = with_env(timebridge()).arg("healthcheck").output().unwrap();
     assert_eq!(gone.status.code(), Some(1));
 }
+
+/// The crash points of the crash-safety tests exist only in test builds: the binary a
+/// user builds (`cargo build --release -p timebridge`, normal dependencies only) must not
+/// enable the `crash-points` feature anywhere.
+#[test]
+fn a_normal_build_has_no_crash_points() {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal,features",
+            "-p",
+            "timebridge",
+            "-f",
+            "{p} {f}",
+            "--manifest-path",
+            manifest,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(tree.contains("timebridge-server"), "{tree}");
+    assert!(
+        !tree.contains("crash-points"),
+        "a normal build enables crash points:\n{tree}"
+    );
+    // The test builds do enable it (the crash-safety tests rely on that).
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "dev,features",
+            "-p",
+            "timebridge",
+            "-f",
+            "{p} {f}",
+            "--manifest-path",
+            manifest,
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("crash-points"));
+}
