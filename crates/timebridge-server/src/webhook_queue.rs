@@ -170,7 +170,7 @@ async fn write(
     batch: &[WebhookCall],
 ) -> Result<(usize, Vec<i64>), timebridge_store::StoreError> {
     let now = state.clock.now();
-    let (pipelines, _) = state.store.list_pipelines(500, 0).await?;
+    let pipelines = state.store.all_pipelines().await?;
     let connectors: HashSet<i64> = batch.iter().map(|c| c.connector_id).collect();
     let targets: Vec<WebhookTarget> = pipelines
         .into_iter()

@@ -365,7 +365,7 @@ pub async fn configure_store(
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Configured> {
-    let (existing, _) = store.list_connectors(500, 0).await?;
+    let existing = store.all_connectors().await?;
     let mut ids = Vec::new();
     for def in [&plan.source, &plan.target] {
         let (settings, secrets) = def.split()?;
@@ -412,7 +412,7 @@ pub async fn configure_store(
         window_days: p.window_days,
         options: p.options.clone(),
     };
-    let (pipelines, _) = store.list_pipelines(500, 0).await?;
+    let pipelines = store.all_pipelines().await?;
     let pipeline = match pipelines.iter().find(|x| x.name == p.name) {
         Some(x) => store.update_pipeline(x.id, input, now).await?.id,
         None => store.create_pipeline(input, now).await?.id,

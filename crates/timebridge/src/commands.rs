@@ -160,7 +160,7 @@ async fn check_connectors(store: &Store) -> usize {
         }),
         ..Default::default()
     };
-    let Ok((connectors, _)) = store.list_connectors(500, 0).await else {
+    let Ok(connectors) = store.all_connectors().await else {
         println!("connectors: cannot be listed");
         return 1;
     };

@@ -128,11 +128,7 @@ async fn webhook_connector(
             id
         }
         None => {
-            let (all, _) = state
-                .store
-                .list_connectors(500, 0)
-                .await
-                .map_err(store_error)?;
+            let all = state.store.all_connectors().await.map_err(store_error)?;
             let mut of_kind = all.into_iter().filter(|c| c.kind == kind.kind);
             match (of_kind.next(), of_kind.next()) {
                 (Some(c), None) => {

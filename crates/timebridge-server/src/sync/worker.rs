@@ -147,7 +147,7 @@ pub async fn retention(state: &SyncEnv) -> Result<(), timebridge_store::StoreErr
 /// its last scheduled run (or its creation) and that has nothing queued or running.
 pub async fn enqueue_scheduled(state: &SyncEnv) -> Result<(), timebridge_store::StoreError> {
     let now = state.clock.now();
-    let (pipelines, _) = state.store.list_pipelines(500, 0).await?;
+    let pipelines = state.store.all_pipelines().await?;
     for p in pipelines {
         if !p.enabled || !p.schedule_enabled || p.interval_minutes <= 0 {
             continue;

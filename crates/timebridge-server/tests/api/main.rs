@@ -14,6 +14,7 @@ mod mappings_and_pipelines;
 mod openapi;
 mod pairs;
 mod remote_connectors;
+mod scheduler;
 mod settings_and_health;
 mod startup;
 mod sync_e2e;

@@ -146,6 +146,16 @@ impl Store {
             .await?;
         Ok((items.into_iter().map(conv).collect(), total))
     }
+    /// Every connector, by id, however many there are.
+    pub async fn all_connectors(&self) -> StoreResult<Vec<Connector>> {
+        use crate::entities::connector as e;
+        use sea_orm::*;
+        let items = e::Entity::find()
+            .order_by_asc(e::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(items.into_iter().map(conv).collect())
+    }
     pub async fn update_connector(
         &self,
         id: i64,

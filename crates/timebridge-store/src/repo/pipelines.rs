@@ -96,6 +96,17 @@ impl Store {
             .await?;
         Ok((items.into_iter().map(conv).collect(), total))
     }
+    /// Every pipeline, by id, however many there are (the scheduler, the webhook path and
+    /// `check` must see them all; the API pages with [`Store::list_pipelines`]).
+    pub async fn all_pipelines(&self) -> StoreResult<Vec<Pipeline>> {
+        use crate::entities::pipeline as e;
+        use sea_orm::*;
+        let items = e::Entity::find()
+            .order_by_asc(e::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(items.into_iter().map(conv).collect())
+    }
     /// Replaces a pipeline, stamped `now`.
     pub async fn update_pipeline(
         &self,
