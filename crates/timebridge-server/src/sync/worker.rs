@@ -160,13 +160,15 @@ pub async fn enqueue_scheduled(state: &SyncEnv) -> Result<(), timebridge_store::
             Some(last) => last.created_at,
         };
         let due = since + every <= now;
-        if !due || state.store.active_run(p.id).await?.is_some() {
+        if !due {
             continue;
         }
         let (from, to) = default_window(now.date_naive(), p.window_days);
-        let run = state
+        // The store re-checks under a lock that no run is active and no other process
+        // queued this one meanwhile.
+        let queued = state
             .store
-            .enqueue_run(
+            .enqueue_scheduled_run(
                 NewRun {
                     pipeline_id: p.id,
                     trigger: RunTrigger::Schedule,
@@ -176,9 +178,13 @@ pub async fn enqueue_scheduled(state: &SyncEnv) -> Result<(), timebridge_store::
                     ticket_ids: None,
                     run_after: now,
                 },
+                since,
                 now,
             )
             .await?;
+        let Some(run) = queued else {
+            continue;
+        };
         tracing::info!(pipeline = p.id, run = run.id, "Scheduled sync queued.");
     }
     Ok(())

@@ -27,3 +27,46 @@ db_test!(
         assert_eq!(of_last.len(), 1, "the 501st pipeline is scheduled too");
     }
 );
+
+db_test!(
+    async fn two_schedulers_race(store: Store) {
+        let clock = ManualClock::new("2026-03-01T09:30:00Z".parse().unwrap());
+        let count = 30;
+        for i in 0..count {
+            seed_pipeline(&store, &format!("p{i:02}"), clock.now()).await;
+        }
+        clock.advance(chrono::Duration::minutes(61));
+        // Four schedulers (as in four processes) at the same moment, on their own
+        // connections of the pool.
+        let schedulers: Vec<_> = (0..4)
+            .map(|_| {
+                let env = SyncEnv::new(store.clone(), Arc::new(clock.clone()));
+                tokio::spawn(async move {
+                    // A scheduler that lost a lock race may fail its tick; it tries
+                    // again at the next one.
+                    for _ in 0..3 {
+                        if timebridge_server::sync::worker::enqueue_scheduled(&env)
+                            .await
+                            .is_ok()
+                        {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for s in schedulers {
+            s.await.unwrap();
+        }
+        for p in store.all_pipelines().await.unwrap() {
+            let (runs, _) = store.list_runs(Some(p.id), 10, 0).await.unwrap();
+            assert_eq!(
+                runs.len(),
+                1,
+                "pipeline {} has {} scheduled runs",
+                p.name,
+                runs.len()
+            );
+        }
+    }
+);

@@ -154,6 +154,71 @@ impl Store {
         Ok(conv(m))
     }
 
+    /// Queues the scheduled run `new` unless its pipeline has a run queued or running, or a
+    /// scheduled run created after `not_before`; returns it, or `None` when not queued.
+    ///
+    /// Exactly one of several processes that try at once queues it: the check and the
+    /// insert run in one transaction that first takes the pipeline's row (a no-op `UPDATE`:
+    /// a row lock on PostgreSQL, the write lock on SQLite), so a second scheduler waits
+    /// and then sees the first one's run.
+    pub async fn enqueue_scheduled_run(
+        &self,
+        new: NewRun,
+        not_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Run>> {
+        use crate::entities::pipeline;
+        let txn = self.db.begin().await?;
+        let locked = pipeline::Entity::update_many()
+            .col_expr(pipeline::Column::Id, Expr::col(pipeline::Column::Id).into())
+            .filter(pipeline::Column::Id.eq(new.pipeline_id))
+            .exec(&txn)
+            .await?;
+        if locked.rows_affected == 0 {
+            return Ok(None);
+        }
+        let active = run::Entity::find()
+            .filter(run::Column::PipelineId.eq(new.pipeline_id))
+            .filter(
+                Condition::any()
+                    .add(run::Column::Status.is_in(RunStatus::ACTIVE))
+                    .add(
+                        Condition::all()
+                            .add(run::Column::Trigger.eq(RunTrigger::Schedule))
+                            .add(run::Column::CreatedAt.gt(not_before)),
+                    ),
+            )
+            .count(&txn)
+            .await?;
+        if active > 0 {
+            return Ok(None);
+        }
+        let m = run::ActiveModel {
+            id: NotSet,
+            pipeline_id: Set(new.pipeline_id),
+            trigger: Set(new.trigger),
+            dry_run: Set(new.dry_run),
+            status: Set(RunStatus::Queued),
+            window_from: Set(new.window_from.to_string()),
+            window_to: Set(new.window_to.to_string()),
+            ticket_ids: Set(new.ticket_ids.map(|t| serde_json::json!(t))),
+            stats: Set(empty_stats()),
+            error: Set(None),
+            created_at: Set(now),
+            run_after: Set(new.run_after),
+            started_at: Set(None),
+            finished_at: Set(None),
+            lease_owner: Set(None),
+            lease_until: Set(None),
+            attempts: Set(0),
+            mirrored_projects: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(Some(conv(m)))
+    }
+
     /// A queued webhook run of `pipeline_id` that has not started yet gets `ticket_ids`
     /// added (the debounce); returns it, or `None` when there is none to merge into.
     pub async fn merge_into_queued_webhook_run(
