@@ -170,7 +170,7 @@ impl Store {
         use crate::entities::pipeline;
         let txn = self.db.begin().await?;
         let locked = pipeline::Entity::update_many()
-            .col_expr(pipeline::Column::Id, Expr::col(pipeline::Column::Id).into())
+            .col_expr(pipeline::Column::Id, Expr::col(pipeline::Column::Id))
             .filter(pipeline::Column::Id.eq(new.pipeline_id))
             .exec(&txn)
             .await?;
