@@ -68,10 +68,13 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Builds the release binary through the same `cargo` a person runs (the rustup proxy on
+/// `PATH`), not `$CARGO`: that names the toolchain by its resolved path, which cargo
+/// fingerprints as another compiler, so alternating the two rebuilt the whole workspace.
 fn build_binary(root: &Path) -> anyhow::Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("building: cargo build --release -p timebridge …");
-    let status = std::process::Command::new(cargo)
+    let status = std::process::Command::new("cargo")
+        .env_remove("CARGO")
         .args(["build", "--release", "-p", "timebridge"])
         .current_dir(root)
         .status()
