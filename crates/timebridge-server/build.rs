@@ -8,6 +8,14 @@ fn main() {
     if !dist.exists() {
         let _ = std::fs::create_dir_all(&dist);
     }
+    // A release binary embeds the UI at build time: without it, `/` only says how to build
+    // it. Say so now, where the person building can act on it.
+    let profile = std::env::var("PROFILE").unwrap_or_default();
+    if profile == "release" && !dist.join("index.html").exists() {
+        println!(
+            "cargo:warning=ui/dist is not built: this binary will serve no web UI. Build it first with `cd ui && npm ci && npm run build` (scripts/run does both)."
+        );
+    }
     println!("cargo:rerun-if-changed=../../ui/dist");
     println!("cargo:rerun-if-changed=build.rs");
 }
