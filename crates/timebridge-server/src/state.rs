@@ -36,6 +36,8 @@ pub struct AppState {
     pub webhook_queue: Arc<crate::webhook_queue::WebhookQueue>,
     /// When this process last ran the retention purge.
     pub retention_ran_at: Arc<std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
+    /// Runs finished and entries processed by this process, for `/metrics`.
+    pub counters: Arc<crate::metrics::RunCounters>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             webhooks: Default::default(),
             webhook_queue: Default::default(),
             retention_ran_at: Default::default(),
+            counters: Default::default(),
         }
     }
 }

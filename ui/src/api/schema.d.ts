@@ -3638,17 +3638,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Prometheus text exposition format 0.0.4 */
+            /** @description Prometheus text exposition format 0.0.4 (also while the database is down: `timebridge_database_up 0`) */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": string;
-                };
-            };
-            /** @description The database is unreachable */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -32,6 +32,8 @@ pub struct SyncEnv {
     pub wake: Arc<tokio::sync::Notify>,
     /// When this process last ran the retention purge.
     pub retention_ran_at: Arc<std::sync::Mutex<Option<DateTime<Utc>>>>,
+    /// Runs finished and entries processed by this process, for `/metrics`.
+    pub counters: Arc<crate::metrics::RunCounters>,
     /// Builds the connector instances of runs in place of the registry (tests drive the
     /// engine with in-process connectors); `None` — always outside tests — builds them
     /// from the stored connectors through the registry.
@@ -61,6 +63,7 @@ impl SyncEnv {
             fences: Fences::default(),
             wake: Arc::new(tokio::sync::Notify::new()),
             retention_ran_at: Arc::default(),
+            counters: Arc::default(),
             instances: None,
         }
     }
@@ -82,6 +85,7 @@ impl FromRef<AppState> for SyncEnv {
             fences: state.fences.clone(),
             wake: state.wake.clone(),
             retention_ran_at: state.retention_ran_at.clone(),
+            counters: state.counters.clone(),
             instances: None,
         }
     }

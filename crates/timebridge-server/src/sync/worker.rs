@@ -267,6 +267,7 @@ pub async fn run_claimed(
     state.fences.remove(run.id);
     let _ = stop_tx.send(true);
     let _ = renewer.await;
+    let outcomes: Vec<_> = report.items.iter().map(|i| i.outcome).collect();
     let Some(finished) = state
         .store
         .finish_run(
@@ -288,6 +289,9 @@ pub async fn run_claimed(
         );
         return state.store.get_run(run.id).await;
     };
+    state
+        .counters
+        .record(run.pipeline_id, report.status, outcomes);
     let s = report.stats;
     record(
         state,

@@ -695,7 +695,14 @@ api_test!(async fn metrics_show_runs_entries_conflicts_remote_calls_and_webhooks
     let text = res.text().await.unwrap();
     for needle in [
         &format!("timebridge_runs{{pipeline=\"{}\",status=\"succeeded\"}} 1", env.pipeline),
-        "timebridge_entries{outcome=\"create\"}",
+        &format!("timebridge_runs_total{{pipeline=\"{}\",status=\"succeeded\"}} 1", env.pipeline),
+        "# TYPE timebridge_runs_total counter",
+        "# TYPE timebridge_entries_total counter",
+        "timebridge_entries_total{outcome=\"create\"}",
+        "timebridge_database_up 1",
+        &format!("timebridge_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION")),
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
         "timebridge_open_conflicts{reason=\"negative_duration\"}",
         "timebridge_queue_depth 0",
         "timebridge_remote_requests_total{connector=\"Kimai\",route=\"POST /api/timesheets\",status=\"200\"}",
@@ -705,6 +712,15 @@ api_test!(async fn metrics_show_runs_entries_conflicts_remote_calls_and_webhooks
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
     assert!(!text.contains(&env.kimai.token) && !text.contains(&env.zammad.token));
+    // Counters count runs as they finish: retention deleting old runs lowers the kept
+    // gauge, never the counter.
+    let created: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("timebridge_entries_total{outcome=\"create\"} "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(created > 0);
 });
 
 api_test!(async fn a_broken_target_stops_the_run_writing_and_the_next_run_finishes(app) {

@@ -639,8 +639,6 @@ impl Store {
 pub struct SyncCounts {
     /// `(pipeline_id, status, runs)`.
     pub runs: Vec<(i64, String, i64)>,
-    /// `(outcome, items)` over the run items kept.
-    pub items: Vec<(String, i64)>,
     /// `(reason, open conflicts)`.
     pub open_conflicts: Vec<(String, i64)>,
     /// Runs waiting in the queue, and when the oldest was queued.
@@ -649,7 +647,8 @@ pub struct SyncCounts {
 }
 
 impl Store {
-    /// Counts of runs, run items, open conflicts and the queue, for `/metrics`.
+    /// Counts of runs, open conflicts and the queue, for `/metrics` (no scan of run items:
+    /// entries are counted as runs finish).
     pub async fn sync_counts(&self) -> StoreResult<SyncCounts> {
         use crate::entities::conflict;
         let runs: Vec<(i64, String, i64)> = run::Entity::find()
@@ -659,14 +658,6 @@ impl Store {
             .column_as(run::Column::Id.count(), "n")
             .group_by(run::Column::PipelineId)
             .group_by(run::Column::Status)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let items: Vec<(String, i64)> = run_item::Entity::find()
-            .select_only()
-            .column(run_item::Column::Outcome)
-            .column_as(run_item::Column::Id.count(), "n")
-            .group_by(run_item::Column::Outcome)
             .into_tuple()
             .all(&self.db)
             .await?;
@@ -691,7 +682,6 @@ impl Store {
             .map(|r| r.created_at);
         Ok(SyncCounts {
             runs,
-            items,
             open_conflicts,
             queued,
             oldest_queued_at,
