@@ -57,6 +57,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "the address people and remotes reach this server at, for links in notifications and the OAuth redirect (default http://BIND)",
     ),
     (
+        "SHUTDOWN_GRACE_SECONDS",
+        "on SIGTERM, how long a run in progress may take to finish its writes in flight and be recorded (default 20; keep it below the orchestrator's grace, compose: stop_grace_period 30s)",
+    ),
+    (
         "TRUST_FORWARDED_FOR",
         "true to take the client IP from X-Forwarded-For (only behind a reverse proxy)",
     ),
@@ -198,6 +202,8 @@ pub struct Config {
     /// `PUBLIC_URL`: where people and remote systems reach this server (links in
     /// notifications, the OAuth redirect URI, push channel addresses); no trailing slash.
     pub public_url: String,
+    /// `SHUTDOWN_GRACE_SECONDS`: how long shutdown waits for a run in progress.
+    pub shutdown_grace: std::time::Duration,
     /// `TRUST_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (right-most
     /// entry). Only safe behind a reverse proxy that sets the header.
     pub trust_forwarded_for: bool,
@@ -323,6 +329,19 @@ impl Config {
             None => format!("http://{bind}"),
         };
 
+        let shutdown_grace = match get("SHUTDOWN_GRACE_SECONDS") {
+            Some(v) => match v.parse::<u64>() {
+                Ok(s) if (1..=3600).contains(&s) => std::time::Duration::from_secs(s),
+                _ => {
+                    return Err(ConfigError::new(
+                        "SHUTDOWN_GRACE_SECONDS",
+                        "expected a whole number of seconds between 1 and 3600",
+                    ));
+                }
+            },
+            None => std::time::Duration::from_secs(20),
+        };
+
         let trust_forwarded_for = match get("TRUST_FORWARDED_FOR")
             .map(|v| v.to_ascii_lowercase())
             .as_deref()
@@ -349,6 +368,7 @@ impl Config {
             cors_origins,
             log_format,
             public_url,
+            shutdown_grace,
             trust_forwarded_for,
         })
     }

@@ -47,9 +47,6 @@ pub use error::ApiError;
 pub use state::AppState;
 use timebridge_store::{Cipher, Store, StoreError};
 
-/// How long shutdown waits for a sync run in progress.
-const WORKER_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
-
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
@@ -227,10 +224,10 @@ where
     tracing::info!(%addr, ui_built = ui::is_built(), "Listening.");
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker_stopped_for_flusher = worker_stopped.clone();
-    let worker = tokio::spawn(sync::worker::run_worker(
-        sync::SyncEnv::from_ref(&state),
-        worker_stopped,
-    ));
+    let worker_env = sync::SyncEnv::from_ref(&state);
+    let stopping = worker_env.stopping.clone();
+    let grace = state.config.shutdown_grace;
+    let worker = tokio::spawn(sync::worker::run_worker(worker_env, worker_stopped));
     let flusher = tokio::spawn(webhook_queue::run_flusher(
         state.webhook_queue.clone(),
         sync::SyncEnv::from_ref(&state),
@@ -238,6 +235,11 @@ where
     ));
     let shutdown = async move {
         shutdown.await;
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "Stopping: finishing the writes in flight."
+        );
+        stopping.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = stop_worker.send(true);
     };
     let served = axum::serve(
@@ -247,10 +249,13 @@ where
     .with_graceful_shutdown(shutdown)
     .await
     .context("the HTTP server failed");
-    // A run in progress gets a moment to finish; if it does not, its lease expires and
-    // another worker (or the next start) picks it up, its write intents making that safe.
-    let _ = tokio::time::timeout(WORKER_GRACE, flusher).await;
-    if tokio::time::timeout(WORKER_GRACE, worker).await.is_err() {
+    // A run in progress finishes its writes in flight, sends no new ones and is recorded,
+    // within SHUTDOWN_GRACE_SECONDS (shorter than the orchestrator's grace); if it does
+    // not, its lease expires and another worker (or the next start) picks it up, its write
+    // intents making that safe.
+    let deadline = tokio::time::Instant::now() + grace;
+    let _ = tokio::time::timeout_at(deadline, flusher).await;
+    if tokio::time::timeout_at(deadline, worker).await.is_err() {
         tracing::warn!("The sync worker did not stop in time; its run will be resumed later.");
     }
     served?;

@@ -327,7 +327,18 @@ pub async fn sync(config: Config, args: crate::cli::SyncArgs) -> anyhow::Result<
             }
         })
     };
+    // SIGINT/SIGTERM: the writes in flight finish, no new ones are sent, and the run is
+    // recorded (the entries not attempted are done by the next run).
+    let interrupter = {
+        let stopping = state.stopping.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            eprintln!("\nStopping: finishing the writes in flight, then recording the run…");
+            stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
     let finished = run_claimed(&state, &owner, run).await;
+    interrupter.abort();
     let _ = stop.send(true);
     let _ = painter.await;
     let finished = finished?;

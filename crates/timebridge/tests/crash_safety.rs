@@ -226,3 +226,75 @@ async fn two_servers_run_a_pipeline_one_at_a_time_on_sqlite() {
 async fn two_servers_run_a_pipeline_one_at_a_time_on_postgres() {
     two_servers_run_a_pipeline_one_at_a_time(Backend::Postgres).await;
 }
+
+/// SIGTERM during a sync: the writes in flight finish, no new ones are sent, the run is
+/// recorded (partial, "interrupted", the rest not attempted) and the process exits on its
+/// own; the next sync writes the rest, nothing twice.
+async fn a_terminated_sync_records_its_run(backend: Backend) {
+    let w = world(backend).await;
+    // Slow writes, so that the run is still writing when the signal comes.
+    w.world.kimai().faults().set_rate(
+        "POST /api/timesheets",
+        1.0,
+        timebridge_sim::Fault::Slow(Duration::from_millis(40)),
+    );
+    let mut child = w
+        .command(&["sync", "--from", FROM, "--to", TO])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while w.world.target().records().len() < 5 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sync never started writing"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "exits by itself, not killed by the signal: {stdout}"
+    );
+    assert!(stdout.contains("interrupted"), "{stdout}");
+    let run = w.last_run().await;
+    assert_eq!(run.status, timebridge_store::RunStatus::Partial, "{run:?}");
+    let items = w.store.list_run_items(run.id).await.unwrap();
+    let not_attempted = items
+        .iter()
+        .filter(|i| {
+            i.message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("not attempted"))
+        })
+        .count();
+    assert!(not_attempted > 0, "the run stopped writing early: {run:?}");
+    let written_before = w.world.target().records().len();
+    assert!(
+        written_before < items.len(),
+        "it did not write everything after the signal"
+    );
+    w.world.kimai().faults().clear();
+    w.sync_to_completion().await;
+    w.assert_every_entry_answered_once().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_terminated_sync_records_its_run_on_sqlite() {
+    a_terminated_sync_records_its_run(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_terminated_sync_records_its_run_on_postgres() {
+    a_terminated_sync_records_its_run(Backend::Postgres).await;
+}

@@ -218,6 +218,9 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
         RunStatus::Succeeded
     };
     let mut errors: Vec<String> = mirrored.failures;
+    if state.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        errors.push("interrupted: the process was asked to stop and sent no new writes".into());
+    }
     if stats.errors > 0 {
         errors.push(format!(
             "{} of {} entries could not be written; they are retried by the next run",
@@ -480,7 +483,11 @@ async fn write(
         Ok(id) => id,
         Err(e) => return error_item(key, &format!("could not record the write intent: {e}")),
     };
-    if let Some(reason) = ctx.halted() {
+    let stopping = state
+        .stopping
+        .load(std::sync::atomic::Ordering::SeqCst)
+        .then(|| "the process is shutting down".to_owned());
+    if let Some(reason) = ctx.halted().or(stopping) {
         let _ = state.store.delete_write_intent(intent).await;
         return error_item(
             key,

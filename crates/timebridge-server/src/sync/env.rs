@@ -34,6 +34,10 @@ pub struct SyncEnv {
     pub retention_ran_at: Arc<std::sync::Mutex<Option<DateTime<Utc>>>>,
     /// Runs finished and entries processed by this process, for `/metrics`.
     pub counters: Arc<crate::metrics::RunCounters>,
+    /// Set when the process is asked to stop (SIGTERM, Ctrl-C): a run finishes the writes
+    /// in flight, sends no new ones and records the rest as not attempted (the next run
+    /// does them), so the run ends recorded instead of being cut off.
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
     /// Builds the connector instances of runs in place of the registry (tests drive the
     /// engine with in-process connectors); `None` — always outside tests — builds them
     /// from the stored connectors through the registry.
@@ -64,6 +68,7 @@ impl SyncEnv {
             wake: Arc::new(tokio::sync::Notify::new()),
             retention_ran_at: Arc::default(),
             counters: Arc::default(),
+            stopping: Arc::default(),
             instances: None,
         }
     }
@@ -86,6 +91,7 @@ impl FromRef<AppState> for SyncEnv {
             wake: state.wake.clone(),
             retention_ran_at: state.retention_ran_at.clone(),
             counters: state.counters.clone(),
+            stopping: Arc::default(),
             instances: None,
         }
     }
