@@ -238,7 +238,7 @@ async fn a_terminated_sync_records_its_run(backend: Backend) {
         1.0,
         timebridge_sim::Fault::Slow(Duration::from_millis(40)),
     );
-    let mut child = w
+    let child = w
         .command(&["sync", "--from", FROM, "--to", TO])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
