@@ -124,6 +124,17 @@ pub async fn render(state: &AppState) -> String {
         let _ = writeln!(out, "timebridge_entries_total{{outcome=\"{outcome}\"}} {n}");
     }
 
+    header(
+        &mut out,
+        "timebridge_database_statements_total",
+        "counter",
+        "SQL statements this process sent to the database.",
+    );
+    let _ = writeln!(
+        out,
+        "timebridge_database_statements_total {}",
+        state.store.statements_executed()
+    );
     let database = state.store.sync_counts().await;
     header(
         &mut out,

@@ -38,6 +38,8 @@ pub struct AppState {
     pub retention_ran_at: Arc<std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
     /// Runs finished and entries processed by this process, for `/metrics`.
     pub counters: Arc<crate::metrics::RunCounters>,
+    /// Signalled whenever this process finishes a run (`?wait=true` waits on it).
+    pub run_finished: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             webhook_queue: Default::default(),
             retention_ran_at: Default::default(),
             counters: Default::default(),
+            run_finished: Default::default(),
         }
     }
 }

@@ -27,6 +27,9 @@ pub struct Store {
     pub(crate) db: DatabaseConnection,
     pub(crate) cipher: Arc<Cipher>,
     pub(crate) backend: Backend,
+    /// Statements executed through this pool since it opened (`/metrics`, and tests that
+    /// bound what an idle process asks of the database).
+    pub(crate) statements: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -75,13 +78,19 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
             });
         }
-        let db = sea_orm::Database::connect(opts)
+        let mut db = sea_orm::Database::connect(opts)
             .await
             .map_err(crate::StoreError::Database)?;
+        let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
         Ok(Store {
             db,
             cipher: Arc::new(cipher),
             backend,
+            statements,
         })
     }
 
@@ -115,6 +124,10 @@ impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
         self.db.ping().await.map_err(crate::StoreError::Database)
     }
+    /// Statements executed through this pool since it opened.
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
+    }
     /// Which engine this store uses.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -126,6 +139,7 @@ impl Store {
             db: self.db.clone(),
             cipher: Arc::new(cipher),
             backend: self.backend,
+            statements: self.statements.clone(),
         }
     }
     /// Proves `ENCRYPTION_KEY` is the key the data was encrypted with: decrypts a stored

@@ -312,9 +312,21 @@ pub async fn manual(
     }
     let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
     let mut current = run;
+    // Woken when this process finishes a run; a slow safety poll covers a run that
+    // another process executes.
     while !current.status.is_finished() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let finished = state.run_finished.notified();
+        tokio::pin!(finished);
+        finished.as_mut().enable();
         current = state.store.get_run(current.id).await.map_err(store_error)?;
+        if current.status.is_finished() {
+            break;
+        }
+        tokio::select! {
+            () = finished => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = tokio::time::sleep_until(deadline) => {}
+        }
     }
     let items = state
         .store

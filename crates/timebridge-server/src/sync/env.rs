@@ -38,6 +38,8 @@ pub struct SyncEnv {
     /// in flight, sends no new ones and records the rest as not attempted (the next run
     /// does them), so the run ends recorded instead of being cut off.
     pub stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Signalled whenever this process finishes a run (`?wait=true` waits on it).
+    pub run_finished: Arc<tokio::sync::Notify>,
     /// Builds the connector instances of runs in place of the registry (tests drive the
     /// engine with in-process connectors); `None` — always outside tests — builds them
     /// from the stored connectors through the registry.
@@ -69,6 +71,7 @@ impl SyncEnv {
             retention_ran_at: Arc::default(),
             counters: Arc::default(),
             stopping: Arc::default(),
+            run_finished: Arc::default(),
             instances: None,
         }
     }
@@ -92,6 +95,7 @@ impl FromRef<AppState> for SyncEnv {
             retention_ran_at: state.retention_ran_at.clone(),
             counters: state.counters.clone(),
             stopping: Arc::default(),
+            run_finished: state.run_finished.clone(),
             instances: None,
         }
     }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 use timebridge_store::AuditAction;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use timebridge_store::{NewRun, Run, RunOutcome, RunStatus, RunTrigger};
 use tokio::sync::watch;
@@ -39,6 +39,18 @@ fn renew_every() -> Duration {
 /// How often the worker looks for due work when nothing wakes it.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
+/// Longest time between two housekeeping rounds (requeue runs of dead workers, queue due
+/// scheduled runs, retention); sooner when a scheduled run falls due. Between them an idle
+/// worker asks the database one question per [`POLL_EVERY`] (is a run queued, e.g. by
+/// another process?); runs this process queues wake it at once.
+const HOUSEKEEPING_EVERY: chrono::Duration = chrono::Duration::seconds(15);
+
+/// When the worker's next housekeeping round is due.
+#[derive(Debug, Default)]
+pub struct Housekeeping {
+    next_at: Option<DateTime<Utc>>,
+}
+
 /// A unique name for this process's worker.
 pub fn worker_name() -> String {
     format!(
@@ -63,11 +75,12 @@ pub fn default_window(today: NaiveDate, window_days: i32) -> (NaiveDate, NaiveDa
 pub async fn run_worker(state: SyncEnv, mut shutdown: watch::Receiver<bool>) {
     let owner = worker_name();
     tracing::info!(worker = %owner, "Sync worker started.");
+    let mut housekeeping = Housekeeping::default();
     loop {
         if *shutdown.borrow() {
             break;
         }
-        if let Err(e) = tick(&state, &owner).await {
+        if let Err(e) = tick(&state, &owner, &mut housekeeping).await {
             tracing::warn!(error = %e, "Sync worker tick failed; retrying.");
         }
         tokio::select! {
@@ -79,18 +92,27 @@ pub async fn run_worker(state: SyncEnv, mut shutdown: watch::Receiver<bool>) {
     tracing::info!(worker = %owner, "Sync worker stopped.");
 }
 
-/// One round: requeue expired runs, enqueue due scheduled runs, run everything claimable.
-pub async fn tick(state: &SyncEnv, owner: &str) -> Result<(), timebridge_store::StoreError> {
+/// One round: when due, housekeeping (requeue expired runs, enqueue due scheduled runs,
+/// retention); then run everything claimable.
+pub async fn tick(
+    state: &SyncEnv,
+    owner: &str,
+    housekeeping: &mut Housekeeping,
+) -> Result<(), timebridge_store::StoreError> {
     let now = state.clock.now();
-    let requeued = state.store.requeue_expired_runs(now).await?;
-    if requeued > 0 {
-        tracing::warn!(
-            runs = requeued,
-            "Requeued runs whose worker stopped without finishing."
-        );
+    if housekeeping.next_at.is_none_or(|at| now >= at) {
+        let requeued = state.store.requeue_expired_runs(now).await?;
+        if requeued > 0 {
+            tracing::warn!(
+                runs = requeued,
+                "Requeued runs whose worker stopped without finishing."
+            );
+        }
+        let next_due = enqueue_scheduled(state).await?;
+        retention(state).await?;
+        let latest = now + HOUSEKEEPING_EVERY;
+        housekeeping.next_at = Some(next_due.map_or(latest, |due| due.min(latest)));
     }
-    enqueue_scheduled(state).await?;
-    retention(state).await?;
     loop {
         let now = state.clock.now();
         let Some(run) = state
@@ -144,9 +166,13 @@ pub async fn retention(state: &SyncEnv) -> Result<(), timebridge_store::StoreErr
 }
 
 /// Enqueues a scheduled run for every enabled pipeline whose interval has passed since
-/// its last scheduled run (or its creation) and that has nothing queued or running.
-pub async fn enqueue_scheduled(state: &SyncEnv) -> Result<(), timebridge_store::StoreError> {
+/// its last scheduled run (or its creation) and that has nothing queued or running;
+/// returns when the next one falls due, if any is scheduled.
+pub async fn enqueue_scheduled(
+    state: &SyncEnv,
+) -> Result<Option<DateTime<Utc>>, timebridge_store::StoreError> {
     let now = state.clock.now();
+    let mut next_due: Option<DateTime<Utc>> = None;
     let pipelines = state.store.all_pipelines().await?;
     for p in pipelines {
         if !p.enabled || !p.schedule_enabled || p.interval_minutes <= 0 {
@@ -161,6 +187,7 @@ pub async fn enqueue_scheduled(state: &SyncEnv) -> Result<(), timebridge_store::
         };
         let due = since + every <= now;
         if !due {
+            next_due = Some(next_due.map_or(since + every, |n| n.min(since + every)));
             continue;
         }
         let (from, to) = default_window(now.date_naive(), p.window_days);
@@ -186,8 +213,10 @@ pub async fn enqueue_scheduled(state: &SyncEnv) -> Result<(), timebridge_store::
             continue;
         };
         tracing::info!(pipeline = p.id, run = run.id, "Scheduled sync queued.");
+        // Its next run falls due one interval from now.
+        next_due = Some(next_due.map_or(now + every, |n| n.min(now + every)));
     }
-    Ok(())
+    Ok(next_due)
 }
 
 /// Executes a run this worker claimed: renews the lease meanwhile, records items, stats
@@ -292,6 +321,7 @@ pub async fn run_claimed(
     state
         .counters
         .record(run.pipeline_id, report.status, outcomes);
+    state.run_finished.notify_waiters();
     let s = report.stats;
     record(
         state,

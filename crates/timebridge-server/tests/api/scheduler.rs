@@ -70,3 +70,34 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    async fn idle_worker_queries(store: Store) {
+        use timebridge_server::sync::worker::{Housekeeping, tick};
+        let clock = ManualClock::new("2026-03-01T09:30:00Z".parse().unwrap());
+        let pipelines = 20;
+        for i in 0..pipelines {
+            seed_pipeline(&store, &format!("p{i:02}"), clock.now()).await;
+        }
+        let env = SyncEnv::new(store.clone(), Arc::new(clock.clone()));
+        let mut housekeeping = Housekeeping::default();
+        tick(&env, "worker-1", &mut housekeeping).await.unwrap();
+        let before = store.statements_executed();
+        let seconds = 10;
+        for _ in 0..seconds {
+            clock.advance(chrono::Duration::seconds(1));
+            tick(&env, "worker-1", &mut housekeeping).await.unwrap();
+        }
+        let per_second = (store.statements_executed() - before) as f64 / f64::from(seconds);
+        // One question per second (is a run queued?), not a few per pipeline.
+        assert!(
+            per_second <= 1.5,
+            "{per_second} statements per idle second with {pipelines} pipelines"
+        );
+        // Scheduling still happens: the pipelines fall due an hour after their creation.
+        clock.advance(chrono::Duration::minutes(61));
+        tick(&env, "worker-1", &mut housekeeping).await.ok();
+        let (_, total) = store.list_runs(None, 500, 0).await.unwrap();
+        assert!(total > 0, "due pipelines were scheduled");
+    }
+);
