@@ -46,6 +46,8 @@ pub mod kimai;
 pub mod odoo;
 pub mod seed;
 mod server;
+pub mod slack;
+pub mod smtp;
 pub mod timetracker;
 pub mod webhook;
 pub mod zammad;
