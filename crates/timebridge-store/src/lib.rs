@@ -37,5 +37,9 @@ pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
 pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts, WebhookCall, WebhookTarget};
 pub use repo::sessions::Session;
 pub use repo::settings::Settings;
-pub use states::{AuditAction, ConflictStatus, ItemOutcome, RunStatus, RunTrigger, UnknownState};
+pub use repo::notifications::{NewNotification, OutboxRow};
+pub use states::{
+    AuditAction, ConflictStatus, ItemOutcome, NotificationStatus, RunStatus, RunTrigger,
+    UnknownState,
+};
 pub use store::{Backend, Store};
