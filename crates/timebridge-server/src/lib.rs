@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod faults;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 pub mod remote;
 pub mod routes;
@@ -227,6 +228,10 @@ where
     tracing::info!(%addr, ui_built = ui::is_built(), "Listening.");
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker_stopped_for_flusher = worker_stopped.clone();
+    let notifier = tokio::spawn(notify::worker::run_delivery_worker(
+        notify::NotifyEnv::from_ref(&state),
+        worker_stopped.clone(),
+    ));
     let worker = tokio::spawn(sync::worker::run_worker(
         sync::SyncEnv::from_ref(&state),
         worker_stopped,
@@ -250,6 +255,8 @@ where
     // A run in progress gets a moment to finish; if it does not, its lease expires and
     // another worker (or the next start) picks it up, its write intents making that safe.
     let _ = tokio::time::timeout(WORKER_GRACE, flusher).await;
+    // A delivery cut off here stays `sending`; the next start settles it.
+    let _ = tokio::time::timeout(WORKER_GRACE, notifier).await;
     if tokio::time::timeout(WORKER_GRACE, worker).await.is_err() {
         tracing::warn!("The sync worker did not stop in time; its run will be resumed later.");
     }

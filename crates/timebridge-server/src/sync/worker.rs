@@ -282,6 +282,8 @@ pub async fn run_claimed(
         );
         return state.store.get_run(run.id).await;
     };
+    // Its notifications were enqueued with the end; the delivery worker sends them.
+    state.notify_wake.notify_one();
     let s = report.stats;
     record(
         state,
