@@ -3,8 +3,9 @@
 //! `before_write` (intent stored, remote write not sent) or `after_write` (remote write
 //! done, link not yet stored); for project mirroring `before_mirror` (mirror intent
 //! stored, project not created) and `after_mirror` (project created, intent not settled);
-//! for notifications `before_notify` (claimed and marked sending, not sent) and
-//! `after_notify` (delivered, not yet recorded as sent).
+//! for notifications `notify_due` (a notification is due, not yet claimed),
+//! `before_notify` (claimed and marked sending, not sent) and `after_notify` (delivered,
+//! not yet recorded as sent).
 //! Unset — the normal case — these are no-ops.
 
 use std::sync::OnceLock;
@@ -54,6 +55,12 @@ pub fn before_mirror_create() {
 pub fn after_mirror_create() {
     static COUNT: AtomicU64 = AtomicU64::new(0);
     pass("after_mirror", &COUNT);
+}
+
+/// Passed when notifications are due, before they are claimed.
+pub fn notify_due() {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    pass("notify_due", &COUNT);
 }
 
 /// Passed after a notification is claimed and marked `sending`, before it is delivered.

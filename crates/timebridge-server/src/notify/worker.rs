@@ -124,6 +124,14 @@ pub async fn tick(env: &NotifyEnv, owner: &str, enqueued: &Enqueued) -> Result<(
     enqueue_due(env, enqueued).await?;
     loop {
         let now = env.clock.now();
+        if env
+            .store
+            .next_notification_due()
+            .await?
+            .is_some_and(|due| due <= now)
+        {
+            crate::faults::notify_due();
+        }
         let rows = env
             .store
             .claim_notifications(owner, now, now + claim(), BATCH)
