@@ -78,8 +78,13 @@ pub struct PipelineLine {
 /// The server's answer to a command, rendered by the protocol.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommandReply {
-    Status { pipelines: Vec<PipelineLine> },
-    Conflicts { pipelines: Vec<PipelineLine>, url: String },
+    Status {
+        pipelines: Vec<PipelineLine>,
+    },
+    Conflicts {
+        pipelines: Vec<PipelineLine>,
+        url: String,
+    },
     /// A manual run was queued (or one was already queued or running: `already`).
     SyncQueued {
         pipeline: String,
@@ -88,10 +93,15 @@ pub enum CommandReply {
         url: String,
     },
     /// No pipeline has that name or id.
-    NoSuchPipeline { asked: String, known: Vec<String> },
+    NoSuchPipeline {
+        asked: String,
+        known: Vec<String>,
+    },
     Help,
     /// Not understood; the help follows.
-    Unknown { text: String },
+    Unknown {
+        text: String,
+    },
 }
 
 /// A kind's command protocol; implemented in the kind's folder.

@@ -29,10 +29,10 @@ pub use connector::{
     CatalogItem, Connector, ConnectorConfig, ConnectorContext, Delivered, Notifier, ProjectCreator,
     SourceBatch, SourceConnector, SourceQuery, SourceScope, TargetConnector, TestReport,
 };
-pub use timebridge_core::notify::{Notification, NotificationEvent};
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;
 pub use registry::{
     DimensionCatalogs, Dimensions, Feature, KindInfo, Role, SettingsError, WebhookSpec,
 };
+pub use timebridge_core::notify::{Notification, NotificationEvent};
 pub use webhook::{WebhookCall, WebhookProtocol, WebhookRejection, WebhookScope};

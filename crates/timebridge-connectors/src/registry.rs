@@ -382,7 +382,10 @@ mod tests {
         let e = normalize_settings(&kind, &json!({"from": "x@y.z", "to": []})).unwrap_err();
         assert_eq!(e.field, "to");
         assert_eq!(kind.base_url_schemes(), vec!["smtp", "smtps"]);
-        assert_eq!(find("slack").unwrap().base_url_schemes(), vec!["http", "https"]);
+        assert_eq!(
+            find("slack").unwrap().base_url_schemes(),
+            vec!["http", "https"]
+        );
     }
 
     #[test]

@@ -111,7 +111,12 @@ async fn slack_incoming_webhook_errors_are_final_or_retryable_by_status() {
         },
     );
     let e = c.as_notifier().unwrap().deliver(&n).await.unwrap_err();
-    assert_eq!(e, ConnectorError::RateLimited { retry_after_secs: 30 });
+    assert_eq!(
+        e,
+        ConnectorError::RateLimited {
+            retry_after_secs: 30
+        }
+    );
     assert!(sim.messages().is_empty());
 }
 
@@ -136,9 +141,17 @@ async fn slack_bot_posts_with_chat_post_message_and_reads_errors_inside_http_200
     assert_eq!(sim.messages().len(), 1);
     let channels = bot.catalog("channels").await.unwrap();
     assert!(channels.iter().any(|c| c.label == "#billing"));
-    assert!(!channels.iter().any(|c| c.label == "#old-project"), "archived");
+    assert!(
+        !channels.iter().any(|c| c.label == "#old-project"),
+        "archived"
+    );
 
-    let lost = build("slack", &sim.api_url(), &sim.bot_token, json!({"channel": "nope"}));
+    let lost = build(
+        "slack",
+        &sim.api_url(),
+        &sim.bot_token,
+        json!({"channel": "nope"}),
+    );
     let e = lost
         .as_notifier()
         .unwrap()
@@ -161,14 +174,21 @@ async fn slack_bot_posts_with_chat_post_message_and_reads_errors_inside_http_200
             .unwrap_err(),
         ConnectorError::NotFound { .. }
     ));
-    let wrong = build("slack", &sim.api_url(), "xoxb-wrong", json!({"channel": "general"}));
+    let wrong = build(
+        "slack",
+        &sim.api_url(),
+        "xoxb-wrong",
+        json!({"channel": "general"}),
+    );
     let report = wrong.test().await;
     assert!(!report.ok);
     assert_eq!(report.details["error_class"], "unauthorized");
     sim.faults().fail_next(
         "POST /api/chat.postMessage",
         1,
-        Fault::TooManyRequests { retry_after_secs: 9 },
+        Fault::TooManyRequests {
+            retry_after_secs: 9,
+        },
     );
     let e = bot
         .as_notifier()
@@ -176,7 +196,12 @@ async fn slack_bot_posts_with_chat_post_message_and_reads_errors_inside_http_200
         .deliver(&notification(NotificationEvent::RunFailed))
         .await
         .unwrap_err();
-    assert_eq!(e, ConnectorError::RateLimited { retry_after_secs: 9 });
+    assert_eq!(
+        e,
+        ConnectorError::RateLimited {
+            retry_after_secs: 9
+        }
+    );
     assert_eq!(sim.messages().len(), 1);
 }
 
@@ -208,7 +233,10 @@ async fn email_goes_into_the_sink_with_a_plain_and_an_html_part() {
     let text = m.text.as_deref().unwrap();
     assert!(text.contains("Run #12 failed.") && text.contains("http://tb.example/sync/runs/12"));
     let html = m.html.as_deref().unwrap();
-    assert!(html.contains("<a href=\"http://tb.example/sync/runs/12\">"), "{html}");
+    assert!(
+        html.contains("<a href=\"http://tb.example/sync/runs/12\">"),
+        "{html}"
+    );
 
     let wrong = build("email", &sink.url(), "not-the-password", settings);
     let report = wrong.test().await;

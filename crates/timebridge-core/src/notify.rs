@@ -9,7 +9,17 @@ use serde::{Deserialize, Serialize};
 
 /// What a notification is about (`notify[].events` of a pipeline; `event` of a message).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationEvent {
@@ -255,16 +265,22 @@ mod tests {
             run: None,
             summary: NotificationSummary {
                 headline: "Run #7 raised 3 conflicts.".into(),
-                conflicts_by_reason: [("unmapped_activity".to_owned(), 2), ("target_modified".to_owned(), 1)]
-                    .into_iter()
-                    .collect(),
+                conflicts_by_reason: [
+                    ("unmapped_activity".to_owned(), 2),
+                    ("target_modified".to_owned(), 1),
+                ]
+                .into_iter()
+                .collect(),
                 ..Default::default()
             },
             url: "https://tb.example/conflicts?pipeline_id=3".into(),
         };
         let text = n.text();
         assert!(text.starts_with("New conflicts: Zammad → Kimai\nRun #7 raised 3 conflicts."));
-        assert!(text.contains("target_modified: 1, unmapped_activity: 2"), "{text}");
+        assert!(
+            text.contains("target_modified: 1, unmapped_activity: 2"),
+            "{text}"
+        );
         assert!(text.ends_with("Details: https://tb.example/conflicts?pipeline_id=3"));
     }
 }

@@ -110,9 +110,20 @@ db_test!(
         assert_ne!(row.run_id, Some(ok));
         assert_eq!(row.status, NotificationStatus::Pending);
         // Enqueueing the same event again (a retried finish) adds nothing.
-        let again = NewNotification::for_run(NotificationEvent::RunFailed, pipeline, failed, notifier);
-        assert_eq!(store.enqueue_notifications(&[again], t0()).await.unwrap(), 0);
-        assert_eq!(store.list_notifications(Some(notifier), 50).await.unwrap().len(), 1);
+        let again =
+            NewNotification::for_run(NotificationEvent::RunFailed, pipeline, failed, notifier);
+        assert_eq!(
+            store.enqueue_notifications(&[again], t0()).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .list_notifications(Some(notifier), 50)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 );
 
@@ -120,7 +131,13 @@ db_test!(
     async fn unsubscribed_events_wait(store: Store) {
         let (pipeline, notifier) = notifying_pipeline(&store, &["run_partial"]).await;
         finished_run(&store, pipeline, RunStatus::Failed).await;
-        assert!(store.list_notifications(Some(notifier), 50).await.unwrap().is_empty());
+        assert!(
+            store
+                .list_notifications(Some(notifier), 50)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         finished_run(&store, pipeline, RunStatus::Partial).await;
         let rows = store.list_notifications(Some(notifier), 50).await.unwrap();
         assert_eq!(rows.len(), 1);
@@ -147,20 +164,33 @@ db_test!(
         }
         let ids_a: Vec<i64> = a.iter().map(|r| r.id).collect();
         assert!(b.iter().all(|r| !ids_a.contains(&r.id)));
-        assert!(store.claim_notifications("c", t0(), until, 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .claim_notifications("c", t0(), until, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // Only the owner can settle its claim.
         let row = a.first().or(b.first()).unwrap().clone();
         let owner = row.claim_owner.clone().unwrap();
         let other = if owner == "a" { "b" } else { "a" };
-        assert!(!store
-            .mark_notification_sent(row.id, other, t0(), audit(AuditAction::NotificationSent))
-            .await
-            .unwrap());
-        assert!(store
-            .mark_notification_sent(row.id, &owner, t0(), audit(AuditAction::NotificationSent))
-            .await
-            .unwrap());
-        assert_eq!(store.get_notification(row.id).await.unwrap().status, NotificationStatus::Sent);
+        assert!(
+            !store
+                .mark_notification_sent(row.id, other, t0(), audit(AuditAction::NotificationSent))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .mark_notification_sent(row.id, &owner, t0(), audit(AuditAction::NotificationSent))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.get_notification(row.id).await.unwrap().status,
+            NotificationStatus::Sent
+        );
         let filter = AuditFilter {
             action: Some(AuditAction::NotificationSent),
             ..Default::default()
@@ -174,32 +204,59 @@ db_test!(
         let (pipeline, _) = notifying_pipeline(&store, &["run_failed"]).await;
         finished_run(&store, pipeline, RunStatus::Failed).await;
         let until = t0() + Duration::minutes(1);
-        let row = store.claim_notifications("w", t0(), until, 1).await.unwrap().remove(0);
-        let later = t0() + Duration::seconds(30);
-        assert!(store
-            .retry_notification(row.id, "w", later, "cannot reach slack.com", t0())
+        let row = store
+            .claim_notifications("w", t0(), until, 1)
             .await
-            .unwrap());
+            .unwrap()
+            .remove(0);
+        let later = t0() + Duration::seconds(30);
+        assert!(
+            store
+                .retry_notification(row.id, "w", later, "cannot reach slack.com", t0())
+                .await
+                .unwrap()
+        );
         // Not due before its time.
-        assert!(store.claim_notifications("w", t0(), until, 1).await.unwrap().is_empty());
+        assert!(
+            store
+                .claim_notifications("w", t0(), until, 1)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(store.next_notification_due().await.unwrap(), Some(later));
-        let row = store.claim_notifications("w", later, later + Duration::minutes(1), 1)
+        let row = store
+            .claim_notifications("w", later, later + Duration::minutes(1), 1)
             .await
             .unwrap()
             .remove(0);
         assert_eq!(row.attempts, 2);
-        assert_eq!(row.delivery_id, store.get_notification(row.id).await.unwrap().delivery_id);
-        assert!(store
-            .mark_notification_failed(row.id, "w", "gave up", later, audit(AuditAction::NotificationFailed))
-            .await
-            .unwrap());
+        assert_eq!(
+            row.delivery_id,
+            store.get_notification(row.id).await.unwrap().delivery_id
+        );
+        assert!(
+            store
+                .mark_notification_failed(
+                    row.id,
+                    "w",
+                    "gave up",
+                    later,
+                    audit(AuditAction::NotificationFailed)
+                )
+                .await
+                .unwrap()
+        );
         let row = store.get_notification(row.id).await.unwrap();
         assert_eq!(row.status, NotificationStatus::Failed);
         assert_eq!(row.last_error.as_deref(), Some("gave up"));
-        assert!(store.claim_notifications("w", later + Duration::days(1), later + Duration::days(2), 5)
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(
+            store
+                .claim_notifications("w", later + Duration::days(1), later + Duration::days(2), 5)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 );
 
@@ -209,24 +266,50 @@ db_test!(
         finished_run(&store, pipeline, RunStatus::Failed).await;
         finished_run(&store, pipeline, RunStatus::Failed).await;
         let until = t0() + Duration::minutes(1);
-        let rows = store.claim_notifications("dead", t0(), until, 5).await.unwrap();
+        let rows = store
+            .claim_notifications("dead", t0(), until, 5)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 2);
         // Still claimed: not stale yet.
         assert!(store.stale_notifications(t0()).await.unwrap().is_empty());
         let after = until + Duration::seconds(1);
         let stale = store.stale_notifications(after).await.unwrap();
         assert_eq!(stale.len(), 2);
-        assert!(store.requeue_stale_notification(stale[0].id, after).await.unwrap());
-        assert!(store
-            .fail_stale_notification(stale[1].id, "outcome unknown", after, audit(AuditAction::NotificationFailed))
-            .await
-            .unwrap());
+        assert!(
+            store
+                .requeue_stale_notification(stale[0].id, after)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .fail_stale_notification(
+                    stale[1].id,
+                    "outcome unknown",
+                    after,
+                    audit(AuditAction::NotificationFailed)
+                )
+                .await
+                .unwrap()
+        );
         // Settled once only.
-        assert!(!store.requeue_stale_notification(stale[1].id, after).await.unwrap());
-        let again = store.claim_notifications("w", after, after + Duration::minutes(1), 5).await.unwrap();
+        assert!(
+            !store
+                .requeue_stale_notification(stale[1].id, after)
+                .await
+                .unwrap()
+        );
+        let again = store
+            .claim_notifications("w", after, after + Duration::minutes(1), 5)
+            .await
+            .unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].id, stale[0].id);
-        assert_eq!(again[0].delivery_id, stale[0].delivery_id, "the same delivery id");
+        assert_eq!(
+            again[0].delivery_id, stale[0].delivery_id,
+            "the same delivery id"
+        );
         assert_eq!(
             store.get_notification(stale[1].id).await.unwrap().status,
             NotificationStatus::Failed

@@ -470,7 +470,9 @@ db_test!(
         let db = store.raw_connection();
         // Undo the origin migration (the fourth) and every one after it.
         let after_third = timebridge_store::Migrator::migrations().len() as u32 - 3;
-        timebridge_store::Migrator::down(db, Some(after_third)).await.unwrap();
+        timebridge_store::Migrator::down(db, Some(after_third))
+            .await
+            .unwrap();
         timebridge_store::Migrator::up(db, None).await.unwrap();
         let origins: Vec<ConflictOrigin> = {
             let mut out = Vec::new();

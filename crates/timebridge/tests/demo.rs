@@ -154,9 +154,22 @@ async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
             .iter()
             .filter_map(|m| m["text"].as_str())
             .collect();
-        if texts.iter().any(|t| t.starts_with("New conflicts: Demo: Zammad → Kimai")) {
-            let page = client.get(&sink).send().await.unwrap().text().await.unwrap();
-            assert!(page.contains("New conflicts: Demo: Zammad → Kimai"), "{page}");
+        if texts
+            .iter()
+            .any(|t| t.starts_with("New conflicts: Demo: Zammad → Kimai"))
+        {
+            let page = client
+                .get(&sink)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                page.contains("New conflicts: Demo: Zammad → Kimai"),
+                "{page}"
+            );
             break;
         }
         assert!(

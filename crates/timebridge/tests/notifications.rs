@@ -97,7 +97,10 @@ async fn killed(mut server: Server) {
             assert!(!status.success(), "the server was not killed");
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "never reached the crash point");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never reached the crash point"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -108,13 +111,19 @@ async fn settled(w: &Proc) -> Vec<timebridge_store::OutboxRow> {
     loop {
         let rows = w.store.list_notifications(None, 50).await.unwrap();
         if !rows.is_empty()
-            && rows
-                .iter()
-                .all(|r| matches!(r.status, NotificationStatus::Sent | NotificationStatus::Failed))
+            && rows.iter().all(|r| {
+                matches!(
+                    r.status,
+                    NotificationStatus::Sent | NotificationStatus::Failed
+                )
+            })
         {
             return rows;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not settled: {rows:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not settled: {rows:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -155,9 +164,15 @@ async fn exactly_once(crash_at: Option<&str>, backend: Backend) {
     let got = slack.messages();
     assert_eq!(got.len(), 1, "{got:?}");
     let run = w.last_run().await;
-    assert!(got[0].text.contains(&format!("Run #{} of", run.id)), "{}", got[0].text);
     assert!(
-        got[0].text.contains(&format!("https://tb.example.com/sync/runs/{}", run.id)),
+        got[0].text.contains(&format!("Run #{} of", run.id)),
+        "{}",
+        got[0].text
+    );
+    assert!(
+        got[0]
+            .text
+            .contains(&format!("https://tb.example.com/sync/runs/{}", run.id)),
         "{}",
         got[0].text
     );

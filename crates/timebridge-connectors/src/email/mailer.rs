@@ -64,9 +64,11 @@ fn config(message: impl Into<String>) -> ConnectorError {
 }
 
 fn mailbox(field: &str, text: &str) -> ConnectorResult<Mailbox> {
-    text.trim()
-        .parse::<Mailbox>()
-        .map_err(|e| config(format!("settings.{field}: {text:?} is not an e-mail address ({e})")))
+    text.trim().parse::<Mailbox>().map_err(|e| {
+        config(format!(
+            "settings.{field}: {text:?} is not an e-mail address ({e})"
+        ))
+    })
 }
 
 impl EmailNotifier {
@@ -143,9 +145,8 @@ impl EmailNotifier {
                 .as_str()
                 .filter(|p| !p.trim().is_empty())
             {
-                let cert = Certificate::from_pem(pem.as_bytes()).map_err(|e| {
-                    config(format!("ca_certificate is not a PEM certificate: {e}"))
-                })?;
+                let cert = Certificate::from_pem(pem.as_bytes())
+                    .map_err(|e| config(format!("ca_certificate is not a PEM certificate: {e}")))?;
                 params = params.add_root_certificate(cert);
             }
             let params = params
@@ -212,10 +213,7 @@ impl EmailNotifier {
             return ConnectorError::Tls { host, message };
         }
         if e.is_timeout() {
-            return ConnectorError::Timeout {
-                host,
-                seconds: 20,
-            };
+            return ConnectorError::Timeout { host, seconds: 20 };
         }
         if refused(e) {
             return ConnectorError::Unreachable { host, message };
@@ -330,8 +328,8 @@ mod tests {
     #[test]
     fn a_password_never_travels_in_plain_text_to_another_host() {
         let ctx = ConnectorContext::default();
-        let e = EmailNotifier::new(cfg("smtp://mail.example.com:25", false, "pw"), &ctx)
-            .unwrap_err();
+        let e =
+            EmailNotifier::new(cfg("smtp://mail.example.com:25", false, "pw"), &ctx).unwrap_err();
         assert!(matches!(e, ConnectorError::Config(_)), "{e}");
         assert!(e.to_string().contains("unencrypted"), "{e}");
         assert!(EmailNotifier::new(cfg("smtp://127.0.0.1:2525", false, "pw"), &ctx).is_ok());

@@ -116,7 +116,10 @@ impl Notifier for WebhookNotifier {
         })?;
         let sig = signature(self.secret.expose_secret().as_bytes(), &body);
         let req = Request::post("POST {receiver}", "", Value::Null)
-            .raw_body(HeaderValue::from_static("application/json"), Bytes::from(body))
+            .raw_body(
+                HeaderValue::from_static("application/json"),
+                Bytes::from(body),
+            )
             .header(
                 HeaderName::from_static("x-timebridge-event"),
                 header(n.event.as_str())?,
@@ -125,7 +128,10 @@ impl Notifier for WebhookNotifier {
                 HeaderName::from_static("x-timebridge-delivery"),
                 header(&n.delivery_id)?,
             )
-            .header(HeaderName::from_static("x-timebridge-signature"), header(&sig)?)
+            .header(
+                HeaderName::from_static("x-timebridge-signature"),
+                header(&sig)?,
+            )
             // The same delivery id on every attempt: receivers drop repeats.
             .idempotent(true);
         let resp = self.client.send(req).await?;

@@ -12,9 +12,7 @@ use sha2::Sha256;
 
 use super::blocks::escape;
 use crate::command::{ChatCommand, CommandCall, CommandProtocol, CommandReply, PipelineLine};
-use crate::webhook::{
-    WebhookCall, WebhookProtocol, WebhookRejection, WebhookScope, header_str,
-};
+use crate::webhook::{WebhookCall, WebhookProtocol, WebhookRejection, WebhookScope, header_str};
 
 const SIGNATURE: &str = "X-Slack-Signature";
 const TIMESTAMP: &str = "X-Slack-Request-Timestamp";
@@ -224,7 +222,8 @@ mod tests {
     use http::HeaderValue;
 
     const SECRET: &[u8] = b"8f742231b10e8888abcd99yyyzzz85a5";
-    const BODY: &[u8] = b"token=x&team_id=T1&user_name=ada&command=%2Ftimebridge&text=sync+Zammad+%E2%86%92+Kimai";
+    const BODY: &[u8] =
+        b"token=x&team_id=T1&user_name=ada&command=%2Ftimebridge&text=sync+Zammad+%E2%86%92+Kimai";
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 4, 1, 8, 0, 0).unwrap()
@@ -232,7 +231,10 @@ mod tests {
 
     fn headers(ts: i64, sig: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert("x-slack-request-timestamp", HeaderValue::from_str(&ts.to_string()).unwrap());
+        h.insert(
+            "x-slack-request-timestamp",
+            HeaderValue::from_str(&ts.to_string()).unwrap(),
+        );
         h.insert("x-slack-signature", HeaderValue::from_str(sig).unwrap());
         h
     }
@@ -252,7 +254,10 @@ mod tests {
     fn a_signed_fresh_call_is_accepted_and_parsed() {
         let ts = now().timestamp() - 20;
         let h = headers(ts, &sign(SECRET, ts, BODY));
-        assert_eq!(CommandProtocol::verify(&SlackCommand, &h, BODY, SECRET, now()), Ok(()));
+        assert_eq!(
+            CommandProtocol::verify(&SlackCommand, &h, BODY, SECRET, now()),
+            Ok(())
+        );
         let call = CommandProtocol::parse(&SlackCommand, &h, BODY).unwrap();
         assert_eq!(
             call.command,

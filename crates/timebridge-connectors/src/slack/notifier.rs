@@ -49,9 +49,8 @@ impl SlackConnector {
         let mut http = HttpSettings::from_settings(&config.settings);
         http.retry = ctx.notifier_retry();
         if let Some(hook) = config.secrets.get("webhook_url") {
-            let url = reqwest::Url::parse(hook.expose_secret().trim()).map_err(|_| {
-                ConnectorError::Config("settings.webhook_url is not a URL".into())
-            })?;
+            let url = reqwest::Url::parse(hook.expose_secret().trim())
+                .map_err(|_| ConnectorError::Config("settings.webhook_url is not a URL".into()))?;
             if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
                 return Err(ConnectorError::Config(
                     "settings.webhook_url must be an https URL".into(),
@@ -83,7 +82,10 @@ impl SlackConnector {
             ));
         }
         let client = HttpClient::builder(&config.base_url, &config.name)
-            .auth_header("authorization", SecretString::from(format!("Bearer {token}")))
+            .auth_header(
+                "authorization",
+                SecretString::from(format!("Bearer {token}")),
+            )
             .settings(http)
             .metrics(ctx.metrics.clone())
             .sleeper(ctx.sleeper.clone())
@@ -121,11 +123,12 @@ fn api_code_error(host: &str, code: &str, body: &Value) -> ConnectorError {
         _ => code.to_owned(),
     };
     match code {
-        "invalid_auth" | "not_authed" | "account_inactive" | "token_revoked"
-        | "token_expired" => ConnectorError::Unauthorized {
-            status: 200,
-            message,
-        },
+        "invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired" => {
+            ConnectorError::Unauthorized {
+                status: 200,
+                message,
+            }
+        }
         "missing_scope" | "not_in_channel" | "restricted_action" | "ekm_access_denied" => {
             ConnectorError::Forbidden { message }
         }
@@ -133,7 +136,10 @@ fn api_code_error(host: &str, code: &str, body: &Value) -> ConnectorError {
         "ratelimited" | "rate_limited" => ConnectorError::RateLimited {
             retry_after_secs: 1,
         },
-        "msg_too_long" | "no_text" | "invalid_blocks" | "invalid_blocks_format"
+        "msg_too_long"
+        | "no_text"
+        | "invalid_blocks"
+        | "invalid_blocks_format"
         | "too_many_attachments" => ConnectorError::Rejected {
             message,
             fields: Default::default(),
@@ -289,9 +295,9 @@ impl Notifier for SlackConnector {
                 })
             }
             Mode::Bot { client, channel } => {
-                let channel = channel.as_deref().ok_or_else(|| {
-                    ConnectorError::Config("settings.channel is empty".into())
-                })?;
+                let channel = channel
+                    .as_deref()
+                    .ok_or_else(|| ConnectorError::Config("settings.channel is empty".into()))?;
                 let mut body = message;
                 body["channel"] = json!(channel);
                 body["unfurl_links"] = json!(false);

@@ -98,13 +98,10 @@ pub async fn render(
             }
         }
         NotificationEvent::DailySummary => {
-            let date = row.payload["date"]
-                .as_str()
-                .and_then(|d| d.parse().ok());
+            let date = row.payload["date"].as_str().and_then(|d| d.parse().ok());
             let from: Option<DateTime<Utc>> =
                 row.payload["from"].as_str().and_then(|t| t.parse().ok());
-            let to: Option<DateTime<Utc>> =
-                row.payload["to"].as_str().and_then(|t| t.parse().ok());
+            let to: Option<DateTime<Utc>> = row.payload["to"].as_str().and_then(|t| t.parse().ok());
             let (Some(from), Some(to)) = (from, to) else {
                 return Ok(None);
             };

@@ -177,7 +177,10 @@ async fn settle_stale(env: &NotifyEnv) -> Result<(), StoreError> {
     for row in env.store.stale_notifications(now).await? {
         if repeat_safe(env, row.connector_id).await {
             if env.store.requeue_stale_notification(row.id, now).await? {
-                tracing::warn!(notification = row.id, "A delivery was interrupted; sending it again with the same delivery id.");
+                tracing::warn!(
+                    notification = row.id,
+                    "A delivery was interrupted; sending it again with the same delivery id."
+                );
             }
             continue;
         }
@@ -193,7 +196,10 @@ async fn settle_stale(env: &NotifyEnv) -> Result<(), StoreError> {
             .fail_stale_notification(row.id, error, now, audit)
             .await?
         {
-            tracing::warn!(notification = row.id, "A delivery was interrupted; given up, never sent twice.");
+            tracing::warn!(
+                notification = row.id,
+                "A delivery was interrupted; given up, never sent twice."
+            );
         }
     }
     Ok(())
@@ -226,7 +232,15 @@ async fn deliver_row(env: &NotifyEnv, owner: &str, row: OutboxRow) -> Result<(),
     let message = match super::render::render(&env.store, &row, &env.public_url).await? {
         Some(m) => m,
         None => {
-            return give_up(env, owner, &row, "gone", "the pipeline or run no longer exists", Value::Null).await;
+            return give_up(
+                env,
+                owner,
+                &row,
+                "gone",
+                "the pipeline or run no longer exists",
+                Value::Null,
+            )
+            .await;
         }
     };
     let connector = match crate::remote::instance(env, row.connector_id).await {
@@ -237,14 +251,29 @@ async fn deliver_row(env: &NotifyEnv, owner: &str, row: OutboxRow) -> Result<(),
         }
     };
     let Some(notifier) = connector.as_notifier() else {
-        return give_up(env, owner, &row, "not_a_notifier", "the connector is not a notifier", Value::Null).await;
+        return give_up(
+            env,
+            owner,
+            &row,
+            "not_a_notifier",
+            "the connector is not a notifier",
+            Value::Null,
+        )
+        .await;
     };
     let result = send(notifier, &message).await;
     let now = env.clock.now();
     match result {
         Ok(delivered) => {
-            let audit = event(env, AuditAction::NotificationSent, &row, json!({"details": delivered.details}));
-            env.store.mark_notification_sent(row.id, owner, now, audit).await?;
+            let audit = event(
+                env,
+                AuditAction::NotificationSent,
+                &row,
+                json!({"details": delivered.details}),
+            );
+            env.store
+                .mark_notification_sent(row.id, owner, now, audit)
+                .await?;
             tracing::info!(notification = row.id, connector = row.connector_id, event = %row.event,
                 "Notification delivered.");
             Ok(())
@@ -260,7 +289,9 @@ async fn deliver_row(env: &NotifyEnv, owner: &str, row: OutboxRow) -> Result<(),
                         error = %e, retry_at = %at, "Notification failed; retrying later.");
                     Ok(())
                 }
-                Next::GiveUp(reason) => give_up(env, owner, &row, reason, &e.to_string(), class).await,
+                Next::GiveUp(reason) => {
+                    give_up(env, owner, &row, reason, &e.to_string(), class).await
+                }
             }
         }
     }
@@ -298,11 +329,25 @@ mod tests {
             host: "h".into(),
             message: "refused".into(),
         };
-        assert_eq!(after_failure(&e, 1, false, now()), Next::Retry(now() + chrono::Duration::seconds(30)));
-        assert_eq!(after_failure(&e, 2, false, now()), Next::Retry(now() + chrono::Duration::minutes(2)));
-        assert_eq!(after_failure(&e, MAX_ATTEMPTS, false, now()), Next::GiveUp("too_many_attempts"));
-        let limited = ConnectorError::RateLimited { retry_after_secs: 600 };
-        assert_eq!(after_failure(&limited, 1, false, now()), Next::Retry(now() + chrono::Duration::minutes(10)));
+        assert_eq!(
+            after_failure(&e, 1, false, now()),
+            Next::Retry(now() + chrono::Duration::seconds(30))
+        );
+        assert_eq!(
+            after_failure(&e, 2, false, now()),
+            Next::Retry(now() + chrono::Duration::minutes(2))
+        );
+        assert_eq!(
+            after_failure(&e, MAX_ATTEMPTS, false, now()),
+            Next::GiveUp("too_many_attempts")
+        );
+        let limited = ConnectorError::RateLimited {
+            retry_after_secs: 600,
+        };
+        assert_eq!(
+            after_failure(&limited, 1, false, now()),
+            Next::Retry(now() + chrono::Duration::minutes(10))
+        );
     }
 
     #[test]
@@ -311,19 +356,34 @@ mod tests {
             host: "h".into(),
             seconds: 30,
         };
-        assert_eq!(after_failure(&e, 1, false, now()), Next::GiveUp("outcome_unknown"));
+        assert_eq!(
+            after_failure(&e, 1, false, now()),
+            Next::GiveUp("outcome_unknown")
+        );
         assert!(matches!(after_failure(&e, 1, true, now()), Next::Retry(_)));
     }
 
     #[test]
     fn refusals_are_final() {
         for e in [
-            ConnectorError::Unauthorized { status: 200, message: "invalid_auth".into() },
-            ConnectorError::NotFound { message: "channel_not_found".into() },
+            ConnectorError::Unauthorized {
+                status: 200,
+                message: "invalid_auth".into(),
+            },
+            ConnectorError::NotFound {
+                message: "channel_not_found".into(),
+            },
             ConnectorError::Config("x".into()),
-            ConnectorError::Rejected { message: "no_text".into(), fields: Default::default() },
+            ConnectorError::Rejected {
+                message: "no_text".into(),
+                fields: Default::default(),
+            },
         ] {
-            assert_eq!(after_failure(&e, 1, true, now()), Next::GiveUp("refused"), "{e}");
+            assert_eq!(
+                after_failure(&e, 1, true, now()),
+                Next::GiveUp("refused"),
+                "{e}"
+            );
         }
     }
 }

@@ -216,7 +216,10 @@ fn validate_base_url_with(url: &str, schemes: &[&str]) -> Result<String, ApiErro
     let invalid = || {
         ApiError::invalid_field(
             "base_url",
-            format!("must be an absolute URL starting with {}", words.join(" or ")),
+            format!(
+                "must be an absolute URL starting with {}",
+                words.join(" or ")
+            ),
         )
     };
     let uri: axum::http::Uri = url.parse().map_err(|_| invalid())?;
@@ -727,12 +730,24 @@ async fn send_test_message(
     };
     let sent = tokio::time::timeout(TEST_DEADLINE, notifier.deliver(&message)).await;
     let (ok, detail, action) = match sent {
-        Ok(Ok(d)) => (true, json!({"sent": true, "delivery_id": message.delivery_id,
-                                   "details": d.details}), AuditAction::NotificationSent),
-        Ok(Err(e)) => (false, json!({"sent": false, "error": e.to_string(),
-                                     "error_class": e.class()}), AuditAction::NotificationFailed),
-        Err(_) => (false, json!({"sent": false, "error": "no answer in time",
-                                 "error_class": "timeout"}), AuditAction::NotificationFailed),
+        Ok(Ok(d)) => (
+            true,
+            json!({"sent": true, "delivery_id": message.delivery_id,
+                                   "details": d.details}),
+            AuditAction::NotificationSent,
+        ),
+        Ok(Err(e)) => (
+            false,
+            json!({"sent": false, "error": e.to_string(),
+                                     "error_class": e.class()}),
+            AuditAction::NotificationFailed,
+        ),
+        Err(_) => (
+            false,
+            json!({"sent": false, "error": "no answer in time",
+                                 "error_class": "timeout"}),
+            AuditAction::NotificationFailed,
+        ),
     };
     record(
         state,

@@ -284,7 +284,9 @@ async fn command(
 ) -> Result<Response, ApiError> {
     let verified = match &connector.secret {
         None => Err(WebhookRejection::NoSecret),
-        Some(secret) => protocol.verify(headers, body, secret.expose().as_bytes(), state.clock.now()),
+        Some(secret) => {
+            protocol.verify(headers, body, secret.expose().as_bytes(), state.clock.now())
+        }
     };
     if let Err(rejection) = verified {
         state.webhooks.count(&state.webhooks.rejected);

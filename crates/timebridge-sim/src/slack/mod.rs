@@ -205,7 +205,10 @@ impl SlackControl {
             ("user_name", "ada"),
             ("command", "/timebridge"),
             ("text", text),
-            ("response_url", "https://hooks.slack.invalid/commands/T0TIMEBRDG/1/x"),
+            (
+                "response_url",
+                "https://hooks.slack.invalid/commands/T0TIMEBRDG/1/x",
+            ),
             ("trigger_id", "1.2.3"),
         ]);
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(signing_secret.as_bytes())

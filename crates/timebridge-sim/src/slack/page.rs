@@ -21,13 +21,20 @@ fn block_html(block: &Value) -> String {
     }
     for f in block["fields"].as_array().into_iter().flatten() {
         if let Some(t) = f["text"].as_str() {
-            out.push_str(&format!("<span class=field>{}</span>", esc(t).replace('\n', ": ")));
+            out.push_str(&format!(
+                "<span class=field>{}</span>",
+                esc(t).replace('\n', ": ")
+            ));
         }
     }
     for e in block["elements"].as_array().into_iter().flatten() {
         if let Some(url) = e["url"].as_str() {
             let label = e["text"]["text"].as_str().unwrap_or("Open");
-            out.push_str(&format!("<a class=button href=\"{}\">{}</a>", esc(url), esc(label)));
+            out.push_str(&format!(
+                "<a class=button href=\"{}\">{}</a>",
+                esc(url),
+                esc(label)
+            ));
         } else if let Some(t) = e["text"].as_str() {
             out.push_str(&format!("<small>{}</small>", esc(t)));
         }

@@ -19,7 +19,10 @@ pub(crate) fn router(ctl: SlackControl) -> Router {
         .route("/services/{team}/{bot}/{secret}", post(incoming_webhook))
         .route("/api/auth.test", post(auth_test).get(auth_test))
         .route("/api/chat.postMessage", post(post_message))
-        .route("/api/conversations.list", get(conversations_list).post(conversations_list))
+        .route(
+            "/api/conversations.list",
+            get(conversations_list).post(conversations_list),
+        )
         .layer(axum::middleware::from_fn_with_state(
             infra,
             faults::middleware,
@@ -28,7 +31,12 @@ pub(crate) fn router(ctl: SlackControl) -> Router {
 }
 
 fn plain(status: StatusCode, text: &str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain")], text.to_owned()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain")],
+        text.to_owned(),
+    )
+        .into_response()
 }
 
 /// An error of the Web API: HTTP 200 with `ok: false`.
@@ -102,20 +110,29 @@ async fn auth_test(State(ctl): State<SlackControl>, headers: HeaderMap) -> Respo
     if let Err(code) = authorize(&ctl, &headers) {
         return api_error(code);
     }
-    Json(json!({"ok": true, "url": format!("https://{TEAM}.slack.com/"), "team": TEAM,
+    Json(
+        json!({"ok": true, "url": format!("https://{TEAM}.slack.com/"), "team": TEAM,
                 "user": BOT_USER, "team_id": "T0TIMEBRDG", "user_id": "U0TIMEBRDG",
-                "bot_id": "B0TIMEBRDG", "is_enterprise_install": false}))
+                "bot_id": "B0TIMEBRDG", "is_enterprise_install": false}),
+    )
     .into_response()
 }
 
-async fn post_message(State(ctl): State<SlackControl>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_message(
+    State(ctl): State<SlackControl>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Err(code) = authorize(&ctl, &headers) {
         return api_error(code);
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return api_error("invalid_json");
     };
-    let wanted = v["channel"].as_str().unwrap_or_default().trim_start_matches('#');
+    let wanted = v["channel"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches('#');
     if wanted.is_empty() {
         return api_error("channel_not_found");
     }

@@ -38,7 +38,12 @@ pub struct NewNotification {
 
 impl NewNotification {
     /// The notification of a run's `event` for notifier `connector_id`.
-    pub fn for_run(event: NotificationEvent, pipeline_id: i64, run_id: i64, connector_id: i64) -> Self {
+    pub fn for_run(
+        event: NotificationEvent,
+        pipeline_id: i64,
+        run_id: i64,
+        connector_id: i64,
+    ) -> Self {
         NewNotification {
             dedupe_key: format!("{event}:{run_id}:{connector_id}"),
             connector_id,
@@ -164,7 +169,10 @@ pub(crate) async fn run_notifications(
     if run.dry_run {
         return Ok(Vec::new());
     }
-    let Some(p) = pipeline::Entity::find_by_id(run.pipeline_id).one(db).await? else {
+    let Some(p) = pipeline::Entity::find_by_id(run.pipeline_id)
+        .one(db)
+        .await?
+    else {
         return Ok(Vec::new());
     };
     let mut events = Vec::new();
@@ -180,7 +188,12 @@ pub(crate) async fn run_notifications(
     let mut rows = Vec::new();
     for event in events {
         for connector in subscribers(&p.options, event) {
-            rows.push(NewNotification::for_run(event, run.pipeline_id, run.id, connector));
+            rows.push(NewNotification::for_run(
+                event,
+                run.pipeline_id,
+                run.id,
+                connector,
+            ));
         }
     }
     Ok(rows)
@@ -278,7 +291,10 @@ impl Store {
         let mut claimed = Vec::new();
         for m in due {
             let res = notification::Entity::update_many()
-                .col_expr(notification::Column::Status, Expr::value(NotificationStatus::Sending))
+                .col_expr(
+                    notification::Column::Status,
+                    Expr::value(NotificationStatus::Sending),
+                )
                 .col_expr(notification::Column::ClaimOwner, Expr::value(owner))
                 .col_expr(
                     notification::Column::ClaimUntil,
@@ -312,10 +328,16 @@ impl Store {
         let now = crate::store::db_time(now);
         let txn = self.db.begin().await?;
         let res = notification::Entity::update_many()
-            .col_expr(notification::Column::Status, Expr::value(NotificationStatus::Sent))
+            .col_expr(
+                notification::Column::Status,
+                Expr::value(NotificationStatus::Sent),
+            )
             .col_expr(notification::Column::SentAt, Expr::value(now))
             .col_expr(notification::Column::UpdatedAt, Expr::value(now))
-            .col_expr(notification::Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(
+                notification::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
             .filter(notification::Column::Id.eq(id))
             .filter(notification::Column::Status.eq(NotificationStatus::Sending))
             .filter(notification::Column::ClaimOwner.eq(owner))
@@ -341,12 +363,18 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let res = notification::Entity::update_many()
-            .col_expr(notification::Column::Status, Expr::value(NotificationStatus::Pending))
+            .col_expr(
+                notification::Column::Status,
+                Expr::value(NotificationStatus::Pending),
+            )
             .col_expr(
                 notification::Column::NextAttemptAt,
                 Expr::value(crate::store::db_time(next_at)),
             )
-            .col_expr(notification::Column::ClaimOwner, Expr::value(Option::<String>::None))
+            .col_expr(
+                notification::Column::ClaimOwner,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(
                 notification::Column::ClaimUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
@@ -404,12 +432,22 @@ impl Store {
 
     /// Puts a stale row back in the queue (its notifier's receivers drop repeats by
     /// delivery id); `false` when someone else settled it first.
-    pub async fn requeue_stale_notification(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn requeue_stale_notification(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let now = crate::store::db_time(now);
         let res = notification::Entity::update_many()
-            .col_expr(notification::Column::Status, Expr::value(NotificationStatus::Pending))
+            .col_expr(
+                notification::Column::Status,
+                Expr::value(NotificationStatus::Pending),
+            )
             .col_expr(notification::Column::NextAttemptAt, Expr::value(now))
-            .col_expr(notification::Column::ClaimOwner, Expr::value(Option::<String>::None))
+            .col_expr(
+                notification::Column::ClaimOwner,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(
                 notification::Column::ClaimUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
@@ -439,9 +477,7 @@ impl Store {
         let txn = self.db.begin().await?;
         let res = fail(&txn, id, error, now)
             .filter(notification::Column::Status.eq(NotificationStatus::Sending))
-            .filter(
-                notification::Column::ClaimUntil.lt(crate::store::db_time(now)),
-            )
+            .filter(notification::Column::ClaimUntil.lt(crate::store::db_time(now)))
             .exec(&txn)
             .await?;
         if res.rows_affected == 0 {
@@ -462,8 +498,14 @@ fn fail(
 ) -> UpdateMany<notification::Entity> {
     let now = crate::store::db_time(now);
     notification::Entity::update_many()
-        .col_expr(notification::Column::Status, Expr::value(NotificationStatus::Failed))
-        .col_expr(notification::Column::ClaimOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Failed),
+        )
+        .col_expr(
+            notification::Column::ClaimOwner,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(
             notification::Column::ClaimUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
