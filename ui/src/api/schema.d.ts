@@ -233,7 +233,8 @@ export interface paths {
         /**
          * Calls what a sync will call, with one-item reads, and reports whether it works. A
          *     remote that refuses, cannot be reached or fails TLS is `ok: false` with the reason,
-         *     never a 5xx.
+         *     never a 5xx. A notifier (Slack, e-mail, signed webhook) also sends a test message
+         *     (`details.test_message`).
          */
         post: operations["test"];
         delete?: never;
@@ -531,7 +532,7 @@ export interface components {
          * @description What an audit event records (`action` of `GET /api/audit`).
          * @enum {string}
          */
-        AuditAction: "login_succeeded" | "login_failed" | "connector_created" | "connector_updated" | "connector_deleted" | "pipeline_created" | "pipeline_updated" | "pipeline_deleted" | "mapping_created" | "mapping_updated" | "mapping_deleted" | "settings_updated" | "sync_requested" | "sync_started" | "sync_finished" | "entry_created" | "entry_updated" | "entry_deleted" | "conflict_raised" | "conflict_resolved" | "webhook_received" | "webhook_rejected" | "project_mirrored" | "retention_purged" | "gdpr_exported" | "gdpr_purged";
+        AuditAction: "login_succeeded" | "login_failed" | "connector_created" | "connector_updated" | "connector_deleted" | "pipeline_created" | "pipeline_updated" | "pipeline_deleted" | "mapping_created" | "mapping_updated" | "mapping_deleted" | "settings_updated" | "sync_requested" | "sync_started" | "sync_finished" | "entry_created" | "entry_updated" | "entry_deleted" | "conflict_raised" | "conflict_resolved" | "webhook_received" | "webhook_rejected" | "project_mirrored" | "retention_purged" | "gdpr_exported" | "gdpr_purged" | "notification_sent" | "notification_failed";
         /** @description An audit event. */
         AuditEvent: {
             /** @description What happened. */
@@ -1178,8 +1179,35 @@ export interface components {
             /** @description The source's key of the created project; null in a dry run. */
             source_key?: string | null;
         };
+        /**
+         * @description What a notification is about (`notify[].events` of a pipeline; `event` of a message).
+         * @enum {string}
+         */
+        NotificationEvent: "run_failed" | "run_partial" | "conflicts_raised" | "daily_summary" | "test";
+        /** @description `notify[]` in a request: events by name, checked (an unknown one is a 422). */
+        NotifyInput: {
+            /**
+             * Format: int64
+             * @description A connector with the `notifier` role.
+             */
+            connector_id: number;
+            /** @description `run_failed`, `run_partial`, `conflicts_raised`, `daily_summary`. */
+            events: string[];
+        };
+        /** @description One notifier of a pipeline and the events it gets. */
+        NotifyTarget: {
+            /**
+             * Format: int64
+             * @description A connector with the `notifier` role.
+             */
+            connector_id: number;
+            /** @description Events it is told about. */
+            events: components["schemas"]["NotificationEvent"][];
+        };
         /** @description Options in a request; omitted fields take defaults (create) or keep values (update). */
         OptionsInput: {
+            /** @description `HH:MM`, or null for the settings' default. */
+            daily_summary_at?: string | null;
             /** @description Target activity key (string or number), or null. */
             default_activity?: string | null;
             /** @description Target project key (string or number), or null. */
@@ -1189,6 +1217,8 @@ export interface components {
             /** @description Match projects and activities by name. */
             match_by_name?: boolean | null;
             mirror_projects?: null | components["schemas"]["MirrorProjectsInput"];
+            /** @description Notifiers and their events (replaces the list). */
+            notify?: components["schemas"]["NotifyInput"][] | null;
             unmapped_user?: null | components["schemas"]["UnmappedUser"];
         };
         /** @description A pipeline. */
@@ -1248,6 +1278,11 @@ export interface components {
         };
         /** @description Options of a pipeline. */
         PipelineOptions: {
+            /**
+             * @description Local time (`HH:MM`, settings `timezone`) of the daily summary; null: the settings'
+             *     `daily_summary_at` (default `08:00`).
+             */
+            daily_summary_at?: string | null;
             /** @description Target activity key used when no activity mapping applies. */
             default_activity?: string | null;
             /** @description Target project key used when no project mapping applies. */
@@ -1267,6 +1302,8 @@ export interface components {
              *     sources with the `create_projects` feature.
              */
             mirror_projects?: components["schemas"]["MirrorProjects"];
+            /** @description Notifiers and the events each gets [none]. */
+            notify?: components["schemas"]["NotifyTarget"][];
             /** @description What to do with unmapped users. */
             unmapped_user?: components["schemas"]["UnmappedUser"];
         };
@@ -1422,20 +1459,28 @@ export interface components {
         };
         /** @description Runtime settings. */
         Settings: {
+            /** @description Local time (`HH:MM`) of the daily summary of pipelines that set none [08:00]. */
+            daily_summary_at: string;
             /**
              * Format: int64
              * @description Run items, resolved conflicts and audit events older than this many days are
              *     deleted by a daily job.
              */
             retention_days: number;
+            /** @description IANA time zone that local times and dates are read in (the daily summary) [UTC]. */
+            timezone: string;
         };
         /** @description Body of `PUT /api/settings`; omitted fields keep their values. */
         SettingsUpdate: {
+            /** @description `HH:MM`. */
+            daily_summary_at?: string | null;
             /**
              * Format: int64
              * @description At least 1.
              */
             retention_days?: number | null;
+            /** @description An IANA time zone such as `Europe/Berlin`. */
+            timezone?: string | null;
         };
         /** @description The sync state of a pipeline. */
         SyncStatus: {
@@ -3468,6 +3513,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A chat command (kind `slack`: a slash command, form-encoded) answered in the kind's JSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, unknown>;
+                };
+            };
             /** @description Acknowledged; a run of what the payload names is queued */
             202: {
                 headers: {
@@ -3486,7 +3540,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or wrong signature, or no secret configured */
+            /** @description Missing or wrong signature, a stale timestamp (chat commands: more than 300 s away), or no secret configured */
             401: {
                 headers: {
                     [name: string]: unknown;
