@@ -13,6 +13,7 @@ use serde_json::Value;
 use timebridge_core::entry::{Entry, Window};
 use timebridge_core::mapping::{TargetDirectory, TargetSettings};
 use timebridge_core::mirror::CatalogProject;
+use timebridge_core::notify::Notification;
 use timebridge_core::plan::TargetItem;
 
 use crate::error::{ConnectorError, ConnectorResult};
@@ -61,6 +62,18 @@ impl fmt::Debug for ConnectorContext {
         f.debug_struct("ConnectorContext")
             .field("retry", &self.retry)
             .finish_non_exhaustive()
+    }
+}
+
+impl ConnectorContext {
+    /// The retries of one notifier delivery: few, and a long `Retry-After` is left to the
+    /// outbox, which tries again later instead of holding a delivery open.
+    pub fn notifier_retry(&self) -> RetryPolicy {
+        self.retry.unwrap_or(RetryPolicy {
+            max_attempts: 3,
+            max_retry_after: std::time::Duration::from_secs(5),
+            ..RetryPolicy::default()
+        })
     }
 }
 
@@ -132,6 +145,39 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// The target role, if the kind has it.
     fn as_target(&self) -> Option<&dyn TargetConnector> {
         None
+    }
+
+    /// The notifier role, if the kind has it.
+    fn as_notifier(&self) -> Option<&dyn Notifier> {
+        None
+    }
+}
+
+/// What a notifier reports about a delivered message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivered {
+    /// Where it went and what the remote said (channel and message `ts`, SMTP reply,
+    /// HTTP status), for the audit trail. Never a secret.
+    pub details: Value,
+}
+
+/// A notifier: delivers [`Notification`]s (Slack, e-mail, a signed webhook).
+///
+/// The server delivers through a stored outbox and decides from the error's class what
+/// happens next: a failure that left nothing behind ([`ConnectorError::Unreachable`], a
+/// rate limit, a temporary refusal) is retried later; a failure whose outcome is unknown
+/// ([`ConnectorError::outcome_unknown`]: timeout, broken connection) is retried only where
+/// [`Notifier::repeat_safe`] says the receiver drops repeats; anything else is final.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends `notification` once (no retries of a send whose outcome is unknown).
+    async fn deliver(&self, notification: &Notification) -> ConnectorResult<Delivered>;
+
+    /// Whether delivering the same notification twice is harmless because the receiver
+    /// recognises its delivery id (the signed webhook). Default: false — people would
+    /// see the message twice.
+    fn repeat_safe(&self) -> bool {
+        false
     }
 }
 

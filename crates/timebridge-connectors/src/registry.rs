@@ -119,6 +119,15 @@ impl KindInfo {
         self.features.contains(&feature)
     }
 
+    /// The URL schemes its `base_url` may have: `http` and `https` unless its settings
+    /// schema names others in `x-base-url-schemes` (e-mail: `smtp`, `smtps`).
+    pub fn base_url_schemes(&self) -> Vec<&str> {
+        match self.settings_schema["x-base-url-schemes"].as_array() {
+            Some(list) => list.iter().filter_map(Value::as_str).collect(),
+            None => vec!["http", "https"],
+        }
+    }
+
     /// The path its webhook calls are served at, for kinds that receive them.
     pub fn webhook_path(&self) -> Option<String> {
         self.webhook
@@ -153,6 +162,9 @@ pub fn kinds() -> Vec<KindInfo> {
         crate::odoo::kind(),
         crate::timetracker::kind(),
         crate::clockify::kind(),
+        crate::slack::kind(),
+        crate::email::kind(),
+        crate::outgoing_webhook::kind(),
     ]
 }
 
@@ -299,10 +311,24 @@ fn check_value(name: &str, schema: &Value, value: &Value) -> Result<(), Settings
         "integer" => value.is_i64() || value.is_u64(),
         "boolean" => value.is_boolean(),
         "null" => value.is_null(),
+        "array" => value.is_array(),
         _ => false,
     });
     if !type_ok {
         return Err(err(&format!("must be of type {}", types.join(" or "))));
+    }
+    if let Some(items) = value.as_array() {
+        if let Some(min) = schema["minItems"].as_u64()
+            && (items.len() as u64) < min
+        {
+            return Err(err(&format!("must have at least {min} items")));
+        }
+        let item_schema = &schema["items"];
+        if item_schema.is_object() {
+            for (i, item) in items.iter().enumerate() {
+                check_value(&format!("{name}[{i}]"), item_schema, item)?;
+            }
+        }
     }
     if let (Some(allowed), Some(s)) = (schema["enum"].as_array(), value.as_str())
         && !allowed.iter().any(|a| a.as_str() == Some(s))
@@ -344,6 +370,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn list_settings_check_their_items() {
+        let kind = find("email").unwrap();
+        let ok = json!({"from": "tb@example.com", "to": ["a@example.com", "b@example.com"]});
+        assert!(normalize_settings(&kind, &ok).is_ok());
+        let e = normalize_settings(&kind, &json!({"from": "x@y.z", "to": "a@example.com"}))
+            .unwrap_err();
+        assert_eq!(e.field, "to");
+        let e = normalize_settings(&kind, &json!({"from": "x@y.z", "to": [1]})).unwrap_err();
+        assert_eq!(e.field, "to[0]");
+        let e = normalize_settings(&kind, &json!({"from": "x@y.z", "to": []})).unwrap_err();
+        assert_eq!(e.field, "to");
+        assert_eq!(kind.base_url_schemes(), vec!["smtp", "smtps"]);
+        assert_eq!(
+            find("slack").unwrap().base_url_schemes(),
+            vec!["http", "https"]
+        );
+    }
+
+    #[test]
     fn zammad_settings_get_their_defaults() {
         let kind = find("zammad").unwrap();
         let s = normalize_settings(&kind, &json!({})).unwrap();
@@ -377,7 +422,9 @@ mod tests {
             )
             .unwrap();
             assert_eq!(s["max_concurrent_requests"], json!(8), "{}", kind.kind);
-            assert!(!kind.catalogs.is_empty());
+            if kind.has_role(Role::Source) || kind.has_role(Role::Target) {
+                assert!(!kind.catalogs.is_empty(), "{}", kind.kind);
+            }
         }
     }
 

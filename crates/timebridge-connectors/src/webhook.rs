@@ -97,6 +97,13 @@ pub trait WebhookProtocol: std::fmt::Debug + Send + Sync {
 
     /// Reads a verified call.
     fn parse(&self, headers: &HeaderMap, body: &[u8]) -> Result<WebhookCall, WebhookRejection>;
+
+    /// The command protocol, for kinds whose calls are chat commands (a Slack slash
+    /// command) rather than change notices: the server answers them instead of queueing
+    /// runs. Default: none.
+    fn as_command(&self) -> Option<&dyn crate::command::CommandProtocol> {
+        None
+    }
 }
 
 /// The header's value as trimmed text, if present and readable.

@@ -5,6 +5,7 @@
 //! - [`mapping`]: source references → target references, with an [`Explanation`] per field.
 //! - [`plan`](mod@plan): the pure planner, [`plan()`] → [`Plan`] of decisions and conflicts.
 //! - [`mirror`]: which target projects to create in the source (`mirror_projects`).
+//! - [`notify`]: notification events and the message every notifier renders.
 //! - [`fingerprint`](mod@fingerprint): stable fingerprints stored in the link state.
 //! - [`testing`]: deterministic builders and [`testing::synthetic_input`] for benchmarks.
 
@@ -13,6 +14,7 @@ mod fasthash;
 pub mod fingerprint;
 pub mod mapping;
 pub mod mirror;
+pub mod notify;
 pub mod plan;
 pub mod testing;
 

@@ -2,7 +2,10 @@
 //! environment, the process aborts (as if killed) at the n-th passage of `<point>`:
 //! `before_write` (intent stored, remote write not sent) or `after_write` (remote write
 //! done, link not yet stored); for project mirroring `before_mirror` (mirror intent
-//! stored, project not created) and `after_mirror` (project created, intent not settled).
+//! stored, project not created) and `after_mirror` (project created, intent not settled);
+//! for notifications `notify_due` (a notification is due, not yet claimed),
+//! `before_notify` (claimed and marked sending, not sent) and `after_notify` (delivered,
+//! not yet recorded as sent).
 //! Unset — the normal case — these are no-ops. They exist only in builds with the
 //! `crash-points` feature, which only test builds enable: a release binary ignores the
 //! variable.
@@ -57,4 +60,22 @@ pub fn before_mirror_create() {
 pub fn after_mirror_create() {
     static COUNT: AtomicU64 = AtomicU64::new(0);
     pass("after_mirror", &COUNT);
+}
+
+/// Passed when notifications are due, before they are claimed.
+pub fn notify_due() {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    pass("notify_due", &COUNT);
+}
+
+/// Passed after a notification is claimed and marked `sending`, before it is delivered.
+pub fn before_notify() {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    pass("before_notify", &COUNT);
+}
+
+/// Passed after a notifier delivered, before the delivery is recorded.
+pub fn after_notify() {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    pass("after_notify", &COUNT);
 }

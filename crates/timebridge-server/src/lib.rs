@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod faults;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 pub mod remote;
 pub mod routes;
@@ -224,6 +225,10 @@ where
     tracing::info!(%addr, ui_built = ui::is_built(), "Listening.");
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker_stopped_for_flusher = worker_stopped.clone();
+    let notifier = tokio::spawn(notify::worker::run_delivery_worker(
+        notify::NotifyEnv::from_ref(&state),
+        worker_stopped.clone(),
+    ));
     let worker_env = sync::SyncEnv::from_ref(&state);
     let stopping = worker_env.stopping.clone();
     let grace = state.config.shutdown_grace;
@@ -255,6 +260,8 @@ where
     // intents making that safe.
     let deadline = tokio::time::Instant::now() + grace;
     let _ = tokio::time::timeout_at(deadline, flusher).await;
+    // A delivery cut off here stays `sending`; the next start settles it.
+    let _ = tokio::time::timeout_at(deadline, notifier).await;
     if tokio::time::timeout_at(deadline, worker).await.is_err() {
         tracing::warn!("The sync worker did not stop in time; its run will be resumed later.");
     }

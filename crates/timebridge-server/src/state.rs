@@ -26,6 +26,8 @@ pub struct AppState {
     pub connectors: ConnectorContext,
     /// Wakes the sync worker when a run was queued.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Wakes the notification delivery worker when notifications were enqueued.
+    pub notify_wake: Arc<tokio::sync::Notify>,
     /// Progress of the runs executing in this process.
     pub progress: crate::sync::progress::ProgressBoard,
     /// Lease confirmations of the runs executing in this process (write fencing).
@@ -53,6 +55,7 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::default()),
             connectors: ConnectorContext::default(),
             wake: Arc::new(tokio::sync::Notify::new()),
+            notify_wake: Arc::new(tokio::sync::Notify::new()),
             progress: Default::default(),
             fences: Default::default(),
             webhooks: Default::default(),

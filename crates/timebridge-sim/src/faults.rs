@@ -265,6 +265,7 @@ pub(crate) enum Flavor {
     Odoo,
     Timetracker,
     Clockify,
+    Slack,
 }
 
 /// A route key a simulator computed before routing (Odoo: every call is `POST /jsonrpc`,
@@ -326,6 +327,12 @@ fn error_response(flavor: Flavor, status: StatusCode) -> Response {
             };
             serde_json::json!({"success": false, "error": m, "message": m, "error_code": code})
         }
+        // The Web API's envelope; an incoming webhook would answer plain text, but
+        // injected faults imitate the API (429 `ratelimited` is the documented body).
+        Flavor::Slack => serde_json::json!({
+            "ok": false,
+            "error": if status == StatusCode::TOO_MANY_REQUESTS { "ratelimited" } else { "internal_error" },
+        }),
         Flavor::Clockify => serde_json::json!({
             "message": if status == StatusCode::TOO_MANY_REQUESTS {
                 "Too many requests"

@@ -46,6 +46,8 @@ pub mod kimai;
 pub mod odoo;
 pub mod seed;
 mod server;
+pub mod slack;
+pub mod smtp;
 pub mod timetracker;
 pub mod webhook;
 pub mod zammad;
@@ -60,6 +62,8 @@ pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use odoo::{OdooControl, OdooSim};
 pub use seed::Seed;
+pub use slack::{SlackControl, SlackSim};
+pub use smtp::{SmtpControl, SmtpSink};
 pub use timetracker::{TimetrackerControl, TimetrackerSim};
 pub use zammad::{ZammadControl, ZammadSim};
 
@@ -128,6 +132,8 @@ pub enum SimKind {
     Timetracker,
     /// The Clockify (API v1) simulator, with an agency and a contractor workspace.
     Clockify,
+    /// The Slack simulator (incoming webhook, Web API, a page of received messages).
+    Slack,
 }
 
 impl std::str::FromStr for SimKind {
@@ -139,8 +145,9 @@ impl std::str::FromStr for SimKind {
             "odoo" => Ok(SimKind::Odoo),
             "timetracker" => Ok(SimKind::Timetracker),
             "clockify" => Ok(SimKind::Clockify),
+            "slack" => Ok(SimKind::Slack),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker or clockify)"
+                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker, clockify or slack)"
             )),
         }
     }
@@ -243,6 +250,18 @@ pub async fn run_standalone(
                 sim.agency_workspace,
                 sim.contractor_token,
                 sim.contractor_workspace
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::Slack => {
+            let sim = SlackSim::start(opts).await?;
+            println!(
+                "Slack simulator listening on {} (received messages at /; incoming webhook {}; \
+                 Web API {} with bot token {token})",
+                sim.url,
+                sim.webhook_url(),
+                sim.api_url()
             );
             let _ = tokio::signal::ctrl_c().await;
             sim.shutdown().await;

@@ -32,10 +32,14 @@ pub use repo::connectors::{Connector, ConnectorSecrets, ConnectorUpdate, NewConn
 pub use repo::links::{LinkRow, NewWriteIntent, WriteIntent};
 pub use repo::mappings::{Mapping, MappingFilter, MappingInput, MappingKind};
 pub use repo::mirror::{MirrorIntent, MirroredProject, NewMirrorIntent};
+pub use repo::notifications::{NewNotification, OutboxRow};
 pub use repo::pipelines::{Pipeline, PipelineInput};
 pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
 pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts, WebhookCall, WebhookTarget};
 pub use repo::sessions::Session;
 pub use repo::settings::Settings;
-pub use states::{AuditAction, ConflictStatus, ItemOutcome, RunStatus, RunTrigger, UnknownState};
+pub use states::{
+    AuditAction, ConflictStatus, ItemOutcome, NotificationStatus, RunStatus, RunTrigger,
+    UnknownState,
+};
 pub use store::{Backend, Store};

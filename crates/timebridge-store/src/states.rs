@@ -1,5 +1,5 @@
 //! The states that cross layers — a run's status and trigger, a run item's outcome, a
-//! conflict's status, an audit event's action — as enums from the database column
+//! conflict's status, an audit event's action, a notification's delivery status — as enums from the database column
 //! (SeaORM active enums stored as their snake_case names, the same text v0.1 stored)
 //! through the repositories and the HTTP API (serde, OpenAPI) to the UI's generated
 //! types. A typo is a compile error and a new state is a change in one place: each
@@ -156,6 +156,23 @@ states! {
         RetentionPurged = "retention_purged",
         GdprExported = "gdpr_exported",
         GdprPurged = "gdpr_purged",
+        /// A notifier delivered a notification (or a test message).
+        NotificationSent = "notification_sent",
+        /// A notification was given up: refused for good, too many attempts, or its
+        /// outcome unknown after a crash (never sent twice).
+        NotificationFailed = "notification_failed",
+    }
+
+    /// Where a notification in the outbox is.
+    pub enum NotificationStatus {
+        /// Waiting for its (next) attempt at `next_attempt_at`.
+        Pending = "pending",
+        /// Claimed and being sent; the claim expires at `claim_until`.
+        Sending = "sending",
+        /// Delivered.
+        Sent = "sent",
+        /// Given up (see `last_error`).
+        Failed = "failed",
     }
 }
 
@@ -208,5 +225,6 @@ mod tests {
         same_names::<ItemOutcome>();
         same_names::<ConflictStatus>();
         same_names::<AuditAction>();
+        same_names::<NotificationStatus>();
     }
 }

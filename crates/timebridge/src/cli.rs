@@ -131,7 +131,8 @@ pub struct SyncArgs {
 pub struct SimArgs {
     /// Which server to simulate: `zammad`, `kimai`, `odoo` (the token is the
     /// administrator's API key; database `tb_odoo18`, login `admin`),
-    /// `timetracker` or `clockify`.
+    /// `timetracker`, `clockify` or `slack` (the token is the bot token; received messages
+    /// are shown at `/`).
     pub kind: timebridge_sim::SimKind,
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]

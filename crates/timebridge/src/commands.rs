@@ -463,16 +463,23 @@ pub async fn demo(
         .await
         .context("cannot start the simulators")?;
     let state = timebridge_server::prepare(config, clock.clone()).await?;
+    // The Slack-like sink every demo pipeline notifies.
+    let slack = timebridge_sim::SlackSim::start(sim_options())
+        .await
+        .context("cannot start the Slack simulator")?;
+    let notify = demo_notifier(&state, &slack).await?;
     // The other pairs, each with its own simulators, beside the main one.
     let mut others = Vec::new();
     for pair in DEMO_PAIRS {
-        let world = World::start(*pair, sim_options())
+        let mut world = World::start(*pair, sim_options())
             .await
             .with_context(|| format!("cannot start the simulators of {pair:?}"))?;
+        world.plan.pipeline.options["notify"] = notify.clone();
         others.push(demo_other_pair(&state, world, now).await?);
     }
     let webhook_secret = random_password();
     let unmapped_type = demo_plan(&mut world, &webhook_secret);
+    world.plan.pipeline.options["notify"] = notify;
     let ids =
         timebridge_world::configure_store(&state.store, &world.plan, state.clock.now()).await?;
     let (pipeline, zammad_id) = (ids.pipeline, ids.source_connector);
@@ -526,6 +533,11 @@ pub async fn demo(
          user, negative corrections, and one Kimai entry gets edited by hand after the sync"
     );
     println!("  new accountings arrive every 30 s with a signed webhook, to watch live sync");
+    println!(
+        "  Slack-like sink (notifications of every demo pipeline: failed and partial runs, \
+         new conflicts, the daily summary): {}/",
+        slack.url
+    );
     for (world, run) in &others {
         let plan = &world.plan;
         println!(
@@ -548,10 +560,63 @@ pub async fn demo(
     ));
     let served = timebridge_server::launch_with_listener(listener, state, shutdown_signal()).await;
     live.abort();
+    slack.shutdown().await;
     zammad.shutdown().await;
     kimai.shutdown().await;
     drop(others);
     served
+}
+
+/// Creates (or, on a later start, points at this start's simulator) the demo's Slack
+/// notifier, and returns the `notify` option every demo pipeline gets.
+async fn demo_notifier(
+    state: &timebridge_server::AppState,
+    slack: &timebridge_sim::SlackSim,
+) -> anyhow::Result<serde_json::Value> {
+    use timebridge_store::Secret;
+    const NAME: &str = "Demo Slack";
+    let secrets: std::collections::BTreeMap<String, Secret> = [
+        ("webhook_url".to_owned(), Secret::new(slack.webhook_url())),
+        ("signing_secret".to_owned(), Secret::new(random_password())),
+    ]
+    .into_iter()
+    .collect();
+    let existing = state.store.all_connectors().await?;
+    let id = match existing.into_iter().find(|c| c.name == NAME) {
+        Some(c) => {
+            state
+                .store
+                .update_connector(
+                    c.id,
+                    timebridge_store::ConnectorUpdate {
+                        name: None,
+                        base_url: None,
+                        settings: None,
+                        api_token: None,
+                        secret_settings: secrets,
+                        remove_secrets: Vec::new(),
+                    },
+                )
+                .await?;
+            c.id
+        }
+        None => {
+            state
+                .store
+                .create_connector(timebridge_store::NewConnector {
+                    kind: "slack".into(),
+                    name: NAME.into(),
+                    base_url: slack.api_url(),
+                    api_token: None,
+                    settings: serde_json::json!({}),
+                    secret_settings: secrets,
+                })
+                .await?
+                .id
+        }
+    };
+    Ok(serde_json::json!([{"connector_id": id,
+        "events": ["run_failed", "run_partial", "conflicts_raised", "daily_summary"]}]))
 }
 
 /// The pairs the demo shows beside Zammad → Kimai (which also gets live bookings).

@@ -52,14 +52,19 @@ async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
         }
     });
     let mut password = None;
-    while password.is_none() {
+    let mut sink = None;
+    while password.is_none() || sink.is_none() {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("the demo printed its password");
+            .expect("the demo printed its password and its Slack-like sink");
         if let Some(rest) = line.split("with password `").nth(1) {
             password = rest.split('`').next().map(str::to_owned);
         }
+        if let Some(rest) = line.split("Slack-like sink").nth(1) {
+            sink = rest.split("): ").nth(1).map(|u| u.trim().to_owned());
+        }
     }
+    let sink = sink.unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let login: serde_json::Value = client
@@ -132,6 +137,47 @@ async fn the_demo_needs_no_configuration_and_syncs_within_a_minute() {
         .json()
         .await
         .unwrap();
+    // The deliberate problems are told to the Slack-like sink, whose page shows them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let received: serde_json::Value = client
+            .get(format!("{sink}_sim/messages"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let texts: Vec<&str> = received
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["text"].as_str())
+            .collect();
+        if texts
+            .iter()
+            .any(|t| t.starts_with("New conflicts: Demo: Zammad → Kimai"))
+        {
+            let page = client
+                .get(&sink)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                page.contains("New conflicts: Demo: Zammad → Kimai"),
+                "{page}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no conflicts_raised notification in the sink: {texts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     drop(child);
     // The deliberate problems show up as conflicts to resolve.
     assert!(conflicts["total"].as_u64().unwrap() > 0, "{conflicts}");

@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Lists audit events, newest first. */
-        get: operations["audit_list"];
+        get: operations["list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Exports all matching events as CSV (header row, newest first). */
-        get: operations["audit_export"];
+        get: operations["export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -48,7 +48,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Logs the admin in; repeated failures from one client are rate limited. */
-        post: operations["auth_login"];
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -65,7 +65,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Ends the current session and clears the cookie. */
-        post: operations["auth_logout"];
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -80,7 +80,7 @@ export interface paths {
             cookie?: never;
         };
         /** The logged-in admin. */
-        get: operations["auth_me"];
+        get: operations["me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -97,7 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** Conflicts, newest first. */
-        get: operations["conflicts_list"];
+        get: operations["list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -114,7 +114,7 @@ export interface paths {
             cookie?: never;
         };
         /** One conflict. */
-        get: operations["conflicts_get"];
+        get: operations["get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -137,7 +137,7 @@ export interface paths {
          *     the conflict does not allow is 422; an already resolved conflict is 409; a target that
          *     refuses the write is 409 with its reason; a failing remote is 502.
          */
-        post: operations["conflicts_resolve"];
+        post: operations["resolve"];
         delete?: never;
         options?: never;
         head?: never;
@@ -152,10 +152,10 @@ export interface paths {
             cookie?: never;
         };
         /** Lists connectors. */
-        get: operations["connectors_list"];
+        get: operations["list"];
         put?: never;
         /** Creates a connector. */
-        post: operations["connectors_create"];
+        post: operations["create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -173,7 +173,7 @@ export interface paths {
          * The registered connector kinds: label, roles, features, dimensions, settings schema,
          *     secret settings, catalogs and webhook.
          */
-        get: operations["connectors_kinds"];
+        get: operations["kinds"];
         put?: never;
         post?: never;
         delete?: never;
@@ -190,12 +190,12 @@ export interface paths {
             cookie?: never;
         };
         /** One connector. */
-        get: operations["connectors_get"];
+        get: operations["get"];
         /** Replaces a connector's name, URL and (optionally) token and settings. */
-        put: operations["connectors_update"];
+        put: operations["update"];
         post?: never;
         /** Deletes a connector that no pipeline uses. */
-        delete: operations["connectors_delete"];
+        delete: operations["delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -212,7 +212,7 @@ export interface paths {
          * Lists what the mapping UI offers for a connector: zammad `types|organizations|agents`,
          *     kimai `activities|projects|customers|users`.
          */
-        get: operations["connectors_catalog"];
+        get: operations["catalog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -233,9 +233,10 @@ export interface paths {
         /**
          * Calls what a sync will call, with one-item reads, and reports whether it works. A
          *     remote that refuses, cannot be reached or fails TLS is `ok: false` with the reason,
-         *     never a 5xx.
+         *     never a 5xx. A notifier (Slack, e-mail, signed webhook) also sends a test message
+         *     (`details.test_message`).
          */
-        post: operations["connectors_test"];
+        post: operations["test"];
         delete?: never;
         options?: never;
         head?: never;
@@ -250,7 +251,7 @@ export interface paths {
             cookie?: never;
         };
         /** Everything stored locally about one person. */
-        get: operations["gdpr_export"];
+        get: operations["export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -273,7 +274,7 @@ export interface paths {
          *     stored entries become null, every other mention `[purged]`. Links to target entries
          *     are kept, so syncing stays idempotent.
          */
-        post: operations["gdpr_purge"];
+        post: operations["purge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -297,46 +298,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/health/live": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Liveness: 200 while the process serves requests, whatever the database does (an
-         *     orchestrator restarts the process only when this fails).
-         */
-        get: operations["health_live"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/health/ready": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readiness: 200 when the database answers and has every migration this version
-         *     expects, else 503 with the reason (a load balancer sends no traffic until then).
-         */
-        get: operations["health_ready"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/mappings": {
         parameters: {
             query?: never;
@@ -345,10 +306,10 @@ export interface paths {
             cookie?: never;
         };
         /** Lists mappings, optionally of one pipeline and kind. */
-        get: operations["mappings_list"];
+        get: operations["list"];
         put?: never;
         /** Creates a mapping; a second one with the same pipeline, kind and source key is a 409. */
-        post: operations["mappings_create"];
+        post: operations["create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -363,12 +324,12 @@ export interface paths {
             cookie?: never;
         };
         /** One mapping. */
-        get: operations["mappings_get"];
+        get: operations["get"];
         /** Replaces a mapping. */
-        put: operations["mappings_update"];
+        put: operations["update"];
         post?: never;
         /** Deletes a mapping. */
-        delete: operations["mappings_delete"];
+        delete: operations["delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -382,10 +343,10 @@ export interface paths {
             cookie?: never;
         };
         /** Lists pipelines. */
-        get: operations["pipelines_list"];
+        get: operations["list"];
         put?: never;
         /** Creates a pipeline. */
-        post: operations["pipelines_create"];
+        post: operations["create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -400,12 +361,12 @@ export interface paths {
             cookie?: never;
         };
         /** One pipeline. */
-        get: operations["pipelines_get"];
+        get: operations["get"];
         /** Replaces a pipeline; omitted optional fields keep their values. */
-        put: operations["pipelines_update"];
+        put: operations["update"];
         post?: never;
         /** Deletes a pipeline and its mappings. */
-        delete: operations["pipelines_delete"];
+        delete: operations["delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -419,9 +380,9 @@ export interface paths {
             cookie?: never;
         };
         /** The current settings. */
-        get: operations["settings_get"];
+        get: operations["get"];
         /** Changes settings. */
-        put: operations["settings_update"];
+        put: operations["update"];
         post?: never;
         delete?: never;
         options?: never;
@@ -437,7 +398,7 @@ export interface paths {
             cookie?: never;
         };
         /** Runs, newest first. */
-        get: operations["sync_history"];
+        get: operations["history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -460,7 +421,7 @@ export interface paths {
          *     200 with the finished run (items included). A second request while a run of the same
          *     pipeline is queued or running is a 409 naming that run.
          */
-        post: operations["sync_manual"];
+        post: operations["manual"];
         delete?: never;
         options?: never;
         head?: never;
@@ -475,7 +436,7 @@ export interface paths {
             cookie?: never;
         };
         /** One run with its items. */
-        get: operations["sync_run"];
+        get: operations["run"];
         put?: never;
         post?: never;
         delete?: never;
@@ -492,7 +453,7 @@ export interface paths {
             cookie?: never;
         };
         /** Whether a run is going, the last finished run, and when the schedule runs next. */
-        get: operations["sync_status"];
+        get: operations["status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -511,7 +472,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Webhook of the only connector of a kind (404 when there is none or several). */
-        post: operations["webhooks_for_kind"];
+        post: operations["for_kind"];
         delete?: never;
         options?: never;
         head?: never;
@@ -531,7 +492,7 @@ export interface paths {
          * Webhook of one connector. `kind` is a kind with the `webhook` feature; how its calls
          *     are signed is its `webhook.signature` in `GET /api/connectors/kinds`.
          */
-        post: operations["webhooks_for_connector"];
+        post: operations["for_connector"];
         delete?: never;
         options?: never;
         head?: never;
@@ -571,7 +532,7 @@ export interface components {
          * @description What an audit event records (`action` of `GET /api/audit`).
          * @enum {string}
          */
-        AuditAction: "login_succeeded" | "login_failed" | "connector_created" | "connector_updated" | "connector_deleted" | "pipeline_created" | "pipeline_updated" | "pipeline_deleted" | "mapping_created" | "mapping_updated" | "mapping_deleted" | "settings_updated" | "sync_requested" | "sync_started" | "sync_finished" | "entry_created" | "entry_updated" | "entry_deleted" | "conflict_raised" | "conflict_resolved" | "webhook_received" | "webhook_rejected" | "project_mirrored" | "retention_purged" | "gdpr_exported" | "gdpr_purged";
+        AuditAction: "login_succeeded" | "login_failed" | "connector_created" | "connector_updated" | "connector_deleted" | "pipeline_created" | "pipeline_updated" | "pipeline_deleted" | "mapping_created" | "mapping_updated" | "mapping_deleted" | "settings_updated" | "sync_requested" | "sync_started" | "sync_finished" | "entry_created" | "entry_updated" | "entry_deleted" | "conflict_raised" | "conflict_resolved" | "webhook_received" | "webhook_rejected" | "project_mirrored" | "retention_purged" | "gdpr_exported" | "gdpr_purged" | "notification_sent" | "notification_failed";
         /** @description An audit event. */
         AuditEvent: {
             /** @description What happened. */
@@ -1082,13 +1043,6 @@ export interface components {
              */
             total: number;
         };
-        /** @description The process answers. */
-        Liveness: {
-            /** @description Always `ok`. */
-            status: string;
-            /** @description The server version. */
-            version: string;
-        };
         /** @description Credentials. */
         LoginRequest: {
             /**
@@ -1226,12 +1180,34 @@ export interface components {
             source_key?: string | null;
         };
         /**
-         * @description What keeps the process from serving.
+         * @description What a notification is about (`notify[].events` of a pipeline; `event` of a message).
          * @enum {string}
          */
-        NotReady: "database" | "migrations";
+        NotificationEvent: "run_failed" | "run_partial" | "conflicts_raised" | "daily_summary" | "test";
+        /** @description `notify[]` in a request: events by name, checked (an unknown one is a 422). */
+        NotifyInput: {
+            /**
+             * Format: int64
+             * @description A connector with the `notifier` role.
+             */
+            connector_id: number;
+            /** @description `run_failed`, `run_partial`, `conflicts_raised`, `daily_summary`. */
+            events: string[];
+        };
+        /** @description One notifier of a pipeline and the events it gets. */
+        NotifyTarget: {
+            /**
+             * Format: int64
+             * @description A connector with the `notifier` role.
+             */
+            connector_id: number;
+            /** @description Events it is told about. */
+            events: components["schemas"]["NotificationEvent"][];
+        };
         /** @description Options in a request; omitted fields take defaults (create) or keep values (update). */
         OptionsInput: {
+            /** @description `HH:MM`, or null for the settings' default. */
+            daily_summary_at?: string | null;
             /** @description Target activity key (string or number), or null. */
             default_activity?: string | null;
             /** @description Target project key (string or number), or null. */
@@ -1241,6 +1217,8 @@ export interface components {
             /** @description Match projects and activities by name. */
             match_by_name?: boolean | null;
             mirror_projects?: null | components["schemas"]["MirrorProjectsInput"];
+            /** @description Notifiers and their events (replaces the list). */
+            notify?: components["schemas"]["NotifyInput"][] | null;
             unmapped_user?: null | components["schemas"]["UnmappedUser"];
         };
         /** @description A pipeline. */
@@ -1300,6 +1278,11 @@ export interface components {
         };
         /** @description Options of a pipeline. */
         PipelineOptions: {
+            /**
+             * @description Local time (`HH:MM`, settings `timezone`) of the daily summary; null: the settings'
+             *     `daily_summary_at` (default `08:00`).
+             */
+            daily_summary_at?: string | null;
             /** @description Target activity key used when no activity mapping applies. */
             default_activity?: string | null;
             /** @description Target project key used when no project mapping applies. */
@@ -1319,6 +1302,8 @@ export interface components {
              *     sources with the `create_projects` feature.
              */
             mirror_projects?: components["schemas"]["MirrorProjects"];
+            /** @description Notifiers and the events each gets [none]. */
+            notify?: components["schemas"]["NotifyTarget"][];
             /** @description What to do with unmapped users. */
             unmapped_user?: components["schemas"]["UnmappedUser"];
         };
@@ -1350,19 +1335,6 @@ export interface components {
         Queued: {
             /** Format: int64 */
             run_id: number;
-        };
-        /** @description Readiness of the process to serve. */
-        Readiness: {
-            /**
-             * @description Migrations this version expects that the database lacks (null when the database
-             *     does not answer).
-             */
-            pending_migrations?: number | null;
-            reason?: null | components["schemas"]["NotReady"];
-            /** @description `ok` or `error`. */
-            status: string;
-            /** @description The server version. */
-            version: string;
         };
         /** @description A resolution as recorded. */
         Resolution: {
@@ -1487,20 +1459,28 @@ export interface components {
         };
         /** @description Runtime settings. */
         Settings: {
+            /** @description Local time (`HH:MM`) of the daily summary of pipelines that set none [08:00]. */
+            daily_summary_at: string;
             /**
              * Format: int64
              * @description Run items, resolved conflicts and audit events older than this many days are
              *     deleted by a daily job.
              */
             retention_days: number;
+            /** @description IANA time zone that local times and dates are read in (the daily summary) [UTC]. */
+            timezone: string;
         };
         /** @description Body of `PUT /api/settings`; omitted fields keep their values. */
         SettingsUpdate: {
+            /** @description `HH:MM`. */
+            daily_summary_at?: string | null;
             /**
              * Format: int64
              * @description At least 1.
              */
             retention_days?: number | null;
+            /** @description An IANA time zone such as `Europe/Berlin`. */
+            timezone?: string | null;
         };
         /** @description The sync state of a pipeline. */
         SyncStatus: {
@@ -1561,7 +1541,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    audit_list: {
+    list: {
         parameters: {
             query?: {
                 /** @description Only this action (an unknown one is a 400). */
@@ -1612,7 +1592,7 @@ export interface operations {
             };
         };
     };
-    audit_export: {
+    export: {
         parameters: {
             query?: {
                 /** @description Only this action (an unknown one is a 400). */
@@ -1663,7 +1643,7 @@ export interface operations {
             };
         };
     };
-    auth_login: {
+    login: {
         parameters: {
             query?: never;
             header?: never;
@@ -1727,7 +1707,7 @@ export interface operations {
             };
         };
     };
-    auth_logout: {
+    logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -1754,7 +1734,7 @@ export interface operations {
             };
         };
     };
-    auth_me: {
+    me: {
         parameters: {
             query?: never;
             header?: never;
@@ -1783,7 +1763,7 @@ export interface operations {
             };
         };
     };
-    conflicts_list: {
+    list: {
         parameters: {
             query?: {
                 /** @description `open` (default), `resolved` or `all`. */
@@ -1829,7 +1809,7 @@ export interface operations {
             };
         };
     };
-    conflicts_get: {
+    get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1879,7 +1859,7 @@ export interface operations {
             };
         };
     };
-    conflicts_resolve: {
+    resolve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1960,7 +1940,7 @@ export interface operations {
             };
         };
     };
-    connectors_list: {
+    list: {
         parameters: {
             query?: {
                 /** @description Page size (default 50, larger values are clamped to 500). */
@@ -2003,7 +1983,7 @@ export interface operations {
             };
         };
     };
-    connectors_create: {
+    create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2072,7 +2052,7 @@ export interface operations {
             };
         };
     };
-    connectors_kinds: {
+    kinds: {
         parameters: {
             query?: never;
             header?: never;
@@ -2101,7 +2081,7 @@ export interface operations {
             };
         };
     };
-    connectors_get: {
+    get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2151,7 +2131,7 @@ export interface operations {
             };
         };
     };
-    connectors_update: {
+    update: {
         parameters: {
             query?: never;
             header?: never;
@@ -2232,7 +2212,7 @@ export interface operations {
             };
         };
     };
-    connectors_delete: {
+    delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -2289,7 +2269,7 @@ export interface operations {
             };
         };
     };
-    connectors_catalog: {
+    catalog: {
         parameters: {
             query?: never;
             header?: never;
@@ -2359,7 +2339,7 @@ export interface operations {
             };
         };
     };
-    connectors_test: {
+    test: {
         parameters: {
             query?: never;
             header?: never;
@@ -2409,7 +2389,7 @@ export interface operations {
             };
         };
     };
-    gdpr_export: {
+    export: {
         parameters: {
             query?: {
                 /** @description The person's e-mail address (compared case-insensitively). */
@@ -2450,7 +2430,7 @@ export interface operations {
             };
         };
     };
-    gdpr_purge: {
+    purge: {
         parameters: {
             query?: never;
             header?: never;
@@ -2530,56 +2510,7 @@ export interface operations {
             };
         };
     };
-    health_live: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The process answers */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Liveness"];
-                };
-            };
-        };
-    };
-    health_ready: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Ready to serve */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-            /** @description The database is unreachable or not migrated */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-        };
-    };
-    mappings_list: {
+    list: {
         parameters: {
             query?: {
                 /**
@@ -2629,7 +2560,7 @@ export interface operations {
             };
         };
     };
-    mappings_create: {
+    create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2698,7 +2629,7 @@ export interface operations {
             };
         };
     };
-    mappings_get: {
+    get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2748,7 +2679,7 @@ export interface operations {
             };
         };
     };
-    mappings_update: {
+    update: {
         parameters: {
             query?: never;
             header?: never;
@@ -2829,7 +2760,7 @@ export interface operations {
             };
         };
     };
-    mappings_delete: {
+    delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -2877,7 +2808,7 @@ export interface operations {
             };
         };
     };
-    pipelines_list: {
+    list: {
         parameters: {
             query?: {
                 /** @description Page size (default 50, larger values are clamped to 500). */
@@ -2920,7 +2851,7 @@ export interface operations {
             };
         };
     };
-    pipelines_create: {
+    create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2989,7 +2920,7 @@ export interface operations {
             };
         };
     };
-    pipelines_get: {
+    get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3039,7 +2970,7 @@ export interface operations {
             };
         };
     };
-    pipelines_update: {
+    update: {
         parameters: {
             query?: never;
             header?: never;
@@ -3120,7 +3051,7 @@ export interface operations {
             };
         };
     };
-    pipelines_delete: {
+    delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -3177,7 +3108,7 @@ export interface operations {
             };
         };
     };
-    settings_get: {
+    get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3206,7 +3137,7 @@ export interface operations {
             };
         };
     };
-    settings_update: {
+    update: {
         parameters: {
             query?: never;
             header?: never;
@@ -3266,7 +3197,7 @@ export interface operations {
             };
         };
     };
-    sync_history: {
+    history: {
         parameters: {
             query?: {
                 /** @description May be omitted when exactly one pipeline exists (then all runs are listed). */
@@ -3309,7 +3240,7 @@ export interface operations {
             };
         };
     };
-    sync_manual: {
+    manual: {
         parameters: {
             query?: {
                 /** @description Answer 200 with the finished run instead of 202 at once. */
@@ -3390,7 +3321,7 @@ export interface operations {
             };
         };
     };
-    sync_run: {
+    run: {
         parameters: {
             query?: never;
             header?: never;
@@ -3440,7 +3371,7 @@ export interface operations {
             };
         };
     };
-    sync_status: {
+    status: {
         parameters: {
             query?: {
                 /** @description May be omitted when exactly one pipeline exists. */
@@ -3499,7 +3430,7 @@ export interface operations {
             };
         };
     };
-    webhooks_for_kind: {
+    for_kind: {
         parameters: {
             query?: never;
             header?: never;
@@ -3563,7 +3494,7 @@ export interface operations {
             };
         };
     };
-    webhooks_for_connector: {
+    for_connector: {
         parameters: {
             query?: never;
             header?: never;
@@ -3582,6 +3513,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A chat command (kind `slack`: a slash command, form-encoded) answered in the kind's JSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, unknown>;
+                };
+            };
             /** @description Acknowledged; a run of what the payload names is queued */
             202: {
                 headers: {
@@ -3600,7 +3540,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or wrong signature, or no secret configured */
+            /** @description Missing or wrong signature, a stale timestamp (chat commands: more than 300 s away), or no secret configured */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3638,8 +3578,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Prometheus text exposition format 0.0.4 (also while the database is down: `timebridge_database_up 0`) */
+            /** @description Prometheus text exposition format 0.0.4 */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -26,6 +26,8 @@ export type PipelineInput = S['PipelineInput'];
 export type PipelineOptions = S['PipelineOptions'];
 /** `options` of a pipeline request; omitted options keep their values (update) or take defaults. */
 export type PipelineOptionsInput = S['OptionsInput'];
+export type NotificationEvent = S['NotificationEvent'];
+export type NotifyTarget = S['NotifyTarget'];
 export type UnmappedUser = S['UnmappedUser'];
 export type MirrorProjects = S['MirrorProjects'];
 /** What a connector kind can do beyond its roles (`features` of `GET /api/connectors/kinds`). */

@@ -1,5 +1,5 @@
 /** The pipeline form's options section ↔ the API's `options` (pure, so it is unit-tested). */
-import type { PipelineOptions, PipelineOptionsInput, UnmappedUser } from '@/api/types';
+import type { NotificationEvent, PipelineOptions, PipelineOptionsInput, UnmappedUser } from '@/api/types';
 import { clientCatalog, hasFeature, kindLabel, type KindLike } from './kinds';
 
 export interface OptionsForm {
@@ -11,6 +11,35 @@ export interface OptionsForm {
   mirror_enabled: boolean;
   /** Free text; empty means none. */
   mirror_client_key: string;
+  /** Events per notifier connector id; a notifier with no event is not notified. */
+  notify: Record<number, NotificationEvent[]>;
+  /** `HH:MM`; empty means the settings' default time. */
+  daily_summary_at: string;
+}
+
+/** The events a pipeline can notify about, in the order the form shows them. */
+export const NOTIFY_EVENTS: { event: NotificationEvent; label: string }[] = [
+  { event: 'run_failed', label: 'Run failed' },
+  { event: 'run_partial', label: 'Run partly failed' },
+  { event: 'conflicts_raised', label: 'New conflicts' },
+  { event: 'daily_summary', label: 'Daily summary' },
+];
+
+/** Turns `event` on or off for notifier `connectorId`. */
+export function toggleNotify(
+  notify: Record<number, NotificationEvent[]>,
+  connectorId: number,
+  event: NotificationEvent,
+  on: boolean,
+): Record<number, NotificationEvent[]> {
+  const current = notify[connectorId] ?? [];
+  const next = on ? [...new Set([...current, event])] : current.filter((e) => e !== event);
+  return { ...notify, [connectorId]: NOTIFY_EVENTS.map((e) => e.event).filter((e) => next.includes(e)) };
+}
+
+/** `HH:MM` from 00:00 to 23:59, or empty (the settings' default). */
+export function validSummaryTime(t: string): boolean {
+  return t.trim() === '' || /^([01]\d|2[0-3]):[0-5]\d$/.test(t.trim());
 }
 
 /** The form's state for a stored pipeline's options (the server's defaults where absent). */
@@ -23,6 +52,8 @@ export function optionsToForm(o: Partial<PipelineOptions> | null | undefined): O
     include_running: o?.include_running ?? false,
     mirror_enabled: o?.mirror_projects?.enabled ?? false,
     mirror_client_key: o?.mirror_projects?.client_key ?? '',
+    notify: Object.fromEntries((o?.notify ?? []).map((n) => [n.connector_id, [...n.events]])),
+    daily_summary_at: o?.daily_summary_at ?? '',
   };
 }
 
@@ -39,6 +70,10 @@ export function formToOptions(f: OptionsForm, canMirror: boolean): PipelineOptio
     match_by_name: f.match_by_name,
     include_running: f.include_running,
     mirror_projects: { enabled: canMirror && f.mirror_enabled, client_key: client === '' ? null : client },
+    notify: Object.entries(f.notify)
+      .filter(([, events]) => events.length > 0)
+      .map(([id, events]) => ({ connector_id: Number(id), events: [...events] })),
+    daily_summary_at: f.daily_summary_at.trim() === '' ? null : f.daily_summary_at.trim(),
   };
 }
 

@@ -64,3 +64,14 @@ describe('settings schema forms', () => {
     expect(schemaFields(null)).toEqual([]);
   });
 });
+
+describe('list settings', () => {
+  it('edits an array of strings as text separated by commas or lines', () => {
+    const fields = schemaFields({ type: 'object', properties: { to: { type: 'array', items: { type: 'string' }, title: 'Recipients' } } });
+    expect(fields[0]?.type).toBe('list');
+    const values = initialValues(fields, { to: ['a@example.com', 'b@example.com'] });
+    expect(values.to).toBe('a@example.com, b@example.com');
+    expect(toPayload(fields, { to: 'a@example.com,\n b@example.com, ' })).toEqual({ to: ['a@example.com', 'b@example.com'] });
+    expect(toPayload(fields, { to: ' ' })).toEqual({});
+  });
+});

@@ -1,6 +1,7 @@
 /** Turns a connector kind's `settings_schema` (JSON Schema) into form fields, values and payloads. */
 
-export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'enum';
+/** `list`: an array of strings, edited as text separated by commas or new lines. */
+export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'enum' | 'list';
 
 export interface SchemaField {
   name: string;
@@ -25,6 +26,7 @@ function pickType(p: Json): FieldType {
   let t = p.type;
   if (Array.isArray(t)) t = t.find((x) => x !== 'null');
   if (t === 'number' || t === 'integer' || t === 'boolean') return t;
+  if (t === 'array') return 'list';
   return 'string';
 }
 
@@ -72,6 +74,7 @@ export function initialValues(fields: SchemaField[], existing?: Json | null): Fo
     }
     const v = existing && f.name in existing ? existing[f.name] : f.default;
     if (f.type === 'boolean') out[f.name] = v === undefined || v === null ? false : Boolean(v);
+    else if (f.type === 'list') out[f.name] = Array.isArray(v) ? v.map(String).join(', ') : '';
     else out[f.name] = v === undefined || v === null ? '' : String(v);
   }
   return out;
@@ -123,7 +126,12 @@ export function toPayload(fields: SchemaField[], values: FormValues): Json {
     }
     const s = typeof v === 'string' ? v.trim() : '';
     if (s === '') continue;
-    if (f.type === 'number') out[f.name] = Number(s);
+    if (f.type === 'list')
+      out[f.name] = s
+        .split(/[,\n]/)
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
+    else if (f.type === 'number') out[f.name] = Number(s);
     else if (f.type === 'integer') out[f.name] = Math.trunc(Number(s));
     else out[f.name] = f.writeOnly ? (v as string) : s;
   }

@@ -22,11 +22,11 @@ const ACTIONS: Record<AuditAction, true> = {
   mapping_deleted: true, settings_updated: true, sync_requested: true, sync_started: true, sync_finished: true,
   entry_created: true, entry_updated: true, entry_deleted: true, conflict_raised: true, conflict_resolved: true,
   webhook_received: true, webhook_rejected: true, project_mirrored: true, retention_purged: true, gdpr_exported: true,
-  gdpr_purged: true,
+  gdpr_purged: true, notification_sent: true, notification_failed: true,
 };
 export const AUDIT_ACTIONS = Object.keys(ACTIONS) as AuditAction[];
 /** Entity types the server records (`admin_user` for logins, `person` for GDPR requests). */
-const ENTITY_TYPES = ['admin_user', 'connector', 'pipeline', 'mapping', 'run', 'entry', 'conflict', 'settings', 'person'];
+const ENTITY_TYPES = ['admin_user', 'connector', 'pipeline', 'mapping', 'run', 'entry', 'conflict', 'settings', 'person', 'notification'];
 
 function rfcToLocalInput(v: string | null): string {
   if (!v) return '';

@@ -11,7 +11,7 @@ import { Field, Input } from '@/components/ui/input';
 import { Select } from '@/components/ui/select';
 import { toast } from '@/components/ui/toast';
 import { connectorsWithRole, dimensionCatalog, dimensionLabel, findKind, kindLabel, labelOfKind, withArticle } from '@/lib/kinds';
-import { formToOptions, mirrorAvailability, optionsToForm, type OptionsForm } from '@/lib/pipelineOptions';
+import { formToOptions, mirrorAvailability, NOTIFY_EVENTS, optionsToForm, toggleNotify, validSummaryTime, type OptionsForm } from '@/lib/pipelineOptions';
 import { hasErrors, positiveInt, required, type Errors } from '@/lib/validate';
 
 export function PipelineFormPage() {
@@ -37,6 +37,7 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
   // only kinds with the role: a notifier-only kind is never offered
   const sources = connectorsWithRole(connectors, kinds, 'source');
   const targets = connectorsWithRole(connectors, kinds, 'target');
+  const notifiers = connectorsWithRole(connectors, kinds, 'notifier');
   const kindOf = (id: string) => findKind(kinds, connectors.find((c) => String(c.id) === id)?.kind);
   const [source, setSource] = useState(String(pipeline?.source_connector_id ?? sources[0]?.id ?? ''));
   const [target, setTarget] = useState(String(pipeline?.target_connector_id ?? targets[0]?.id ?? ''));
@@ -76,6 +77,7 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
       target_connector_id: required(target, 'Target connector'),
       'schedule.interval_minutes': schedEnabled ? positiveInt(interval, 'Interval') : undefined,
       window_days: positiveInt(windowDays, 'Window'),
+      'options.daily_summary_at': validSummaryTime(options.daily_summary_at) ? undefined : 'Daily summary time must be HH:MM, e.g. 08:00',
     };
     setErrors(errs);
     if (hasErrors(errs)) {
@@ -287,6 +289,70 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
             )}
             {fieldError(errors, 'options.mirror_projects.enabled')}
             {fieldError(errors, 'options.mirror_projects.client_key')}
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Notifications</CardTitle>
+          </CardHeader>
+          <CardContent className="grid gap-3">
+            {notifiers.length === 0 ? (
+              <p className="text-sm text-slate-600">
+                No notifier yet. <Link className="text-blue-700 underline" to="/connectors/new">Add a Slack, e-mail or webhook connector</Link> to be told about failed runs, new conflicts and a daily summary.
+              </p>
+            ) : (
+              <table className="text-sm">
+                <thead>
+                  <tr className="text-left text-slate-600">
+                    <th className="py-1 pr-4 font-medium">Notifier</th>
+                    {NOTIFY_EVENTS.map((e) => (
+                      <th key={e.event} className="py-1 pr-4 font-medium">
+                        {e.label}
+                      </th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {notifiers.map((c) => (
+                    <tr key={c.id}>
+                      <td className="py-1 pr-4">
+                        {c.name} <span className="text-xs text-slate-500">({kindLabel(findKind(kinds, c.kind))})</span>
+                      </td>
+                      {NOTIFY_EVENTS.map((e) => (
+                        <td key={e.event} className="py-1 pr-4">
+                          <input
+                            type="checkbox"
+                            className="size-4 accent-blue-700"
+                            aria-label={`${e.label} to ${c.name}`}
+                            checked={(options.notify[c.id] ?? []).includes(e.event)}
+                            onChange={(ev) => setOpt('notify', toggleNotify(options.notify, c.id, e.event, ev.target.checked))}
+                          />
+                        </td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {Object.keys(errors)
+              .filter((k) => k.startsWith('options.notify'))
+              .map((k) => (
+                <div key={k}>{fieldError(errors, k)}</div>
+              ))}
+            <Field
+              id="daily_summary_at"
+              label="Daily summary at (local time)"
+              hint="HH:MM in the time zone of the settings; empty: the time set on the Settings page."
+              error={errors['options.daily_summary_at']}
+            >
+              <Input
+                id="daily_summary_at"
+                className="max-w-32"
+                value={options.daily_summary_at}
+                placeholder="settings’ default"
+                onChange={(e) => setOpt('daily_summary_at', e.target.value)}
+              />
+            </Field>
           </CardContent>
         </Card>
         <InlineError error={save.error} />

@@ -11,8 +11,71 @@ import { Field, Input } from '@/components/ui/input';
 import { toast } from '@/components/ui/toast';
 import { WebhookUrl } from '@/components/WebhookUrl';
 import { findKind, kindLabel, listWords } from '@/lib/kinds';
+import { validSummaryTime } from '@/lib/pipelineOptions';
 import { hasSecret as hasStoredSecret } from '@/lib/schemaForm';
 import { email as emailRule, positiveInt } from '@/lib/validate';
+
+/** The zone local dates and times are read in, and the default time of pipelines' daily summary. */
+function DailySummaryCard() {
+  const s = useSettings();
+  const save = useSaveSettings();
+  const [zone, setZone] = useState('');
+  const [at, setAt] = useState('');
+  const [errs, setErrs] = useState<{ timezone?: string; daily_summary_at?: string }>({});
+  useEffect(() => {
+    if (s.data) {
+      setZone(s.data.timezone);
+      setAt(s.data.daily_summary_at);
+    }
+  }, [s.data]);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const next = {
+      timezone: zone.trim() === '' ? 'Time zone is required' : undefined,
+      daily_summary_at: validSummaryTime(at) && at.trim() !== '' ? undefined : 'Time must be HH:MM, e.g. 08:00',
+    };
+    setErrs(next);
+    if (next.timezone || next.daily_summary_at || !s.data) return;
+    save.mutate(
+      { ...s.data, timezone: zone.trim(), daily_summary_at: at.trim() },
+      {
+        onSuccess: () => toast({ variant: 'success', title: 'Settings saved' }),
+        onError: (er) =>
+          er instanceof ApiError && setErrs({ timezone: er.fieldErrors.timezone, daily_summary_at: er.fieldErrors.daily_summary_at }),
+      },
+    );
+  };
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Daily summary</CardTitle>
+        <CardDescription>
+          Pipelines that notify about the daily summary send it at this local time, unless they set their own. Dates and times are read in this time zone.
+        </CardDescription>
+      </CardHeader>
+      <CardContent>
+        {s.isPending ? (
+          <Loading />
+        ) : s.error ? (
+          <ErrorState error={s.error} onRetry={() => void s.refetch()} />
+        ) : (
+          <form onSubmit={submit} noValidate className="flex flex-col gap-3 sm:flex-row sm:items-end">
+            <Field id="timezone" label="Time zone" required error={errs.timezone} className="sm:w-64">
+              <Input value={zone} placeholder="Europe/Berlin" onChange={(e) => setZone(e.target.value)} />
+            </Field>
+            <Field id="daily_summary_at" label="Daily summary at" required error={errs.daily_summary_at} className="sm:w-40">
+              <Input value={at} placeholder="08:00" onChange={(e) => setAt(e.target.value)} />
+            </Field>
+            <Button type="submit" disabled={save.isPending}>
+              {save.isPending ? 'Saving…' : 'Save'}
+            </Button>
+          </form>
+        )}
+        {save.error && !errs.timezone && !errs.daily_summary_at && <InlineError error={save.error} />}
+      </CardContent>
+    </Card>
+  );
+}
 
 function RetentionCard() {
   const s = useSettings();
@@ -248,6 +311,7 @@ export function SettingsPage() {
     <div className="grid grid-cols-1 gap-4">
       <PageHeader title="Settings" />
       <RetentionCard />
+      <DailySummaryCard />
       <WebhookCard />
       <PrivacyCard />
     </div>

@@ -202,11 +202,29 @@ fn to_api(kind: Option<&KindInfo>, c: timebridge_store::Connector) -> Connector 
 /// Checks that `url` is an absolute http(s) URL without credentials; returns it without
 /// a trailing slash.
 pub fn validate_base_url(url: &str) -> Result<String, ApiError> {
+    validate_base_url_with(url, &["http", "https"])
+}
+
+/// [`validate_base_url`] with the kind's own schemes (e-mail: `smtp`, `smtps`).
+fn validate_base_url_for(kind: &KindInfo, url: &str) -> Result<String, ApiError> {
+    validate_base_url_with(url, &kind.base_url_schemes())
+}
+
+fn validate_base_url_with(url: &str, schemes: &[&str]) -> Result<String, ApiError> {
     let url = url.trim();
-    let invalid = || ApiError::invalid_field("base_url", "must be an absolute http(s) URL");
+    let words: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
+    let invalid = || {
+        ApiError::invalid_field(
+            "base_url",
+            format!(
+                "must be an absolute URL starting with {}",
+                words.join(" or ")
+            ),
+        )
+    };
     let uri: axum::http::Uri = url.parse().map_err(|_| invalid())?;
     match uri.scheme_str() {
-        Some("http" | "https") => {}
+        Some(s) if schemes.contains(&s) => {}
         _ => return Err(invalid()),
     }
     let authority = uri.authority().ok_or_else(invalid)?;
@@ -364,7 +382,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Connector>), ApiError> {
     let kind = find_kind(&body.kind)?;
     let name = validate_name(&body.name)?;
-    let base_url = validate_base_url(&body.base_url)?;
+    let base_url = validate_base_url_for(&kind, &body.base_url)?;
     let api_token = validate_token(body.api_token)?;
     let split = split_settings(&kind, &body.settings)?;
     let has_token = api_token.is_some();
@@ -461,7 +479,7 @@ pub async fn update(
         .map_err(|e| not_found_as(e, "Connector"))?;
     let kind = find_kind(&current.kind)?;
     let name = validate_name(&body.name)?;
-    let base_url = validate_base_url(&body.base_url)?;
+    let base_url = validate_base_url_for(&kind, &body.base_url)?;
     let api_token = validate_token(body.api_token)?;
 
     let mut fields_changed: Vec<String> = Vec::new();
@@ -624,7 +642,8 @@ const TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// Calls what a sync will call, with one-item reads, and reports whether it works. A
 /// remote that refuses, cannot be reached or fails TLS is `ok: false` with the reason,
-/// never a 5xx.
+/// never a 5xx. A notifier (Slack, e-mail, signed webhook) also sends a test message
+/// (`details.test_message`).
 #[utoipa::path(
     post,
     path = "/api/connectors/{id}/test",
@@ -678,8 +697,82 @@ pub async fn test(
             details: json!({ "error_class": "timeout" }),
         },
     };
+    let report = match connector.as_notifier() {
+        Some(notifier) if report.ok => send_test_message(&state, id, notifier, report).await,
+        _ => report,
+    };
     tracing::info!(connector = id, ok = report.ok, "Connector tested.");
     Ok(Json(report))
+}
+
+/// A notifier's test also sends a test message (event `test`), audited like any
+/// notification; `details.test_message` says what happened.
+async fn send_test_message(
+    state: &AppState,
+    id: i64,
+    notifier: &dyn timebridge_connectors::Notifier,
+    mut report: TestResult,
+) -> TestResult {
+    use timebridge_connectors::{Notification, NotificationEvent};
+    use timebridge_core::notify::NotificationSummary;
+    let message = Notification {
+        event: NotificationEvent::Test,
+        delivery_id: uuid::Uuid::new_v4().to_string(),
+        pipeline: None,
+        run: None,
+        summary: NotificationSummary {
+            headline: "timebridge can reach you here: notifications of this connector arrive \
+                       like this message."
+                .into(),
+            ..Default::default()
+        },
+        url: crate::notify::links::connector(&state.config.public_url, id),
+    };
+    let sent = tokio::time::timeout(TEST_DEADLINE, notifier.deliver(&message)).await;
+    let (ok, detail, action) = match sent {
+        Ok(Ok(d)) => (
+            true,
+            json!({"sent": true, "delivery_id": message.delivery_id,
+                                   "details": d.details}),
+            AuditAction::NotificationSent,
+        ),
+        Ok(Err(e)) => (
+            false,
+            json!({"sent": false, "error": e.to_string(),
+                                     "error_class": e.class()}),
+            AuditAction::NotificationFailed,
+        ),
+        Err(_) => (
+            false,
+            json!({"sent": false, "error": "no answer in time",
+                                 "error_class": "timeout"}),
+            AuditAction::NotificationFailed,
+        ),
+    };
+    record(
+        state,
+        Actor::Admin,
+        action,
+        "connector",
+        Some(id.to_string()),
+        json!({"connector_id": id, "event": NotificationEvent::Test, "test_message": detail}),
+        None,
+    )
+    .await;
+    if let Value::Object(map) = &mut report.details {
+        map.insert("test_message".into(), detail.clone());
+    }
+    if !ok {
+        report.ok = false;
+        report.message = format!(
+            "{} But the test message was not delivered: {}",
+            report.message,
+            detail["error"].as_str().unwrap_or("unknown error")
+        );
+    } else {
+        report.message = format!("{} A test message was sent.", report.message);
+    }
+    report
 }
 
 /// One option of a catalog.

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
+use timebridge_connectors::NotificationEvent;
 use timebridge_connectors::registry::{self, Feature, Role};
 use timebridge_store::AuditAction;
 use timebridge_store::StoreError;
@@ -64,6 +65,31 @@ pub struct PipelineOptions {
     /// sources with the `create_projects` feature.
     #[serde(default)]
     pub mirror_projects: MirrorProjects,
+    /// Notifiers and the events each gets [none].
+    #[serde(default)]
+    pub notify: Vec<NotifyTarget>,
+    /// Local time (`HH:MM`, settings `timezone`) of the daily summary; null: the settings'
+    /// `daily_summary_at` (default `08:00`).
+    #[serde(default)]
+    pub daily_summary_at: Option<String>,
+}
+
+/// One notifier of a pipeline and the events it gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotifyTarget {
+    /// A connector with the `notifier` role.
+    pub connector_id: i64,
+    /// Events it is told about.
+    pub events: Vec<NotificationEvent>,
+}
+
+/// `notify[]` in a request: events by name, checked (an unknown one is a 422).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NotifyInput {
+    /// A connector with the `notifier` role.
+    pub connector_id: i64,
+    /// `run_failed`, `run_partial`, `conflicts_raised`, `daily_summary`.
+    pub events: Vec<String>,
 }
 
 /// The `mirror_projects` option.
@@ -138,6 +164,12 @@ pub struct OptionsInput {
     pub include_running: Option<bool>,
     /// Mirror the target's projects into the source.
     pub mirror_projects: Option<MirrorProjectsInput>,
+    /// Notifiers and their events (replaces the list).
+    pub notify: Option<Vec<NotifyInput>>,
+    /// `HH:MM`, or null for the settings' default.
+    #[serde(default, deserialize_with = "key_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub daily_summary_at: Option<Option<String>>,
 }
 
 /// Body of `POST /api/pipelines` and `PUT /api/pipelines/{id}`.
@@ -275,6 +307,23 @@ async fn build_input(
             },
             None => old_options.mirror_projects,
         },
+        notify: match input.notify {
+            Some(list) => check_notify(state, list).await?,
+            None => old_options.notify,
+        },
+        daily_summary_at: match input.daily_summary_at {
+            Some(Some(t)) => {
+                if crate::notify::daily::parse_time(&t).is_none() {
+                    return Err(ApiError::invalid_field(
+                        "options.daily_summary_at",
+                        "must be a local time HH:MM (00:00 to 23:59)",
+                    ));
+                }
+                Some(t.trim().to_owned())
+            }
+            Some(None) => None,
+            None => old_options.daily_summary_at,
+        },
     };
     if options.mirror_projects.enabled {
         check_source_feature(
@@ -296,6 +345,52 @@ async fn build_input(
         window_days,
         options: serde_json::to_value(options).map_err(|e| ApiError::Internal(e.into()))?,
     })
+}
+
+/// Checks `notify`: each connector exists and is a notifier, each event is known and can
+/// be subscribed to; the same connector twice is merged.
+async fn check_notify(
+    state: &AppState,
+    list: Vec<NotifyInput>,
+) -> Result<Vec<NotifyTarget>, ApiError> {
+    let mut out: Vec<NotifyTarget> = Vec::new();
+    for (i, n) in list.into_iter().enumerate() {
+        check_connector_role(
+            state,
+            &format!("options.notify[{i}].connector_id"),
+            n.connector_id,
+            Role::Notifier,
+        )
+        .await?;
+        let mut events = Vec::new();
+        for (j, name) in n.events.iter().enumerate() {
+            let event = name
+                .parse::<NotificationEvent>()
+                .ok()
+                .filter(|e| NotificationEvent::SUBSCRIBABLE.contains(e))
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        &format!("options.notify[{i}].events[{j}]"),
+                        format!(
+                            "{name:?} is not an event (one of run_failed, run_partial,                              conflicts_raised, daily_summary)"
+                        ),
+                    )
+                })?;
+            events.push(event);
+        }
+        match out.iter_mut().find(|t| t.connector_id == n.connector_id) {
+            Some(t) => t.events.extend(events),
+            None => out.push(NotifyTarget {
+                connector_id: n.connector_id,
+                events,
+            }),
+        }
+    }
+    for t in &mut out {
+        t.events.sort();
+        t.events.dedup();
+    }
+    Ok(out)
 }
 
 /// 422 on `field` unless the source connector's kind has `feature`.

@@ -21,6 +21,10 @@ pub struct Settings {
     /// deleted by a daily job.
     #[schema(minimum = 1)]
     pub retention_days: i64,
+    /// IANA time zone that local times and dates are read in (the daily summary) [UTC].
+    pub timezone: String,
+    /// Local time (`HH:MM`) of the daily summary of pipelines that set none [08:00].
+    pub daily_summary_at: String,
 }
 
 /// Body of `PUT /api/settings`; omitted fields keep their values.
@@ -29,11 +33,17 @@ pub struct SettingsUpdate {
     /// At least 1.
     #[schema(minimum = 1)]
     pub retention_days: Option<i64>,
+    /// An IANA time zone such as `Europe/Berlin`.
+    pub timezone: Option<String>,
+    /// `HH:MM`.
+    pub daily_summary_at: Option<String>,
 }
 
 fn to_api(s: &timebridge_store::Settings) -> Settings {
     Settings {
         retention_days: s.retention_days,
+        timezone: s.timezone.clone(),
+        daily_summary_at: s.daily_summary_at.clone(),
     }
 }
 
@@ -82,6 +92,24 @@ pub async fn update(
         }
         after.retention_days = days;
     }
+    if let Some(tz) = body.timezone {
+        if tz.trim().parse::<chrono_tz::Tz>().is_err() {
+            return Err(ApiError::invalid_field(
+                "timezone",
+                "must be an IANA time zone such as Europe/Berlin",
+            ));
+        }
+        after.timezone = tz.trim().to_owned();
+    }
+    if let Some(at) = body.daily_summary_at {
+        if crate::notify::daily::parse_time(&at).is_none() {
+            return Err(ApiError::invalid_field(
+                "daily_summary_at",
+                "must be a local time HH:MM (00:00 to 23:59)",
+            ));
+        }
+        after.daily_summary_at = at.trim().to_owned();
+    }
     state
         .store
         .put_settings(&after)
@@ -93,7 +121,11 @@ pub async fn update(
         AuditAction::SettingsUpdated,
         "settings",
         None,
-        json!({ "changes": { "retention_days": { "from": before.retention_days, "to": after.retention_days } } }),
+        json!({ "changes": {
+            "retention_days": { "from": before.retention_days, "to": after.retention_days },
+            "timezone": { "from": before.timezone, "to": after.timezone },
+            "daily_summary_at": { "from": before.daily_summary_at, "to": after.daily_summary_at },
+        } }),
         ip.map(|ip| ip.to_string()),
     )
     .await;

@@ -187,6 +187,9 @@ async fn handle(
     let kind = webhook_kind(kind)?;
     let connector = webhook_connector(&state, kind, connector_id).await?;
     let protocol: &dyn WebhookProtocol = kind.spec.protocol;
+    if let Some(commands) = protocol.as_command() {
+        return command(&state, ip, kind, &connector, commands, &headers, &body).await;
+    }
     let verified = match &connector.secret {
         None => Err(WebhookRejection::NoSecret),
         Some(secret) => protocol.verify(&headers, &body, secret.expose().as_bytes()),
@@ -261,6 +264,67 @@ async fn handle(
     Ok(ack(true, record_ids))
 }
 
+/// How long a chat command may take to answer (Slack waits 3 s).
+const COMMAND_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2500);
+
+/// A chat command (a kind whose protocol has [`WebhookProtocol::as_command`]): verified
+/// with this server's clock (replay window), answered at once, 200 with the kind's JSON.
+async fn command(
+    state: &AppState,
+    ip: Option<String>,
+    kind: WebhookKind,
+    connector: &WebhookConnector,
+    protocol: &dyn timebridge_connectors::command::CommandProtocol,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let verified = match &connector.secret {
+        None => Err(WebhookRejection::NoSecret),
+        Some(secret) => {
+            protocol.verify(headers, body, secret.expose().as_bytes(), state.clock.now())
+        }
+    };
+    if let Err(rejection) = verified {
+        state.webhooks.count(&state.webhooks.rejected);
+        record(
+            state,
+            Actor::Webhook,
+            AuditAction::WebhookRejected,
+            "connector",
+            Some(connector.id.to_string()),
+            json!({"reason": rejection.reason(), "kind": kind.kind}),
+            ip,
+        )
+        .await;
+        return Err(rejection_error(&rejection));
+    }
+    let call = protocol.parse(headers, body).map_err(|rejection| {
+        state.webhooks.count(&state.webhooks.invalid);
+        rejection_error(&rejection)
+    })?;
+    state.webhooks.count(&state.webhooks.accepted);
+    record(
+        state,
+        Actor::Webhook,
+        AuditAction::WebhookReceived,
+        "connector",
+        Some(connector.id.to_string()),
+        json!({"kind": kind.kind, "command": format!("{:?}", call.command), "user": call.user}),
+        ip,
+    )
+    .await;
+    let answer = crate::notify::command::answer(state, connector.id, call.command, call.user);
+    let reply = match tokio::time::timeout(COMMAND_DEADLINE, answer).await {
+        Ok(reply) => reply.map_err(store_error)?,
+        Err(_) => {
+            return Err(ApiError::Unavailable(
+                "The answer took too long; try again in a moment.".into(),
+            ));
+        }
+    };
+    Ok((StatusCode::OK, axum::Json(protocol.render(&reply))).into_response())
+}
+
 fn ack(accepted: bool, record_ids: Option<Vec<i64>>) -> Response {
     (
         StatusCode::ACCEPTED,
@@ -285,9 +349,10 @@ fn ack(accepted: bool, record_ids: Option<Vec<i64>>) -> Response {
     ),
     request_body(content = Object, description = "The kind's payload, e.g. Zammad's default body: {\"ticket\":{…},\"article\":{…}}"),
     responses(
+        (status = 200, description = "A chat command (kind `slack`: a slash command, form-encoded) answered in the kind's JSON", body = Object),
         (status = 202, description = "Acknowledged; a run of what the payload names is queued", body = WebhookAck),
         (status = 400, description = "Unparseable (e.g. not JSON, or no ticket.id)", body = ErrorResponse),
-        (status = 401, description = "Missing or wrong signature, or no secret configured", body = ErrorResponse),
+        (status = 401, description = "Missing or wrong signature, a stale timestamp (chat commands: more than 300 s away), or no secret configured", body = ErrorResponse),
         (status = 404, description = "Unknown kind, a kind without webhooks, or no connector of that kind with this id", body = ErrorResponse),
         (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
     )

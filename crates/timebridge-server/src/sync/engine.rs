@@ -542,7 +542,10 @@ async fn write(
                 Some(written.target_id.clone()),
                 json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "source_key": key,
                        "begin": desired.begin, "end": desired.end,
-                       "duration_seconds": desired.duration_seconds}),
+                       "duration_seconds": desired.duration_seconds,
+                       // The daily summary's hours by project.
+                       "project": desired.project.as_ref()
+                           .map(|p| p.name.clone().unwrap_or_else(|| p.key.clone()))}),
                 None,
             )
             .await;

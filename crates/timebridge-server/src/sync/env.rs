@@ -30,6 +30,8 @@ pub struct SyncEnv {
     pub fences: Fences,
     /// Wakes the worker when a run was queued.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Wakes the notification delivery worker when a run's end enqueued notifications.
+    pub notify_wake: Arc<tokio::sync::Notify>,
     /// When this process last ran the retention purge.
     pub retention_ran_at: Arc<std::sync::Mutex<Option<DateTime<Utc>>>>,
     /// Runs finished and entries processed by this process, for `/metrics`.
@@ -68,6 +70,7 @@ impl SyncEnv {
             progress: ProgressBoard::default(),
             fences: Fences::default(),
             wake: Arc::new(tokio::sync::Notify::new()),
+            notify_wake: Arc::new(tokio::sync::Notify::new()),
             retention_ran_at: Arc::default(),
             counters: Arc::default(),
             stopping: Arc::default(),
@@ -92,6 +95,7 @@ impl FromRef<AppState> for SyncEnv {
             progress: state.progress.clone(),
             fences: state.fences.clone(),
             wake: state.wake.clone(),
+            notify_wake: state.notify_wake.clone(),
             retention_ran_at: state.retention_ran_at.clone(),
             counters: state.counters.clone(),
             stopping: Arc::default(),

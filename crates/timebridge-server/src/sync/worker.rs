@@ -322,6 +322,8 @@ pub async fn run_claimed(
         .counters
         .record(run.pipeline_id, report.status, outcomes);
     state.run_finished.notify_waiters();
+    // Its notifications were enqueued with the end; the delivery worker sends them.
+    state.notify_wake.notify_one();
     let s = report.stats;
     record(
         state,

@@ -239,7 +239,8 @@ api_test!(async fn pipeline_options_round_trip_with_their_defaults(app) {
     assert_eq!(p["options"], json!({
         "default_project": null, "default_activity": null, "unmapped_user": "conflict",
         "match_by_name": false, "include_running": false,
-        "mirror_projects": {"enabled": false, "client_key": null}}));
+        "mirror_projects": {"enabled": false, "client_key": null},
+        "notify": [], "daily_summary_at": null}));
     let put = |options: Value| {
         let token = token.clone();
         let p = p.clone();
@@ -256,7 +257,8 @@ api_test!(async fn pipeline_options_round_trip_with_their_defaults(app) {
     let want = json!({
         "default_project": null, "default_activity": null, "unmapped_user": "conflict",
         "match_by_name": true, "include_running": true,
-        "mirror_projects": {"enabled": false, "client_key": "42"}});
+        "mirror_projects": {"enabled": false, "client_key": "42"},
+        "notify": [], "daily_summary_at": null});
     assert_eq!(got["options"], want);
     // Omitted options keep their values; the stored pipeline reads the same.
     let (status, got) = put(json!({"unmapped_user": "token_user"})).await;

@@ -14,7 +14,8 @@ api_test!(async fn pipelines_get_contract_defaults_and_support_crud(app) {
     assert_eq!(p["window_days"], 31);
     assert_eq!(p["options"], json!({"default_project": null, "default_activity": null, "unmapped_user": "conflict",
         "match_by_name": false, "include_running": false,
-        "mirror_projects": {"enabled": false, "client_key": null}}));
+        "mirror_projects": {"enabled": false, "client_key": null},
+        "notify": [], "daily_summary_at": null}));
 
     let (status, p) = app
         .send_json(Method::PUT, &format!("/api/pipelines/{id}"), &token, &json!({
@@ -29,7 +30,8 @@ api_test!(async fn pipelines_get_contract_defaults_and_support_crud(app) {
     assert_eq!(p["window_days"], 7);
     assert_eq!(p["options"], json!({"default_project": "12", "default_activity": "3", "unmapped_user": "token_user",
         "match_by_name": false, "include_running": false,
-        "mirror_projects": {"enabled": false, "client_key": null}}));
+        "mirror_projects": {"enabled": false, "client_key": null},
+        "notify": [], "daily_summary_at": null}));
 
     let (_, list) = app.get_json("/api/pipelines", &token).await;
     assert_eq!(list["total"], 1);

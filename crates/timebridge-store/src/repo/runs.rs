@@ -528,6 +528,10 @@ impl Store {
                 .exec(&txn)
                 .await?;
         }
+        // The notifications the end owes, in the same transaction: never lost, never twice.
+        let notifications =
+            crate::repo::notifications::run_notifications(&txn, run, outcome.status).await?;
+        crate::repo::notifications::insert_notifications(&txn, &notifications, now).await?;
         pipeline_lease::Entity::update_many()
             .col_expr(
                 pipeline_lease::Column::Owner,
@@ -546,20 +550,42 @@ impl Store {
     }
 
     /// Puts runs whose worker's lease expired back in the queue (or fails them after
-    /// [`MAX_ATTEMPTS`] claims); returns how many were touched.
+    /// [`MAX_ATTEMPTS`] claims, enqueueing their `run_failed` notifications in the same
+    /// transaction); returns how many were touched.
     pub async fn requeue_expired_runs(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        let failed = run::Entity::update_many()
-            .col_expr(run::Column::Status, Expr::value(RunStatus::Failed))
-            .col_expr(
-                run::Column::Error,
-                Expr::value("the worker running it stopped and it failed too often to retry"),
-            )
-            .col_expr(run::Column::FinishedAt, Expr::value(now))
+        let exhausted = run::Entity::find()
             .filter(run::Column::Status.eq(RunStatus::Running))
             .filter(run::Column::LeaseUntil.lt(now))
             .filter(run::Column::Attempts.gte(MAX_ATTEMPTS))
-            .exec(&self.db)
+            .all(&self.db)
             .await?;
+        let mut failed_count = 0;
+        for m in exhausted {
+            let txn = self.db.begin().await?;
+            let res = run::Entity::update_many()
+                .col_expr(run::Column::Status, Expr::value(RunStatus::Failed))
+                .col_expr(
+                    run::Column::Error,
+                    Expr::value("the worker running it stopped and it failed too often to retry"),
+                )
+                .col_expr(run::Column::FinishedAt, Expr::value(now))
+                .filter(run::Column::Id.eq(m.id))
+                .filter(run::Column::Status.eq(RunStatus::Running))
+                .filter(run::Column::LeaseUntil.lt(now))
+                .exec(&txn)
+                .await?;
+            if res.rows_affected == 1 {
+                let rows = crate::repo::notifications::run_notifications(
+                    &txn,
+                    &conv(m),
+                    RunStatus::Failed,
+                )
+                .await?;
+                crate::repo::notifications::insert_notifications(&txn, &rows, now).await?;
+                failed_count += 1;
+            }
+            txn.commit().await?;
+        }
         let requeued = run::Entity::update_many()
             .col_expr(run::Column::Status, Expr::value(RunStatus::Queued))
             .col_expr(run::Column::LeaseOwner, Expr::value(Option::<String>::None))
@@ -567,7 +593,7 @@ impl Store {
             .filter(run::Column::LeaseUntil.lt(now))
             .exec(&self.db)
             .await?;
-        Ok(failed.rows_affected + requeued.rows_affected)
+        Ok(failed_count + requeued.rows_affected)
     }
 
     /// Replaces the items of a run (a retried run records its final outcomes only).

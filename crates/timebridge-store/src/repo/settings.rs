@@ -11,16 +11,33 @@ pub struct Settings {
     /// Run items, resolved conflicts and audit events older than this are purged daily.
     #[serde(default = "default_retention_days")]
     pub retention_days: i64,
+    /// The IANA time zone local times and dates are read in (the daily summary).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Local time (`HH:MM`) of each pipeline's daily summary, unless the pipeline sets
+    /// its own `daily_summary_at`.
+    #[serde(default = "default_daily_summary_at")]
+    pub daily_summary_at: String,
 }
 
 fn default_retention_days() -> i64 {
     90
 }
 
+fn default_timezone() -> String {
+    "UTC".into()
+}
+
+fn default_daily_summary_at() -> String {
+    "08:00".into()
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
             retention_days: default_retention_days(),
+            timezone: default_timezone(),
+            daily_summary_at: default_daily_summary_at(),
         }
     }
 }
