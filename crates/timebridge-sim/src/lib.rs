@@ -42,6 +42,7 @@
 pub mod clock;
 pub mod clockify;
 pub mod faults;
+pub mod jibble;
 pub mod kimai;
 pub mod odoo;
 pub mod seed;
@@ -57,6 +58,7 @@ use chrono::{DateTime, TimeZone, Utc};
 pub use clock::Clock;
 pub use clockify::{ClockifyControl, ClockifySim};
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
+pub use jibble::{JibbleControl, JibbleSim};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use odoo::{OdooControl, OdooSim};
 pub use seed::Seed;
@@ -128,6 +130,8 @@ pub enum SimKind {
     Timetracker,
     /// The Clockify (API v1) simulator, with an agency and a contractor workspace.
     Clockify,
+    /// The Jibble (API v1, OData) simulator: identity, workspace and time tracking.
+    Jibble,
 }
 
 impl std::str::FromStr for SimKind {
@@ -139,8 +143,10 @@ impl std::str::FromStr for SimKind {
             "odoo" => Ok(SimKind::Odoo),
             "timetracker" => Ok(SimKind::Timetracker),
             "clockify" => Ok(SimKind::Clockify),
+            "jibble" => Ok(SimKind::Jibble),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker or clockify)"
+                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker, \
+                 clockify or jibble)"
             )),
         }
     }
@@ -180,7 +186,7 @@ pub async fn start_both(opts: SimOptions) -> Result<(ZammadSim, KimaiSim), SimEr
 }
 
 /// Starts one simulator on `127.0.0.1:port`, prints its URL and token, and serves until
-/// Ctrl-C. Used by `timebridge sim zammad|kimai|odoo|timetracker|clockify`.
+/// Ctrl-C. Used by `timebridge sim zammad|kimai|odoo|timetracker|clockify|jibble`.
 pub async fn run_standalone(
     kind: SimKind,
     port: u16,
@@ -243,6 +249,19 @@ pub async fn run_standalone(
                 sim.agency_workspace,
                 sim.contractor_token,
                 sim.contractor_workspace
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::Jibble => {
+            let sim = JibbleSim::start(opts).await?;
+            println!(
+                "Jibble simulator listening on {} (token endpoint {}/connect/token, APIs under \
+                 {}; client id: {}, client secret: {token}; seed: {seed:?})",
+                sim.url,
+                sim.url,
+                sim.api_url(),
+                sim.client_id
             );
             let _ = tokio::signal::ctrl_c().await;
             sim.shutdown().await;
