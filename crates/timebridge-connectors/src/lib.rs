@@ -11,6 +11,7 @@ pub mod clockify;
 pub mod connector;
 pub mod error;
 pub mod http;
+pub mod jibble;
 pub mod kimai;
 pub mod marker;
 pub mod oauth;
