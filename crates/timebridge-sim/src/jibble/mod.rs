@@ -24,12 +24,15 @@
 //! `$orderby` is a 400, `$select`/`$expand` are ignored (every field is sent), ties in
 //! `$orderby` are broken by id, and without `$top` an answer holds the largest page.
 //! Writes of time entries are not served (the connector is a source).
+//! [`JibbleControl::relay_webhook`] plays the relay (n8n, Make) that tells timebridge.
 
 mod odata;
+mod relay;
 mod routes;
 mod seed;
 pub(crate) mod state;
 
+pub use relay::relay_signature;
 pub use seed::PRIVATE_DOMAIN;
 pub use state::{
     ClockIn, JibbleConfig, JibbleControl, LUNCH_BREAK_ID, Named, NewPerson, NewPunch,
