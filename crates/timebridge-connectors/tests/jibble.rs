@@ -328,6 +328,7 @@ async fn breaks_switches_and_a_running_clock_in_pair_as_a_person_expects() {
     assert_eq!(secs(&c2.id), Some(2 * 3600));
     assert_eq!(entry(&batch, &a.id).description, "Sprint work");
     let r = entry(&batch, &running.id);
+    assert_eq!(r.begin, utc("2026-03-03T07:15:00Z"));
     assert!(r.running && r.end.is_none() && r.duration_seconds.is_none());
     assert_eq!(batch.entries.len(), 4, "the break is no entry");
     assert_eq!(
@@ -454,4 +455,18 @@ async fn the_catalogs_list_people_activities_and_projects() {
     assert!(c.catalog("tasks").await.is_err());
     let report = c.test().await;
     assert!(report.ok, "{report:?}");
+}
+
+#[tokio::test]
+async fn fractions_of_a_second_are_cut_so_that_entries_keep_whole_seconds() {
+    let (sim, anna, _) = two_people().await;
+    let a = sim
+        .clock_in(&anna, utc("2026-03-02T07:59:59.730Z"), ClockIn::default())
+        .unwrap();
+    sim.clock_out(&anna, utc("2026-03-02T16:00:00.250Z")).unwrap();
+    let batch = read(&build(&sim, json!({})), days(2, 2), &[]).await;
+    let e = entry(&batch, &a.id);
+    assert_eq!(e.begin, utc("2026-03-02T07:59:59Z"));
+    assert_eq!(e.end, Some(utc("2026-03-02T16:00:00Z")));
+    assert_eq!(e.duration_seconds, Some(8 * 3600 + 1));
 }

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use timebridge_core::entry::{Entry, NamedRef, UserRef};
 
 use super::api::ApiPunch;
@@ -23,10 +23,13 @@ const PAD_DAYS: i64 = 1;
 /// What the description says of an interval Jibble closed itself.
 pub(crate) const AUTO_OUT_NOTE: &str = "clocked out automatically by Jibble (AutoOut)";
 
+/// A punch's instant, cut to the whole second: Jibble keeps fractions of a second (a
+/// clock-in at 08:59:59.730), people read punches to the minute, and targets keep whole
+/// seconds (Odoo refuses anything finer). Cutting keeps the order of a person's punches.
 fn instant(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text.trim())
         .ok()
-        .map(|d| d.to_utc())
+        .and_then(|d| d.to_utc().with_nanosecond(0))
 }
 
 impl JibbleConnector {
