@@ -89,11 +89,8 @@ fn main() -> anyhow::Result<()> {
     let root = workspace_root();
     let wants = |figure: &str| args.only.is_empty() || args.only.iter().any(|o| o == figure);
     // Only the figures that run the `timebridge` process need its release build.
-    let needs_binary = wants("sync")
-        || wants("webhook")
-        || wants("pairs")
-        || wants("clockify")
-        || wants("jibble");
+    let needs_binary =
+        wants("sync") || wants("webhook") || wants("pairs") || wants("clockify") || wants("jibble");
     if needs_binary && !args.no_build {
         build_binary(&root)?;
     }

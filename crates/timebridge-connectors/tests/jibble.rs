@@ -144,11 +144,18 @@ async fn a_month_is_read_completely_in_full_pages_of_top_and_skip() {
         time_entry_pages(&sim)
     );
     // Every interval ends after it begins; none of the seed's is running.
-    assert!(batch.entries.iter().all(|e| !e.running && e.duration_seconds.unwrap() > 0));
+    assert!(
+        batch
+            .entries
+            .iter()
+            .all(|e| !e.running && e.duration_seconds.unwrap() > 0)
+    );
     // A person's day with a lunch break is two entries whose lengths leave the break out.
     let people = sim.people();
     let e = &batch.entries[0];
-    let person = people.iter().find(|p| Some(&p.id) == e.user.as_ref().map(|u| &u.key));
+    let person = people
+        .iter()
+        .find(|p| Some(&p.id) == e.user.as_ref().map(|u| &u.key));
     assert_eq!(
         e.user.as_ref().and_then(|u| u.email.clone()),
         person.and_then(|p| p.email.clone())
@@ -164,7 +171,11 @@ async fn a_server_that_caps_its_pages_below_top_is_read_completely_by_its_count(
     assert_eq!(keys(&batch), expected(&sim, days(1, 31)));
     // Every page the server cut short was followed by another, as the count asked.
     let rows = sim.punches().len();
-    assert!(time_entry_pages(&sim) >= rows / 40, "{} pages", time_entry_pages(&sim));
+    assert!(
+        time_entry_pages(&sim) >= rows / 40,
+        "{} pages",
+        time_entry_pages(&sim)
+    );
 }
 
 #[tokio::test]
@@ -196,7 +207,12 @@ async fn a_token_is_fetched_once_and_an_expired_one_is_replaced_after_a_401() {
     let again = read(&c, days(1, 31), &[]).await;
     assert_eq!(keys(&again), keys(&first));
     assert_eq!(sim.tokens_issued(), 2);
-    let refused = sim.log().entries().iter().filter(|r| r.status == 401).count();
+    let refused = sim
+        .log()
+        .entries()
+        .iter()
+        .filter(|r| r.status == 401)
+        .count();
     assert_eq!(refused, 1, "one refusal, then the new token");
 }
 
@@ -240,8 +256,15 @@ async fn the_credentials_go_where_the_token_endpoint_wants_them() {
         .test()
         .await;
     assert!(!wrong.ok);
-    assert_eq!(wrong.details["failed_step"], json!("Getting an access token"));
-    assert!(!wrong.message.contains("not-the-secret"), "{}", wrong.message);
+    assert_eq!(
+        wrong.details["failed_step"],
+        json!("Getting an access token")
+    );
+    assert!(
+        !wrong.message.contains("not-the-secret"),
+        "{}",
+        wrong.message
+    );
 }
 
 #[tokio::test]
@@ -312,14 +335,22 @@ async fn breaks_switches_and_a_running_clock_in_pair_as_a_person_expects() {
         note: Some("Sprint work".into()),
         ..ClockIn::default()
     };
-    let a = sim.clock_in(&anna, utc("2026-03-02T07:00:00Z"), dev.clone()).unwrap();
+    let a = sim
+        .clock_in(&anna, utc("2026-03-02T07:00:00Z"), dev.clone())
+        .unwrap();
     sim.start_break(&anna, utc("2026-03-02T11:00:00Z")).unwrap();
-    let b = sim.clock_in(&anna, utc("2026-03-02T11:30:00Z"), ClockIn::default()).unwrap();
+    let b = sim
+        .clock_in(&anna, utc("2026-03-02T11:30:00Z"), ClockIn::default())
+        .unwrap();
     // Clocked in again while clocked in: a switch, which ends the first part.
-    let c2 = sim.clock_in(&anna, utc("2026-03-02T14:00:00Z"), ClockIn::default()).unwrap();
+    let c2 = sim
+        .clock_in(&anna, utc("2026-03-02T14:00:00Z"), ClockIn::default())
+        .unwrap();
     sim.clock_out(&anna, utc("2026-03-02T16:00:00Z")).unwrap();
     // The next day: clocked in, still going.
-    let running = sim.clock_in(&anna, utc("2026-03-03T07:15:00Z"), ClockIn::default()).unwrap();
+    let running = sim
+        .clock_in(&anna, utc("2026-03-03T07:15:00Z"), ClockIn::default())
+        .unwrap();
     let c = build(&sim, json!({}));
     let batch = read(&c, days(2, 3), &[]).await;
     let secs = |k: &str| entry(&batch, k).duration_seconds;
@@ -341,7 +372,9 @@ async fn breaks_switches_and_a_running_clock_in_pair_as_a_person_expects() {
 async fn an_out_without_an_in_ends_nothing_and_auto_out_is_said() {
     let (sim, anna, ben) = two_people().await;
     sim.clock_out(&ben, utc("2026-03-02T09:00:00Z")).unwrap();
-    let a = sim.clock_in(&anna, utc("2026-03-02T08:00:00Z"), ClockIn::default()).unwrap();
+    let a = sim
+        .clock_in(&anna, utc("2026-03-02T08:00:00Z"), ClockIn::default())
+        .unwrap();
     sim.auto_out(&anna, utc("2026-03-02T19:00:00Z")).unwrap();
     let c = build(&sim, json!({}));
     let batch = read(&c, days(2, 2), &[]).await;
@@ -350,7 +383,10 @@ async fn an_out_without_an_in_ends_nothing_and_auto_out_is_said() {
     assert_eq!(e.duration_seconds, Some(11 * 3600));
     assert!(e.description.contains("AutoOut"), "{}", e.description);
     assert!(
-        batch.notes.iter().any(|n| n.contains("1 clock-outs without a clock-in")),
+        batch
+            .notes
+            .iter()
+            .any(|n| n.contains("1 clock-outs without a clock-in")),
         "{:?}",
         batch.notes
     );
@@ -360,12 +396,22 @@ async fn an_out_without_an_in_ends_nothing_and_auto_out_is_said() {
 async fn a_session_across_midnight_belongs_to_its_clock_in_and_the_window_is_utc() {
     let (sim, anna, ben) = two_people().await;
     // Ben (UTC) works 22:00–02:00: the clock-out belongs to the 2nd.
-    let night = sim.clock_in(&ben, utc("2026-03-02T22:00:00Z"), ClockIn::default()).unwrap();
+    let night = sim
+        .clock_in(&ben, utc("2026-03-02T22:00:00Z"), ClockIn::default())
+        .unwrap();
     let out = sim.clock_out(&ben, utc("2026-03-03T02:00:00Z")).unwrap();
-    assert_eq!(out.belongs_to_date, NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
+    assert_eq!(
+        out.belongs_to_date,
+        NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    );
     // Anna (Berlin) clocks in at 00:30 on the 3rd local time: 23:30 UTC on the 2nd.
-    let early = sim.clock_in(&anna, utc("2026-03-02T23:30:00Z"), ClockIn::default()).unwrap();
-    assert_eq!(early.belongs_to_date, NaiveDate::from_ymd_opt(2026, 3, 3).unwrap());
+    let early = sim
+        .clock_in(&anna, utc("2026-03-02T23:30:00Z"), ClockIn::default())
+        .unwrap();
+    assert_eq!(
+        early.belongs_to_date,
+        NaiveDate::from_ymd_opt(2026, 3, 3).unwrap()
+    );
     sim.clock_out(&anna, utc("2026-03-03T03:30:00Z")).unwrap();
     let c = build(&sim, json!({}));
     let on_2nd = read(&c, days(2, 2), &[]).await;
@@ -379,11 +425,15 @@ async fn a_session_across_midnight_belongs_to_its_clock_in_and_the_window_is_utc
 #[tokio::test]
 async fn a_session_that_ends_beyond_the_read_is_completed_through_its_chain() {
     let (sim, _, ben) = two_people().await;
-    let start = sim.clock_in(&ben, utc("2026-03-02T08:00:00Z"), ClockIn::default()).unwrap();
+    let start = sim
+        .clock_in(&ben, utc("2026-03-02T08:00:00Z"), ClockIn::default())
+        .unwrap();
     let out = sim.clock_out(&ben, utc("2026-03-05T08:00:00Z")).unwrap();
     // Jibble filed the clock-out under a later day than the read covers.
-    sim.edit_punch(&out.id, |p| p.belongs_to_date = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap())
-        .unwrap();
+    sim.edit_punch(&out.id, |p| {
+        p.belongs_to_date = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap()
+    })
+    .unwrap();
     let c = build(&sim, json!({}));
     let batch = read(&c, days(2, 2), &[]).await;
     let e = entry(&batch, &start.id);
@@ -396,16 +446,28 @@ async fn a_person_the_workspace_does_not_list_is_read_without_an_email_and_named
     let (sim, _, _) = two_people().await;
     let stranger = "5eed0000-0000-4000-8000-00000000abcd";
     let p = sim
-        .add_punch(NewPunch::new(stranger, PunchType::In, utc("2026-03-02T08:00:00Z")))
+        .add_punch(NewPunch::new(
+            stranger,
+            PunchType::In,
+            utc("2026-03-02T08:00:00Z"),
+        ))
         .unwrap();
-    sim.add_punch(NewPunch::new(stranger, PunchType::Out, utc("2026-03-02T12:00:00Z")))
-        .unwrap();
+    sim.add_punch(NewPunch::new(
+        stranger,
+        PunchType::Out,
+        utc("2026-03-02T12:00:00Z"),
+    ))
+    .unwrap();
     let c = build(&sim, json!({}));
     let batch = read(&c, days(2, 2), &[]).await;
     let e = entry(&batch, &p.id);
     assert_eq!(e.user.as_ref().map(|u| u.key.as_str()), Some(stranger));
     assert_eq!(e.user.as_ref().and_then(|u| u.email.clone()), None);
-    assert!(batch.notes.iter().any(|n| n.contains(stranger)), "{:?}", batch.notes);
+    assert!(
+        batch.notes.iter().any(|n| n.contains(stranger)),
+        "{:?}",
+        batch.notes
+    );
 }
 
 #[tokio::test]
@@ -415,8 +477,18 @@ async fn rate_limits_server_errors_and_dropped_answers_are_retried_and_nothing_i
     let waits = Waits::default();
     let f = sim.faults();
     f.fail_next("POST /connect/token", 1, Fault::InternalError);
-    f.fail_next("GET /v1/People", 1, Fault::TooManyRequests { retry_after_secs: 3 });
-    f.fail_next("GET /v1/TimeEntries", 1, Fault::TooManyRequestsWithoutRetryAfter);
+    f.fail_next(
+        "GET /v1/People",
+        1,
+        Fault::TooManyRequests {
+            retry_after_secs: 3,
+        },
+    );
+    f.fail_next(
+        "GET /v1/TimeEntries",
+        1,
+        Fault::TooManyRequestsWithoutRetryAfter,
+    );
     f.fail_next("GET /v1/TimeEntries", 1, Fault::InternalError);
     f.fail_next("GET /v1/TimeEntries", 1, Fault::DropConnection);
     f.fail_next("GET /v1/TimeEntries", 1, Fault::MalformedJson);
@@ -434,13 +506,26 @@ async fn rate_limits_server_errors_and_dropped_answers_are_retried_and_nothing_i
     let faulty = match faulty {
         Ok(b) => b,
         Err(e) => {
-            assert_eq!(e.class(), timebridge_connectors::ErrorClass::Protocol, "{e}");
-            read(&build_with(&sim, &sim.token, json!({"page_size": 100}), &waits), days(1, 31), &[]).await
+            assert_eq!(
+                e.class(),
+                timebridge_connectors::ErrorClass::Protocol,
+                "{e}"
+            );
+            read(
+                &build_with(&sim, &sim.token, json!({"page_size": 100}), &waits),
+                days(1, 31),
+                &[],
+            )
+            .await
         }
     };
     assert_eq!(sim.faults().pending(), 0);
     assert_eq!(keys(&faulty), keys(&clean));
-    assert!(waits.recorded().contains(&Duration::from_secs(3)), "{:?}", waits.recorded());
+    assert!(
+        waits.recorded().contains(&Duration::from_secs(3)),
+        "{:?}",
+        waits.recorded()
+    );
 }
 
 #[tokio::test]
@@ -450,8 +535,14 @@ async fn the_catalogs_list_people_activities_and_projects() {
     let people = c.catalog("people").await.unwrap();
     assert_eq!(people.len(), sim.people().len());
     assert!(people.iter().all(|p| p.extra["email"].is_string()));
-    assert_eq!(c.catalog("activities").await.unwrap().len(), sim.activities().len());
-    assert_eq!(c.catalog("projects").await.unwrap().len(), sim.projects().len());
+    assert_eq!(
+        c.catalog("activities").await.unwrap().len(),
+        sim.activities().len()
+    );
+    assert_eq!(
+        c.catalog("projects").await.unwrap().len(),
+        sim.projects().len()
+    );
     assert!(c.catalog("tasks").await.is_err());
     let report = c.test().await;
     assert!(report.ok, "{report:?}");
@@ -463,7 +554,8 @@ async fn fractions_of_a_second_are_cut_so_that_entries_keep_whole_seconds() {
     let a = sim
         .clock_in(&anna, utc("2026-03-02T07:59:59.730Z"), ClockIn::default())
         .unwrap();
-    sim.clock_out(&anna, utc("2026-03-02T16:00:00.250Z")).unwrap();
+    sim.clock_out(&anna, utc("2026-03-02T16:00:00.250Z"))
+        .unwrap();
     let batch = read(&build(&sim, json!({})), days(2, 2), &[]).await;
     let e = entry(&batch, &a.id);
     assert_eq!(e.begin, utc("2026-03-02T07:59:59Z"));

@@ -247,7 +247,9 @@ async fn clock_in_becomes_an_open_attendance(backend: Backend) {
         .unwrap();
     // Clocked in half an hour after their last punch, still going.
     let start = last + Duration::minutes(30);
-    let clock_in = jibble.clock_in(&person.id, start, ClockIn::default()).unwrap();
+    let clock_in = jibble
+        .clock_in(&person.id, start, ClockIn::default())
+        .unwrap();
     let check_in = start.naive_utc();
     let attendance = |check_out: Option<chrono::NaiveDateTime>| {
         odoo.attendances()
@@ -331,14 +333,32 @@ async fn jibble_faults_lose_nothing(backend: Backend) {
     let jibble = w.world.jibble();
     let f = jibble.faults();
     f.fail_next("POST /connect/token", 1, Fault::InternalError);
-    f.fail_next("GET /v1/People", 1, Fault::TooManyRequests { retry_after_secs: 1 });
-    f.fail_next("GET /v1/TimeEntries", 1, Fault::TooManyRequestsWithoutRetryAfter);
+    f.fail_next(
+        "GET /v1/People",
+        1,
+        Fault::TooManyRequests {
+            retry_after_secs: 1,
+        },
+    );
+    f.fail_next(
+        "GET /v1/TimeEntries",
+        1,
+        Fault::TooManyRequestsWithoutRetryAfter,
+    );
     f.fail_next("GET /v1/TimeEntries", 1, Fault::InternalError);
     f.fail_next("GET /v1/TimeEntries", 1, Fault::DropConnection);
     let o = w.world.odoo().faults();
-    o.fail_next("execute_kw hr.attendance.create", 1, Fault::DropAfterHandling);
+    o.fail_next(
+        "execute_kw hr.attendance.create",
+        1,
+        Fault::DropAfterHandling,
+    );
     o.fail_next("execute_kw hr.attendance.create", 1, Fault::InternalError);
-    o.set_rate("execute_kw hr.attendance.create", 0.05, Fault::DropAfterHandling);
+    o.set_rate(
+        "execute_kw hr.attendance.create",
+        0.05,
+        Fault::DropAfterHandling,
+    );
 
     let first = w.sync_to_completion().await;
     // A run that gave up on a write finishes in the next one.

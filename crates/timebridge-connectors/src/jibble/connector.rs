@@ -36,10 +36,11 @@ impl Master {
     /// The person a time-tracking `personId` names: by People `id`, else by `userId`
     /// (the time-tracking person id may differ from the workspace's, UNCONFIRMED).
     pub fn person(&self, id: &str) -> Option<&ApiPerson> {
-        self.people
-            .iter()
-            .find(|p| p.id == id)
-            .or_else(|| self.people.iter().find(|p| p.user_id.as_deref() == Some(id)))
+        self.people.iter().find(|p| p.id == id).or_else(|| {
+            self.people
+                .iter()
+                .find(|p| p.user_id.as_deref() == Some(id))
+        })
     }
 }
 
@@ -183,7 +184,10 @@ impl JibbleConnector {
         let client = self.client(host);
         let token = self.tokens.token().await?;
         let first = client
-            .send(req.clone().header(http::header::AUTHORIZATION, bearer(&token)?))
+            .send(
+                req.clone()
+                    .header(http::header::AUTHORIZATION, bearer(&token)?),
+            )
             .await;
         match first {
             Err(ConnectorError::Unauthorized { .. }) => {
@@ -291,7 +295,11 @@ impl JibbleConnector {
                 )?;
                 Ok::<_, ConnectorError>(Arc::new(Master {
                     people: people.0,
-                    activities: activities.0.into_iter().map(|a| (a.id.clone(), a)).collect(),
+                    activities: activities
+                        .0
+                        .into_iter()
+                        .map(|a| (a.id.clone(), a))
+                        .collect(),
                     projects: projects.0.into_iter().map(|p| (p.id.clone(), p)).collect(),
                 }))
             })

@@ -229,7 +229,10 @@ mod tests {
         );
         assert_eq!(
             p.dangling,
-            vec![("2026-03-03T08:00:00Z".parse().unwrap(), "not-read".to_owned())]
+            vec![(
+                "2026-03-03T08:00:00Z".parse().unwrap(),
+                "not-read".to_owned()
+            )]
         );
     }
 

@@ -61,7 +61,11 @@ impl JibbleConnector {
         let mut description = start.note.clone().unwrap_or_default().trim().to_owned();
         if i.end.is_some_and(|e| e.punch.auto_out()) {
             description = if description.is_empty() {
-                format!("{}{}", AUTO_OUT_NOTE[..1].to_uppercase(), &AUTO_OUT_NOTE[1..])
+                format!(
+                    "{}{}",
+                    AUTO_OUT_NOTE[..1].to_uppercase(),
+                    &AUTO_OUT_NOTE[1..]
+                )
             } else {
                 format!("{description} ({AUTO_OUT_NOTE})")
             };

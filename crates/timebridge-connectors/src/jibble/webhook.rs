@@ -83,8 +83,8 @@ impl WebhookProtocol for JibbleWebhook {
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
     use hmac::Mac;
+    use http::HeaderValue;
 
     use super::*;
 
@@ -119,7 +119,11 @@ mod tests {
             Err(WebhookRejection::BadSignature { header: SIGNATURE })
         );
         assert_eq!(
-            p.verify(&headers(&[("x-signature-256", &good)]), BODY, b"another-secret"),
+            p.verify(
+                &headers(&[("x-signature-256", &good)]),
+                BODY,
+                b"another-secret"
+            ),
             Err(WebhookRejection::BadSignature { header: SIGNATURE })
         );
         let bare = good.trim_start_matches("sha256=").to_owned();
@@ -140,9 +144,15 @@ mod tests {
         assert_eq!(a.event.as_deref(), Some("timeEntry.created"));
         assert_eq!(a.scope, WebhookScope::Everything);
         assert!(!a.acknowledge_only);
-        assert_eq!(p.parse(&HeaderMap::new(), BODY).unwrap().delivery_id, a.delivery_id);
+        assert_eq!(
+            p.parse(&HeaderMap::new(), BODY).unwrap().delivery_id,
+            a.delivery_id
+        );
         let other = br#"{"eventType":"timeEntry.updated","payload":{"id":"7e000001-0001-4001-8000-000000000001"}}"#;
-        assert_ne!(p.parse(&HeaderMap::new(), other).unwrap().delivery_id, a.delivery_id);
+        assert_ne!(
+            p.parse(&HeaderMap::new(), other).unwrap().delivery_id,
+            a.delivery_id
+        );
         let h = headers(&[("x-delivery-id", "n8n-exec-42")]);
         assert_eq!(
             p.parse(&h, BODY).unwrap().delivery_id.as_deref(),
@@ -153,7 +163,12 @@ mod tests {
     #[test]
     fn other_shapes_queue_a_run_too_and_only_non_json_is_refused() {
         let p = JibbleWebhook;
-        for body in [&b""[..], b"{}", br#"[1,2]"#, br#"{"event":"clock-in","person":"Anna"}"#] {
+        for body in [
+            &b""[..],
+            b"{}",
+            br#"[1,2]"#,
+            br#"{"event":"clock-in","person":"Anna"}"#,
+        ] {
             let call = p.parse(&HeaderMap::new(), body).unwrap();
             assert!(!call.acknowledge_only);
             assert_eq!(call.delivery_id, None, "{}", String::from_utf8_lossy(body));

@@ -163,7 +163,11 @@ impl Parser<'_> {
                 "le" => Op::Le,
                 other => return Err(QueryError(format!("unknown operator '{other}'"))),
             },
-            _ => return Err(QueryError(format!("an operator was expected after '{field}'"))),
+            _ => {
+                return Err(QueryError(format!(
+                    "an operator was expected after '{field}'"
+                )));
+            }
         };
         let literal = match self.tokens.get(self.pos + 2) {
             Some(Token::Quoted(s)) => Literal::Text(s.clone()),

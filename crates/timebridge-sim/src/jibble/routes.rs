@@ -65,15 +65,13 @@ fn form(body: &[u8]) -> Vec<(String, String)> {
         while i < bytes.len() {
             match bytes[i] {
                 b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                        Ok(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
+                b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
                     }
-                }
+                    Err(_) => out.push(b'%'),
+                },
                 b => out.push(b),
             }
             i += 1;
@@ -107,12 +105,24 @@ async fn token(State(ctl): State<JibbleControl>, headers: HeaderMap, body: Bytes
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| {
             let (id, secret) = s.split_once(':')?;
-            Some((form(id.as_bytes()).first().map(|x| x.0.clone()).unwrap_or_default(),
-                  form(secret.as_bytes()).first().map(|x| x.0.clone()).unwrap_or_default()))
+            Some((
+                form(id.as_bytes())
+                    .first()
+                    .map(|x| x.0.clone())
+                    .unwrap_or_default(),
+                form(secret.as_bytes())
+                    .first()
+                    .map(|x| x.0.clone())
+                    .unwrap_or_default(),
+            ))
         });
     let in_body = field("client_id").zip(field("client_secret"));
     let now = ctl.clock().now();
@@ -136,8 +146,10 @@ async fn token(State(ctl): State<JibbleControl>, headers: HeaderMap, body: Bytes
     let lifetime = st.config.token_lifetime_secs;
     st.tokens
         .insert(token.clone(), now + chrono::Duration::seconds(lifetime));
-    Json(json!({"access_token": token, "expires_in": lifetime, "token_type": "Bearer",
-                "scope": "api1"}))
+    Json(
+        json!({"access_token": token, "expires_in": lifetime, "token_type": "Bearer",
+                "scope": "api1"}),
+    )
     .into_response()
 }
 
@@ -159,22 +171,60 @@ fn authorize(ctl: &JibbleControl, headers: &HeaderMap) -> Result<(), Response> {
     } else {
         "Bearer"
     };
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
     Err(r)
 }
 
 const PERSON_FIELDS: &[&str] = &[
-    "id", "fullName", "preferredName", "email", "code", "status", "role", "groupId", "userId",
-    "organizationId", "createdAt", "updatedAt", "removedAt", "joinDate",
+    "id",
+    "fullName",
+    "preferredName",
+    "email",
+    "code",
+    "status",
+    "role",
+    "groupId",
+    "userId",
+    "organizationId",
+    "createdAt",
+    "updatedAt",
+    "removedAt",
+    "joinDate",
 ];
 const NAMED_FIELDS: &[&str] = &["id", "name", "code", "organizationId", "status"];
 const ENTRY_FIELDS: &[&str] = &[
-    "id", "personId", "type", "time", "localTime", "offset", "belongsToDate", "projectId",
-    "activityId", "locationId", "kioskId", "breakId", "clientType", "status", "note",
-    "isOffline", "isFaceRecognized", "isAutomatic", "isManual", "isOutsideGeofence",
-    "isManualLocation", "isUnusual", "isEndOfDay", "isFromSpeedKiosk", "isLocked",
-    "previousTimeEntryId", "nextTimeEntryId", "createdAt", "updatedAt",
+    "id",
+    "personId",
+    "type",
+    "time",
+    "localTime",
+    "offset",
+    "belongsToDate",
+    "projectId",
+    "activityId",
+    "locationId",
+    "kioskId",
+    "breakId",
+    "clientType",
+    "status",
+    "note",
+    "isOffline",
+    "isFaceRecognized",
+    "isAutomatic",
+    "isManual",
+    "isOutsideGeofence",
+    "isManualLocation",
+    "isUnusual",
+    "isEndOfDay",
+    "isFromSpeedKiosk",
+    "isLocked",
+    "previousTimeEntryId",
+    "nextTimeEntryId",
+    "createdAt",
+    "updatedAt",
 ];
 
 fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -197,14 +247,24 @@ fn list(
     let filter = match param(q, "$filter").filter(|f| !f.trim().is_empty()) {
         Some(f) => match Filter::parse(f, fields) {
             Ok(f) => Some(f),
-            Err(e) => return bad(format!("The query specified in the URI is not valid. {}", e.0)),
+            Err(e) => {
+                return bad(format!(
+                    "The query specified in the URI is not valid. {}",
+                    e.0
+                ));
+            }
         },
         None => None,
     };
     let order = match param(q, "$orderby") {
         Some(o) => match parse_orderby(o, fields) {
             Ok(o) => o,
-            Err(e) => return bad(format!("The query specified in the URI is not valid. {}", e.0)),
+            Err(e) => {
+                return bad(format!(
+                    "The query specified in the URI is not valid. {}",
+                    e.0
+                ));
+            }
         },
         None => Vec::new(),
     };
@@ -212,7 +272,9 @@ fn list(
         match param(q, name) {
             None => Ok(None),
             Some(v) => v.parse::<usize>().map(Some).map_err(|_| {
-                bad(format!("Invalid value '{v}' for {name} query option found."))
+                bad(format!(
+                    "Invalid value '{v}' for {name} query option found."
+                ))
             }),
         }
     };
@@ -276,7 +338,11 @@ fn encode(s: &str) -> String {
     out
 }
 
-async fn people(State(ctl): State<JibbleControl>, headers: HeaderMap, Query(q): Params) -> Response {
+async fn people(
+    State(ctl): State<JibbleControl>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
     list(&ctl, &headers, &q, "People", PERSON_FIELDS, |st, _| {
         st.people.iter().map(|p| st.person_json(p)).collect()
     })
@@ -309,12 +375,20 @@ async fn time_entries(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    list(&ctl, &headers, &q, "TimeEntries", ENTRY_FIELDS, |st, filter| {
-        let archived = st.config.archived_visible || filter.is_some_and(|f| f.mentions("status"));
-        st.punches
-            .iter()
-            .filter(|p| archived || !p.archived)
-            .map(|p| st.punch_json(p))
-            .collect()
-    })
+    list(
+        &ctl,
+        &headers,
+        &q,
+        "TimeEntries",
+        ENTRY_FIELDS,
+        |st, filter| {
+            let archived =
+                st.config.archived_visible || filter.is_some_and(|f| f.mentions("status"));
+            st.punches
+                .iter()
+                .filter(|p| archived || !p.archived)
+                .map(|p| st.punch_json(p))
+                .collect()
+        },
+    )
 }

@@ -144,7 +144,7 @@ pub(crate) fn load(st: &mut JState, opts: &SimOptions, now: DateTime<Utc>) {
                 punches.push(back);
                 worked = lunch;
             }
-            let out = if session % 13 == 0 {
+            let out = if session.is_multiple_of(13) {
                 let mut o = NewPunch::new(&person.id, PunchType::Out, at(tz, *day, 20 * 60));
                 o.client_type = "AutoOut".into();
                 o

@@ -208,7 +208,12 @@ pub(crate) struct JState {
 impl JState {
     pub fn new_id(&mut self, kind: u32) -> String {
         self.next_id += 1;
-        format!("{kind:08x}-{:04x}-4{:03x}-8000-{:012x}", self.next_id % 0xffff, kind % 0xfff, self.next_id)
+        format!(
+            "{kind:08x}-{:04x}-4{:03x}-8000-{:012x}",
+            self.next_id % 0xffff,
+            kind % 0xfff,
+            self.next_id
+        )
     }
 
     pub fn person(&self, id: &str) -> Option<&Person> {
@@ -319,7 +324,9 @@ impl JState {
     }
 
     pub fn punch_json(&self, p: &Punch) -> Value {
-        let tz = self.person(&p.person_id).map_or(chrono_tz::UTC, |x| x.timezone);
+        let tz = self
+            .person(&p.person_id)
+            .map_or(chrono_tz::UTC, |x| x.timezone);
         let local = p.time.with_timezone(&tz);
         let offset = local.offset().fix();
         let stamp = p.time.to_rfc3339_opts(SecondsFormat::Millis, true);
@@ -504,7 +511,12 @@ impl JibbleControl {
 
     /// `person` clocks in at `at` (a switch if already clocked in, the end of a break if
     /// on one).
-    pub fn clock_in(&self, person: &str, at: DateTime<Utc>, what: ClockIn) -> Result<Punch, SimError> {
+    pub fn clock_in(
+        &self,
+        person: &str,
+        at: DateTime<Utc>,
+        what: ClockIn,
+    ) -> Result<Punch, SimError> {
         self.known(person)?;
         let mut p = NewPunch::new(person, PunchType::In, at);
         p.activity_id = what.activity_id;

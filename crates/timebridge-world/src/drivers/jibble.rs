@@ -21,7 +21,12 @@ impl SourceDriver for JibbleSim {
     fn edit(&self, key: &str) -> anyhow::Result<()> {
         let start = self.punch(key).context("no such clock-in")?;
         let end = self
-            .punch(start.next.as_deref().context("the clock-in is still running")?)
+            .punch(
+                start
+                    .next
+                    .as_deref()
+                    .context("the clock-in is still running")?,
+            )
             .context("the clock-in's end is gone")?;
         let limit = end
             .next
