@@ -361,6 +361,7 @@ async fn jibble_faults_lose_nothing(backend: Backend) {
     );
 
     let first = w.sync_to_completion().await;
+    assert_eq!(o.pending(), 0, "Odoo's queued faults fired");
     // A run that gave up on a write finishes in the next one.
     o.clear();
     let run = if first.status == RunStatus::Succeeded {
