@@ -50,7 +50,8 @@ struct Args {
     /// Do not run `cargo build --release -p timebridge` first (the binary must exist).
     #[arg(long)]
     no_build: bool,
-    /// Run only these figures (comma-separated: sync, webhook, pairs, clockify, planner); the
+    /// Run only these figures (comma-separated: sync, webhook, pairs, clockify, jibble,
+    /// planner); the
     /// JSON then holds only them. Default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -91,7 +92,8 @@ fn main() -> anyhow::Result<()> {
     let root = workspace_root();
     let wants = |figure: &str| args.only.is_empty() || args.only.iter().any(|o| o == figure);
     // Only the figures that run the `timebridge` process need its release build.
-    let needs_binary = wants("sync") || wants("webhook") || wants("pairs") || wants("clockify");
+    let needs_binary =
+        wants("sync") || wants("webhook") || wants("pairs") || wants("clockify") || wants("jibble");
     if needs_binary && !args.no_build {
         build_binary(&root)?;
     }
@@ -148,6 +150,14 @@ fn main() -> anyhow::Result<()> {
     } else {
         Value::Null
     };
+    let jibble = if wants("jibble") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(pairs::jibble(&bin))?
+    } else {
+        Value::Null
+    };
     let planner = if wants("planner") {
         planner::run(args.quick)
     } else {
@@ -169,6 +179,7 @@ fn main() -> anyhow::Result<()> {
         "pairs": pairs,
         "idle_rss_mb": idle_rss,
         "clockify": clockify,
+        "jibble": jibble,
     });
     print_table(&results);
     let out = args
@@ -296,6 +307,21 @@ fn print_table(r: &Value) {
                 f(&cs["requests_per_entry_read"]),
                 cs["clockify_requests"].as_u64().unwrap_or(0),
                 cs["entries_read"].as_u64().unwrap_or(0)
+            ),
+            "(none; ≤ 0.02 like Zammad)",
+            None,
+        );
+    }
+    let js = &r["jibble"];
+    if js.is_object() {
+        row(
+            "Jibble as source: requests per entry read (a month, 50 people)".into(),
+            format!(
+                "{:.4} ({} / {} intervals from {} punches)",
+                f(&js["source_requests_per_entry"]),
+                js["source_requests"].as_u64().unwrap_or(0),
+                js["entries"].as_u64().unwrap_or(0),
+                js["punches"].as_u64().unwrap_or(0)
             ),
             "(none; ≤ 0.02 like Zammad)",
             None,

@@ -25,14 +25,15 @@ const PAIRS: &[(Pair, bool)] = &[
     (Pair::ZammadClockify, false),
     (Pair::ClockifyKimai, false),
     (Pair::ClockifyClockify, false),
+    (Pair::JibbleOdoo, false),
 ];
 
 fn ratio(a: usize, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
-async fn one(bin: &Path, pair: Pair, without_tasks: bool) -> anyhow::Result<Value> {
-    let mut world = World::start(pair, SimOptions::with_seed(Seed::Small)).await?;
+async fn one(bin: &Path, pair: Pair, without_tasks: bool, seed: Seed) -> anyhow::Result<Value> {
+    let mut world = World::start(pair, SimOptions::with_seed(seed)).await?;
     if without_tasks {
         world
             .plan
@@ -65,6 +66,7 @@ async fn one(bin: &Path, pair: Pair, without_tasks: bool) -> anyhow::Result<Valu
     let target_writes = world.target().write_requests();
     Ok(json!({
         "pair": format!("{pair:?}"),
+        "seed": seed.to_string(),
         "pipeline": world.plan.pipeline.name,
         "status": run.status,
         "exit_ok": watched.status.success(),
@@ -87,7 +89,21 @@ pub async fn run(bin: &Path) -> anyhow::Result<Value> {
     let mut out = Vec::new();
     for (pair, without_tasks) in PAIRS {
         eprintln!("pairs: {pair:?}…");
-        out.push(one(bin, *pair, *without_tasks).await?);
+        out.push(one(bin, *pair, *without_tasks, Seed::Small).await?);
     }
     Ok(Value::Array(out))
+}
+
+/// The Jibble source's read cost for a month of punches of 50 people (`Seed::Month`): a
+/// first sync of Jibble → Odoo attendance, and the Jibble requests (token, people,
+/// activities, projects, time-entry pages) per entry (worked interval) read.
+pub async fn jibble(bin: &Path) -> anyhow::Result<Value> {
+    eprintln!("jibble: Jibble → Odoo attendance, a month of 50 people's punches…");
+    let mut r = one(bin, Pair::JibbleOdoo, false, Seed::Month).await?;
+    let punches = timebridge_sim::JibbleSim::start(SimOptions::with_seed(Seed::Month))
+        .await?
+        .punches()
+        .len();
+    r["punches"] = json!(punches);
+    Ok(r)
 }

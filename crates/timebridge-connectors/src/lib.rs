@@ -14,6 +14,7 @@ pub mod connector;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod jibble;
 pub mod kimai;
 pub mod marker;
 pub mod oauth;

@@ -165,6 +165,7 @@ pub fn kinds() -> Vec<KindInfo> {
         crate::slack::kind(),
         crate::email::kind(),
         crate::outgoing_webhook::kind(),
+        crate::jibble::kind(),
     ]
 }
 

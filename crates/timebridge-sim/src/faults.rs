@@ -266,6 +266,7 @@ pub(crate) enum Flavor {
     Timetracker,
     Clockify,
     Slack,
+    Jibble,
 }
 
 /// A route key a simulator computed before routing (Odoo: every call is `POST /jsonrpc`,
@@ -341,6 +342,14 @@ fn error_response(flavor: Flavor, status: StatusCode) -> Response {
             },
             "code": status.as_u16(),
         }),
+        Flavor::Jibble => serde_json::json!({"error": {
+            "code": if status == StatusCode::TOO_MANY_REQUESTS {
+                "TooManyRequests"
+            } else {
+                "InternalServerError"
+            },
+            "message": status.canonical_reason().unwrap_or("Error"),
+        }}),
         Flavor::Zammad => serde_json::json!({
             "error": status.canonical_reason().unwrap_or("Error"),
             "error_human": status.canonical_reason().unwrap_or("Error"),

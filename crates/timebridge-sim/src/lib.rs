@@ -42,6 +42,7 @@
 pub mod clock;
 pub mod clockify;
 pub mod faults;
+pub mod jibble;
 pub mod kimai;
 pub mod odoo;
 pub mod seed;
@@ -59,6 +60,7 @@ use chrono::{DateTime, TimeZone, Utc};
 pub use clock::Clock;
 pub use clockify::{ClockifyControl, ClockifySim};
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
+pub use jibble::{JibbleControl, JibbleSim};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use odoo::{OdooControl, OdooSim};
 pub use seed::Seed;
@@ -134,6 +136,8 @@ pub enum SimKind {
     Clockify,
     /// The Slack simulator (incoming webhook, Web API, a page of received messages).
     Slack,
+    /// The Jibble (API v1, OData) simulator: identity, workspace and time tracking.
+    Jibble,
 }
 
 impl std::str::FromStr for SimKind {
@@ -146,8 +150,10 @@ impl std::str::FromStr for SimKind {
             "timetracker" => Ok(SimKind::Timetracker),
             "clockify" => Ok(SimKind::Clockify),
             "slack" => Ok(SimKind::Slack),
+            "jibble" => Ok(SimKind::Jibble),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker, clockify or slack)"
+                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker, \
+                 clockify, slack or jibble)"
             )),
         }
     }
@@ -187,7 +193,7 @@ pub async fn start_both(opts: SimOptions) -> Result<(ZammadSim, KimaiSim), SimEr
 }
 
 /// Starts one simulator on `127.0.0.1:port`, prints its URL and token, and serves until
-/// Ctrl-C. Used by `timebridge sim zammad|kimai|odoo|timetracker|clockify`.
+/// Ctrl-C. Used by `timebridge sim zammad|kimai|odoo|timetracker|clockify|jibble`.
 pub async fn run_standalone(
     kind: SimKind,
     port: u16,
@@ -262,6 +268,19 @@ pub async fn run_standalone(
                 sim.url,
                 sim.webhook_url(),
                 sim.api_url()
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::Jibble => {
+            let sim = JibbleSim::start(opts).await?;
+            println!(
+                "Jibble simulator listening on {} (token endpoint {}/connect/token, APIs under \
+                 {}; client id: {}, client secret: {token}; seed: {seed:?})",
+                sim.url,
+                sim.url,
+                sim.api_url(),
+                sim.client_id
             );
             let _ = tokio::signal::ctrl_c().await;
             sim.shutdown().await;

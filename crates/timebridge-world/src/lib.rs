@@ -26,7 +26,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use timebridge_sim::{
-    ClockifySim, KimaiSim, OdooSim, SimError, SimOptions, TimetrackerSim, ZammadSim,
+    ClockifySim, JibbleSim, KimaiSim, OdooSim, SimError, SimOptions, TimetrackerSim, ZammadSim,
 };
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
@@ -55,6 +55,9 @@ pub enum Pair {
     ZammadClockify,
     /// The agency's Clockify entries into Kimai timesheets.
     ClockifyKimai,
+    /// Jibble clock events (paired into intervals, clock-ins still going included) into
+    /// Odoo attendances.
+    JibbleOdoo,
 }
 
 /// The running simulators of a world, by pair.
@@ -121,6 +124,13 @@ pub enum Sims {
         kimai: KimaiSim,
         /// The source: the agency's workspace.
         agency: ClockifyWorkspace,
+    },
+    /// [`Pair::JibbleOdoo`].
+    JibbleOdoo {
+        /// The source.
+        jibble: JibbleSim,
+        /// The target.
+        odoo: OdooSim,
     },
 }
 
@@ -218,6 +228,7 @@ impl World {
             Pair::ClockifyClockify => pairs::clockify_clockify::start(opts).await?,
             Pair::ZammadClockify => pairs::zammad_clockify::start(opts).await?,
             Pair::ClockifyKimai => pairs::clockify_kimai::start(opts).await?,
+            Pair::JibbleOdoo => pairs::jibble_odoo::start(opts).await?,
         };
         Ok(World { pair, sims, plan })
     }
@@ -246,7 +257,9 @@ impl World {
     /// The Odoo simulator; panics in a world without one.
     pub fn odoo(&self) -> &OdooSim {
         match &self.sims {
-            Sims::ZammadOdoo { odoo, .. } | Sims::TimetrackerOdoo { odoo, .. } => odoo,
+            Sims::ZammadOdoo { odoo, .. }
+            | Sims::TimetrackerOdoo { odoo, .. }
+            | Sims::JibbleOdoo { odoo, .. } => odoo,
             _ => panic!("a {:?} world has no Odoo", self.pair),
         }
     }
@@ -271,6 +284,14 @@ impl World {
         }
     }
 
+    /// The Jibble simulator; panics in a world without one.
+    pub fn jibble(&self) -> &JibbleSim {
+        match &self.sims {
+            Sims::JibbleOdoo { jibble, .. } => jibble,
+            _ => panic!("a {:?} world has no Jibble", self.pair),
+        }
+    }
+
     /// The world's source system, for the pair scenarios.
     pub fn source(&self) -> &dyn SourceDriver {
         match &self.sims {
@@ -282,6 +303,7 @@ impl World {
             | Sims::TimetrackerOdoo { timetracker, .. } => timetracker,
             Sims::ClockifyClockify { contractor, .. } => contractor,
             Sims::ClockifyKimai { agency, .. } => agency,
+            Sims::JibbleOdoo { jibble, .. } => jibble,
         }
     }
 
@@ -291,7 +313,9 @@ impl World {
             Sims::ZammadKimai { kimai, .. }
             | Sims::TimetrackerKimai { kimai, .. }
             | Sims::ClockifyKimai { kimai, .. } => kimai,
-            Sims::ZammadOdoo { odoo, .. } | Sims::TimetrackerOdoo { odoo, .. } => odoo,
+            Sims::ZammadOdoo { odoo, .. }
+            | Sims::TimetrackerOdoo { odoo, .. }
+            | Sims::JibbleOdoo { odoo, .. } => odoo,
             Sims::ZammadTimetracker { timetracker, .. } => timetracker,
             Sims::ClockifyClockify { agency, .. } | Sims::ZammadClockify { agency, .. } => agency,
         }

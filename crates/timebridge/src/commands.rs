@@ -470,12 +470,17 @@ pub async fn demo(
     let notify = demo_notifier(&state, &slack).await?;
     // The other pairs, each with its own simulators, beside the main one.
     let mut others = Vec::new();
+    let mut jibble_live = None;
     for pair in DEMO_PAIRS {
         let mut world = World::start(*pair, sim_options())
             .await
             .with_context(|| format!("cannot start the simulators of {pair:?}"))?;
         world.plan.pipeline.options["notify"] = notify.clone();
-        others.push(demo_other_pair(&state, world, now).await?);
+        let (world, run, source) = demo_other_pair(&state, world, now).await?;
+        if *pair == Pair::JibbleOdoo {
+            jibble_live = Some((world.jibble().control(), source));
+        }
+        others.push((world, run));
     }
     let webhook_secret = random_password();
     let unmapped_type = demo_plan(&mut world, &webhook_secret);
@@ -538,6 +543,10 @@ pub async fn demo(
          new conflicts, the daily summary): {}/",
         slack.url
     );
+    println!(
+        "  in Jibble people clock in and out every 20 s (a relay webhook tells timebridge): \
+         open attendances appear in Odoo and close"
+    );
     for (world, run) in &others {
         let plan = &world.plan;
         println!(
@@ -558,9 +567,18 @@ pub async fn demo(
         format!("http://{bind}/api/webhook/zammad/{zammad_id}"),
         webhook_secret,
     ));
+    let jibble = jibble_live.map(|(jibble, source)| {
+        tokio::spawn(demo_jibble_live(
+            jibble,
+            format!("http://{bind}/api/webhook/jibble/{source}"),
+        ))
+    });
     let served = timebridge_server::launch_with_listener(listener, state, shutdown_signal()).await;
     live.abort();
     slack.shutdown().await;
+    if let Some(jibble) = jibble {
+        jibble.abort();
+    }
     zammad.shutdown().await;
     kimai.shutdown().await;
     drop(others);
@@ -626,16 +644,17 @@ const DEMO_PAIRS: &[timebridge_world::Pair] = &[
     timebridge_world::Pair::ZammadTimetracker,
     timebridge_world::Pair::TimetrackerOdoo,
     timebridge_world::Pair::ClockifyClockify,
+    timebridge_world::Pair::JibbleOdoo,
 ];
 
 /// Configures one more pair of the demo under names of its own (connectors are found by
 /// name on the next start) and queues its first sync; returns the world (its simulators
-/// live as long as it does) and the run.
+/// live as long as it does), the run and the source connector's id.
 async fn demo_other_pair(
     state: &timebridge_server::AppState,
     mut world: timebridge_world::World,
     now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<(timebridge_world::World, i64)> {
+) -> anyhow::Result<(timebridge_world::World, i64, i64)> {
     let label = |kind: &str| {
         timebridge_connectors::registry::find(kind)
             .map_or_else(|| kind.to_owned(), |k| k.label.to_owned())
@@ -672,7 +691,60 @@ async fn demo_other_pair(
                 .await?
         }
     };
-    Ok((world, run.id))
+    Ok((world, run.id, ids.source_connector))
+}
+
+/// What Jibble's people do while the demo runs: every 20 s someone clocks in (on a
+/// project and an activity) or, if clocked in, out; a relay webhook tells timebridge, so
+/// the Odoo simulator's attendances open and close within seconds (the pipeline's
+/// 5-minute polling would catch them too).
+async fn demo_jibble_live(jibble: timebridge_sim::JibbleControl, webhook_url: String) {
+    use rand::Rng;
+    use timebridge_sim::jibble::ClockIn;
+    let people: Vec<String> = jibble.people().into_iter().map(|p| p.id).collect();
+    let activities: Vec<String> = jibble.activities().into_iter().map(|a| a.id).collect();
+    let projects: Vec<String> = jibble.projects().into_iter().map(|p| p.id).collect();
+    if people.is_empty() {
+        return;
+    }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+        let (person, activity, project) = {
+            let mut rng = rand::thread_rng();
+            let pick = |rng: &mut rand::rngs::ThreadRng, list: &[String]| {
+                (!list.is_empty()).then(|| list[rng.gen_range(0..list.len())].clone())
+            };
+            (
+                people[rng.gen_range(0..people.len())].clone(),
+                pick(&mut rng, &activities),
+                pick(&mut rng, &projects),
+            )
+        };
+        let now = jibble.clock().now();
+        let punch = if jibble.is_clocked_in(&person) {
+            jibble.clock_out(&person, now)
+        } else {
+            jibble.clock_in(
+                &person,
+                now,
+                ClockIn {
+                    activity_id: activity,
+                    project_id: project,
+                    note: Some("demo: clocked in".into()),
+                },
+            )
+        };
+        if let Ok(punch) = punch {
+            let _ = jibble
+                .relay_webhook(
+                    &webhook_url,
+                    timebridge_world::WEBHOOK_SECRET,
+                    "timeEntry.created",
+                    &punch,
+                )
+                .await;
+        }
+    }
 }
 
 /// What the demo does while it runs: once the first sync is done, one synced Kimai entry

@@ -117,6 +117,7 @@ pair!(timetracker_to_odoo_attendance, Pair::TimetrackerOdoo);
 pair!(clockify_to_clockify, Pair::ClockifyClockify);
 pair!(zammad_to_clockify, Pair::ZammadClockify);
 pair!(clockify_to_kimai, Pair::ClockifyKimai);
+pair!(jibble_to_odoo_attendance, Pair::JibbleOdoo);
 
 /// TimeTracker → Odoo attendance with `include_running`: a running timer is written as an
 /// open attendance (no check-out), and when it stops the same attendance gets its
@@ -197,4 +198,199 @@ async fn a_running_timer_is_an_open_attendance_until_it_stops_on_sqlite() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_running_timer_is_an_open_attendance_until_it_stops_on_postgres() {
     running_timer_becomes_an_open_attendance(Backend::Postgres).await;
+}
+
+/// Jibble → Odoo attendance with `include_running`, one `timebridge sync` per polling
+/// cycle: a clock-in becomes an open attendance in the next cycle and the clock-out closes
+/// that same attendance in the one after; a person whose user mapping says `sync: false`
+/// is left out (outcome `skip`, `user excluded`) and gets no attendance.
+async fn clock_in_becomes_an_open_attendance(backend: Backend) {
+    use chrono::{Duration, Utc};
+    use timebridge_sim::jibble::ClockIn;
+    use timebridge_store::{MappingInput, MappingKind};
+
+    let w = Proc::start(Pair::JibbleOdoo, Seed::Small, backend).await;
+    let jibble = w.world.jibble();
+    let odoo = w.world.odoo();
+    let month_end: chrono::DateTime<Utc> = "2026-04-01T00:00:00Z".parse().unwrap();
+    // People in both systems, with the end of their last punch of the month.
+    let mut both: Vec<_> = jibble
+        .people()
+        .into_iter()
+        .filter_map(|p| {
+            let employee = odoo.employee_by_email(p.email.as_deref()?)?;
+            let last = jibble
+                .punches()
+                .iter()
+                .filter(|x| x.person_id == p.id)
+                .map(|x| x.time)
+                .max()?;
+            Some((p, employee, last))
+        })
+        .filter(|(_, _, last)| *last + Duration::minutes(30) < month_end)
+        .collect();
+    assert!(both.len() >= 2, "two people in both systems");
+    let (excluded, excluded_employee, _) = both.pop().unwrap();
+    let (person, employee, last) = both.remove(0);
+    w.store
+        .create_mapping(MappingInput {
+            pipeline_id: w.pipeline,
+            kind: MappingKind::User,
+            source_key: excluded.id.clone(),
+            source_label: Some(excluded.full_name.clone()),
+            target_key: None,
+            target_label: None,
+            billable: None,
+            sync: false,
+        })
+        .await
+        .unwrap();
+    // Clocked in half an hour after their last punch, still going.
+    let start = last + Duration::minutes(30);
+    let clock_in = jibble
+        .clock_in(&person.id, start, ClockIn::default())
+        .unwrap();
+    let check_in = start.naive_utc();
+    let attendance = |check_out: Option<chrono::NaiveDateTime>| {
+        odoo.attendances()
+            .into_iter()
+            .filter(|a| a.employee_id == employee.id && a.check_in == check_in)
+            .map(|a| a.check_out)
+            .collect::<Vec<_>>()
+            == vec![check_out]
+    };
+
+    let run = w.sync_to_completion().await;
+    let items = w.store.list_run_items(run.id).await.unwrap();
+    let item = items
+        .iter()
+        .find(|i| i.source_key == clock_in.id)
+        .expect("read");
+    assert_eq!(item.outcome, ItemOutcome::Create, "{item:?}");
+    assert!(attendance(None), "{:?}", odoo.attendances());
+    // The excluded person: every interval skipped, none in Odoo.
+    let theirs: Vec<String> = jibble
+        .punches()
+        .into_iter()
+        .filter(|p| p.person_id == excluded.id && p.kind == timebridge_sim::jibble::PunchType::In)
+        .filter(|p| p.break_id.is_none())
+        .map(|p| p.id)
+        .collect();
+    let skipped: Vec<_> = items
+        .iter()
+        .filter(|i| theirs.contains(&i.source_key))
+        .collect();
+    assert!(!skipped.is_empty());
+    for i in &skipped {
+        assert_eq!(i.outcome, ItemOutcome::Skip, "{i:?}");
+        assert_eq!(i.message.as_deref(), Some("user excluded"), "{i:?}");
+    }
+    assert!(
+        odoo.attendances()
+            .iter()
+            .all(|a| a.employee_id != excluded_employee.id),
+        "an excluded person's attendance was written"
+    );
+
+    // Clocked out two hours later: the same attendance is closed, not doubled.
+    jibble
+        .clock_out(&person.id, start + Duration::hours(2))
+        .unwrap();
+    let run = w.sync_to_completion().await;
+    let items = w.store.list_run_items(run.id).await.unwrap();
+    let item = items
+        .iter()
+        .find(|i| i.source_key == clock_in.id)
+        .expect("read");
+    assert_eq!(item.outcome, ItemOutcome::Update, "{item:?}");
+    assert!(
+        attendance(Some(check_in + Duration::hours(2))),
+        "{:?}",
+        odoo.attendances()
+    );
+    w.assert_every_entry_answered_once().await;
+    w.db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jibble_clock_in_is_an_open_attendance_until_the_clock_out_on_sqlite() {
+    clock_in_becomes_an_open_attendance(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jibble_clock_in_is_an_open_attendance_until_the_clock_out_on_postgres() {
+    clock_in_becomes_an_open_attendance(Backend::Postgres).await;
+}
+
+/// Jibble → Odoo attendance through faults on both sides: the token endpoint and Jibble's
+/// lists answer 5xx, 429 with and without `Retry-After` and drop answers; Odoo loses the
+/// answers of creates that took effect and fails others. The sync still writes every
+/// interval exactly once and loses none.
+async fn jibble_faults_lose_nothing(backend: Backend) {
+    use timebridge_sim::Fault;
+
+    let w = Proc::start(Pair::JibbleOdoo, Seed::Small, backend).await;
+    let jibble = w.world.jibble();
+    let f = jibble.faults();
+    f.fail_next("POST /connect/token", 1, Fault::InternalError);
+    f.fail_next(
+        "GET /v1/People",
+        1,
+        Fault::TooManyRequests {
+            retry_after_secs: 1,
+        },
+    );
+    f.fail_next(
+        "GET /v1/TimeEntries",
+        1,
+        Fault::TooManyRequestsWithoutRetryAfter,
+    );
+    f.fail_next("GET /v1/TimeEntries", 1, Fault::InternalError);
+    f.fail_next("GET /v1/TimeEntries", 1, Fault::DropConnection);
+    let o = w.world.odoo().faults();
+    o.fail_next(
+        "execute_kw hr.attendance.create",
+        1,
+        Fault::DropAfterHandling,
+    );
+    o.fail_next("execute_kw hr.attendance.create", 1, Fault::InternalError);
+    o.set_rate(
+        "execute_kw hr.attendance.create",
+        0.05,
+        Fault::DropAfterHandling,
+    );
+
+    let first = w.sync_to_completion().await;
+    assert_eq!(o.pending(), 0, "Odoo's queued faults fired");
+    // A run that gave up on a write finishes in the next one.
+    o.clear();
+    let run = if first.status == RunStatus::Succeeded {
+        first
+    } else {
+        w.sync_to_completion().await
+    };
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(jibble.faults().pending(), 0, "every fault fired");
+    w.assert_every_entry_answered_once().await;
+    // Nothing lost: every interval of the month with an employee is an attendance.
+    let again = w.sync_to_completion().await;
+    assert_eq!(again.stats["created"], 0, "{again:?}");
+    let items = w.store.list_run_items(again.id).await.unwrap();
+    let in_sync = items
+        .iter()
+        .filter(|i| i.outcome == ItemOutcome::InSync)
+        .count();
+    assert_eq!(in_sync, items.len(), "{again:?}");
+    assert_eq!(w.world.odoo().attendances().len(), in_sync);
+    w.db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jibble_faults_on_both_sides_lose_nothing_and_write_nothing_twice_on_sqlite() {
+    jibble_faults_lose_nothing(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jibble_faults_on_both_sides_lose_nothing_and_write_nothing_twice_on_postgres() {
+    jibble_faults_lose_nothing(Backend::Postgres).await;
 }

@@ -198,3 +198,54 @@ api_test!(async fn a_clockify_delivery_with_the_webhook_token_brings_the_entry_o
     let received = app.audit(&token, "webhook_received").await;
     assert_eq!(received[0]["details"]["kind"], "clockify");
 });
+
+api_test!(async fn a_jibble_clock_in_relayed_by_a_signed_webhook_opens_an_attendance(app) {
+    use timebridge_world::{Pair, World};
+    let token = app.login().await;
+    let world = World::start(Pair::JibbleOdoo, timebridge_sim::SimOptions::with_seed(Seed::Tiny))
+        .await
+        .unwrap();
+    let ids = timebridge_world::configure_api(&app.api(&token), &world.plan).await.unwrap();
+    let (jibble, odoo) = (world.jibble(), world.odoo());
+    let (person, employee) = jibble
+        .people()
+        .into_iter()
+        .find_map(|p| {
+            let e = odoo.employee_by_email(p.email.as_deref()?)?;
+            Some((p, e))
+        })
+        .unwrap();
+    // Inside the pipeline's window, which ends at the app's "now".
+    let at = crate::common::start_time() - chrono::Duration::hours(20);
+    // Nothing after it: the clock-in is still going.
+    for later in jibble.punches().into_iter().filter(|p| p.person_id == person.id && p.time >= at) {
+        jibble.archive(&later.id).unwrap();
+    }
+    let punch = jibble
+        .clock_in(&person.id, at, timebridge_sim::jibble::ClockIn::default())
+        .unwrap();
+    let url = app.url(&format!("/api/webhook/jibble/{}", ids.source_connector));
+    let refused = jibble.relay_webhook(&url, "not-the-secret", "timeEntry.created", &punch).await;
+    assert_eq!(refused.unwrap(), 401);
+    let accepted = jibble.relay_webhook(&url, WEBHOOK_SECRET, "timeEntry.created", &punch).await;
+    assert_eq!(accepted.unwrap(), 202);
+    app.clock.advance(chrono::Duration::seconds(3));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let open: Vec<_> = odoo
+            .attendances()
+            .into_iter()
+            .filter(|a| a.employee_id == employee.id && a.check_in == at.naive_utc())
+            .collect();
+        if open.len() == 1 {
+            assert_eq!(open[0].check_out, None, "an open attendance");
+            break;
+        }
+        assert!(open.is_empty(), "written twice");
+        assert!(tokio::time::Instant::now() < deadline, "the webhook's run did not open the attendance");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = app.audit(&token, "webhook_received").await;
+    assert_eq!(received[0]["details"]["kind"], "jibble");
+    assert_eq!(received[0]["details"]["event"], "timeEntry.created");
+});

@@ -2,6 +2,7 @@
 
 pub(crate) mod clockify_clockify;
 pub(crate) mod clockify_kimai;
+pub(crate) mod jibble_odoo;
 pub(crate) mod timetracker_kimai;
 pub(crate) mod timetracker_odoo;
 pub(crate) mod zammad_clockify;
