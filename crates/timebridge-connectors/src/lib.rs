@@ -10,6 +10,7 @@
 pub mod clockify;
 pub mod connector;
 pub mod error;
+pub mod google_calendar;
 pub mod http;
 pub mod kimai;
 pub mod marker;
@@ -21,7 +22,8 @@ pub mod webhook;
 pub mod zammad;
 
 pub use connector::{
-    CatalogItem, Connector, ConnectorConfig, ConnectorContext, ProjectCreator, SourceBatch,
+    CatalogItem, Connector, ConnectorConfig, ConnectorContext, InstanceMemory, OAuthConnect,
+    ProjectCreator, SourceBatch,
     SourceConnector, SourceQuery, SourceScope, TargetConnector, TestReport,
 };
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};

@@ -153,6 +153,7 @@ pub fn kinds() -> Vec<KindInfo> {
         crate::odoo::kind(),
         crate::timetracker::kind(),
         crate::clockify::kind(),
+        crate::google_calendar::kind(),
     ]
 }
 

@@ -21,7 +21,7 @@ pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
     BillableDefaults, Explanation, ExplanationStep, MappingError, MappingKind, MappingResult,
     MappingRule, MappingRules, MirrorProjects, Need, PipelineOptions, ProjectBillable,
-    ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules,
+    ProjectRule, ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules,
     TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{
