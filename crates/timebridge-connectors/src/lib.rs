@@ -23,8 +23,8 @@ pub mod zammad;
 
 pub use connector::{
     CatalogItem, Connector, ConnectorConfig, ConnectorContext, InstanceMemory, OAuthConnect,
-    ProjectCreator, SourceBatch,
-    SourceConnector, SourceQuery, SourceScope, TargetConnector, TestReport,
+    ProjectCreator, SourceBatch, SourceConnector, SourceQuery, SourceScope, TargetConnector,
+    TestReport,
 };
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;

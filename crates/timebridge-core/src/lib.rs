@@ -20,8 +20,8 @@ pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
 pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
     BillableDefaults, Explanation, ExplanationStep, MappingError, MappingKind, MappingResult,
-    MappingRule, MappingRules, MirrorProjects, Need, PipelineOptions, ProjectBillable,
-    ProjectRule, ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules,
+    MappingRule, MappingRules, MirrorProjects, Need, PipelineOptions, ProjectBillable, ProjectRule,
+    ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules,
     TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{

@@ -965,10 +965,16 @@ fn a_keyword_in_the_description_picks_the_project_and_the_lowest_mapping_id_wins
     let (entry, lines) = mapped(&r);
     assert_eq!(entry.project.as_ref().unwrap().key, "p0", "{lines:?}");
     assert!(
-        lines.iter().any(|l| l.contains("mapping #20") && l.contains("keyword")),
+        lines
+            .iter()
+            .any(|l| l.contains("mapping #20") && l.contains("keyword")),
         "{lines:?}"
     );
-    let r = resolve(&rules, &TargetSettings::default(), &event("Call with acme corp."));
+    let r = resolve(
+        &rules,
+        &TargetSettings::default(),
+        &event("Call with acme corp."),
+    );
     assert_eq!(mapped(&r).0.project.as_ref().unwrap().key, "p1");
 }
 
@@ -982,7 +988,10 @@ fn a_keyword_matches_whole_words_only_and_otherwise_the_default_applies() {
     );
     let (entry, lines) = mapped(&r);
     assert_eq!(entry.project.as_ref().unwrap().key, "p1");
-    assert!(lines.iter().any(|l| l.contains("pipeline default")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("pipeline default")),
+        "{lines:?}"
+    );
     let none = keyword_rules(None);
     let r = resolve(&none, &TargetSettings::default(), &event("Lunch"));
     assert!(

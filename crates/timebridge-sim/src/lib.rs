@@ -42,6 +42,7 @@
 pub mod clock;
 pub mod clockify;
 pub mod faults;
+pub mod google_calendar;
 pub mod kimai;
 pub mod odoo;
 pub mod seed;
@@ -57,6 +58,7 @@ use chrono::{DateTime, TimeZone, Utc};
 pub use clock::Clock;
 pub use clockify::{ClockifyControl, ClockifySim};
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
+pub use google_calendar::{GoogleCalendarControl, GoogleCalendarSim};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use odoo::{OdooControl, OdooSim};
 pub use seed::Seed;
@@ -128,6 +130,8 @@ pub enum SimKind {
     Timetracker,
     /// The Clockify (API v1) simulator, with an agency and a contractor workspace.
     Clockify,
+    /// The Google Calendar (API v3) simulator with Google's OAuth endpoints.
+    GoogleCalendar,
 }
 
 impl std::str::FromStr for SimKind {
@@ -139,8 +143,10 @@ impl std::str::FromStr for SimKind {
             "odoo" => Ok(SimKind::Odoo),
             "timetracker" => Ok(SimKind::Timetracker),
             "clockify" => Ok(SimKind::Clockify),
+            "google_calendar" | "google-calendar" => Ok(SimKind::GoogleCalendar),
             other => Err(format!(
-                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker or clockify)"
+                "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker, \
+                 clockify or google_calendar)"
             )),
         }
     }
@@ -243,6 +249,22 @@ pub async fn run_standalone(
                 sim.agency_workspace,
                 sim.contractor_token,
                 sim.contractor_workspace
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::GoogleCalendar => {
+            let sim = GoogleCalendarSim::start(opts).await?;
+            println!(
+                "Google Calendar simulator listening on {} (base_url {}, auth_url {}, \
+                 token_url {}; client_id {}, client_secret {token}; calendar owner {}; \
+                 seed: {seed:?})",
+                sim.url,
+                sim.api_url(),
+                sim.auth_url(),
+                sim.token_url(),
+                sim.client_id,
+                sim.owner_email()
             );
             let _ = tokio::signal::ctrl_c().await;
             sim.shutdown().await;

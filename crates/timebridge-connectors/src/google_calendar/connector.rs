@@ -21,8 +21,8 @@ use crate::connector::{
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::{ErrorContext, HttpClient, HttpSettings, Request, Response};
 use crate::oauth::{
-    ClientAuth, Grant, OAuthApp, REFRESH_TOKEN_SECRET, TokenKeeper, TokenSet, bearer,
-    oauth_error, token_client,
+    ClientAuth, Grant, OAuthApp, REFRESH_TOKEN_SECRET, TokenKeeper, TokenSet, bearer, oauth_error,
+    token_client,
 };
 
 /// The scope the connect flow asks for: read the calendars and their events.
@@ -105,9 +105,7 @@ impl GoogleCalendarConnector {
             .get("client_secret")
             .filter(|c| !c.expose_secret().trim().is_empty())
             .cloned()
-            .ok_or_else(|| {
-                ConnectorError::Config("settings.client_secret is missing".into())
-            })?;
+            .ok_or_else(|| ConnectorError::Config("settings.client_secret is missing".into()))?;
         let refresh = config
             .secrets
             .get(REFRESH_TOKEN_SECRET)

@@ -112,9 +112,10 @@ impl GoogleCalendarConnector {
         };
         let begin = instant(s).ok_or_else(|| bad(s))?;
         let finish = instant(t).ok_or_else(|| bad(t))?;
-        let declined = e.attendees.iter().flatten().any(|a| {
-            a.is_self == Some(true) && a.response_status.as_deref() == Some("declined")
-        });
+        let declined =
+            e.attendees.iter().flatten().any(|a| {
+                a.is_self == Some(true) && a.response_status.as_deref() == Some("declined")
+            });
         if declined {
             return Ok(Read::Skipped(Skip::Declined, Some(begin)));
         }
@@ -250,9 +251,8 @@ impl GoogleCalendarConnector {
                 let e: ApiEvent = r.json()?;
                 Ok((e.status.as_deref() != Some("cancelled")).then_some(id))
             }
-            Err(ConnectorError::NotFound { .. }) | Err(ConnectorError::Remote { status: 410, .. }) => {
-                Ok(None)
-            }
+            Err(ConnectorError::NotFound { .. })
+            | Err(ConnectorError::Remote { status: 410, .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -381,12 +381,11 @@ impl SourceConnector for GoogleCalendarConnector {
             .into_iter()
             .collect();
         if !missing.is_empty() {
-            let found: Vec<Option<String>> = futures::stream::iter(
-                missing.iter().cloned().map(|id| self.exists(id)),
-            )
-            .buffer_unordered(8)
-            .try_collect()
-            .await?;
+            let found: Vec<Option<String>> =
+                futures::stream::iter(missing.iter().cloned().map(|id| self.exists(id)))
+                    .buffer_unordered(8)
+                    .try_collect()
+                    .await?;
             known_keys.extend(found.into_iter().flatten());
             notes.push(format!(
                 "{} linked events lie outside the window; looked up by id",

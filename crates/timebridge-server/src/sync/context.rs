@@ -154,7 +154,12 @@ impl PipelineContext {
             }),
         )
         .map_err(|e| SyncError::Config(e.to_string()))?
-        .with_project_rule(source.as_source().map(|s| s.project_rule()).unwrap_or_default());
+        .with_project_rule(
+            source
+                .as_source()
+                .map(|s| s.project_rule())
+                .unwrap_or_default(),
+        );
         let source_system = source.kind();
         Ok(PipelineContext {
             pipeline,
