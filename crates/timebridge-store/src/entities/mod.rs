@@ -10,6 +10,7 @@ pub(crate) mod link;
 pub(crate) mod mapping;
 pub(crate) mod meta;
 pub(crate) mod mirror_intent;
+pub(crate) mod oauth_state;
 pub(crate) mod pipeline;
 pub(crate) mod pipeline_lease;
 pub(crate) mod run;

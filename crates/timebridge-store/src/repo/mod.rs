@@ -8,6 +8,7 @@ pub mod connectors;
 pub mod links;
 pub mod mappings;
 pub mod mirror;
+pub mod oauth;
 pub mod pipelines;
 pub mod privacy;
 pub mod runs;
