@@ -11,6 +11,7 @@ mod conventions;
 mod hostile;
 mod hub;
 mod mappings_and_pipelines;
+mod oauth;
 mod openapi;
 mod pairs;
 mod remote_connectors;

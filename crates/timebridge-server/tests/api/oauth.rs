@@ -1,0 +1,227 @@
+//! The OAuth connect flow end to end against the Google simulator (consent auto-approved):
+//! start → consent → callback stores the refresh token encrypted (never answered by the
+//! API) and audits `connector_authorized`; a replayed, expired or unknown state is refused;
+//! a revoked grant turns the connector's test red; push notifications authenticate with
+//! the channel token derived from the refresh token.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use timebridge_connectors::google_calendar::{REVOKED_MESSAGE, webhook::channel_token};
+use timebridge_sim::{GoogleCalendarSim, Seed, SimOptions};
+
+use crate::api_test;
+use crate::common::{TestApp, error_code, into_json};
+
+async fn google_sim() -> GoogleCalendarSim {
+    let sim = GoogleCalendarSim::start(SimOptions::with_seed(Seed::Tiny))
+        .await
+        .unwrap();
+    sim.set_auto_approve(true);
+    sim
+}
+
+async fn google_connector(app: &TestApp, token: &str, sim: &GoogleCalendarSim) -> i64 {
+    let c = app
+        .create_connector(
+            token,
+            json!({"kind": "google_calendar", "name": "Calendar", "base_url": sim.api_url(),
+                   "settings": {"client_id": sim.client_id, "client_secret": sim.client_secret,
+                                "auth_url": sim.auth_url(), "token_url": sim.token_url()}}),
+        )
+        .await;
+    c["id"].as_i64().unwrap()
+}
+
+/// Starts the flow and follows the consent page; returns the callback's path and query
+/// (the redirect URI names `PUBLIC_URL`, which in tests is not this app's address).
+async fn consent(app: &TestApp, token: &str, id: i64) -> String {
+    let res = app
+        .authed(Method::GET, &format!("/api/connectors/{id}/oauth/start"), token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let url = reqwest::Url::parse(&location).unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{}/api/oauth/callback", app.state.config.public_url)
+    );
+    assert_eq!(q["access_type"], "offline");
+    assert_eq!(q["prompt"], "consent");
+    assert!(q["scope"].contains("calendar.readonly"));
+    assert!(q["state"].len() >= 32);
+    let consent = app.client.get(location).send().await.unwrap();
+    assert!(consent.status().is_redirection(), "{}", consent.status());
+    let back =
+        reqwest::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(back.path(), "/api/oauth/callback");
+    format!("{}?{}", back.path(), back.query().unwrap())
+}
+
+async fn callback(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).send().await.unwrap()
+}
+
+api_test!(
+    async fn oauth_connect_flow_stores_the_refresh_token_once(app) {
+        let sim = google_sim().await;
+        let token = app.login().await;
+        let id = google_connector(app, &token, &sim).await;
+        let (_, before) = app.get_json(&format!("/api/connectors/{id}"), &token).await;
+        assert_eq!(before["has_refresh_token"], false);
+        assert_eq!(before["has_client_secret"], true);
+
+        let back = consent(app, &token, id).await;
+        let res = callback(app, &back).await;
+        assert_eq!(res.status(), StatusCode::FOUND);
+        let to = res.headers()["location"].to_str().unwrap();
+        assert!(
+            to.ends_with(&format!("/connectors/{id}?oauth=connected")),
+            "{to}"
+        );
+
+        let secrets = app.state.store.get_connector_secrets(id).await.unwrap();
+        let refresh = secrets.secret("refresh_token").unwrap().expose().to_owned();
+        assert!(refresh.starts_with("1//"));
+        let (status, got) = app.get_json(&format!("/api/connectors/{id}"), &token).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(got["has_refresh_token"], true);
+        let text = got.to_string();
+        assert!(!text.contains(&refresh), "the API never answers the token");
+        let (_, list) = app.get_json("/api/connectors", &token).await;
+        assert!(!list.to_string().contains(&refresh));
+
+        let audit = app.audit(&token, "connector_authorized").await;
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        assert_eq!(audit[0]["entity_id"], id.to_string());
+        assert!(!Value::Array(audit).to_string().contains(&refresh));
+
+        let (status, test) = app
+            .send_json(Method::POST, &format!("/api/connectors/{id}/test"), &token, &json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(test["ok"], true, "{test}");
+
+        // The same callback again: the state was used.
+        let (status, body) = into_json(callback(app, &back).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_code(&body), "invalid_state");
+        assert_eq!(app.audit(&token, "connector_authorized").await.len(), 1);
+    }
+);
+
+api_test!(
+    async fn oauth_expired_or_unknown_state(app) {
+        let sim = google_sim().await;
+        let token = app.login().await;
+        let id = google_connector(app, &token, &sim).await;
+        let back = consent(app, &token, id).await;
+        app.clock.advance(chrono::Duration::minutes(11));
+        let (status, body) = into_json(callback(app, &back).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_code(&body), "invalid_state");
+        assert!(body["error"]["message"].as_str().unwrap().contains("expired"), "{body}");
+        let secrets = app.state.store.get_connector_secrets(id).await.unwrap();
+        assert!(secrets.secret("refresh_token").is_none());
+
+        let (status, body) =
+            into_json(callback(app, "/api/oauth/callback?code=x&state=never-issued").await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_code(&body), "invalid_state");
+        let (status, _) = into_json(callback(app, "/api/oauth/callback?code=x").await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // Within ten minutes it works.
+        let back = consent(app, &token, id).await;
+        app.clock.advance(chrono::Duration::minutes(9));
+        assert_eq!(callback(app, &back).await.status(), StatusCode::FOUND);
+    }
+);
+
+api_test!(
+    async fn oauth_start_needs_a_session_and_an_oauth_kind(app) {
+        let sim = google_sim().await;
+        let token = app.login().await;
+        let id = google_connector(app, &token, &sim).await;
+        let res = app
+            .client
+            .get(app.url(&format!("/api/connectors/{id}/oauth/start")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let (zammad, _) = app.create_connector_pair(&token).await;
+        let (status, body) = app
+            .get_json(&format!("/api/connectors/{zammad}/oauth/start"), &token)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error_code(&body), "oauth_unsupported");
+        let (status, _) = app.get_json("/api/connectors/999999/oauth/start", &token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+);
+
+api_test!(
+    async fn oauth_refresh_token_not_settable(app) {
+        let sim = google_sim().await;
+        let token = app.login().await;
+        let id = google_connector(app, &token, &sim).await;
+        let (status, body) = app
+            .send_json(
+                Method::PUT,
+                &format!("/api/connectors/{id}"),
+                &token,
+                &json!({"name": "Calendar", "base_url": sim.api_url(),
+                        "settings": {"client_id": sim.client_id, "refresh_token": "1//mine"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["details"]["field"], "settings.refresh_token");
+    }
+);
+
+api_test!(
+    async fn oauth_revoked_grant_and_push(app) {
+        let sim = google_sim().await;
+        let token = app.login().await;
+        let id = google_connector(app, &token, &sim).await;
+        let back = consent(app, &token, id).await;
+        assert_eq!(callback(app, &back).await.status(), StatusCode::FOUND);
+        let secrets = app.state.store.get_connector_secrets(id).await.unwrap();
+        let refresh = secrets.secret("refresh_token").unwrap().expose().to_owned();
+
+        // Push notifications carry the channel token derived from the refresh token.
+        let path = format!("/api/webhook/google_calendar/{id}");
+        let push = |state: &'static str, token: String, n: u32| {
+            app.client
+                .post(app.url(&path))
+                .header("X-Goog-Channel-ID", "tb-channel")
+                .header("X-Goog-Channel-Token", token)
+                .header("X-Goog-Resource-State", state)
+                .header("X-Goog-Message-Number", n.to_string())
+                .send()
+        };
+        let good = channel_token(refresh.as_bytes());
+        let res = push("sync", good.clone(), 1).await.unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let res = push("exists", good, 2).await.unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let res = push("exists", "guessed".into(), 3).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let received = app.audit(&token, "webhook_received").await;
+        let sync_acks = received
+            .iter()
+            .filter(|e| e["details"]["acknowledge_only"] == true)
+            .count();
+        assert_eq!(sync_acks, 1, "{received:?}");
+
+        sim.revoke_grants();
+        let (_, test) = app
+            .send_json(Method::POST, &format!("/api/connectors/{id}/test"), &token, &json!({}))
+            .await;
+        assert_eq!(test["ok"], false);
+        assert_eq!(test["message"], REVOKED_MESSAGE);
+    }
+);
