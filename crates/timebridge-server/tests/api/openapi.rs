@@ -11,7 +11,11 @@ use crate::common::{error_code, into_json};
 fn is_contract_exception(method: &str, path: &str) -> bool {
     matches!(
         (method, path),
-        ("POST", "/api/auth/login") | ("GET", "/api/health") | ("GET", "/metrics")
+        ("POST", "/api/auth/login")
+            | ("GET", "/api/health")
+            | ("GET", "/metrics")
+            // The OAuth callback: its one-time state authenticates it (hub contract).
+            | ("GET", "/api/oauth/callback")
     ) || (method == "POST" && path.starts_with("/api/webhook/"))
 }
 
