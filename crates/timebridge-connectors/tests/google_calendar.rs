@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, TimeZone, Utc};
 use secrecy::SecretString;
 use serde_json::json;
-use timebridge_connectors::google_calendar::{REVOKED_MESSAGE, webhook::channel_token};
+use timebridge_connectors::google_calendar::{REVOKED_MESSAGE, event_id, webhook::channel_token};
 use timebridge_connectors::http::RetryPolicy;
 use timebridge_connectors::registry;
 use timebridge_connectors::{
@@ -255,9 +255,11 @@ async fn a_second_read_follows_the_changes_with_the_sync_token_and_matches_a_ful
         .unwrap();
     let edited = first.entries[3].key.clone();
     let deleted = first.entries[4].key.clone();
-    sim.edit_event(&edited, |e| e.summary = "Renamed by a person".into())
-        .unwrap();
-    sim.delete_event(&deleted).unwrap();
+    sim.edit_event(&event_id(&edited), |e| {
+        e.summary = "Renamed by a person".into()
+    })
+    .unwrap();
+    sim.delete_event(&event_id(&deleted)).unwrap();
     let added = sim.add_event(NewEvent {
         summary: "New meeting".into(),
         start: When::Timed(

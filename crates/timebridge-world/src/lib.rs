@@ -26,7 +26,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use timebridge_sim::{
-    ClockifySim, KimaiSim, OdooSim, SimError, SimOptions, TimetrackerSim, ZammadSim,
+    ClockifySim, GoogleCalendarSim, KimaiSim, OdooSim, SimError, SimOptions, TimetrackerSim,
+    ZammadSim,
 };
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
@@ -55,6 +56,10 @@ pub enum Pair {
     ZammadClockify,
     /// The agency's Clockify entries into Kimai timesheets.
     ClockifyKimai,
+    /// A person's Google Calendar events into TimeTracker time entries.
+    GoogleCalendarTimetracker,
+    /// A person's Google Calendar events into Kimai timesheets.
+    GoogleCalendarKimai,
 }
 
 /// The running simulators of a world, by pair.
@@ -121,6 +126,20 @@ pub enum Sims {
         kimai: KimaiSim,
         /// The source: the agency's workspace.
         agency: ClockifyWorkspace,
+    },
+    /// [`Pair::GoogleCalendarTimetracker`].
+    GoogleCalendarTimetracker {
+        /// The source.
+        google: GoogleCalendarSim,
+        /// The target.
+        timetracker: TimetrackerSim,
+    },
+    /// [`Pair::GoogleCalendarKimai`].
+    GoogleCalendarKimai {
+        /// The source.
+        google: GoogleCalendarSim,
+        /// The target.
+        kimai: KimaiSim,
     },
 }
 
@@ -218,6 +237,10 @@ impl World {
             Pair::ClockifyClockify => pairs::clockify_clockify::start(opts).await?,
             Pair::ZammadClockify => pairs::zammad_clockify::start(opts).await?,
             Pair::ClockifyKimai => pairs::clockify_kimai::start(opts).await?,
+            Pair::GoogleCalendarTimetracker => {
+                pairs::google_calendar_timetracker::start(opts).await?
+            }
+            Pair::GoogleCalendarKimai => pairs::google_calendar_kimai::start(opts).await?,
         };
         Ok(World { pair, sims, plan })
     }
@@ -238,7 +261,8 @@ impl World {
         match &self.sims {
             Sims::ZammadKimai { kimai, .. }
             | Sims::TimetrackerKimai { kimai, .. }
-            | Sims::ClockifyKimai { kimai, .. } => kimai,
+            | Sims::ClockifyKimai { kimai, .. }
+            | Sims::GoogleCalendarKimai { kimai, .. } => kimai,
             _ => panic!("a {:?} world has no Kimai", self.pair),
         }
     }
@@ -256,8 +280,18 @@ impl World {
         match &self.sims {
             Sims::ZammadTimetracker { timetracker, .. }
             | Sims::TimetrackerKimai { timetracker, .. }
-            | Sims::TimetrackerOdoo { timetracker, .. } => timetracker,
+            | Sims::TimetrackerOdoo { timetracker, .. }
+            | Sims::GoogleCalendarTimetracker { timetracker, .. } => timetracker,
             _ => panic!("a {:?} world has no TimeTracker", self.pair),
+        }
+    }
+
+    /// The Google Calendar simulator; panics in a world without one.
+    pub fn google(&self) -> &GoogleCalendarSim {
+        match &self.sims {
+            Sims::GoogleCalendarTimetracker { google, .. }
+            | Sims::GoogleCalendarKimai { google, .. } => google,
+            _ => panic!("a {:?} world has no Google Calendar", self.pair),
         }
     }
 
@@ -282,6 +316,8 @@ impl World {
             | Sims::TimetrackerOdoo { timetracker, .. } => timetracker,
             Sims::ClockifyClockify { contractor, .. } => contractor,
             Sims::ClockifyKimai { agency, .. } => agency,
+            Sims::GoogleCalendarTimetracker { google, .. }
+            | Sims::GoogleCalendarKimai { google, .. } => &**google,
         }
     }
 
@@ -290,9 +326,11 @@ impl World {
         match &self.sims {
             Sims::ZammadKimai { kimai, .. }
             | Sims::TimetrackerKimai { kimai, .. }
-            | Sims::ClockifyKimai { kimai, .. } => kimai,
+            | Sims::ClockifyKimai { kimai, .. }
+            | Sims::GoogleCalendarKimai { kimai, .. } => kimai,
             Sims::ZammadOdoo { odoo, .. } | Sims::TimetrackerOdoo { odoo, .. } => odoo,
-            Sims::ZammadTimetracker { timetracker, .. } => timetracker,
+            Sims::ZammadTimetracker { timetracker, .. }
+            | Sims::GoogleCalendarTimetracker { timetracker, .. } => timetracker,
             Sims::ClockifyClockify { agency, .. } | Sims::ZammadClockify { agency, .. } => agency,
         }
     }

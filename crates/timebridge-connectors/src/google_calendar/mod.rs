@@ -18,6 +18,7 @@ pub mod webhook;
 use serde_json::json;
 
 pub use connector::{GoogleCalendarConnector, REVOKED_MESSAGE, SCOPE};
+pub use source::{entry_key, event_id};
 
 use crate::registry::{
     DimensionCatalogs, Dimensions, Feature, KindInfo, Role, WebhookSpec, with_transport_settings,

@@ -69,6 +69,17 @@ enum Read {
     Skipped(Skip, Option<DateTime<Utc>>),
 }
 
+/// The entry key of event `id`: the id with `_` (which instance ids hold) written as `.`,
+/// so that it fits a link marker. Google's ids are base32hex and hold no `.`.
+pub fn entry_key(id: &str) -> String {
+    id.replace('_', ".")
+}
+
+/// The event id of entry key `key` (see [`entry_key`]).
+pub fn event_id(key: &str) -> String {
+    key.replace('.', "_")
+}
+
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, false)
 }
@@ -122,7 +133,7 @@ impl GoogleCalendarConnector {
         let summary = e.summary.as_deref().map(str::trim).unwrap_or_default();
         Ok(Read::Entry(Box::new(Entry {
             system: "google_calendar".into(),
-            key: e.id.clone(),
+            key: entry_key(&e.id),
             ticket: None,
             customer: None,
             project: None,
@@ -240,16 +251,16 @@ impl GoogleCalendarConnector {
         Ok(events)
     }
 
-    /// Whether event `id` exists (and is not cancelled).
-    async fn exists(&self, id: String) -> ConnectorResult<Option<String>> {
+    /// Whether the event of entry `key` exists (and is not cancelled).
+    async fn exists(&self, key: String) -> ConnectorResult<Option<String>> {
         let req = Request::get(
             "GET /calendars/{calendarId}/events/{eventId}",
-            self.calendar_path(&format!("/events/{}", encode(&id))),
+            self.calendar_path(&format!("/events/{}", encode(&event_id(&key)))),
         );
         match self.send(req).await {
             Ok(r) => {
                 let e: ApiEvent = r.json()?;
-                Ok((e.status.as_deref() != Some("cancelled")).then_some(id))
+                Ok((e.status.as_deref() != Some("cancelled")).then_some(key))
             }
             Err(ConnectorError::NotFound { .. })
             | Err(ConnectorError::Remote { status: 410, .. }) => Ok(None),

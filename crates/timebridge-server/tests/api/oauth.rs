@@ -36,7 +36,11 @@ async fn google_connector(app: &TestApp, token: &str, sim: &GoogleCalendarSim) -
 /// (the redirect URI names `PUBLIC_URL`, which in tests is not this app's address).
 async fn consent(app: &TestApp, token: &str, id: i64) -> String {
     let res = app
-        .authed(Method::GET, &format!("/api/connectors/{id}/oauth/start"), token)
+        .authed(
+            Method::GET,
+            &format!("/api/connectors/{id}/oauth/start"),
+            token,
+        )
         .send()
         .await
         .unwrap();
@@ -54,8 +58,7 @@ async fn consent(app: &TestApp, token: &str, id: i64) -> String {
     assert!(q["state"].len() >= 32);
     let consent = app.client.get(location).send().await.unwrap();
     assert!(consent.status().is_redirection(), "{}", consent.status());
-    let back =
-        reqwest::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+    let back = reqwest::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(back.path(), "/api/oauth/callback");
     format!("{}?{}", back.path(), back.query().unwrap())
 }

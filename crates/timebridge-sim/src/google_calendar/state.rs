@@ -295,6 +295,18 @@ impl GoogleCalendarControl {
         self.lock().events.values().cloned().collect()
     }
 
+    /// The ids of the single events and instances a person would call their time: timed,
+    /// not cancelled, not declined.
+    pub fn timed_ids(&self) -> Vec<String> {
+        let st = self.lock();
+        st.instances()
+            .into_iter()
+            .filter(|e| matches!(e.start, When::Timed(_)))
+            .filter(|e| e.status != "cancelled" && e.response.as_deref() != Some("declined"))
+            .map(|e| e.id)
+            .collect()
+    }
+
     /// The push channels opened so far.
     pub fn channels(&self) -> Vec<Channel> {
         self.lock().channels.clone()

@@ -3,6 +3,7 @@
 //! [`crate::World::target`] hand them out, so one scenario runs on every [`crate::Pair`].
 
 mod clockify;
+mod google_calendar;
 mod kimai;
 mod odoo;
 mod timetracker;
