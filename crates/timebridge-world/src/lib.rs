@@ -345,10 +345,15 @@ impl World {
 }
 
 impl ConnectorDef {
-    /// The body of `POST /api/connectors`.
+    /// The body of `POST /api/connectors` (without `api_token` where the kind takes none,
+    /// e.g. an OAuth kind, whose `api_token` is empty).
     pub fn api_body(&self) -> Value {
-        json!({"kind": self.kind, "name": self.name, "base_url": self.base_url,
-               "api_token": self.api_token, "settings": self.settings})
+        let mut body = json!({"kind": self.kind, "name": self.name, "base_url": self.base_url,
+               "settings": self.settings});
+        if !self.api_token.is_empty() {
+            body["api_token"] = json!(self.api_token);
+        }
+        body
     }
 
     /// Settings validated and completed by the kind's registry entry, split into plain

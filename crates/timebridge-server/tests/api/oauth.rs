@@ -228,3 +228,55 @@ api_test!(
         assert_eq!(test["message"], REVOKED_MESSAGE);
     }
 );
+
+async fn manual_sync(app: &TestApp, token: &str, pipeline: i64) -> Value {
+    let (status, run) = app
+        .send_json(
+            Method::POST,
+            "/api/sync/manual?wait=true",
+            token,
+            &json!({"pipeline_id": pipeline, "from": "2026-03-01", "to": "2026-03-31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    run
+}
+
+api_test!(
+    async fn oauth_google_pair_connected_through_the_api(app) {
+        use timebridge_world::{Pair, World};
+        app.clock.set("2026-04-01T06:00:00Z".parse().unwrap());
+        let token = app.login().await;
+        let mut world = World::start(Pair::GoogleCalendarTimetracker, SimOptions::with_seed(Seed::Small))
+            .await
+            .unwrap();
+        // Through the API the refresh token comes only from the connect flow.
+        world.plan.source.settings.as_object_mut().unwrap().remove("refresh_token");
+        let ids = timebridge_world::configure_api(&app.api(&token), &world.plan)
+            .await
+            .unwrap();
+        let sim = world.google();
+        sim.set_auto_approve(true);
+        let back = consent(app, &token, ids.source_connector).await;
+        assert_eq!(callback(app, &back).await.status(), StatusCode::FOUND);
+
+        let run = manual_sync(app, &token, ids.pipeline).await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        let created = run["stats"]["created"].as_u64().unwrap();
+        assert_eq!(created as usize, world.source().keys().len(), "{run}");
+        let again = manual_sync(app, &token, ids.pipeline).await;
+        assert_eq!(again["stats"]["created"], 0, "{again}");
+        assert_eq!(again["stats"]["updated"], 0, "{again}");
+        assert_eq!(again["stats"]["in_sync"].as_u64().unwrap(), created);
+
+        // A revoked grant: the run fails at the read and writes nothing.
+        let key = world.source().keys()[0].clone();
+        world.source().edit(&key).unwrap();
+        let writes = world.target().write_requests();
+        sim.revoke_grants();
+        let failed = manual_sync(app, &token, ids.pipeline).await;
+        assert_eq!(failed["status"], "failed", "{failed}");
+        assert!(failed["error"].as_str().unwrap().contains("Connect again"), "{failed}");
+        assert_eq!(world.target().write_requests(), writes, "nothing was written");
+    }
+);
