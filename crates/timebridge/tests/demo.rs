@@ -13,6 +13,7 @@ const DEMO_PIPELINES: &[&str] = &[
     "Demo: Zammad → TimeTracker",
     "Demo: TimeTracker → Odoo attendance",
     "Demo: Clockify → Clockify",
+    "Demo: Google Calendar → TimeTracker",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
