@@ -221,6 +221,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/connectors/{id}/oauth/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Starts the connect flow: 302 to the system's consent page. */
+        get: operations["start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connectors/{id}/test": {
         parameters: {
             query?: never;
@@ -329,6 +346,26 @@ export interface paths {
         post?: never;
         /** Deletes a mapping. */
         delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finishes the connect flow: exchanges the code, stores the refresh token, and sends the
+         *     admin to the connector's page.
+         */
+        get: operations["callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -531,7 +568,7 @@ export interface components {
          * @description What an audit event records (`action` of `GET /api/audit`).
          * @enum {string}
          */
-        AuditAction: "login_succeeded" | "login_failed" | "connector_created" | "connector_updated" | "connector_deleted" | "pipeline_created" | "pipeline_updated" | "pipeline_deleted" | "mapping_created" | "mapping_updated" | "mapping_deleted" | "settings_updated" | "sync_requested" | "sync_started" | "sync_finished" | "entry_created" | "entry_updated" | "entry_deleted" | "conflict_raised" | "conflict_resolved" | "webhook_received" | "webhook_rejected" | "project_mirrored" | "retention_purged" | "gdpr_exported" | "gdpr_purged";
+        AuditAction: "login_succeeded" | "login_failed" | "connector_created" | "connector_updated" | "connector_deleted" | "connector_authorized" | "pipeline_created" | "pipeline_updated" | "pipeline_deleted" | "mapping_created" | "mapping_updated" | "mapping_deleted" | "settings_updated" | "sync_requested" | "sync_started" | "sync_finished" | "entry_created" | "entry_updated" | "entry_deleted" | "conflict_raised" | "conflict_resolved" | "webhook_received" | "webhook_rejected" | "project_mirrored" | "retention_purged" | "gdpr_exported" | "gdpr_purged";
         /** @description An audit event. */
         AuditEvent: {
             /** @description What happened. */
@@ -2294,6 +2331,63 @@ export interface operations {
             };
         };
     };
+    start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the consent page (`Location`), with a one-time `state` valid for 10 minutes and `redirect_uri` = `PUBLIC_URL/api/oauth/callback` */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The kind has no OAuth, or the connector is misconfigured */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     test: {
         parameters: {
             query?: never;
@@ -2754,6 +2848,58 @@ export interface operations {
             };
             /** @description Unknown id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    callback: {
+        parameters: {
+            query?: {
+                /** @description The authorization code. */
+                code?: string | null;
+                /** @description The one-time state `start` issued. */
+                state?: string | null;
+                /** @description Set instead of `code` when the person refused (`access_denied`). */
+                error?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Connected: to the connector's page (`/connectors/{id}?oauth=connected`) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown, used or expired state (`invalid_state`), no code, or the person refused (`oauth_denied`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The connector is misconfigured */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token endpoint refused the code or failed */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
