@@ -25,6 +25,8 @@ const PAIRS: &[(Pair, bool)] = &[
     (Pair::ZammadClockify, false),
     (Pair::ClockifyKimai, false),
     (Pair::ClockifyClockify, false),
+    (Pair::GoogleCalendarTimetracker, false),
+    (Pair::GoogleCalendarKimai, false),
 ];
 
 fn ratio(a: usize, b: u64) -> f64 {
