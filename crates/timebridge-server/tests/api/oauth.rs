@@ -280,3 +280,133 @@ api_test!(
         assert_eq!(world.target().write_requests(), writes, "nothing was written");
     }
 );
+
+/// With an https `PUBLIC_URL`, the first run opens a push channel; a notification on it
+/// (sent by the simulator to this app) queues a run that reads only the changes (a sync
+/// token) and writes the new event.
+async fn push_brings_a_new_event_in(backend: crate::common::Backend) {
+    use timebridge_sim::google_calendar::{NewEvent, When};
+    use timebridge_world::{Pair, World};
+    let app = crate::common::spawn_app_with(backend, |vars| {
+        vars.insert("PUBLIC_URL".into(), "https://tb.example".into());
+    })
+    .await;
+    app.clock.set("2026-04-01T06:00:00Z".parse().unwrap());
+    let token = app.login().await;
+    let mut world = World::start(
+        Pair::GoogleCalendarTimetracker,
+        SimOptions::with_seed(Seed::Tiny),
+    )
+    .await
+    .unwrap();
+    world
+        .plan
+        .source
+        .settings
+        .as_object_mut()
+        .unwrap()
+        .remove("refresh_token");
+    let ids = timebridge_world::configure_api(&app.api(&token), &world.plan)
+        .await
+        .unwrap();
+    let sim = world.google();
+    sim.set_auto_approve(true);
+    let back = consent(&app, &token, ids.source_connector).await;
+    assert_eq!(callback(&app, &back).await.status(), StatusCode::FOUND);
+    // The pipeline's own window, as the push's run will read it.
+    let (status, first) = app
+        .send_json(
+            Method::POST,
+            "/api/sync/manual?wait=true",
+            &token,
+            &json!({"pipeline_id": ids.pipeline}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let channels = sim.channels();
+    assert_eq!(channels.len(), 1, "the run opened a push channel");
+    assert_eq!(
+        channels[0].address,
+        format!(
+            "https://tb.example/api/webhook/google_calendar/{}",
+            ids.source_connector
+        )
+    );
+
+    let hook = app.url(&format!(
+        "/api/webhook/google_calendar/{}",
+        ids.source_connector
+    ));
+    assert_eq!(
+        sim.push(&channels[0].id, "sync", Some(&hook))
+            .await
+            .unwrap(),
+        202
+    );
+    let utc = chrono::Utc;
+    use chrono::TimeZone;
+    let id = sim.add_event(NewEvent {
+        summary: "Late support call".into(),
+        start: When::Timed(
+            utc.with_ymd_and_hms(2026, 3, 31, 17, 0, 0)
+                .unwrap()
+                .fixed_offset(),
+        ),
+        end: When::Timed(
+            utc.with_ymd_and_hms(2026, 3, 31, 18, 0, 0)
+                .unwrap()
+                .fixed_offset(),
+        ),
+        response: None,
+        recurrence: None,
+    });
+    sim.log().clear();
+    assert_eq!(
+        sim.push(&channels[0].id, "exists", Some(&hook))
+            .await
+            .unwrap(),
+        202
+    );
+    app.clock.advance(chrono::Duration::seconds(3));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let marked = world
+            .target()
+            .records()
+            .into_iter()
+            .any(|r| r.identity.as_deref() == Some(id.as_str()));
+        if marked {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the push's run did not write the event"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let lists: Vec<String> = sim
+        .log()
+        .entries()
+        .into_iter()
+        .filter(|r| r.route == "GET /calendar/v3/calendars/{cal}/events")
+        .map(|r| r.path)
+        .collect();
+    assert!(
+        !lists.is_empty() && lists.iter().all(|p| p.contains("syncToken=")),
+        "{lists:?}"
+    );
+    app.stop().await;
+}
+
+mod oauth_push_brings_a_new_event_in {
+    #[tokio::test]
+    async fn sqlite() {
+        super::push_brings_a_new_event_in(crate::common::Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        super::push_brings_a_new_event_in(crate::common::Backend::Postgres).await;
+    }
+}
