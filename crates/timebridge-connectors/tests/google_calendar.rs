@@ -138,11 +138,13 @@ async fn a_month_is_read_page_by_page_with_each_instance_its_own_entry() {
         .map(|e| e.key.as_str())
         .collect();
     assert_eq!(standups.len(), 5, "{standups:?}");
-    let series = standups[0].split('_').next().unwrap();
+    // Instance ids are `<series>_<start>`; keys write the `_` as `.` (link markers).
+    let series = standups[0].split('.').next().unwrap();
     assert!(
         standups
             .iter()
-            .all(|k| k.starts_with(&format!("{series}_")))
+            .all(|k| k.starts_with(&format!("{series}.")) && !k.contains('_')),
+        "{standups:?}"
     );
     let mut distinct = standups.clone();
     distinct.dedup();
@@ -554,4 +556,50 @@ async fn without_https_no_channel_is_opened_and_the_test_says_polling_only() {
             .unwrap()
             .contains("polling only")
     );
+}
+
+#[tokio::test]
+async fn a_deleted_event_is_left_out_whether_google_sends_its_fields_or_not() {
+    for minimal in [true, false] {
+        let sim = sim(Seed::Small).await;
+        sim.set_minimal_cancelled(minimal);
+        let ctx = Waits::default().context(None);
+        let refresh = sim.issue_refresh_token();
+        let first = fetch(&build(&sim, Some(refresh.clone()), &ctx), march())
+            .await
+            .unwrap();
+        let single = first
+            .entries
+            .iter()
+            .find(|e| !e.key.contains('.') && e.description.contains("review"))
+            .unwrap()
+            .key
+            .clone();
+        sim.delete_event(&event_id(&single)).unwrap();
+        // Incremental (the deletion arrives as a change) and full (showDeleted) alike.
+        let incremental = fetch(&build(&sim, Some(refresh.clone()), &ctx), march())
+            .await
+            .unwrap();
+        let full = fetch(
+            &build(&sim, Some(refresh), &Waits::default().context(None)),
+            march(),
+        )
+        .await
+        .unwrap();
+        for batch in [&incremental, &full] {
+            assert!(
+                batch.entries.iter().all(|e| e.key != single),
+                "minimal: {minimal}"
+            );
+            assert!(!batch.known_keys.contains(&single));
+            assert!(
+                batch
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("left out 2 cancelled events")),
+                "minimal: {minimal}: {:?}",
+                batch.notes
+            );
+        }
+    }
 }

@@ -139,6 +139,9 @@ pub(crate) struct GState {
     pub page_cap: usize,
     pub max_channel_ttl: Duration,
     pub require_https: bool,
+    /// Deleted single events carry only `id` and `status` (UNCONFIRMED how little Google
+    /// sends; the default here), else every field.
+    pub minimal_cancelled: bool,
     pub next_id: u64,
 }
 
@@ -199,6 +202,7 @@ impl GoogleCalendarControl {
             page_cap: 2500,
             max_channel_ttl: Duration::days(7),
             require_https: true,
+            minimal_cancelled: true,
             next_id: 1,
         };
         super::seed::load(&mut st, opts, now);
@@ -258,6 +262,12 @@ impl GoogleCalendarControl {
     /// Whether `events/watch` refuses addresses that are not https (Google does).
     pub fn set_require_https(&self, on: bool) {
         self.lock().require_https = on;
+    }
+
+    /// Whether deleted single events are listed with only `id` and `status` (default) or
+    /// with every field: how little Google sends is UNCONFIRMED (external-apis-v2.md §8).
+    pub fn set_minimal_cancelled(&self, on: bool) {
+        self.lock().minimal_cancelled = on;
     }
 
     /// Revokes every refresh token (the person removed the app's access): refreshing
@@ -498,7 +508,7 @@ impl GState {
                 {"email": self.owner_email, "self": true, "responseStatus": r},
             ]);
         }
-        if e.status == "cancelled" && e.recurring_event_id.is_none() {
+        if e.status == "cancelled" && e.recurring_event_id.is_none() && self.minimal_cancelled {
             // Google sends deleted events with little more than their id.
             return json!({"kind": "calendar#event", "etag": v["etag"], "id": e.id,
                           "status": "cancelled"});
