@@ -26,6 +26,8 @@ const PAIRS: &[(Pair, bool)] = &[
     (Pair::ClockifyKimai, false),
     (Pair::ClockifyClockify, false),
     (Pair::JibbleOdoo, false),
+    (Pair::GoogleCalendarTimetracker, false),
+    (Pair::GoogleCalendarKimai, false),
 ];
 
 fn ratio(a: usize, b: u64) -> f64 {

@@ -2,7 +2,8 @@
 //! the UI use only these traits and the registry; no code outside a connector's folder
 //! names a concrete system.
 
-use std::collections::{BTreeMap, HashSet};
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::Value;
 use timebridge_core::entry::{Entry, Window};
-use timebridge_core::mapping::{TargetDirectory, TargetSettings};
+use timebridge_core::mapping::{ProjectRule, TargetDirectory, TargetSettings};
 use timebridge_core::mirror::CatalogProject;
 use timebridge_core::notify::Notification;
 use timebridge_core::plan::TargetItem;
@@ -19,6 +20,7 @@ use timebridge_core::plan::TargetItem;
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::{HttpMetrics, RetryPolicy, Sleeper, tokio_sleeper};
 use crate::marker::Marker;
+use crate::oauth::TokenSet;
 
 /// A configured connector as the store holds it, secrets decrypted.
 #[derive(Clone)]
@@ -48,19 +50,27 @@ impl fmt::Debug for ConnectorConfig {
 }
 
 /// What every connector instance shares with the process: the metrics registry, how
-/// retries wait, and (in tests) a tighter retry policy.
+/// retries wait, (in tests) a tighter retry policy, what instances remember between runs
+/// and where remotes reach this server.
 #[derive(Clone)]
 pub struct ConnectorContext {
     pub metrics: Arc<HttpMetrics>,
     pub sleeper: Sleeper,
     /// Overrides the default retry policy (tests use short backoffs).
     pub retry: Option<RetryPolicy>,
+    /// State kept between the instances of one connector in this process (an instance
+    /// lives for one run): access tokens, sync tokens, push channels. Lost on restart.
+    pub memory: Arc<InstanceMemory>,
+    /// Where remote systems reach this server (`PUBLIC_URL`, no trailing slash), for
+    /// callbacks such as push channels; `None` where no server runs (`timebridge sync`).
+    pub public_url: Option<String>,
 }
 
 impl fmt::Debug for ConnectorContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnectorContext")
             .field("retry", &self.retry)
+            .field("public_url", &self.public_url)
             .finish_non_exhaustive()
     }
 }
@@ -83,7 +93,47 @@ impl Default for ConnectorContext {
             metrics: Arc::new(HttpMetrics::default()),
             sleeper: tokio_sleeper(),
             retry: None,
+            memory: Arc::new(InstanceMemory::default()),
+            public_url: None,
         }
+    }
+}
+
+/// What connector instances remember between runs, one slot per connector id and type.
+/// A kind keeps its own types here (its folder decides what they hold); a slot's content
+/// must check itself against the configuration it was made for (a connector whose settings
+/// or secrets changed keeps its id).
+#[derive(Default)]
+pub struct InstanceMemory {
+    slots: std::sync::Mutex<HashMap<(i64, TypeId), Arc<dyn Any + Send + Sync>>>,
+}
+
+impl fmt::Debug for InstanceMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.slots.lock().map(|s| s.len()).unwrap_or_default();
+        f.debug_struct("InstanceMemory").field("slots", &n).finish()
+    }
+}
+
+impl InstanceMemory {
+    /// The slot of type `T` of connector `connector_id`, created empty on first use.
+    pub fn slot<T: Any + Send + Sync + Default>(&self, connector_id: i64) -> Arc<T> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let any = slots
+            .entry((connector_id, TypeId::of::<T>()))
+            .or_insert_with(|| Arc::new(T::default()) as Arc<dyn Any + Send + Sync>)
+            .clone();
+        drop(slots);
+        any.downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("slots are keyed by their type"))
+    }
+
+    /// Forgets everything remembered about connector `connector_id`.
+    pub fn forget(&self, connector_id: i64) {
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(id, _), _| *id != connector_id);
     }
 }
 
@@ -151,6 +201,11 @@ pub trait Connector: Send + Sync + fmt::Debug {
     fn as_notifier(&self) -> Option<&dyn Notifier> {
         None
     }
+
+    /// The OAuth connect flow, for kinds with [`crate::Feature::Oauth`].
+    fn as_oauth(&self) -> Option<&dyn OAuthConnect> {
+        None
+    }
 }
 
 /// What a notifier reports about a delivered message.
@@ -179,6 +234,20 @@ pub trait Notifier: Send + Sync {
     fn repeat_safe(&self) -> bool {
         false
     }
+}
+
+/// The OAuth connect flow of a kind that connects through an authorization-code grant:
+/// the server sends a person to [`OAuthConnect::authorize_url`] and, on their return,
+/// exchanges the code and stores the refresh token as the secret setting
+/// [`crate::oauth::REFRESH_TOKEN_SECRET`]. The server never names the system.
+#[async_trait]
+pub trait OAuthConnect: Send + Sync {
+    /// Where to send the person: the system's consent page for this connector's client,
+    /// coming back to `redirect_uri` with `state`.
+    fn authorize_url(&self, redirect_uri: &str, state: &str) -> ConnectorResult<String>;
+
+    /// Exchanges the authorization `code` (once) for tokens.
+    async fn exchange(&self, code: &str, redirect_uri: &str) -> ConnectorResult<TokenSet>;
 }
 
 /// What a run asks the source for.
@@ -228,6 +297,12 @@ pub trait SourceConnector: Send + Sync {
     /// Reads the entries of `query`, with every page, and the names they refer to (each
     /// looked up once per call).
     async fn fetch(&self, query: &SourceQuery) -> ConnectorResult<SourceBatch>;
+
+    /// How its entries name their project (see [`ProjectRule`]): by key (default), or in
+    /// words only, so that `project` mappings are keywords (calendars).
+    fn project_rule(&self) -> ProjectRule {
+        ProjectRule::ByKey
+    }
 
     /// Project creation (the `create_projects` feature, for project mirroring), if the
     /// kind offers it. Default: unsupported.

@@ -13,6 +13,7 @@ pub mod command;
 pub mod connector;
 pub mod email;
 pub mod error;
+pub mod google_calendar;
 pub mod http;
 pub mod jibble;
 pub mod kimai;
@@ -27,8 +28,9 @@ pub mod webhook;
 pub mod zammad;
 
 pub use connector::{
-    CatalogItem, Connector, ConnectorConfig, ConnectorContext, Delivered, Notifier, ProjectCreator,
-    SourceBatch, SourceConnector, SourceQuery, SourceScope, TargetConnector, TestReport,
+    CatalogItem, Connector, ConnectorConfig, ConnectorContext, Delivered, InstanceMemory,
+    Notifier, OAuthConnect, ProjectCreator, SourceBatch, SourceConnector, SourceQuery,
+    SourceScope, TargetConnector, TestReport,
 };
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;

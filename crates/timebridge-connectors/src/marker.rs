@@ -4,7 +4,9 @@
 //! It survives any target that keeps the description, lets a crashed run find what it
 //! already wrote, and is one word for searches that split on whitespace. It contains no
 //! `:` (Kimai's `term` search would read `name:value` as a meta-field query) and no `%`,
-//! `_` or quote, so a `LIKE` search matches it literally.
+//! `_` or quote, so a `LIKE` search matches it literally. A kind whose name has `_`
+//! (`google_calendar`) is written with `.` there (`[tb-google.calendar-…]`; kind names
+//! never hold a `.`) and read back as its kind.
 
 use std::fmt;
 
@@ -30,7 +32,8 @@ impl Marker {
     /// A marker for `key` of `system`, if both are made of characters a marker may hold
     /// (ASCII letters and digits, `.`, and `-` inside the key).
     pub fn new(system: &str, key: &str) -> Option<Marker> {
-        (valid_part(system, false) && valid_part(key, true)).then(|| Marker {
+        let written = system.replace('_', ".");
+        (valid_part(&written, false) && valid_part(key, true)).then(|| Marker {
             system: system.to_owned(),
             key: key.to_owned(),
         })
@@ -55,7 +58,7 @@ impl Marker {
             let Some(end) = after.find(']') else { break };
             let inner = &after[..end];
             if let Some((system, key)) = inner.split_once('-')
-                && let Some(m) = Marker::new(system, key)
+                && let Some(m) = Marker::new(&system.replace('.', "_"), key)
             {
                 out.push(m);
             }
@@ -86,7 +89,7 @@ impl Marker {
 
 impl fmt::Display for Marker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{OPEN}{}-{}]", self.system, self.key)
+        write!(f, "{OPEN}{}-{}]", self.system.replace('_', "."), self.key)
     }
 }
 
@@ -118,6 +121,15 @@ mod tests {
         assert!(Marker::find_all("see [tb-] and [tb-zammad-] and [tb-x-a b]").is_empty());
         assert!(Marker::new("zam mad", "1").is_none());
         assert!(Marker::new("zammad", "1:2").is_none());
+    }
+
+    #[test]
+    fn a_kind_with_an_underscore_is_written_with_a_dot_and_read_back() {
+        let m = Marker::new("google_calendar", "abc.20260302T073000Z").unwrap();
+        let d = m.append_to("Standup");
+        assert_eq!(d, "Standup [tb-google.calendar-abc.20260302T073000Z]");
+        assert!(!d.contains('_'));
+        assert_eq!(Marker::find_all(&d), vec![m]);
     }
 
     proptest! {

@@ -379,9 +379,14 @@ struct OAuthErrorBody {
     error_description: Option<String>,
 }
 
+/// The secret setting in which a kind with [`crate::Feature::Oauth`] keeps the refresh
+/// token the connect flow obtained.
+pub const REFRESH_TOKEN_SECRET: &str = "refresh_token";
+
 /// Reads a token endpoint's refusal: a rejected client or grant is an authorization
 /// failure the admin must fix (connect again, new credentials), not a remote fault.
-fn oauth_error(ctx: &ErrorContext<'_>) -> ConnectorError {
+/// Public so that a kind can word the refusals of its own authorization server.
+pub fn oauth_error(ctx: &ErrorContext<'_>) -> ConnectorError {
     let Ok(body) = serde_json::from_slice::<OAuthErrorBody>(ctx.body) else {
         return default_error(ctx);
     };

@@ -166,6 +166,7 @@ pub fn kinds() -> Vec<KindInfo> {
         crate::email::kind(),
         crate::outgoing_webhook::kind(),
         crate::jibble::kind(),
+        crate::google_calendar::kind(),
     ]
 }
 

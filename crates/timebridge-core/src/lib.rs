@@ -22,7 +22,7 @@ pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
 pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
     BillableDefaults, Explanation, ExplanationStep, MappingError, MappingKind, MappingResult,
-    MappingRule, MappingRules, MirrorProjects, Need, PipelineOptions, ProjectBillable,
+    MappingRule, MappingRules, MirrorProjects, Need, PipelineOptions, ProjectBillable, ProjectRule,
     ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules,
     TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
 };

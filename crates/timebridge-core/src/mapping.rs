@@ -13,7 +13,11 @@
 //! - **project**: the source's project dimension is the entry's `project` if set, else its
 //!   `customer` (Zammad puts the organization there). The project mapping for that key;
 //!   else, with `match_by_name`, the one target project of the same name; else the
-//!   pipeline's `default_project`; else `unmapped_project`.
+//!   pipeline's `default_project`; else `unmapped_project`. A source whose entries name
+//!   no project but describe it in words ([`ProjectRule::KeywordInDescription`], e.g. a
+//!   calendar) opts into keyword rules instead: the first `project` mapping (by id) whose
+//!   `source_key` occurs in the entry's description as whole words (case-insensitive)
+//!   decides it; else the pipeline's default.
 //! - **user**: an explicit user mapping for the agent key (it overrides e-mail matching);
 //!   else the target user whose e-mail equals the agent's, compared case-insensitively
 //!   after trimming; else the token user when `unmapped_user = token_user`; else
@@ -150,6 +154,20 @@ pub enum MappingError {
     },
 }
 
+/// How a source's entries name their project: by a key (a project or organization id),
+/// or only in words, in their description (calendar events), where `project` mappings are
+/// keywords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectRule {
+    /// The entry's `project` (else `customer`) key is a `project` mapping's `source_key`.
+    #[default]
+    ByKey,
+    /// A `project` mapping's `source_key` is a keyword: the first mapping (lowest id) whose
+    /// words occur in the entry's description (whole words, case-insensitive) applies.
+    KeywordInDescription,
+}
+
 /// The rules of one pipeline, indexed for lookup by source key.
 #[derive(Debug, Clone, Default)]
 pub struct MappingRules {
@@ -157,6 +175,22 @@ pub struct MappingRules {
     activities: HashMap<String, MappingRule>,
     projects: HashMap<String, MappingRule>,
     users: HashMap<String, MappingRule>,
+    /// With [`ProjectRule::KeywordInDescription`]: the project mappings by id, each with
+    /// its keyword's words.
+    keywords: Option<Vec<(Vec<String>, MappingRule)>>,
+}
+
+/// The words of `text`: runs of letters and digits, lower-cased.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether `needle` (non-empty) occurs in `hay` as a run of whole words.
+fn contains_words(hay: &[String], needle: &[String]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
 impl MappingRules {
@@ -186,6 +220,34 @@ impl MappingRules {
             map.insert(rule.source_key.clone(), rule);
         }
         Ok(me)
+    }
+
+    /// Reads `project` mappings as the source's [`ProjectRule`] says.
+    pub fn with_project_rule(mut self, rule: ProjectRule) -> Self {
+        self.keywords = match rule {
+            ProjectRule::ByKey => None,
+            ProjectRule::KeywordInDescription => {
+                let mut list: Vec<(Vec<String>, MappingRule)> = self
+                    .projects
+                    .values()
+                    .map(|r| (words(&r.source_key), r.clone()))
+                    .filter(|(w, _)| !w.is_empty())
+                    .collect();
+                list.sort_by_key(|(_, r)| r.id);
+                Some(list)
+            }
+        };
+        self
+    }
+
+    /// The first keyword rule (lowest id) whose words occur in `text`, when project
+    /// mappings are keywords.
+    fn keyword_rule(&self, text: &str) -> Option<&MappingRule> {
+        let list = self.keywords.as_ref()?;
+        let hay = words(text);
+        list.iter()
+            .find(|(needle, _)| contains_words(&hay, needle))
+            .map(|(_, r)| r)
     }
 
     /// The rule for a source key, if one is configured.
@@ -966,7 +1028,47 @@ impl Resolver<'_> {
     ) -> Option<(&TargetProject, Option<(bool, i64)>)> {
         let dimension = source.project.as_ref().or(source.customer.as_ref());
         let key = dimension.map(|c| c.key.as_str());
-        if let Some(rule) = key.and_then(|k| self.rules.get(MappingKind::Project, k)) {
+        let by_key = key.and_then(|k| self.rules.get(MappingKind::Project, k));
+        let by_keyword = match by_key {
+            Some(_) => None,
+            None => self.rules.keyword_rule(&source.description),
+        };
+        if let Some(rule) = by_keyword {
+            let target = rule.target_key.as_deref();
+            return match target.and_then(|k| self.directory.projects.get(k)) {
+                Some(p) => {
+                    ex.push(
+                        "project",
+                        RuleSource::Mapping,
+                        Some(rule.id),
+                        format!(
+                            "mapping #{} (keyword \"{}\" in the description → project {}{})",
+                            rule.id,
+                            rule.source_key,
+                            p.key,
+                            quoted(p.name.as_deref().or(rule.target_label.as_deref()))
+                        ),
+                    );
+                    Some((p, rule.billable.map(|b| (b, rule.id))))
+                }
+                None => {
+                    ex.push(
+                        "project",
+                        RuleSource::Unmapped,
+                        Some(rule.id),
+                        format!(
+                            "mapping #{} (keyword \"{}\") points to project {} which the \
+                             target does not have",
+                            rule.id,
+                            rule.source_key,
+                            target.unwrap_or("-")
+                        ),
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(rule) = by_key {
             let target = rule.target_key.as_deref();
             return match target.and_then(|k| self.directory.projects.get(k)) {
                 Some(p) => {
@@ -1060,7 +1162,9 @@ impl Resolver<'_> {
                 &self.rules.options.default_project,
             ),
         };
-        let mapped = dimension.is_some_and(|d| self.rules.get(kind, &d.key).is_some());
+        let mapped = dimension.is_some_and(|d| self.rules.get(kind, &d.key).is_some())
+            || (kind == MappingKind::Project
+                && self.rules.keyword_rule(&source.description).is_some());
         if mapped || default.is_some() {
             Need::Required
         } else {

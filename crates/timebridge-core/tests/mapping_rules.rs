@@ -4,7 +4,7 @@ use chrono::Duration;
 use timebridge_core::testing::{march_2026, source_entry};
 use timebridge_core::{
     BillableDefaults, Entry, MappingError, MappingKind, MappingResult, MappingRule, MappingRules,
-    NamedRef, PipelineOptions, ProjectBillable, ProjectRules, Resolver, RuleSource,
+    NamedRef, PipelineOptions, ProjectBillable, ProjectRule, ProjectRules, Resolver, RuleSource,
     TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser, UnmappedReason,
     UnmappedUserPolicy,
 };
@@ -926,4 +926,90 @@ fn an_unused_dimension_is_neither_resolved_nor_written() {
             .all(|l| !l.starts_with("project") && !l.starts_with("activity")),
         "{lines:?}"
     );
+}
+
+/// A calendar event: no project key, the project only in its description.
+fn event(description: &str) -> Entry {
+    let mut e = zammad();
+    e.activity = None;
+    e.project = None;
+    e.customer = None;
+    e.description = description.into();
+    e
+}
+
+fn keyword_rules(default_project: Option<&str>) -> MappingRules {
+    MappingRules::new(
+        PipelineOptions {
+            default_project: default_project.map(str::to_owned),
+            default_activity: Some("7".into()),
+            ..PipelineOptions::default()
+        },
+        [
+            rule(21, MappingKind::Project, "Acme Corp", "p1", None),
+            rule(20, MappingKind::Project, "support", "p0", None),
+        ],
+    )
+    .unwrap()
+    .with_project_rule(ProjectRule::KeywordInDescription)
+}
+
+#[test]
+fn a_keyword_in_the_description_picks_the_project_and_the_lowest_mapping_id_wins() {
+    let rules = keyword_rules(None);
+    let r = resolve(
+        &rules,
+        &TargetSettings::default(),
+        &event("ACME corp: Support call"),
+    );
+    let (entry, lines) = mapped(&r);
+    assert_eq!(entry.project.as_ref().unwrap().key, "p0", "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("mapping #20") && l.contains("keyword")),
+        "{lines:?}"
+    );
+    let r = resolve(
+        &rules,
+        &TargetSettings::default(),
+        &event("Call with acme corp."),
+    );
+    assert_eq!(mapped(&r).0.project.as_ref().unwrap().key, "p1");
+}
+
+#[test]
+fn a_keyword_matches_whole_words_only_and_otherwise_the_default_applies() {
+    let rules = keyword_rules(Some("p1"));
+    let r = resolve(
+        &rules,
+        &TargetSettings::default(),
+        &event("Supporting the Acmecorp team"),
+    );
+    let (entry, lines) = mapped(&r);
+    assert_eq!(entry.project.as_ref().unwrap().key, "p1");
+    assert!(
+        lines.iter().any(|l| l.contains("pipeline default")),
+        "{lines:?}"
+    );
+    let none = keyword_rules(None);
+    let r = resolve(&none, &TargetSettings::default(), &event("Lunch"));
+    assert!(
+        matches!(&r, MappingResult::Unmapped { reasons, .. } if reasons.contains(&UnmappedReason::UnmappedProject)),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn keywords_apply_only_to_sources_that_opt_into_them() {
+    let rules = MappingRules::new(
+        PipelineOptions {
+            default_activity: Some("7".into()),
+            ..PipelineOptions::default()
+        },
+        [rule(20, MappingKind::Project, "support", "p0", None)],
+    )
+    .unwrap();
+    let r = resolve(&rules, &TargetSettings::default(), &event("Support call"));
+    assert!(matches!(r, MappingResult::Unmapped { .. }), "{r:?}");
 }

@@ -47,13 +47,17 @@ pub struct AppState {
 impl AppState {
     /// Assembles the state from its parts.
     pub fn new(store: Store, config: Config, keys: Keys, clock: SharedClock) -> Self {
+        let connectors = ConnectorContext {
+            public_url: Some(config.public_url.clone()),
+            ..ConnectorContext::default()
+        };
         Self {
             store,
             config: Arc::new(config),
             keys: Arc::new(keys),
             clock,
             login_limiter: Arc::new(LoginLimiter::default()),
-            connectors: ConnectorContext::default(),
+            connectors,
             wake: Arc::new(tokio::sync::Notify::new()),
             notify_wake: Arc::new(tokio::sync::Notify::new()),
             progress: Default::default(),

@@ -48,6 +48,9 @@ pub enum Fault {
     LateResponse(Duration),
     /// Run the handler, then replace the body by truncated, invalid JSON (status kept).
     MalformedJson,
+    /// Answer 403 with the server's quota error (Google: `usageLimits` /
+    /// `rateLimitExceeded`), without running the handler.
+    QuotaExceeded,
     /// Kimai timesheet list only: a page after the first also starts with the last item of
     /// the previous page, as in kimai#4881 (no item is lost; one id appears twice).
     RepeatPreviousPageId,
@@ -267,6 +270,7 @@ pub(crate) enum Flavor {
     Clockify,
     Slack,
     Jibble,
+    Google,
 }
 
 /// A route key a simulator computed before routing (Odoo: every call is `POST /jsonrpc`,
@@ -350,6 +354,18 @@ fn error_response(flavor: Flavor, status: StatusCode) -> Response {
             },
             "message": status.canonical_reason().unwrap_or("Error"),
         }}),
+        Flavor::Google => {
+            let (reason, domain, message) = match status.as_u16() {
+                429 => ("rateLimitExceeded", "usageLimits", "Rate Limit Exceeded"),
+                403 => ("rateLimitExceeded", "usageLimits", "Rate Limit Exceeded"),
+                _ => ("backendError", "global", "Backend Error"),
+            };
+            serde_json::json!({"error": {
+                "errors": [{"domain": domain, "reason": reason, "message": message}],
+                "code": status.as_u16(),
+                "message": message,
+            }})
+        }
         Flavor::Zammad => serde_json::json!({
             "error": status.canonical_reason().unwrap_or("Error"),
             "error_human": status.canonical_reason().unwrap_or("Error"),
@@ -421,6 +437,7 @@ pub(crate) async fn middleware(
             );
             r
         }
+        Some(Fault::QuotaExceeded) => error_response(infra.flavor, StatusCode::FORBIDDEN),
         Some(Fault::TooManyRequestsWithoutRetryAfter) => {
             error_response(infra.flavor, StatusCode::TOO_MANY_REQUESTS)
         }

@@ -43,6 +43,7 @@ pub mod clock;
 pub mod clockify;
 pub mod faults;
 pub mod jibble;
+pub mod google_calendar;
 pub mod kimai;
 pub mod odoo;
 pub mod seed;
@@ -61,6 +62,7 @@ pub use clock::Clock;
 pub use clockify::{ClockifyControl, ClockifySim};
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
 pub use jibble::{JibbleControl, JibbleSim};
+pub use google_calendar::{GoogleCalendarControl, GoogleCalendarSim};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use odoo::{OdooControl, OdooSim};
 pub use seed::Seed;
@@ -138,6 +140,8 @@ pub enum SimKind {
     Slack,
     /// The Jibble (API v1, OData) simulator: identity, workspace and time tracking.
     Jibble,
+    /// The Google Calendar (API v3) simulator with Google's OAuth endpoints.
+    GoogleCalendar,
 }
 
 impl std::str::FromStr for SimKind {
@@ -151,9 +155,10 @@ impl std::str::FromStr for SimKind {
             "clockify" => Ok(SimKind::Clockify),
             "slack" => Ok(SimKind::Slack),
             "jibble" => Ok(SimKind::Jibble),
+            "google_calendar" | "google-calendar" => Ok(SimKind::GoogleCalendar),
             other => Err(format!(
                 "unknown simulator {other:?} (expected zammad, kimai, odoo, timetracker, \
-                 clockify, slack or jibble)"
+                 clockify, slack, jibble or google_calendar)"
             )),
         }
     }
@@ -281,6 +286,22 @@ pub async fn run_standalone(
                 sim.url,
                 sim.api_url(),
                 sim.client_id
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            sim.shutdown().await;
+        }
+        SimKind::GoogleCalendar => {
+            let sim = GoogleCalendarSim::start(opts).await?;
+            println!(
+                "Google Calendar simulator listening on {} (base_url {}, auth_url {}, \
+                 token_url {}; client_id {}, client_secret {token}; calendar owner {}; \
+                 seed: {seed:?})",
+                sim.url,
+                sim.api_url(),
+                sim.auth_url(),
+                sim.token_url(),
+                sim.client_id,
+                sim.owner_email()
             );
             let _ = tokio::signal::ctrl_c().await;
             sim.shutdown().await;

@@ -33,6 +33,7 @@ pub use repo::links::{LinkRow, NewWriteIntent, WriteIntent};
 pub use repo::mappings::{Mapping, MappingFilter, MappingInput, MappingKind};
 pub use repo::mirror::{MirrorIntent, MirroredProject, NewMirrorIntent};
 pub use repo::notifications::{NewNotification, OutboxRow};
+pub use repo::oauth::OAuthState;
 pub use repo::pipelines::{Pipeline, PipelineInput};
 pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
 pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts, WebhookCall, WebhookTarget};

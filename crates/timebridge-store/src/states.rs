@@ -132,6 +132,8 @@ states! {
         ConnectorCreated = "connector_created",
         ConnectorUpdated = "connector_updated",
         ConnectorDeleted = "connector_deleted",
+        /// The OAuth connect flow stored a new refresh token for a connector.
+        ConnectorAuthorized = "connector_authorized",
         PipelineCreated = "pipeline_created",
         PipelineUpdated = "pipeline_updated",
         PipelineDeleted = "pipeline_deleted",

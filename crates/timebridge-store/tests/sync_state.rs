@@ -468,9 +468,11 @@ db_test!(
         }
         // Back to the v1 schema and forward again, as an upgrade from v0.1 runs it.
         let db = store.raw_connection();
-        // Undo the origin migration (the fourth) and every one after it.
-        let after_third = timebridge_store::Migrator::migrations().len() as u32 - 3;
-        timebridge_store::Migrator::down(db, Some(after_third))
+        // Undo the origin migration (the fourth) and every one after it, however many
+        // later issues added.
+        let from_origin =
+            u32::try_from(timebridge_store::Migrator::migrations().len() - 3).unwrap();
+        timebridge_store::Migrator::down(db, Some(from_origin))
             .await
             .unwrap();
         timebridge_store::Migrator::up(db, None).await.unwrap();

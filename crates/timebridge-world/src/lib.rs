@@ -26,7 +26,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use timebridge_sim::{
-    ClockifySim, JibbleSim, KimaiSim, OdooSim, SimError, SimOptions, TimetrackerSim, ZammadSim,
+    ClockifySim, GoogleCalendarSim, JibbleSim, KimaiSim, OdooSim, SimError, SimOptions,
+    TimetrackerSim, ZammadSim,
 };
 use timebridge_store::{
     ConnectorUpdate, MappingFilter, MappingInput, MappingKind, NewConnector, PipelineInput, Secret,
@@ -58,6 +59,10 @@ pub enum Pair {
     /// Jibble clock events (paired into intervals, clock-ins still going included) into
     /// Odoo attendances.
     JibbleOdoo,
+    /// A person's Google Calendar events into TimeTracker time entries.
+    GoogleCalendarTimetracker,
+    /// A person's Google Calendar events into Kimai timesheets.
+    GoogleCalendarKimai,
 }
 
 /// The running simulators of a world, by pair.
@@ -131,6 +136,20 @@ pub enum Sims {
         jibble: JibbleSim,
         /// The target.
         odoo: OdooSim,
+    },
+    /// [`Pair::GoogleCalendarTimetracker`].
+    GoogleCalendarTimetracker {
+        /// The source.
+        google: GoogleCalendarSim,
+        /// The target.
+        timetracker: TimetrackerSim,
+    },
+    /// [`Pair::GoogleCalendarKimai`].
+    GoogleCalendarKimai {
+        /// The source.
+        google: GoogleCalendarSim,
+        /// The target.
+        kimai: KimaiSim,
     },
 }
 
@@ -229,6 +248,10 @@ impl World {
             Pair::ZammadClockify => pairs::zammad_clockify::start(opts).await?,
             Pair::ClockifyKimai => pairs::clockify_kimai::start(opts).await?,
             Pair::JibbleOdoo => pairs::jibble_odoo::start(opts).await?,
+            Pair::GoogleCalendarTimetracker => {
+                pairs::google_calendar_timetracker::start(opts).await?
+            }
+            Pair::GoogleCalendarKimai => pairs::google_calendar_kimai::start(opts).await?,
         };
         Ok(World { pair, sims, plan })
     }
@@ -249,7 +272,8 @@ impl World {
         match &self.sims {
             Sims::ZammadKimai { kimai, .. }
             | Sims::TimetrackerKimai { kimai, .. }
-            | Sims::ClockifyKimai { kimai, .. } => kimai,
+            | Sims::ClockifyKimai { kimai, .. }
+            | Sims::GoogleCalendarKimai { kimai, .. } => kimai,
             _ => panic!("a {:?} world has no Kimai", self.pair),
         }
     }
@@ -269,8 +293,18 @@ impl World {
         match &self.sims {
             Sims::ZammadTimetracker { timetracker, .. }
             | Sims::TimetrackerKimai { timetracker, .. }
-            | Sims::TimetrackerOdoo { timetracker, .. } => timetracker,
+            | Sims::TimetrackerOdoo { timetracker, .. }
+            | Sims::GoogleCalendarTimetracker { timetracker, .. } => timetracker,
             _ => panic!("a {:?} world has no TimeTracker", self.pair),
+        }
+    }
+
+    /// The Google Calendar simulator; panics in a world without one.
+    pub fn google(&self) -> &GoogleCalendarSim {
+        match &self.sims {
+            Sims::GoogleCalendarTimetracker { google, .. }
+            | Sims::GoogleCalendarKimai { google, .. } => google,
+            _ => panic!("a {:?} world has no Google Calendar", self.pair),
         }
     }
 
@@ -304,6 +338,8 @@ impl World {
             Sims::ClockifyClockify { contractor, .. } => contractor,
             Sims::ClockifyKimai { agency, .. } => agency,
             Sims::JibbleOdoo { jibble, .. } => jibble,
+            Sims::GoogleCalendarTimetracker { google, .. }
+            | Sims::GoogleCalendarKimai { google, .. } => &**google,
         }
     }
 
@@ -312,11 +348,13 @@ impl World {
         match &self.sims {
             Sims::ZammadKimai { kimai, .. }
             | Sims::TimetrackerKimai { kimai, .. }
-            | Sims::ClockifyKimai { kimai, .. } => kimai,
+            | Sims::ClockifyKimai { kimai, .. }
+            | Sims::GoogleCalendarKimai { kimai, .. } => kimai,
             Sims::ZammadOdoo { odoo, .. }
             | Sims::TimetrackerOdoo { odoo, .. }
             | Sims::JibbleOdoo { odoo, .. } => odoo,
-            Sims::ZammadTimetracker { timetracker, .. } => timetracker,
+            Sims::ZammadTimetracker { timetracker, .. }
+            | Sims::GoogleCalendarTimetracker { timetracker, .. } => timetracker,
             Sims::ClockifyClockify { agency, .. } | Sims::ZammadClockify { agency, .. } => agency,
         }
     }
@@ -331,10 +369,15 @@ impl World {
 }
 
 impl ConnectorDef {
-    /// The body of `POST /api/connectors`.
+    /// The body of `POST /api/connectors` (without `api_token` where the kind takes none,
+    /// e.g. an OAuth kind, whose `api_token` is empty).
     pub fn api_body(&self) -> Value {
-        json!({"kind": self.kind, "name": self.name, "base_url": self.base_url,
-               "api_token": self.api_token, "settings": self.settings})
+        let mut body = json!({"kind": self.kind, "name": self.name, "base_url": self.base_url,
+               "settings": self.settings});
+        if !self.api_token.is_empty() {
+            body["api_token"] = json!(self.api_token);
+        }
+        body
     }
 
     /// Settings validated and completed by the kind's registry entry, split into plain

@@ -645,6 +645,7 @@ const DEMO_PAIRS: &[timebridge_world::Pair] = &[
     timebridge_world::Pair::TimetrackerOdoo,
     timebridge_world::Pair::ClockifyClockify,
     timebridge_world::Pair::JibbleOdoo,
+    timebridge_world::Pair::GoogleCalendarTimetracker,
 ];
 
 /// Configures one more pair of the demo under names of its own (connectors are found by

@@ -14,6 +14,7 @@ const DEMO_PIPELINES: &[&str] = &[
     "Demo: TimeTracker → Odoo attendance",
     "Demo: Clockify → Clockify",
     "Demo: Jibble → Odoo attendance",
+    "Demo: Google Calendar → TimeTracker",
 ];
 
 #[tokio::test(flavor = "multi_thread")]

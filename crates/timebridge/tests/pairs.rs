@@ -118,6 +118,11 @@ pair!(clockify_to_clockify, Pair::ClockifyClockify);
 pair!(zammad_to_clockify, Pair::ZammadClockify);
 pair!(clockify_to_kimai, Pair::ClockifyKimai);
 pair!(jibble_to_odoo_attendance, Pair::JibbleOdoo);
+pair!(
+    google_calendar_to_timetracker,
+    Pair::GoogleCalendarTimetracker
+);
+pair!(google_calendar_to_kimai, Pair::GoogleCalendarKimai);
 
 /// TimeTracker → Odoo attendance with `include_running`: a running timer is written as an
 /// open attendance (no check-out), and when it stops the same attendance gets its

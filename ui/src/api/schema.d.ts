@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Lists audit events, newest first. */
-        get: operations["list"];
+        get: operations["audit_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Exports all matching events as CSV (header row, newest first). */
-        get: operations["export"];
+        get: operations["audit_export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -48,7 +48,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Logs the admin in; repeated failures from one client are rate limited. */
-        post: operations["login"];
+        post: operations["auth_login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -65,7 +65,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Ends the current session and clears the cookie. */
-        post: operations["logout"];
+        post: operations["auth_logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -80,7 +80,7 @@ export interface paths {
             cookie?: never;
         };
         /** The logged-in admin. */
-        get: operations["me"];
+        get: operations["auth_me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -97,7 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** Conflicts, newest first. */
-        get: operations["list"];
+        get: operations["conflicts_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -114,7 +114,7 @@ export interface paths {
             cookie?: never;
         };
         /** One conflict. */
-        get: operations["get"];
+        get: operations["conflicts_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -137,7 +137,7 @@ export interface paths {
          *     the conflict does not allow is 422; an already resolved conflict is 409; a target that
          *     refuses the write is 409 with its reason; a failing remote is 502.
          */
-        post: operations["resolve"];
+        post: operations["conflicts_resolve"];
         delete?: never;
         options?: never;
         head?: never;
@@ -152,10 +152,10 @@ export interface paths {
             cookie?: never;
         };
         /** Lists connectors. */
-        get: operations["list"];
+        get: operations["connectors_list"];
         put?: never;
         /** Creates a connector. */
-        post: operations["create"];
+        post: operations["connectors_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -173,7 +173,7 @@ export interface paths {
          * The registered connector kinds: label, roles, features, dimensions, settings schema,
          *     secret settings, catalogs and webhook.
          */
-        get: operations["kinds"];
+        get: operations["connectors_kinds"];
         put?: never;
         post?: never;
         delete?: never;
@@ -190,12 +190,12 @@ export interface paths {
             cookie?: never;
         };
         /** One connector. */
-        get: operations["get"];
+        get: operations["connectors_get"];
         /** Replaces a connector's name, URL and (optionally) token and settings. */
-        put: operations["update"];
+        put: operations["connectors_update"];
         post?: never;
         /** Deletes a connector that no pipeline uses. */
-        delete: operations["delete"];
+        delete: operations["connectors_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -212,7 +212,24 @@ export interface paths {
          * Lists what the mapping UI offers for a connector: zammad `types|organizations|agents`,
          *     kimai `activities|projects|customers|users`.
          */
-        get: operations["catalog"];
+        get: operations["connectors_catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connectors/{id}/oauth/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Starts the connect flow: 302 to the system's consent page. */
+        get: operations["oauth_start"];
         put?: never;
         post?: never;
         delete?: never;
@@ -236,7 +253,7 @@ export interface paths {
          *     never a 5xx. A notifier (Slack, e-mail, signed webhook) also sends a test message
          *     (`details.test_message`).
          */
-        post: operations["test"];
+        post: operations["connectors_test"];
         delete?: never;
         options?: never;
         head?: never;
@@ -251,7 +268,7 @@ export interface paths {
             cookie?: never;
         };
         /** Everything stored locally about one person. */
-        get: operations["export"];
+        get: operations["gdpr_export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -274,7 +291,7 @@ export interface paths {
          *     stored entries become null, every other mention `[purged]`. Links to target entries
          *     are kept, so syncing stays idempotent.
          */
-        post: operations["purge"];
+        post: operations["gdpr_purge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -298,6 +315,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness: 200 while the process serves requests, whatever the database does (an
+         *     orchestrator restarts the process only when this fails).
+         */
+        get: operations["health_live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness: 200 when the database answers and has every migration this version
+         *     expects, else 503 with the reason (a load balancer sends no traffic until then).
+         */
+        get: operations["health_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mappings": {
         parameters: {
             query?: never;
@@ -306,10 +363,10 @@ export interface paths {
             cookie?: never;
         };
         /** Lists mappings, optionally of one pipeline and kind. */
-        get: operations["list"];
+        get: operations["mappings_list"];
         put?: never;
         /** Creates a mapping; a second one with the same pipeline, kind and source key is a 409. */
-        post: operations["create"];
+        post: operations["mappings_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -324,12 +381,32 @@ export interface paths {
             cookie?: never;
         };
         /** One mapping. */
-        get: operations["get"];
+        get: operations["mappings_get"];
         /** Replaces a mapping. */
-        put: operations["update"];
+        put: operations["mappings_update"];
         post?: never;
         /** Deletes a mapping. */
-        delete: operations["delete"];
+        delete: operations["mappings_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finishes the connect flow: exchanges the code, stores the refresh token, and sends the
+         *     admin to the connector's page.
+         */
+        get: operations["oauth_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -343,10 +420,10 @@ export interface paths {
             cookie?: never;
         };
         /** Lists pipelines. */
-        get: operations["list"];
+        get: operations["pipelines_list"];
         put?: never;
         /** Creates a pipeline. */
-        post: operations["create"];
+        post: operations["pipelines_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -361,12 +438,12 @@ export interface paths {
             cookie?: never;
         };
         /** One pipeline. */
-        get: operations["get"];
+        get: operations["pipelines_get"];
         /** Replaces a pipeline; omitted optional fields keep their values. */
-        put: operations["update"];
+        put: operations["pipelines_update"];
         post?: never;
         /** Deletes a pipeline and its mappings. */
-        delete: operations["delete"];
+        delete: operations["pipelines_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -380,9 +457,9 @@ export interface paths {
             cookie?: never;
         };
         /** The current settings. */
-        get: operations["get"];
+        get: operations["settings_get"];
         /** Changes settings. */
-        put: operations["update"];
+        put: operations["settings_update"];
         post?: never;
         delete?: never;
         options?: never;
@@ -398,7 +475,7 @@ export interface paths {
             cookie?: never;
         };
         /** Runs, newest first. */
-        get: operations["history"];
+        get: operations["sync_history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -421,7 +498,7 @@ export interface paths {
          *     200 with the finished run (items included). A second request while a run of the same
          *     pipeline is queued or running is a 409 naming that run.
          */
-        post: operations["manual"];
+        post: operations["sync_manual"];
         delete?: never;
         options?: never;
         head?: never;
@@ -436,7 +513,7 @@ export interface paths {
             cookie?: never;
         };
         /** One run with its items. */
-        get: operations["run"];
+        get: operations["sync_run"];
         put?: never;
         post?: never;
         delete?: never;
@@ -453,7 +530,7 @@ export interface paths {
             cookie?: never;
         };
         /** Whether a run is going, the last finished run, and when the schedule runs next. */
-        get: operations["status"];
+        get: operations["sync_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -472,7 +549,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Webhook of the only connector of a kind (404 when there is none or several). */
-        post: operations["for_kind"];
+        post: operations["webhooks_for_kind"];
         delete?: never;
         options?: never;
         head?: never;
@@ -492,7 +569,7 @@ export interface paths {
          * Webhook of one connector. `kind` is a kind with the `webhook` feature; how its calls
          *     are signed is its `webhook.signature` in `GET /api/connectors/kinds`.
          */
-        post: operations["for_connector"];
+        post: operations["webhooks_for_connector"];
         delete?: never;
         options?: never;
         head?: never;
@@ -532,7 +609,7 @@ export interface components {
          * @description What an audit event records (`action` of `GET /api/audit`).
          * @enum {string}
          */
-        AuditAction: "login_succeeded" | "login_failed" | "connector_created" | "connector_updated" | "connector_deleted" | "pipeline_created" | "pipeline_updated" | "pipeline_deleted" | "mapping_created" | "mapping_updated" | "mapping_deleted" | "settings_updated" | "sync_requested" | "sync_started" | "sync_finished" | "entry_created" | "entry_updated" | "entry_deleted" | "conflict_raised" | "conflict_resolved" | "webhook_received" | "webhook_rejected" | "project_mirrored" | "retention_purged" | "gdpr_exported" | "gdpr_purged" | "notification_sent" | "notification_failed";
+        AuditAction: "login_succeeded" | "login_failed" | "connector_created" | "connector_updated" | "connector_deleted" | "connector_authorized" | "pipeline_created" | "pipeline_updated" | "pipeline_deleted" | "mapping_created" | "mapping_updated" | "mapping_deleted" | "settings_updated" | "sync_requested" | "sync_started" | "sync_finished" | "entry_created" | "entry_updated" | "entry_deleted" | "conflict_raised" | "conflict_resolved" | "webhook_received" | "webhook_rejected" | "project_mirrored" | "retention_purged" | "gdpr_exported" | "gdpr_purged" | "notification_sent" | "notification_failed";
         /** @description An audit event. */
         AuditEvent: {
             /** @description What happened. */
@@ -1043,6 +1120,13 @@ export interface components {
              */
             total: number;
         };
+        /** @description The process answers. */
+        Liveness: {
+            /** @description Always `ok`. */
+            status: string;
+            /** @description The server version. */
+            version: string;
+        };
         /** @description Credentials. */
         LoginRequest: {
             /**
@@ -1179,6 +1263,11 @@ export interface components {
             /** @description The source's key of the created project; null in a dry run. */
             source_key?: string | null;
         };
+        /**
+         * @description What keeps the process from serving.
+         * @enum {string}
+         */
+        NotReady: "database" | "migrations";
         /**
          * @description What a notification is about (`notify[].events` of a pipeline; `event` of a message).
          * @enum {string}
@@ -1335,6 +1424,19 @@ export interface components {
         Queued: {
             /** Format: int64 */
             run_id: number;
+        };
+        /** @description Readiness of the process to serve. */
+        Readiness: {
+            /**
+             * @description Migrations this version expects that the database lacks (null when the database
+             *     does not answer).
+             */
+            pending_migrations?: number | null;
+            reason?: null | components["schemas"]["NotReady"];
+            /** @description `ok` or `error`. */
+            status: string;
+            /** @description The server version. */
+            version: string;
         };
         /** @description A resolution as recorded. */
         Resolution: {
@@ -1541,7 +1643,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list: {
+    audit_list: {
         parameters: {
             query?: {
                 /** @description Only this action (an unknown one is a 400). */
@@ -1592,7 +1694,7 @@ export interface operations {
             };
         };
     };
-    export: {
+    audit_export: {
         parameters: {
             query?: {
                 /** @description Only this action (an unknown one is a 400). */
@@ -1643,7 +1745,7 @@ export interface operations {
             };
         };
     };
-    login: {
+    auth_login: {
         parameters: {
             query?: never;
             header?: never;
@@ -1707,7 +1809,7 @@ export interface operations {
             };
         };
     };
-    logout: {
+    auth_logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -1734,7 +1836,7 @@ export interface operations {
             };
         };
     };
-    me: {
+    auth_me: {
         parameters: {
             query?: never;
             header?: never;
@@ -1763,7 +1865,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    conflicts_list: {
         parameters: {
             query?: {
                 /** @description `open` (default), `resolved` or `all`. */
@@ -1809,7 +1911,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    conflicts_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1859,7 +1961,7 @@ export interface operations {
             };
         };
     };
-    resolve: {
+    conflicts_resolve: {
         parameters: {
             query?: never;
             header?: never;
@@ -1940,7 +2042,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    connectors_list: {
         parameters: {
             query?: {
                 /** @description Page size (default 50, larger values are clamped to 500). */
@@ -1983,7 +2085,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    connectors_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2052,7 +2154,7 @@ export interface operations {
             };
         };
     };
-    kinds: {
+    connectors_kinds: {
         parameters: {
             query?: never;
             header?: never;
@@ -2081,7 +2183,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    connectors_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2131,7 +2233,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    connectors_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -2212,7 +2314,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    connectors_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -2269,7 +2371,7 @@ export interface operations {
             };
         };
     };
-    catalog: {
+    connectors_catalog: {
         parameters: {
             query?: never;
             header?: never;
@@ -2339,7 +2441,64 @@ export interface operations {
             };
         };
     };
-    test: {
+    oauth_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the consent page (`Location`), with a one-time `state` valid for 10 minutes and `redirect_uri` = `PUBLIC_URL/api/oauth/callback` */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The kind has no OAuth, or the connector is misconfigured */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    connectors_test: {
         parameters: {
             query?: never;
             header?: never;
@@ -2389,7 +2548,7 @@ export interface operations {
             };
         };
     };
-    export: {
+    gdpr_export: {
         parameters: {
             query?: {
                 /** @description The person's e-mail address (compared case-insensitively). */
@@ -2430,7 +2589,7 @@ export interface operations {
             };
         };
     };
-    purge: {
+    gdpr_purge: {
         parameters: {
             query?: never;
             header?: never;
@@ -2510,7 +2669,56 @@ export interface operations {
             };
         };
     };
-    list: {
+    health_live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process answers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Liveness"];
+                };
+            };
+        };
+    };
+    health_ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description The database is unreachable or not migrated */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    mappings_list: {
         parameters: {
             query?: {
                 /**
@@ -2560,7 +2768,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    mappings_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2629,7 +2837,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    mappings_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2679,7 +2887,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    mappings_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -2760,7 +2968,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    mappings_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -2808,7 +3016,59 @@ export interface operations {
             };
         };
     };
-    list: {
+    oauth_callback: {
+        parameters: {
+            query?: {
+                /** @description The authorization code. */
+                code?: string | null;
+                /** @description The one-time state `start` issued. */
+                state?: string | null;
+                /** @description Set instead of `code` when the person refused (`access_denied`). */
+                error?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Connected: to the connector's page (`/connectors/{id}?oauth=connected`) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown, used or expired state (`invalid_state`), no code, or the person refused (`oauth_denied`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The connector is misconfigured */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token endpoint refused the code or failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    pipelines_list: {
         parameters: {
             query?: {
                 /** @description Page size (default 50, larger values are clamped to 500). */
@@ -2851,7 +3111,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    pipelines_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -2920,7 +3180,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    pipelines_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2970,7 +3230,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    pipelines_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -3051,7 +3311,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    pipelines_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -3108,7 +3368,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    settings_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3137,7 +3397,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    settings_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -3197,7 +3457,7 @@ export interface operations {
             };
         };
     };
-    history: {
+    sync_history: {
         parameters: {
             query?: {
                 /** @description May be omitted when exactly one pipeline exists (then all runs are listed). */
@@ -3240,7 +3500,7 @@ export interface operations {
             };
         };
     };
-    manual: {
+    sync_manual: {
         parameters: {
             query?: {
                 /** @description Answer 200 with the finished run instead of 202 at once. */
@@ -3321,7 +3581,7 @@ export interface operations {
             };
         };
     };
-    run: {
+    sync_run: {
         parameters: {
             query?: never;
             header?: never;
@@ -3371,7 +3631,7 @@ export interface operations {
             };
         };
     };
-    status: {
+    sync_status: {
         parameters: {
             query?: {
                 /** @description May be omitted when exactly one pipeline exists. */
@@ -3430,7 +3690,7 @@ export interface operations {
             };
         };
     };
-    for_kind: {
+    webhooks_for_kind: {
         parameters: {
             query?: never;
             header?: never;
@@ -3494,7 +3754,7 @@ export interface operations {
             };
         };
     };
-    for_connector: {
+    webhooks_for_connector: {
         parameters: {
             query?: never;
             header?: never;
@@ -3578,17 +3838,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Prometheus text exposition format 0.0.4 */
+            /** @description Prometheus text exposition format 0.0.4 (also while the database is down: `timebridge_database_up 0`) */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": string;
-                };
-            };
-            /** @description The database is unreachable */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };

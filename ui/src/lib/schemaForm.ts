@@ -11,6 +11,8 @@ export interface SchemaField {
   default?: unknown;
   options?: { value: string; label: string }[];
   writeOnly: boolean;
+  /** Set by a flow (the OAuth connect flow's refresh token), never typed in. */
+  readOnly: boolean;
   required: boolean;
   format?: string;
   minimum?: number;
@@ -53,6 +55,7 @@ export function schemaFields(schema: unknown, secrets: readonly string[] = []): 
       default: p.default,
       options,
       writeOnly: p.writeOnly === true || secrets.includes(name),
+      readOnly: p.readOnly === true,
       required: req.has(name),
       format: typeof p.format === 'string' ? p.format : undefined,
       minimum: typeof p.minimum === 'number' ? p.minimum : undefined,

@@ -18,6 +18,7 @@ const LIMIT = 50;
  * the typecheck here until it is listed. */
 const ACTIONS: Record<AuditAction, true> = {
   login_succeeded: true, login_failed: true, connector_created: true, connector_updated: true, connector_deleted: true,
+  connector_authorized: true,
   pipeline_created: true, pipeline_updated: true, pipeline_deleted: true, mapping_created: true, mapping_updated: true,
   mapping_deleted: true, settings_updated: true, sync_requested: true, sync_started: true, sync_finished: true,
   entry_created: true, entry_updated: true, entry_deleted: true, conflict_raised: true, conflict_resolved: true,

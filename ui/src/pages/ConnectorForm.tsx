@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { Link, useNavigate, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { ApiError } from '@/api/client';
 import { useConnector, useConnectorKinds, useSaveConnector, useTestConnector } from '@/api/hooks';
 import type { Connector, ConnectorKind } from '@/api/types';
@@ -14,6 +14,7 @@ import { toast } from '@/components/ui/toast';
 import { hasSecret, initialValues, schemaFields, toPayload, validateValues, type FormValues, type SchemaField } from '@/lib/schemaForm';
 import { WebhookUrl } from '@/components/WebhookUrl';
 import { kindLabel, listWords } from '@/lib/kinds';
+import { oauthState } from '@/lib/oauth';
 import { hasErrors, httpUrl, required, type Errors } from '@/lib/validate';
 
 export function ConnectorFormPage() {
@@ -109,7 +110,14 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
   const test = useTestConnector();
   const [kind, setKind] = useState(connector?.kind ?? kinds[0]?.kind ?? '');
   const kindDef = kinds.find((k) => k.kind === kind);
-  const fields = useMemo(() => schemaFields(kindDef?.settings_schema, kindDef?.secret_settings), [kindDef]);
+  // Settings a flow sets (`readOnly`, e.g. the OAuth refresh token) are not typed in.
+  const fields = useMemo(
+    () => schemaFields(kindDef?.settings_schema, kindDef?.secret_settings).filter((f) => !f.readOnly),
+    [kindDef],
+  );
+  const oauth = oauthState(kindDef, connector as unknown as ({ id: number } & Record<string, unknown>) | undefined);
+  const [search] = useSearchParams();
+  const justConnected = search.get('oauth') === 'connected';
   const [name, setName] = useState(connector?.name ?? '');
   const [baseUrl, setBaseUrl] = useState(connector?.base_url ?? '');
   const [token, setToken] = useState('');
@@ -126,7 +134,7 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
       kind: required(kind, 'Kind'),
       name: required(name, 'Name'),
       base_url: required(baseUrl, 'Base URL') ?? httpUrl(baseUrl),
-      api_token: editing ? undefined : required(token, 'API token'),
+      api_token: editing || oauth.supported ? undefined : required(token, 'API token'),
     };
     const settingErrs = validateValues(fields, values);
     for (const [k, v] of Object.entries(settingErrs)) errs[`settings.${k}`] = v;
@@ -139,7 +147,7 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
     save.mutate(
       editing
         ? { id: connector.id, update: { name: name.trim(), base_url: baseUrl.trim(), settings, ...(token ? { api_token: token } : {}) } }
-        : { create: { kind, name: name.trim(), base_url: baseUrl.trim(), api_token: token, settings } },
+        : { create: { kind, name: name.trim(), base_url: baseUrl.trim(), ...(token ? { api_token: token } : {}), settings } },
       {
         onSuccess: (c) => {
           toast({ variant: 'success', title: editing ? 'Connector saved' : 'Connector created', description: 'Use “Test connection” to check it.' });
@@ -192,7 +200,7 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
             <Field id="base_url" label="Base URL" required error={errors.base_url} hint="e.g. https://helpdesk.example.com">
               <Input type="url" inputMode="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} />
             </Field>
-            <Field
+            {!oauth.supported && <Field
               id="api_token"
               label={
                 <span className="inline-flex items-center gap-2">
@@ -204,7 +212,7 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
               hint={editing ? 'Write-only. Leave empty to keep the stored token.' : 'Write-only: stored encrypted and never shown again.'}
             >
               <Input type="password" autoComplete="new-password" value={token} onChange={(e) => setToken(e.target.value)} placeholder={editing ? 'leave empty to keep' : undefined} />
-            </Field>
+            </Field>}
           </CardContent>
         </Card>
         {fields.length > 0 && (
@@ -224,6 +232,36 @@ function ConnectorForm({ kinds, connector }: { kinds: ConnectorKind[]; connector
                   editing={editing}
                 />
               ))}
+            </CardContent>
+          </Card>
+        )}
+        {oauth.supported && (
+          <Card>
+            <CardHeader>
+              <CardTitle>Authorization</CardTitle>
+            </CardHeader>
+            <CardContent className="grid gap-3">
+              {justConnected && oauth.connected && (
+                <p className="text-sm font-medium text-green-800" role="status">
+                  Connected: the authorization is stored (encrypted). Use “Test connection” to check it.
+                </p>
+              )}
+              <p className="flex items-center gap-2 text-sm text-slate-700">
+                Connection to {kindLabel(kindDef)}:{' '}
+                {oauth.connected ? <Badge variant="success">connected</Badge> : <Badge variant="warning">not connected</Badge>}
+              </p>
+              {oauth.startUrl ? (
+                <div>
+                  <Button asChild variant={oauth.connected ? 'outline' : 'default'}>
+                    <a href={oauth.startUrl}>{oauth.buttonLabel}</a>
+                  </Button>
+                  <p className="mt-1 text-xs text-slate-600">
+                    Opens {kindLabel(kindDef)}’s consent page; you come back here when it is done. Save changed settings first.
+                  </p>
+                </div>
+              ) : (
+                <p className="text-sm text-slate-600">Create the connector first, then connect it.</p>
+              )}
             </CardContent>
           </Card>
         )}

@@ -424,12 +424,16 @@ impl HttpClient {
                     body: &body,
                 };
                 let mut error = (self.error_mapper)(&ctx);
-                if status == 429 {
+                // An answer the system's error mapper reads as rate limiting (Google's 403
+                // `usageLimits`) is retried like a 429.
+                let mut failure_status = status;
+                if status == 429 || matches!(error, ConnectorError::RateLimited { .. }) {
+                    failure_status = 429;
                     error = ConnectorError::RateLimited {
                         retry_after_secs: retry_after.map_or(0, |d| d.as_secs()),
                     };
                 }
-                Err((Failure::Status(status, retry_after), error))
+                Err((Failure::Status(failure_status, retry_after), error))
             }
             Err(e) => {
                 self.metrics.record(&self.label, req.route, None, took);

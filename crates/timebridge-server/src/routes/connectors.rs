@@ -270,6 +270,18 @@ struct SplitSettings {
 }
 
 fn split_settings(kind: &KindInfo, settings: &Value) -> Result<SplitSettings, ApiError> {
+    // Settings marked `readOnly` are set by a flow (the OAuth connect flow's refresh token),
+    // never through this API; removing one (`null`) is allowed.
+    if let Value::Object(given) = settings {
+        for (name, value) in given {
+            if !value.is_null() && kind.settings_schema["properties"][name]["readOnly"] == true {
+                return Err(ApiError::invalid_field(
+                    &format!("settings.{name}"),
+                    "is set by the connect flow, not through the API",
+                ));
+            }
+        }
+    }
     let split = registry::split_settings(kind, settings).map_err(|e| {
         let field = if e.field.is_empty() {
             "settings".to_string()
@@ -539,6 +551,7 @@ pub async fn update(
     )
     .await;
     state.webhook_queue.forget(id);
+    state.connectors.memory.forget(id);
     tracing::info!(connector = id, "Connector updated.");
     Ok(Json(to_api(Some(&kind), updated)))
 }

@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod gdpr;
 pub mod health;
 pub mod mappings;
+pub mod oauth;
 pub mod pipelines;
 pub mod settings;
 pub mod sync;
@@ -139,6 +140,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new::<connectors::__path_delete, _, _>(Admin, connectors::delete),
         ApiRoute::new::<connectors::__path_test, _, _>(Admin, connectors::test),
         ApiRoute::new::<connectors::__path_catalog, _, _>(Admin, connectors::catalog),
+        ApiRoute::new::<oauth::__path_start, _, _>(Admin, oauth::start),
+        ApiRoute::new::<oauth::__path_callback, _, _>(Public, oauth::callback),
         ApiRoute::new::<pipelines::__path_list, _, _>(Admin, pipelines::list),
         ApiRoute::new::<pipelines::__path_create, _, _>(Admin, pipelines::create),
         ApiRoute::new::<pipelines::__path_get, _, _>(Admin, pipelines::get),

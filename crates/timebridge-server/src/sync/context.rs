@@ -153,7 +153,13 @@ impl PipelineContext {
                 sync: m.sync,
             }),
         )
-        .map_err(|e| SyncError::Config(e.to_string()))?;
+        .map_err(|e| SyncError::Config(e.to_string()))?
+        .with_project_rule(
+            source
+                .as_source()
+                .map(|s| s.project_rule())
+                .unwrap_or_default(),
+        );
         let source_system = source.kind();
         Ok(PipelineContext {
             pipeline,

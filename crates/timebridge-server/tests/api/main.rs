@@ -12,6 +12,7 @@ mod hostile;
 mod hub;
 mod mappings_and_pipelines;
 mod notifications;
+mod oauth;
 mod openapi;
 mod pairs;
 mod remote_connectors;

@@ -17,6 +17,8 @@ fn is_contract_exception(method: &str, path: &str) -> bool {
                 "/api/health" | "/api/health/live" | "/api/health/ready"
             )
             | ("GET", "/metrics")
+            // The OAuth callback: its one-time state authenticates it (hub contract).
+            | ("GET", "/api/oauth/callback")
     ) || (method == "POST" && path.starts_with("/api/webhook/"))
 }
 

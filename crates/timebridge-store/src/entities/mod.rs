@@ -11,6 +11,7 @@ pub(crate) mod mapping;
 pub(crate) mod meta;
 pub(crate) mod mirror_intent;
 pub(crate) mod notification;
+pub(crate) mod oauth_state;
 pub(crate) mod pipeline;
 pub(crate) mod pipeline_lease;
 pub(crate) mod run;

@@ -9,6 +9,7 @@ mod m20261201_000003_hub_mappings;
 mod m20261202_000004_conflict_origin;
 mod m20261202_000005_mirror_intents;
 mod m20261203_000006_notifications;
+mod m20261203_000007_oauth;
 
 /// All migrations of timebridge, in order. Exposed so the binary can report status;
 /// normally use [`crate::Store::migrate`].
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_conflict_origin::Migration),
             Box::new(m20261202_000005_mirror_intents::Migration),
             Box::new(m20261203_000006_notifications::Migration),
+            Box::new(m20261203_000007_oauth::Migration),
         ]
     }
 }

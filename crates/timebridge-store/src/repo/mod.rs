@@ -9,6 +9,7 @@ pub mod links;
 pub mod mappings;
 pub mod mirror;
 pub mod notifications;
+pub mod oauth;
 pub mod pipelines;
 pub mod privacy;
 pub mod runs;

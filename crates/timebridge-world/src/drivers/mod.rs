@@ -4,6 +4,7 @@
 
 mod clockify;
 mod jibble;
+mod google_calendar;
 mod kimai;
 mod odoo;
 mod timetracker;
