@@ -28,9 +28,9 @@ pub mod webhook;
 pub mod zammad;
 
 pub use connector::{
-    CatalogItem, Connector, ConnectorConfig, ConnectorContext, Delivered, InstanceMemory,
-    Notifier, OAuthConnect, ProjectCreator, SourceBatch, SourceConnector, SourceQuery,
-    SourceScope, TargetConnector, TestReport,
+    CatalogItem, Connector, ConnectorConfig, ConnectorContext, Delivered, InstanceMemory, Notifier,
+    OAuthConnect, ProjectCreator, SourceBatch, SourceConnector, SourceQuery, SourceScope,
+    TargetConnector, TestReport,
 };
 pub use error::{ConnectorError, ConnectorResult, ErrorClass};
 pub use marker::Marker;

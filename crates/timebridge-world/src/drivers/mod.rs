@@ -3,8 +3,8 @@
 //! [`crate::World::target`] hand them out, so one scenario runs on every [`crate::Pair`].
 
 mod clockify;
-mod jibble;
 mod google_calendar;
+mod jibble;
 mod kimai;
 mod odoo;
 mod timetracker;

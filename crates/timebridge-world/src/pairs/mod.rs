@@ -2,9 +2,9 @@
 
 pub(crate) mod clockify_clockify;
 pub(crate) mod clockify_kimai;
-pub(crate) mod jibble_odoo;
 pub(crate) mod google_calendar_kimai;
 pub(crate) mod google_calendar_timetracker;
+pub(crate) mod jibble_odoo;
 pub(crate) mod timetracker_kimai;
 pub(crate) mod timetracker_odoo;
 pub(crate) mod zammad_clockify;
