@@ -25,20 +25,30 @@ pub fn parse_time(text: &str) -> Option<NaiveTime> {
 }
 
 /// The local date whose summary is due at `now`, with the instant it was due: today's
-/// date once the local time has passed `at`, else none. A local time that a DST change
-/// skips counts from the first instant after the gap.
+/// date once the local time has passed `at`, else yesterday's. A local time that a DST
+/// change skips counts from the first instant after the gap.
 pub fn due(now: DateTime<Utc>, tz: Tz, at: NaiveTime) -> Option<(NaiveDate, DateTime<Utc>)> {
-    let local = now.with_timezone(&tz);
-    let date = local.date_naive();
-    let due_at = match tz.from_local_datetime(&date.and_time(at)) {
+    let today = now.with_timezone(&tz).date_naive();
+    // Today's summary once its time has passed, else yesterday's (a process that was down
+    // at that time still owes it; the outbox's dedupe key makes it once per date).
+    [Some(today), today.pred_opt()]
+        .into_iter()
+        .flatten()
+        .filter_map(|date| Some((date, local_instant(tz, date, at)?)))
+        .find(|(_, due_at)| now >= *due_at)
+}
+
+/// `at` on `date` in `tz` as an instant: the first of an ambiguous time, the time an hour
+/// later when the clock change skips it.
+fn local_instant(tz: Tz, date: NaiveDate, at: NaiveTime) -> Option<DateTime<Utc>> {
+    let t = match tz.from_local_datetime(&date.and_time(at)) {
         chrono::LocalResult::Single(t) => t,
         chrono::LocalResult::Ambiguous(first, _) => first,
         chrono::LocalResult::None => tz
             .from_local_datetime(&(date.and_time(at) + chrono::Duration::hours(1)))
             .earliest()?,
-    }
-    .with_timezone(&Utc);
-    (now >= due_at).then_some((date, due_at))
+    };
+    Some(t.with_timezone(&Utc))
 }
 
 /// What this process already enqueued (pipeline, date), so that a tick costs no write.
@@ -115,7 +125,9 @@ mod tests {
         let (date, due_at) = due(utc("2026-04-01T06:59:00Z"), berlin, at).unwrap();
         assert_eq!(date, NaiveDate::from_ymd_opt(2026, 4, 1).unwrap());
         assert_eq!(due_at, utc("2026-04-01T06:00:00Z"));
-        assert!(due(utc("2026-04-01T05:59:00Z"), berlin, at).is_none());
+        // Before today's time, yesterday's summary is the one that is due.
+        let (date, _) = due(utc("2026-04-01T05:59:00Z"), berlin, at).unwrap();
+        assert_eq!(date, NaiveDate::from_ymd_opt(2026, 3, 31).unwrap());
         // Late in the evening UTC it is already the next local date.
         let (date, _) = due(utc("2026-04-01T22:30:00Z"), berlin, at).unwrap();
         assert_eq!(date, NaiveDate::from_ymd_opt(2026, 4, 1).unwrap());
