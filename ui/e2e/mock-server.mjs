@@ -422,16 +422,6 @@ export function createMockServer(st = createState()) {
       const r = st.runs.find((x) => x.id === Number(mm[1]));
       return r ? json(res, 200, r) : err(res, 404, 'not_found', 'No such run');
     }
-    if (p === '/api/stats/daily' && !process.env.MOCK_NO_DAILY) {
-      const days = Number(url.searchParams.get('days') ?? 30);
-      const items = [];
-      for (let i = days - 1; i >= 0; i--) {
-        const d = new Date(Date.now() - i * 86400000);
-        if (d.getUTCDay() === 0 || d.getUTCDay() === 6) continue;
-        items.push({ date: d.toISOString().slice(0, 10), seconds: 3600 * (20 + ((i * 7) % 13)) });
-      }
-      return json(res, 200, { items });
-    }
     if (p === '/api/conflicts') {
       const status = url.searchParams.get('status') ?? 'open';
       const reason = url.searchParams.get('reason');

@@ -58,7 +58,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-    // /api/stats/daily is not implemented by the server: the chart falls back to run history
+    // the chart counts entries written per day from the run history
     await page.getByText('Entries written, last 30 days').waitFor();
     noConsoleErrors();
   });

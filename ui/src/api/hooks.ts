@@ -2,7 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { api, request, type Query } from './client';
 import type {
   AuditEvent, Catalog, Conflict, Connector, ConnectorCreate, ConnectorKind, ConnectorTestResult, ConnectorUpdate,
-  DailyStats, GdprPurgeResult, Health, LoginRequest, LoginResponse, Mapping, MappingInput, MappingKind, Me, Page,
+  GdprPurgeResult, Health, LoginRequest, LoginResponse, Mapping, MappingInput, MappingKind, Me, Page,
   Pipeline, PipelineInput, ResolveRequest, Run, RunDetail, ManualSyncRequest, Settings, SyncStatus,
 } from './types';
 
@@ -18,7 +18,6 @@ export const qk = {
   status: (pipelineId?: number) => ['sync-status', pipelineId ?? null] as const,
   history: (q: Query) => ['sync-history', q] as const,
   run: (id: number) => ['run', id] as const,
-  daily: (days: number) => ['stats-daily', days] as const,
   conflicts: (q: Query) => ['conflicts', q] as const,
   conflict: (id: number) => ['conflict', id] as const,
   audit: (q: Query) => ['audit', q] as const,
@@ -160,8 +159,6 @@ export function useManualSync() {
     },
   });
 }
-export const useDailyStats = (days: number) =>
-  useQuery({ queryKey: qk.daily(days), queryFn: () => api.get<DailyStats>('/api/stats/daily', { days }), retry: false });
 
 // ---- conflicts
 export const useConflicts = (q: Query) =>

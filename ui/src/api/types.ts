@@ -101,11 +101,6 @@ export type Conflict = Omit<S['Conflict'], 'source' | 'target' | 'diff' | 'allow
   allowed_actions: ResolveAction[];
 };
 
-/** Extension the server may not offer (404 → the dashboard says so). */
-export interface DailyStats {
-  items: { date: string; seconds: number }[];
-}
-
 export interface Page<T> {
   items: T[];
   total: number;

@@ -1,5 +1,5 @@
 import { Link } from 'react-router-dom';
-import { useConflicts, useDailyStats, useHealth, usePipelines, useSyncHistory, useSyncStatus } from '@/api/hooks';
+import { useConflicts, useHealth, usePipelines, useSyncHistory, useSyncStatus } from '@/api/hooks';
 import type { Pipeline } from '@/api/types';
 import { BarChart } from '@/components/BarChart';
 import { entriesPerDay } from '@/lib/chart';
@@ -7,7 +7,7 @@ import { DateTime, Empty, ErrorState, Loading, PageHeader, RunStatusBadge, useTi
 import { Badge } from '@/components/ui/badge';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { RunsTable } from '@/components/RunsTable';
-import { formatDuration, humanize } from '@/lib/format';
+import { humanize } from '@/lib/format';
 
 
 function HealthCard() {
@@ -152,32 +152,22 @@ function ConflictsCard() {
 }
 
 
+/** Entries created or updated per day, from the run history (the API has no per-day
+ * statistics route; the dashboard asks only for what the server serves). */
 function HoursCard() {
-  const d = useDailyStats(30);
-  // without /api/stats/daily, fall back to entries written per day from the run history
-  const fallback = useSyncHistory({ limit: 500, offset: 0 }, { enabled: !!d.error });
+  const history = useSyncHistory({ limit: 500, offset: 0 });
   return (
     <Card>
       <CardHeader>
-        <CardTitle>{d.error ? 'Entries written, last 30 days' : 'Hours synced, last 30 days'}</CardTitle>
+        <CardTitle>Entries written, last 30 days</CardTitle>
       </CardHeader>
       <CardContent>
-        {d.isPending ? (
+        {history.isPending ? (
           <Loading />
-        ) : d.data ? (
-          <BarChart
-            items={d.data.items.map((i) => ({ date: i.date, value: i.seconds }))}
-            days={30}
-            formatValue={(v) => formatDuration(v)}
-            label="Time written to the target (h:mm)"
-            unit={3600}
-          />
-        ) : fallback.isPending ? (
-          <Loading />
-        ) : fallback.data ? (
-          <BarChart items={entriesPerDay(fallback.data.items)} days={30} formatValue={(v) => String(Math.round(v))} label="Entries created or updated in the target" />
+        ) : history.data ? (
+          <BarChart items={entriesPerDay(history.data.items)} days={30} formatValue={(v) => String(Math.round(v))} label="Entries created or updated in the target" />
         ) : (
-          <p className="text-sm text-slate-600">Per-day totals are not available ({d.error?.message}).</p>
+          <p className="text-sm text-slate-600">Per-day totals are not available ({history.error?.message}).</p>
         )}
       </CardContent>
     </Card>
