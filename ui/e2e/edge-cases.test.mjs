@@ -53,11 +53,13 @@ describe('error paths (mock only)', { concurrency: false, skip }, () => {
   it('shows server field errors next to the field', async () => {
     await page.goto(`${t.baseUrl}/settings`);
     const input = page.getByLabel('Retention (days)');
+    // the settings page has a form per topic; this one holds the retention period
+    const save = page.locator('form').filter({ has: input }).getByRole('button', { name: 'Save', exact: true });
     await input.fill('0');
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await save.click();
     await page.getByText(/at least 1/).waitFor(); // client-side
     await input.fill('30');
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await save.click();
     await page.getByText('Settings saved').first().waitFor();
   });
 
