@@ -80,6 +80,30 @@ pub struct RunOutcome {
 /// A run not finished after this many claims is failed instead of requeued.
 pub const MAX_ATTEMPTS: i32 = 3;
 
+/// The row of a newly queued run.
+fn queued_run(new: NewRun, now: DateTime<Utc>) -> run::ActiveModel {
+    run::ActiveModel {
+        id: NotSet,
+        pipeline_id: Set(new.pipeline_id),
+        trigger: Set(new.trigger),
+        dry_run: Set(new.dry_run),
+        status: Set(RunStatus::Queued),
+        window_from: Set(new.window_from.to_string()),
+        window_to: Set(new.window_to.to_string()),
+        ticket_ids: Set(new.ticket_ids.map(|t| serde_json::json!(t))),
+        stats: Set(empty_stats()),
+        error: Set(None),
+        created_at: Set(now),
+        run_after: Set(new.run_after),
+        started_at: Set(None),
+        finished_at: Set(None),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        attempts: Set(0),
+        mirrored_projects: Set(None),
+    }
+}
+
 fn empty_stats() -> Value {
     serde_json::json!({"fetched": 0, "in_sync": 0, "created": 0, "updated": 0,
         "skipped": 0, "conflicts": 0, "errors": 0})
@@ -129,28 +153,7 @@ fn item_model(run_id: i64, i: &RunItem) -> run_item::ActiveModel {
 impl Store {
     /// Puts a run in the queue.
     pub async fn enqueue_run(&self, new: NewRun, now: DateTime<Utc>) -> StoreResult<Run> {
-        let m = run::ActiveModel {
-            id: NotSet,
-            pipeline_id: Set(new.pipeline_id),
-            trigger: Set(new.trigger),
-            dry_run: Set(new.dry_run),
-            status: Set(RunStatus::Queued),
-            window_from: Set(new.window_from.to_string()),
-            window_to: Set(new.window_to.to_string()),
-            ticket_ids: Set(new.ticket_ids.map(|t| serde_json::json!(t))),
-            stats: Set(empty_stats()),
-            error: Set(None),
-            created_at: Set(now),
-            run_after: Set(new.run_after),
-            started_at: Set(None),
-            finished_at: Set(None),
-            lease_owner: Set(None),
-            lease_until: Set(None),
-            attempts: Set(0),
-            mirrored_projects: Set(None),
-        }
-        .insert(&self.db)
-        .await?;
+        let m = queued_run(new, now).insert(&self.db).await?;
         Ok(conv(m))
     }
 
@@ -193,28 +196,7 @@ impl Store {
         if active > 0 {
             return Ok(None);
         }
-        let m = run::ActiveModel {
-            id: NotSet,
-            pipeline_id: Set(new.pipeline_id),
-            trigger: Set(new.trigger),
-            dry_run: Set(new.dry_run),
-            status: Set(RunStatus::Queued),
-            window_from: Set(new.window_from.to_string()),
-            window_to: Set(new.window_to.to_string()),
-            ticket_ids: Set(new.ticket_ids.map(|t| serde_json::json!(t))),
-            stats: Set(empty_stats()),
-            error: Set(None),
-            created_at: Set(now),
-            run_after: Set(new.run_after),
-            started_at: Set(None),
-            finished_at: Set(None),
-            lease_owner: Set(None),
-            lease_until: Set(None),
-            attempts: Set(0),
-            mirrored_projects: Set(None),
-        }
-        .insert(&txn)
-        .await?;
+        let m = queued_run(new, now).insert(&txn).await?;
         txn.commit().await?;
         Ok(Some(conv(m)))
     }
