@@ -362,29 +362,7 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let res = notification::Entity::update_many()
-            .col_expr(
-                notification::Column::Status,
-                Expr::value(NotificationStatus::Pending),
-            )
-            .col_expr(
-                notification::Column::NextAttemptAt,
-                Expr::value(crate::store::db_time(next_at)),
-            )
-            .col_expr(
-                notification::Column::ClaimOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                notification::Column::ClaimUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(notification::Column::LastError, Expr::value(error))
-            .col_expr(
-                notification::Column::UpdatedAt,
-                Expr::value(crate::store::db_time(now)),
-            )
-            .filter(notification::Column::Id.eq(id))
+        let res = requeue(id, next_at, error, now)
             .filter(notification::Column::Status.eq(NotificationStatus::Sending))
             .filter(notification::Column::ClaimOwner.eq(owner))
             .exec(&self.db)
@@ -403,7 +381,7 @@ impl Store {
         audit: NewAuditEvent,
     ) -> StoreResult<bool> {
         let txn = self.db.begin().await?;
-        let res = fail(&txn, id, error, now)
+        let res = fail(id, error, now)
             .filter(notification::Column::Status.eq(NotificationStatus::Sending))
             .filter(notification::Column::ClaimOwner.eq(owner))
             .exec(&txn)
@@ -437,31 +415,16 @@ impl Store {
         id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let now = crate::store::db_time(now);
-        let res = notification::Entity::update_many()
-            .col_expr(
-                notification::Column::Status,
-                Expr::value(NotificationStatus::Pending),
-            )
-            .col_expr(notification::Column::NextAttemptAt, Expr::value(now))
-            .col_expr(
-                notification::Column::ClaimOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                notification::Column::ClaimUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(
-                notification::Column::LastError,
-                Expr::value("the process sending it stopped; sent again with the same delivery id"),
-            )
-            .col_expr(notification::Column::UpdatedAt, Expr::value(now))
-            .filter(notification::Column::Id.eq(id))
-            .filter(notification::Column::Status.eq(NotificationStatus::Sending))
-            .filter(notification::Column::ClaimUntil.lt(now))
-            .exec(&self.db)
-            .await?;
+        let res = requeue(
+            id,
+            now,
+            "the process sending it stopped; sent again with the same delivery id",
+            now,
+        )
+        .filter(notification::Column::Status.eq(NotificationStatus::Sending))
+        .filter(notification::Column::ClaimUntil.lt(crate::store::db_time(now)))
+        .exec(&self.db)
+        .await?;
         Ok(res.rows_affected == 1)
     }
 
@@ -475,7 +438,7 @@ impl Store {
         audit: NewAuditEvent,
     ) -> StoreResult<bool> {
         let txn = self.db.begin().await?;
-        let res = fail(&txn, id, error, now)
+        let res = fail(id, error, now)
             .filter(notification::Column::Status.eq(NotificationStatus::Sending))
             .filter(notification::Column::ClaimUntil.lt(crate::store::db_time(now)))
             .exec(&txn)
@@ -490,18 +453,17 @@ impl Store {
     }
 }
 
-fn fail(
-    _db: &impl ConnectionTrait,
+/// Releases row `id`'s claim and sets its `status` and `last_error` (the conditions on
+/// who may do it are the caller's).
+fn release(
     id: i64,
+    status: NotificationStatus,
     error: &str,
     now: DateTime<Utc>,
 ) -> UpdateMany<notification::Entity> {
     let now = crate::store::db_time(now);
     notification::Entity::update_many()
-        .col_expr(
-            notification::Column::Status,
-            Expr::value(NotificationStatus::Failed),
-        )
+        .col_expr(notification::Column::Status, Expr::value(status))
         .col_expr(
             notification::Column::ClaimOwner,
             Expr::value(Option::<String>::None),
@@ -513,4 +475,22 @@ fn fail(
         .col_expr(notification::Column::LastError, Expr::value(error))
         .col_expr(notification::Column::UpdatedAt, Expr::value(now))
         .filter(notification::Column::Id.eq(id))
+}
+
+/// Gives row `id` up.
+fn fail(id: i64, error: &str, now: DateTime<Utc>) -> UpdateMany<notification::Entity> {
+    release(id, NotificationStatus::Failed, error, now)
+}
+
+/// Puts row `id` back in the queue for an attempt at `next_at`.
+fn requeue(
+    id: i64,
+    next_at: DateTime<Utc>,
+    error: &str,
+    now: DateTime<Utc>,
+) -> UpdateMany<notification::Entity> {
+    release(id, NotificationStatus::Pending, error, now).col_expr(
+        notification::Column::NextAttemptAt,
+        Expr::value(crate::store::db_time(next_at)),
+    )
 }
