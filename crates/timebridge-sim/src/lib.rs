@@ -41,15 +41,16 @@
 
 pub mod clock;
 pub mod clockify;
+pub mod email;
 pub mod faults;
 pub mod google_calendar;
 pub mod jibble;
 pub mod kimai;
 pub mod odoo;
+pub mod outgoing_webhook;
 pub mod seed;
 mod server;
 pub mod slack;
-pub mod smtp;
 pub mod timetracker;
 pub mod webhook;
 pub mod zammad;
@@ -60,14 +61,15 @@ use chrono::{DateTime, TimeZone, Utc};
 
 pub use clock::Clock;
 pub use clockify::{ClockifyControl, ClockifySim};
+pub use email::{SmtpControl, SmtpSink};
 pub use faults::{Fault, Faults, LoggedRequest, RequestLog};
 pub use google_calendar::{GoogleCalendarControl, GoogleCalendarSim};
 pub use jibble::{JibbleControl, JibbleSim};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use odoo::{OdooControl, OdooSim};
+pub use outgoing_webhook::{Delivery, WebhookReceiver};
 pub use seed::Seed;
 pub use slack::{SlackControl, SlackSim};
-pub use smtp::{SmtpControl, SmtpSink};
 pub use timetracker::{TimetrackerControl, TimetrackerSim};
 pub use zammad::{ZammadControl, ZammadSim};
 
