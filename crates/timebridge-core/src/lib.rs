@@ -23,11 +23,12 @@ pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
     BillableDefaults, Explanation, ExplanationStep, MappingError, MappingKind, MappingResult,
     MappingRule, MappingRules, MirrorProjects, Need, PipelineOptions, ProjectBillable, ProjectRule,
-    ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules,
-    TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
+    ProjectRules, Refusal, RefusalRule, Resolver, RuleSource, TargetDirectory, TargetProject,
+    TargetRules, TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{
-    Action, ConflictOrigin, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord,
-    LinkRefresh, Memory, Outcome, OutcomeKind, Plan, PlanInput, PlanStats, PlannedConflict,
-    SkipReason, SourceItem, TargetItem, kept_target_memory, link_after_write, plan, skip_memory,
+    Action, Cause, CauseKind, ConflictOrigin, ConflictReason, ConflictView, Decision, FieldDiff,
+    LinkRecord, LinkRefresh, Memory, Outcome, OutcomeKind, Plan, PlanInput, PlanStats,
+    PlannedConflict, SkipReason, SourceItem, TargetItem, kept_target_memory, link_after_write,
+    plan, skip_memory,
 };

@@ -285,5 +285,6 @@ pub fn synthetic_input(n: usize, seed: u64) -> PlanInput {
         links,
         known_source_keys: HashSet::new(),
         include_running: false,
+        retry_refused: HashSet::new(),
     }
 }

@@ -556,7 +556,7 @@ fn refusal(rules: &MappingRules, dir: &TargetDirectory) -> Option<String> {
     })
     .resolve(&zammad())
     {
-        MappingResult::Mapped { refusal, .. } => refusal,
+        MappingResult::Mapped { refusal, .. } => refusal.map(|r| r.message),
         other => panic!("expected mapped, got {other:?}"),
     }
 }

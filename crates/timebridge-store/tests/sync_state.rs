@@ -32,6 +32,7 @@ fn new_run(pipeline_id: i64, trigger: RunTrigger) -> NewRun {
         window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
         ticket_ids: None,
         run_after: t0(),
+        scope: None,
     }
 }
 
@@ -279,6 +280,7 @@ db_test!(
             message: "m".into(),
             explanation: None,
             run_id: None,
+            group: Default::default(),
         };
         let (c1, fresh) = store
             .raise_conflict(new("unmapped_user"), t0())
@@ -341,6 +343,7 @@ db_test!(
             message: message.into(),
             explanation: None,
             run_id: None,
+            group: Default::default(),
         };
         let mut ids = Vec::new();
         for (key, reason, origin, message) in [
@@ -437,6 +440,7 @@ db_test!(
             message: message.into(),
             explanation: None,
             run_id: None,
+            group: Default::default(),
         };
         let mut ids = Vec::new();
         for (key, reason, message) in [

@@ -261,6 +261,7 @@ pub async fn sync(config: Config, args: crate::cli::SyncArgs) -> anyhow::Result<
                         window_to: to,
                         ticket_ids: None,
                         run_after: now,
+                        scope: None,
                     },
                     now,
                 )
@@ -506,6 +507,7 @@ pub async fn demo(
                         window_to: now.date_naive(),
                         ticket_ids: None,
                         run_after: now,
+                        scope: None,
                     },
                     now,
                 )
@@ -686,6 +688,7 @@ async fn demo_other_pair(
                         window_to: now.date_naive(),
                         ticket_ids: None,
                         run_after: now,
+                        scope: None,
                     },
                     now,
                 )

@@ -278,6 +278,7 @@ pub async fn manual(
                 window_to: to,
                 ticket_ids: body.ticket_ids.clone(),
                 run_after: now,
+                scope: None,
             },
             now,
         )
