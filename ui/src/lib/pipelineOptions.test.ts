@@ -74,6 +74,9 @@ describe('mirroring target projects into the source', () => {
     for (const t of ['', '00:00', '08:00', '23:59']) expect(validSummaryTime(t)).toBe(true);
     for (const t of ['8:00', '24:00', '08:60', 'noon', '08:00:00']) expect(validSummaryTime(t)).toBe(false);
   });
+});
+
+describe('rounding policy form', () => {
   it('shows steps in minutes when they are whole minutes, else in seconds', () => {
     const f = roundingToForm({ mode: 'up', step_seconds: 900, keep: 'begin', rules: [{ customer: null, project: '7', mode: 'down', step_seconds: 45, keep: 'end' }] });
     expect([f.step, f.unit]).toEqual(['15', 'minutes']);
