@@ -50,6 +50,7 @@ use thiserror::Error;
 use chrono::{Duration, NaiveDate};
 
 use crate::entry::{Entry, NamedRef, UserRef};
+use crate::rounding::{AppliedRounding, Rounding};
 
 /// Which field a mapping rule maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -129,6 +130,9 @@ pub struct PipelineOptions {
     /// Create the target's projects in the source before each run (sources that can).
     #[serde(default)]
     pub mirror_projects: MirrorProjects,
+    /// How durations are rounded (absent: exact, no rounding); see [`crate::rounding`].
+    #[serde(default)]
+    pub rounding: Rounding,
 }
 
 /// The `mirror_projects` pipeline option.
@@ -767,6 +771,9 @@ pub enum RuleSource {
     TargetDefault,
     /// Nothing applied: the field is unmapped.
     Unmapped,
+    /// The pipeline's rounding policy changed the duration (`duration`); the rule number
+    /// is in the text (`… by rule #3`).
+    Rounding,
 }
 
 /// One line of the explanation: which rule set one field, in words for the UI.
@@ -827,6 +834,9 @@ pub enum MappingResult {
         /// Why the target will certainly refuse `entry` (see [`TargetRules`]), if it will.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         refusal: Option<Refusal>,
+        /// What the pipeline's rounding did to the duration, when it changed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rounding: Option<AppliedRounding>,
     },
     /// At least one field could not be mapped (reasons sorted, no repeats).
     Unmapped {
@@ -842,6 +852,14 @@ impl MappingResult {
     pub fn entry(&self) -> Option<&Entry> {
         match self {
             MappingResult::Mapped { entry, .. } => Some(entry),
+            MappingResult::Unmapped { .. } | MappingResult::Excluded { .. } => None,
+        }
+    }
+
+    /// What rounding did to the desired entry, when it changed it.
+    pub fn rounding(&self) -> Option<AppliedRounding> {
+        match self {
+            MappingResult::Mapped { rounding, .. } => *rounding,
             MappingResult::Unmapped { .. } | MappingResult::Excluded { .. } => None,
         }
     }
@@ -1032,7 +1050,7 @@ impl Resolver<'_> {
             }
         };
 
-        let entry = Entry {
+        let mut entry = Entry {
             system: self.settings.system.clone(),
             key: source.key.clone(),
             ticket: source.ticket.clone(),
@@ -1059,11 +1077,23 @@ impl Resolver<'_> {
             },
             tags,
         };
+        // Rounding after mapping: its rules name target customers and projects, and the
+        // input is always the source's raw duration (never rounded twice).
+        let rounding = self
+            .rules
+            .options
+            .rounding
+            .apply(&mut entry)
+            .map(|(applied, text)| {
+                ex.push("duration", RuleSource::Rounding, None, text);
+                applied
+            });
         let refusal = self.directory.rules.refusal(&entry);
         MappingResult::Mapped {
             entry,
             explanation: ex,
             refusal,
+            rounding,
         }
     }
 

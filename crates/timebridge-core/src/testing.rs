@@ -132,6 +132,7 @@ pub fn mapped(source: Entry) -> SourceItem {
             entry,
             explanation: Explanation::default(),
             refusal: None,
+            rounding: None,
         },
     }
 }

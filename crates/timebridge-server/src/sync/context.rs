@@ -10,6 +10,7 @@ use timebridge_core::mapping::{
     TargetSettings,
 };
 use timebridge_core::plan::LinkRecord;
+use timebridge_core::rounding::AppliedRounding;
 use timebridge_store::{LinkRow, MappingFilter, Pipeline, StoreError};
 
 use super::env::SyncEnv;
@@ -282,8 +283,13 @@ pub fn to_record(row: &LinkRow) -> LinkRecord {
     }
 }
 
-/// A planner link record as stored, with the ticket it belongs to.
-pub fn to_row(rec: &LinkRecord, ticket_id: Option<i64>) -> LinkRow {
+/// A planner link record as stored, with the ticket it belongs to and what rounding
+/// added to the entry it was written with.
+pub fn to_row(
+    rec: &LinkRecord,
+    ticket_id: Option<i64>,
+    rounding: Option<AppliedRounding>,
+) -> LinkRow {
     LinkRow {
         source_key: rec.source_key.clone(),
         target_id: rec.target_id.clone(),
@@ -293,5 +299,7 @@ pub fn to_row(rec: &LinkRecord, ticket_id: Option<i64>) -> LinkRow {
             .memory
             .map(|m| serde_json::to_value(m).unwrap_or_default()),
         ticket_id,
+        rounded_seconds: rounding.map(|r| r.seconds),
+        rounding_rule: rounding.and_then(|r| r.rule).map(|n| n as i32),
     }
 }

@@ -23,6 +23,7 @@ use timebridge_core::plan::{
     self, ConflictOrigin, ConflictReason, ConflictView, Decision, LinkRecord, Outcome, Plan,
     PlanInput, SourceItem, link_after_write,
 };
+use timebridge_core::rounding::AppliedRounding;
 use timebridge_store::{
     GroupFacts, ItemOutcome, NewConflict, NewWriteIntent, Run, RunItem, RunScope, RunStatus,
     RunTrigger,
@@ -313,7 +314,8 @@ async fn recover_intents(
                     .store
                     .upsert_link(
                         run.pipeline_id,
-                        &to_row(&link, desired.ticket.as_ref().map(|t| t.id)),
+                        // What rounding added is not in the intent; the entry itself is.
+                        &to_row(&link, desired.ticket.as_ref().map(|t| t.id), None),
                         state.clock.now(),
                     )
                     .await?;
@@ -346,7 +348,21 @@ fn item(key: &str, outcome: ItemOutcome) -> RunItem {
         target_id: None,
         conflict_id: None,
         message: None,
+        rounded_seconds: None,
+        rounding_rule: None,
     }
+}
+
+/// What the pipeline's rounding did to the decision's entry, if anything.
+fn rounding_of(d: &Decision, input: &PlanInput) -> Option<AppliedRounding> {
+    d.source.and_then(|s| input.sources[s].mapping.rounding())
+}
+
+/// `it` with what rounding added to the entry it is about.
+fn with_rounding(mut it: RunItem, rounding: Option<AppliedRounding>) -> RunItem {
+    it.rounded_seconds = rounding.map(|r| r.seconds);
+    it.rounding_rule = rounding.and_then(|r| r.rule).map(|n| n as i32);
+    it
 }
 
 async fn apply(
@@ -422,7 +438,8 @@ async fn apply_one(
         }
         Outcome::InSync { refresh } => {
             stats.in_sync = 1;
-            let mut it = item(&key, ItemOutcome::InSync);
+            let rounding = rounding_of(d, input);
+            let mut it = with_rounding(item(&key, ItemOutcome::InSync), rounding);
             it.target_id = d.target_id(input).map(str::to_owned);
             if let (Some(r), false) = (refresh, run.dry_run) {
                 let rec = LinkRecord {
@@ -434,7 +451,11 @@ async fn apply_one(
                 };
                 if let Err(e) = state
                     .store
-                    .upsert_link(run.pipeline_id, &to_row(&rec, ticket_id), state.clock.now())
+                    .upsert_link(
+                        run.pipeline_id,
+                        &to_row(&rec, ticket_id, rounding),
+                        state.clock.now(),
+                    )
                     .await
                 {
                     return error_item(&key, &format!("could not store the link: {e}"));
@@ -478,7 +499,7 @@ async fn apply_one(
                 } else {
                     stats.updated = 1;
                 }
-                let mut it = item(&key, outcome);
+                let mut it = with_rounding(item(&key, outcome), rounding_of(d, input));
                 it.target_id = d.target_id(input).map(str::to_owned);
                 return (it, stats);
             }
@@ -571,11 +592,12 @@ async fn write(
     match result {
         Ok(written) => {
             let link = link_after_write(key, &written.target_id, desired, &written.entry);
+            let rounding = rounding_of(d, input);
             if let Err(e) = state
                 .store
                 .upsert_link(
                     run.pipeline_id,
-                    &to_row(&link, ticket_id),
+                    &to_row(&link, ticket_id, rounding),
                     state.clock.now(),
                 )
                 .await
@@ -600,19 +622,23 @@ async fn write(
                 json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "source_key": key,
                        "begin": desired.begin, "end": desired.end,
                        "duration_seconds": desired.duration_seconds,
+                       "rounded_seconds": rounding.map(|r| r.seconds),
                        // The daily summary's hours by project.
                        "project": desired.project.as_ref()
                            .map(|p| p.name.clone().unwrap_or_else(|| p.key.clone()))}),
                 None,
             )
             .await;
-            let mut it = item(
-                key,
-                if is_create {
-                    ItemOutcome::Create
-                } else {
-                    ItemOutcome::Update
-                },
+            let mut it = with_rounding(
+                item(
+                    key,
+                    if is_create {
+                        ItemOutcome::Create
+                    } else {
+                        ItemOutcome::Update
+                    },
+                ),
+                rounding,
             );
             it.target_id = Some(written.target_id);
             let stats = if is_create {

@@ -83,6 +83,10 @@ pub struct RunItem {
     pub target_id: Option<String>,
     pub conflict_id: Option<i64>,
     pub message: Option<String>,
+    /// Signed seconds the pipeline's rounding added to the entry written (null: none).
+    pub rounded_seconds: Option<i64>,
+    /// The rounding rule (#1, #2, …) that applied; null: the pipeline's default.
+    pub rounding_rule: Option<i32>,
 }
 
 /// How a run ended, for [`Store::finish_run`].
@@ -169,6 +173,8 @@ fn item_model(run_id: i64, i: &RunItem) -> run_item::ActiveModel {
         target_id: Set(i.target_id.clone()),
         conflict_id: Set(i.conflict_id),
         message: Set(i.message.clone()),
+        rounded_seconds: Set(i.rounded_seconds),
+        rounding_rule: Set(i.rounding_rule),
     }
 }
 
@@ -641,6 +647,8 @@ impl Store {
                 target_id: m.target_id,
                 conflict_id: m.conflict_id,
                 message: m.message,
+                rounded_seconds: m.rounded_seconds,
+                rounding_rule: m.rounding_rule,
             })
             .collect())
     }
