@@ -17,6 +17,7 @@ pub mod mapping;
 pub mod mirror;
 pub mod notify;
 pub mod plan;
+pub mod suggest;
 pub mod rounding;
 pub mod testing;
 
