@@ -17,8 +17,8 @@ pub mod mapping;
 pub mod mirror;
 pub mod notify;
 pub mod plan;
-pub mod suggest;
 pub mod rounding;
+pub mod suggest;
 pub mod testing;
 
 pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};

@@ -40,7 +40,9 @@ pub fn suggest(
     candidates: &[Candidate<'_>],
     limit: usize,
 ) -> Vec<Suggestion> {
-    let email = email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+    let email = email
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| !e.is_empty());
     let name = normalise(name);
     let mut out: Vec<Suggestion> = candidates
         .iter()

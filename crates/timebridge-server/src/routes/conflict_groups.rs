@@ -17,8 +17,7 @@ use timebridge_core::mapping::{MappingKind, MappingRule, PipelineOptions, Refusa
 use timebridge_core::plan::{Action, Cause, CauseKind, ConflictReason, Outcome, OutcomeKind};
 use timebridge_core::suggest::{Candidate, Suggestion, suggest};
 use timebridge_store::{
-    AuditAction, ConflictFilter, GroupKey, NewRun, RunScope, RunTrigger,
-    StoreError,
+    AuditAction, ConflictFilter, GroupKey, NewRun, RunScope, RunTrigger, StoreError,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -568,7 +567,8 @@ async fn prepare(state: &AppState, body: &FixRequest) -> Result<Prepared, ApiErr
         .await
         .map_err(store_error)?;
     let fix = &body.fix;
-    let chosen = usize::from(fix.mapping.is_some()) + usize::from(fix.default.is_some())
+    let chosen = usize::from(fix.mapping.is_some())
+        + usize::from(fix.default.is_some())
         + usize::from(fix.retry);
     if chosen != 1 {
         return Err(ApiError::invalid_field(
