@@ -299,3 +299,171 @@ async fn a_terminated_sync_records_its_run_on_sqlite() {
 async fn a_terminated_sync_records_its_run_on_postgres() {
     a_terminated_sync_records_its_run(Backend::Postgres).await;
 }
+
+/// A fix applied to a group of 500 conflicts (a mapping for the unmapped agent, then one
+/// run with trigger `resolution` scoped to the group) survives `serve` being killed in
+/// the middle of that run: a second `serve` takes the run up again, and every entry of
+/// the group is in Kimai exactly once.
+async fn a_resolution_run_killed_midway_writes_each_entry_of_its_group_once(backend: Backend) {
+    use timebridge_store::{ConflictFilter, GroupKey, MappingInput, MappingKind, RunScope};
+    let w = world(backend).await;
+    w.sync_to_completion().await;
+    let open = ConflictFilter {
+        pipeline_id: Some(w.pipeline),
+        status: Some("open".into()),
+        reason: Some("unmapped_user".into()),
+    };
+    let group = w.store.conflict_groups(&open).await.unwrap().remove(0);
+    let agent: u64 = group.cause.key.parse().unwrap();
+    let like = w
+        .world
+        .zammad()
+        .accountings()
+        .into_iter()
+        .filter(|a| a.created_by_id == agent && !a.time_unit.starts_with('-'))
+        .max_by_key(|a| a.created_at)
+        .unwrap();
+    // On the day of one of the agent's entries: whatever else holds for it (the project's
+    // period) holds for these.
+    w.world.zammad().clock().set(like.created_at);
+    for _ in group.count..500 {
+        let mut new = timebridge_sim::zammad::NewAccounting::new(like.ticket_id, "5.0", agent);
+        new.type_id = like.type_id;
+        w.world.zammad().add_accounting(new).unwrap();
+    }
+    w.sync_to_completion().await;
+    let key = GroupKey {
+        pipeline_id: w.pipeline,
+        reason: "unmapped_user".into(),
+        kind: group.cause.kind,
+        key: group.cause.key.clone(),
+    };
+    let members = w.store.conflicts_in_group(&open, &key, None).await.unwrap();
+    assert_eq!(members.len(), 500);
+    // What `POST /api/conflicts/groups/apply` stores: the mapping, then the scoped run.
+    w.store
+        .create_mapping(MappingInput {
+            pipeline_id: w.pipeline,
+            kind: MappingKind::User,
+            source_key: group.cause.key.clone(),
+            source_label: None,
+            target_key: Some("1".into()),
+            target_label: None,
+            billable: None,
+            sync: true,
+        })
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let run = w
+        .store
+        .enqueue_run(
+            NewRun {
+                pipeline_id: w.pipeline,
+                trigger: timebridge_store::RunTrigger::Resolution,
+                dry_run: false,
+                window_from: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                window_to: chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+                ticket_ids: None,
+                run_after: now,
+                scope: Some(RunScope {
+                    source_keys: members.iter().map(|c| c.source_key.clone()).collect(),
+                    retry_refused: false,
+                    group: None,
+                }),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let serve = |crash_at: Option<&str>| {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut cmd = w.command(&["serve"]);
+        cmd.env("BIND", format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(point) = crash_at {
+            cmd.env("TIMEBRIDGE_CRASH_AT", point);
+        }
+        cmd.spawn().unwrap()
+    };
+    // Killed after its 200th write of the run.
+    let mut first = serve(Some("after_write:200"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while first.try_wait().unwrap().is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "serve was not killed: {:?}",
+            w.store.get_run(run.id).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let written = w.world.kimai().log().count("POST /api/timesheets");
+    assert!(
+        !w.store.get_run(run.id).await.unwrap().status.is_finished(),
+        "the run finished before the kill"
+    );
+    lease_expiry().await;
+    let mut second = serve(None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let r = w.store.get_run(run.id).await.unwrap();
+        if r.status.is_finished() {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never finished: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(
+        done.status,
+        timebridge_store::RunStatus::Succeeded,
+        "{done:?}"
+    );
+    assert!(w.world.kimai().log().count("POST /api/timesheets") > written);
+    let marks: HashMap<String, usize> = w
+        .world
+        .target()
+        .records()
+        .into_iter()
+        .filter_map(|r| r.identity)
+        .fold(HashMap::new(), |mut m, i| {
+            *m.entry(i).or_default() += 1;
+            m
+        });
+    assert!(marks.values().all(|n| *n == 1), "written twice");
+    // Every entry of the group is linked to its one Kimai entry, or raised for another
+    // cause now that its agent maps (e.g. a project that ended): none is unmapped any more.
+    let still_open = w.open_conflicts().await;
+    let links = w.store.load_links(w.pipeline).await.unwrap();
+    let linked: std::collections::HashSet<&str> = links
+        .iter()
+        .filter(|l| l.target_id.is_some())
+        .map(|l| l.source_key.as_str())
+        .collect();
+    for c in &members {
+        match still_open.get(&c.source_key) {
+            Some(reason) => assert_ne!(reason, "unmapped_user", "{}", c.source_key),
+            None => assert!(linked.contains(c.source_key.as_str()), "{}", c.source_key),
+        }
+    }
+    assert!(linked.len() >= 400, "{}", linked.len());
+    w.db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resolution_run_killed_midway_writes_each_entry_of_its_group_once_on_sqlite() {
+    a_resolution_run_killed_midway_writes_each_entry_of_its_group_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resolution_run_killed_midway_writes_each_entry_of_its_group_once_on_postgres() {
+    a_resolution_run_killed_midway_writes_each_entry_of_its_group_once(Backend::Postgres).await;
+}
