@@ -838,11 +838,13 @@ fn demo_plan(world: &mut timebridge_world::World, webhook_secret: &str) -> Strin
         schedule_enabled: true,
         interval_minutes: 60,
         window_days: 62,
-        // Rounding: none yet, so the seed's entries of parts of a minute
-        // (`timebridge_sim::seed::DEMO_PART_MINUTE_ACCOUNTINGS`) stay `target_rejected`;
-        // a rounding policy for this pipeline goes into these options.
+        // Kimai keeps whole minutes: an entry of parts of a minute
+        // (`timebridge_sim::seed::DEMO_PART_MINUTE_ACCOUNTINGS`) is rounded up to the next
+        // minute, its end (Zammad's booking minute) kept — a policy, not a conflict.
         options: serde_json::json!({"default_project": null, "default_activity": null,
-                                     "unmapped_user": "conflict"}),
+                                     "unmapped_user": "conflict",
+                                     "rounding": {"mode": "up", "step_seconds": 60,
+                                                  "keep": "end"}}),
     };
     let Some(unmapped) = unmapped else {
         return String::new();
