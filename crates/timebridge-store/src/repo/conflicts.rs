@@ -376,20 +376,20 @@ impl Store {
             .into_tuple()
             .all(&self.db)
             .await?;
-        let customers: Vec<(i64, String, String, String, Option<String>, Option<String>)> =
-            filtered(filter)
-                .select_only()
-                .column(conflict::Column::PipelineId)
-                .column(conflict::Column::Reason)
-                .column(conflict::Column::CauseKind)
-                .column(conflict::Column::CauseKey)
-                .column(conflict::Column::CustomerKey)
-                .column(conflict::Column::CustomerName)
-                .filter(conflict::Column::CustomerKey.is_not_null())
-                .distinct()
-                .into_tuple()
-                .all(&self.db)
-                .await?;
+        type CustomerRow = (i64, String, String, String, Option<String>, Option<String>);
+        let customers: Vec<CustomerRow> = filtered(filter)
+            .select_only()
+            .column(conflict::Column::PipelineId)
+            .column(conflict::Column::Reason)
+            .column(conflict::Column::CauseKind)
+            .column(conflict::Column::CauseKey)
+            .column(conflict::Column::CustomerKey)
+            .column(conflict::Column::CustomerName)
+            .filter(conflict::Column::CustomerKey.is_not_null())
+            .distinct()
+            .into_tuple()
+            .all(&self.db)
+            .await?;
         let newest_ids: Vec<i64> = rows.iter().map(|r| r.7).collect();
         let newest: std::collections::HashMap<i64, (Option<DateTime<Utc>>, DateTime<Utc>)> =
             if newest_ids.is_empty() {
