@@ -31,17 +31,22 @@ pub enum NotificationEvent {
     ConflictsRaised,
     /// Once a day per pipeline: entries written, open conflicts, hours by project.
     DailySummary,
+    /// A run found entries it wrote edited or deleted in the target since
+    /// (`target_modified` / `target_deleted` raised anew): what changed, as far as the
+    /// target says.
+    DriftDetected,
     /// A test message (`POST /api/connectors/{id}/test`); never subscribed to.
     Test,
 }
 
 impl NotificationEvent {
     /// The events a pipeline can subscribe to.
-    pub const SUBSCRIBABLE: [NotificationEvent; 4] = [
+    pub const SUBSCRIBABLE: [NotificationEvent; 5] = [
         NotificationEvent::RunFailed,
         NotificationEvent::RunPartial,
         NotificationEvent::ConflictsRaised,
         NotificationEvent::DailySummary,
+        NotificationEvent::DriftDetected,
     ];
 
     /// The stored and serialised name.
@@ -51,6 +56,7 @@ impl NotificationEvent {
             NotificationEvent::RunPartial => "run_partial",
             NotificationEvent::ConflictsRaised => "conflicts_raised",
             NotificationEvent::DailySummary => "daily_summary",
+            NotificationEvent::DriftDetected => "drift_detected",
             NotificationEvent::Test => "test",
         }
     }
@@ -78,6 +84,7 @@ impl std::str::FromStr for NotificationEvent {
             NotificationEvent::RunPartial,
             NotificationEvent::ConflictsRaised,
             NotificationEvent::DailySummary,
+            NotificationEvent::DriftDetected,
             NotificationEvent::Test,
         ]
         .into_iter()
@@ -151,6 +158,27 @@ pub struct NotificationSummary {
     /// Hours written by project that day (`daily_summary`), most first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hours_by_project: Vec<ProjectHours>,
+    /// Synced entries someone edited or deleted in the target (`drift_detected`), at most
+    /// 20 (`counts`/`conflicts_by_reason` say how many in all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<DriftItem>,
+}
+
+/// One synced entry changed in the target since a sync wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DriftItem {
+    pub conflict_id: i64,
+    /// `target_modified` or `target_deleted`.
+    pub reason: String,
+    pub source_key: String,
+    /// The target's id of the entry.
+    pub target_id: Option<String>,
+    /// Whose entry it is in the target (its user), as far as the target says.
+    pub user: Option<String>,
+    /// When the entry begins.
+    pub begin: Option<chrono::DateTime<chrono::Utc>>,
+    /// The fields that differ from what the sync wrote (`target_modified`).
+    pub fields: Vec<String>,
 }
 
 /// One message to deliver; every notifier kind renders the same value its own way.
@@ -177,6 +205,7 @@ impl Notification {
             NotificationEvent::RunPartial => "Sync partly failed",
             NotificationEvent::ConflictsRaised => "New conflicts",
             NotificationEvent::DailySummary => "Daily summary",
+            NotificationEvent::DriftDetected => "Synced entries changed in the target",
             NotificationEvent::Test => "Test message",
         };
         match &self.pipeline {
@@ -220,6 +249,28 @@ impl Notification {
                 .collect();
             lines.push(format!("Hours by project: {}.", parts.join(", ")));
         }
+        for d in &s.drift {
+            let what = if d.reason == "target_deleted" {
+                "deleted".to_owned()
+            } else if d.fields.is_empty() {
+                "edited".to_owned()
+            } else {
+                format!("edited ({})", d.fields.join(", "))
+            };
+            let mut line = format!(
+                "Entry {} (source {}) {what}",
+                d.target_id.as_deref().unwrap_or("?"),
+                d.source_key
+            );
+            if let Some(u) = &d.user {
+                line.push_str(&format!(", user {u}"));
+            }
+            if let Some(b) = d.begin {
+                line.push_str(&format!(", begins {}", b.format("%Y-%m-%d %H:%M UTC")));
+            }
+            line.push('.');
+            lines.push(line);
+        }
         lines.push(format!("Details: {}", self.url));
         lines
     }
@@ -244,6 +295,7 @@ mod tests {
             NotificationEvent::RunPartial,
             NotificationEvent::ConflictsRaised,
             NotificationEvent::DailySummary,
+            NotificationEvent::DriftDetected,
             NotificationEvent::Test,
         ] {
             assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());

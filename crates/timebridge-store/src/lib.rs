@@ -28,7 +28,7 @@ pub use migrations::Migrator;
 pub use repo::admin::AdminUser;
 pub use repo::audit::{AuditCursor, AuditEvent, AuditFilter, NewAuditEvent};
 pub use repo::conflicts::{
-    Conflict, ConflictFilter, ConflictGroupRow, GroupFacts, GroupKey, NewConflict,
+    Conflict, ConflictFilter, ConflictGroupRow, DriftDay, GroupFacts, GroupKey, NewConflict,
 };
 pub use repo::connectors::{Connector, ConnectorSecrets, ConnectorUpdate, NewConnector};
 pub use repo::links::{LinkRow, NewWriteIntent, WriteIntent};

@@ -312,6 +312,7 @@ async fn a_resolution_run_killed_midway_writes_each_entry_of_its_group_once(back
         pipeline_id: Some(w.pipeline),
         status: Some("open".into()),
         reason: Some("unmapped_user".into()),
+        drift: false,
     };
     let group = w.store.conflict_groups(&open).await.unwrap().remove(0);
     let agent: u64 = group.cause.key.parse().unwrap();

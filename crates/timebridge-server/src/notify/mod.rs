@@ -78,6 +78,14 @@ pub mod links {
         }
     }
 
+    /// The conflicts page filtered to drift (synced entries changed in the target).
+    pub fn drift(public_url: &str, pipeline_id: Option<i64>) -> String {
+        match pipeline_id {
+            Some(p) => format!("{public_url}/conflicts?pipeline_id={p}&drift=1"),
+            None => format!("{public_url}/conflicts?drift=1"),
+        }
+    }
+
     /// A pipeline's page.
     pub fn pipeline(public_url: &str, pipeline_id: i64) -> String {
         format!("{public_url}/pipelines/{pipeline_id}")

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use timebridge_core::notify::{
-    Notification, NotificationEvent, NotificationSummary, NotifiedPipeline, NotifiedRun,
+    DriftItem, Notification, NotificationEvent, NotificationSummary, NotifiedPipeline, NotifiedRun,
     ProjectHours, RunCounts,
 };
 use timebridge_store::{AuditAction, AuditFilter, OutboxRow, Store, StoreError, StoreResult};
@@ -51,7 +51,8 @@ pub async fn render(
     match row.event {
         NotificationEvent::RunFailed
         | NotificationEvent::RunPartial
-        | NotificationEvent::ConflictsRaised => {
+        | NotificationEvent::ConflictsRaised
+        | NotificationEvent::DriftDetected => {
             let Some(run_id) = row.run_id else {
                 return Ok(None);
             };
@@ -69,7 +70,66 @@ pub async fn render(
                 window_to: run.window_to,
             });
             summary.counts = Some(c);
-            if row.event == NotificationEvent::ConflictsRaised {
+            if row.event == NotificationEvent::DriftDetected {
+                let raised = store.drift_raised_by(&run).await?;
+                let mut by_reason = BTreeMap::new();
+                for (_, reason) in &raised {
+                    *by_reason.entry(reason.clone()).or_insert(0u64) += 1;
+                }
+                for (id, reason) in raised.iter().take(20) {
+                    let c = match store.get_conflict(*id).await {
+                        Ok(c) => c,
+                        Err(StoreError::NotFound) => continue,
+                        Err(e) => return Err(e),
+                    };
+                    let target: Option<timebridge_core::Entry> = c
+                        .target
+                        .clone()
+                        .and_then(|v| serde_json::from_value(v).ok());
+                    let source: Option<timebridge_core::Entry> = c
+                        .source
+                        .clone()
+                        .and_then(|v| serde_json::from_value(v).ok());
+                    let shown = target.as_ref().or(source.as_ref());
+                    // A deleted entry is no longer in the target: its id is the link's.
+                    let target_id = match &c.target_id {
+                        Some(id) => Some(id.clone()),
+                        None => store
+                            .get_link(pipeline.id, &c.source_key)
+                            .await?
+                            .and_then(|l| l.target_id),
+                    };
+                    summary.drift.push(DriftItem {
+                        conflict_id: c.id,
+                        reason: reason.clone(),
+                        source_key: c.source_key.clone(),
+                        target_id,
+                        user: shown.and_then(|e| e.user.as_ref()).map(|u| {
+                            u.name
+                                .clone()
+                                .or_else(|| u.email.clone())
+                                .unwrap_or_else(|| u.key.clone())
+                        }),
+                        begin: shown.map(|e| e.begin),
+                        fields: c.diff.as_array().map_or_else(Vec::new, |d| {
+                            d.iter()
+                                .filter_map(|f| f["field"].as_str().map(str::to_owned))
+                                .collect()
+                        }),
+                    });
+                }
+                let total = raised.len();
+                summary.headline = format!(
+                    "Run #{} of “{}” found {total} synced entr{} changed in the target since \
+                     it wrote {}.",
+                    run.id,
+                    pipeline.name,
+                    if total == 1 { "y" } else { "ies" },
+                    if total == 1 { "it" } else { "them" }
+                );
+                summary.conflicts_by_reason = by_reason;
+                url = links::drift(public_url, Some(pipeline.id));
+            } else if row.event == NotificationEvent::ConflictsRaised {
                 let mut by_reason = BTreeMap::new();
                 for reason in store.conflicts_raised_by(&run).await? {
                     *by_reason.entry(reason).or_insert(0u64) += 1;

@@ -79,6 +79,9 @@ pub struct GroupQuery {
     #[param(value_type = Option<ConflictReason>)]
     pub reason: Option<String>,
     pub pipeline_id: Option<i64>,
+    /// Only drift (`target_modified`, `target_deleted`: synced entries someone changed in
+    /// the target).
+    pub drift: Option<bool>,
 }
 
 /// A customer the group's entries belong to.
@@ -185,6 +188,7 @@ pub fn conflict_filter(
     status: Option<&str>,
     reason: Option<String>,
     pipeline_id: Option<i64>,
+    drift: Option<bool>,
 ) -> Result<ConflictFilter, ApiError> {
     let status = match status.unwrap_or("open") {
         "all" => None,
@@ -205,6 +209,7 @@ pub fn conflict_filter(
         pipeline_id,
         status,
         reason,
+        drift: drift.unwrap_or(false),
     })
 }
 
@@ -276,7 +281,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<GroupQuery>,
 ) -> Result<Json<GroupList>, ApiError> {
-    let filter = conflict_filter(q.status.as_deref(), q.reason, q.pipeline_id)?;
+    let filter = conflict_filter(q.status.as_deref(), q.reason, q.pipeline_id, q.drift)?;
     let rows = state
         .store
         .conflict_groups(&filter)
@@ -451,6 +456,7 @@ async fn open_group(
         pipeline_id: Some(key.pipeline_id),
         status: Some("open".to_owned()),
         reason: Some(key.reason.clone()),
+        drift: false,
     };
     state
         .store

@@ -121,6 +121,9 @@ pub struct ConflictQuery {
     #[param(value_type = Option<ConflictReason>)]
     pub reason: Option<String>,
     pub pipeline_id: Option<i64>,
+    /// Extension: only drift (`target_modified`, `target_deleted`: synced entries someone
+    /// changed in the target).
+    pub drift: Option<bool>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
@@ -146,8 +149,12 @@ pub async fn list(
         offset: q.offset,
     }
     .resolve()?;
-    let filter =
-        super::conflict_groups::conflict_filter(q.status.as_deref(), q.reason, q.pipeline_id)?;
+    let filter = super::conflict_groups::conflict_filter(
+        q.status.as_deref(),
+        q.reason,
+        q.pipeline_id,
+        q.drift,
+    )?;
     let (items, total) = state
         .store
         .list_conflicts(&filter, limit, offset)
@@ -157,6 +164,75 @@ pub async fn list(
         items: items.into_iter().map(to_api).collect(),
         total,
     }))
+}
+
+/// `GET /api/conflicts/drift` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DriftQuery {
+    pub pipeline_id: Option<i64>,
+    /// Days back from today (UTC) [30], 1 to 366.
+    pub days: Option<i64>,
+}
+
+/// Drift raised on one day (UTC).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DriftDay {
+    pub date: chrono::NaiveDate,
+    pub target_modified: u64,
+    pub target_deleted: u64,
+}
+
+/// Drift over time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DriftSeries {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    /// Every day of the range, oldest first (zeros included).
+    pub days: Vec<DriftDay>,
+}
+
+/// Synced entries someone changed in the target since a sync wrote them, per day: the
+/// `target_modified` and `target_deleted` conflicts raised (any status).
+#[utoipa::path(
+    get,
+    path = "/api/conflicts/drift",
+    tag = "conflicts",
+    params(DriftQuery),
+    responses(
+        (status = 200, description = "Drift per day", body = DriftSeries),
+        (status = 400, description = "Bad range", body = ErrorResponse),
+        (status = 401, description = "Unauthenticated", body = ErrorResponse),
+    )
+)]
+pub async fn drift(
+    State(state): State<AppState>,
+    Query(q): Query<DriftQuery>,
+) -> Result<Json<DriftSeries>, ApiError> {
+    let days = q.days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::bad_field("days", "must be 1 to 366"));
+    }
+    let to = state.clock.now().date_naive();
+    let from = to - chrono::Duration::days(days - 1);
+    let since = from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let found = state
+        .store
+        .drift_by_day(q.pipeline_id, since)
+        .await
+        .map_err(store_error)?;
+    let days = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .map(|date| {
+            let f = found.iter().find(|d| d.date == date);
+            DriftDay {
+                date,
+                target_modified: f.map_or(0, |d| d.target_modified),
+                target_deleted: f.map_or(0, |d| d.target_deleted),
+            }
+        })
+        .collect();
+    Ok(Json(DriftSeries { from, to, days }))
 }
 
 async fn load(state: &AppState, id: i64) -> Result<timebridge_store::Conflict, ApiError> {

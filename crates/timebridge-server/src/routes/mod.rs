@@ -165,6 +165,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new::<conflict_groups::__path_preview, _, _>(Admin, conflict_groups::preview),
         ApiRoute::new::<conflict_groups::__path_apply, _, _>(Admin, conflict_groups::apply),
         ApiRoute::new::<conflict_groups::__path_resolve, _, _>(Admin, conflict_groups::resolve),
+        ApiRoute::new::<conflicts::__path_drift, _, _>(Admin, conflicts::drift),
         ApiRoute::new::<conflicts::__path_list, _, _>(Admin, conflicts::list),
         ApiRoute::new::<conflicts::__path_get, _, _>(Admin, conflicts::get),
         ApiRoute::new::<conflicts::__path_resolve, _, _>(Admin, conflicts::resolve),

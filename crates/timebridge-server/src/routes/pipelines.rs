@@ -94,7 +94,7 @@ pub struct NotifyTarget {
 pub struct NotifyInput {
     /// A connector with the `notifier` role.
     pub connector_id: i64,
-    /// `run_failed`, `run_partial`, `conflicts_raised`, `daily_summary`.
+    /// `run_failed`, `run_partial`, `conflicts_raised`, `daily_summary`, `drift_detected`.
     pub events: Vec<String>,
 }
 
@@ -444,7 +444,10 @@ async fn check_notify(
                     ApiError::invalid_field(
                         &format!("options.notify[{i}].events[{j}]"),
                         format!(
-                            "{name:?} is not an event (one of run_failed, run_partial,                              conflicts_raised, daily_summary)"
+                            "{name:?} is not an event (one of {})",
+                            NotificationEvent::SUBSCRIBABLE
+                                .map(|e| e.as_str())
+                                .join(", ")
                         ),
                     )
                 })?;

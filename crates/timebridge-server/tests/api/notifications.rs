@@ -269,3 +269,77 @@ api_test!(async fn slash_commands_are_signed_fresh_and_answered(app) {
     let (_, body) = sim.send_command(&url, SIGNING_SECRET, "conflicts", Some(now)).await.unwrap();
     assert!(body.contains("No open conflicts"), "{body}");
 });
+
+api_test!(async fn a_synced_entry_edited_or_deleted_in_the_target_is_told_once_as_drift(app) {
+    use crate::sync_e2e::{setup, sync};
+    let env = setup(app, timebridge_sim::Seed::Tiny).await;
+    let sim = SlackSim::start(SimOptions::default()).await.unwrap();
+    let notifier = slack(app, &env.token, &sim).await;
+    let (_, p) = app
+        .get_json(&format!("/api/pipelines/{}", env.pipeline), &env.token)
+        .await;
+    let mut options = p["options"].clone();
+    options["notify"] = json!([{"connector_id": notifier, "events": ["drift_detected"]}]);
+    let (status, body) = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/pipelines/{}", env.pipeline),
+            &env.token,
+            &json!({"name": p["name"], "source_connector_id": p["source_connector_id"],
+                    "target_connector_id": p["target_connector_id"], "options": options}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let first = sync(app, &env, false).await;
+    let written: Vec<u64> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["outcome"] == "create")
+        .map(|i| i["target_id"].as_str().unwrap().parse().unwrap())
+        .take(2)
+        .collect();
+    // Someone edits one synced entry in Kimai and deletes another.
+    env.kimai
+        .edit_timesheet(written[0], |t| t.description = Some("edited by hand".into()))
+        .unwrap();
+    env.kimai.delete_timesheet(written[1]).unwrap();
+    sync(app, &env, false).await;
+    let got = wait_for_messages(&sim, 1).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let text = &got[0].text;
+    assert!(text.contains("changed in the target"), "{text}");
+    assert!(text.contains(&format!("Entry {} ", written[0])), "{text}");
+    assert!(text.contains("edited (description)"), "{text}");
+    assert!(text.contains(&format!("Entry {} ", written[1])) && text.contains("deleted"), "{text}");
+    assert!(text.contains("drift=1"), "{text}");
+
+    // The Drift filter and the drift per day.
+    let (status, drift) = app
+        .get_json(&format!("/api/conflicts?drift=true&pipeline_id={}", env.pipeline), &env.token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{drift}");
+    let reasons: Vec<&str> = drift["items"].as_array().unwrap().iter().map(|c| c["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons.len(), 2, "{drift}");
+    assert!(reasons.contains(&"target_modified") && reasons.contains(&"target_deleted"));
+    let (status, series) = app
+        .get_json(&format!("/api/conflicts/drift?pipeline_id={}&days=7", env.pipeline), &env.token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{series}");
+    let days = series["days"].as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    let today = days.last().unwrap();
+    assert_eq!((today["target_modified"].as_u64(), today["target_deleted"].as_u64()), (Some(1), Some(1)), "{series}");
+    let (status, _) = app.get_json("/api/conflicts/drift?days=0", &env.token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The same drift found again is not told again (the outbox gets rows when the run
+    // finishes, in the same transaction).
+    sync(app, &env, false).await;
+    let rows = app.state.store.list_notifications(None, 100).await.unwrap();
+    let drift_rows = rows
+        .iter()
+        .filter(|r| r.event == timebridge_core::notify::NotificationEvent::DriftDetected)
+        .count();
+    assert_eq!(drift_rows, 1, "{rows:?}");
+});

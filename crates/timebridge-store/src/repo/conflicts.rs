@@ -102,6 +102,17 @@ pub struct ConflictFilter {
     /// `open`, `resolved`, or `None` for all.
     pub status: Option<String>,
     pub reason: Option<String>,
+    /// Only drift: `target_modified` and `target_deleted` (synced entries someone changed
+    /// in the target).
+    pub drift: bool,
+}
+
+/// Drift conflicts raised on one day (UTC), by reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftDay {
+    pub date: chrono::NaiveDate,
+    pub target_modified: u64,
+    pub target_deleted: u64,
 }
 
 fn conv(m: conflict::Model) -> Conflict {
@@ -151,6 +162,9 @@ fn filtered(filter: &ConflictFilter) -> Select<conflict::Entity> {
     }
     if let Some(r) = &filter.reason {
         q = q.filter(conflict::Column::Reason.eq(r.clone()));
+    }
+    if filter.drift {
+        q = q.filter(conflict::Column::Reason.is_in(["target_modified", "target_deleted"]));
     }
     q
 }
@@ -468,5 +482,45 @@ impl Store {
             None => q,
         };
         Ok(q.all(&self.db).await?.into_iter().map(conv).collect())
+    }
+
+    /// Drift conflicts (any status) of `pipeline_id` (or all) raised since `since`, per
+    /// UTC day, oldest first; days without any are left out.
+    pub async fn drift_by_day(
+        &self,
+        pipeline_id: Option<i64>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DriftDay>> {
+        let filter = ConflictFilter {
+            pipeline_id,
+            drift: true,
+            ..Default::default()
+        };
+        let rows: Vec<(String, DateTime<Utc>)> = filtered(&filter)
+            .select_only()
+            .column(conflict::Column::Reason)
+            .column(conflict::Column::CreatedAt)
+            .filter(conflict::Column::CreatedAt.gte(crate::store::db_time(since)))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut days: std::collections::BTreeMap<chrono::NaiveDate, (u64, u64)> =
+            Default::default();
+        for (reason, at) in rows {
+            let d = days.entry(at.date_naive()).or_default();
+            if reason == "target_deleted" {
+                d.1 += 1;
+            } else {
+                d.0 += 1;
+            }
+        }
+        Ok(days
+            .into_iter()
+            .map(|(date, (m, d))| DriftDay {
+                date,
+                target_modified: m,
+                target_deleted: d,
+            })
+            .collect())
     }
 }

@@ -182,8 +182,15 @@ pub(crate) async fn run_notifications(
         _ => {}
     }
     let wants_conflicts = !subscribers(&p.options, NotificationEvent::ConflictsRaised).is_empty();
-    if wants_conflicts && !raised_conflicts(db, run).await?.is_empty() {
-        events.push(NotificationEvent::ConflictsRaised);
+    let wants_drift = !subscribers(&p.options, NotificationEvent::DriftDetected).is_empty();
+    if wants_conflicts || wants_drift {
+        let raised = raised_conflicts(db, run).await?;
+        if wants_conflicts && !raised.is_empty() {
+            events.push(NotificationEvent::ConflictsRaised);
+        }
+        if wants_drift && raised.iter().any(|r| is_drift(r)) {
+            events.push(NotificationEvent::DriftDetected);
+        }
     }
     let mut rows = Vec::new();
     for event in events {
@@ -197,6 +204,36 @@ pub(crate) async fn run_notifications(
         }
     }
     Ok(rows)
+}
+
+/// Whether a conflict reason means someone changed a synced entry in the target.
+pub fn is_drift(reason: &str) -> bool {
+    reason == "target_modified" || reason == "target_deleted"
+}
+
+/// The conflicts `run` raised as `(conflict id, reason)`, in the order raised.
+async fn raised_conflict_ids(
+    db: &impl ConnectionTrait,
+    run: &crate::Run,
+) -> StoreResult<Vec<(i64, String)>> {
+    let since = run.started_at.unwrap_or(run.created_at);
+    let events = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(AuditAction::ConflictRaised))
+        .filter(audit_event::Column::At.gte(crate::store::db_time(since)))
+        .order_by_asc(audit_event::Column::Id)
+        .all(db)
+        .await?;
+    Ok(events
+        .into_iter()
+        .filter(|e| e.details["run_id"].as_i64() == Some(run.id))
+        .filter_map(|e| {
+            let id = e.entity_id.as_deref()?.parse().ok()?;
+            Some((
+                id,
+                e.details["reason"].as_str().unwrap_or("unknown").to_owned(),
+            ))
+        })
+        .collect())
 }
 
 /// The reasons of the conflicts `run` raised (audited `conflict_raised` with its id).
@@ -230,6 +267,16 @@ impl Store {
     /// The reasons of the conflicts `run` raised, one per conflict.
     pub async fn conflicts_raised_by(&self, run: &crate::Run) -> StoreResult<Vec<String>> {
         raised_conflicts(&self.db, run).await
+    }
+
+    /// The conflicts `run` raised because a synced entry was edited or deleted in the
+    /// target, as `(conflict id, reason)`.
+    pub async fn drift_raised_by(&self, run: &crate::Run) -> StoreResult<Vec<(i64, String)>> {
+        Ok(raised_conflict_ids(&self.db, run)
+            .await?
+            .into_iter()
+            .filter(|(_, r)| is_drift(r))
+            .collect())
     }
 
     /// One row.
