@@ -100,6 +100,10 @@ pub struct KindInfo {
     /// How its webhook calls are signed, for kinds with [`Feature::Webhook`].
     #[serde(skip)]
     pub webhook: Option<WebhookSpec>,
+    /// As a target: how it rounds the entries it stores by itself, in words, when it may
+    /// (then a pipeline that rounds too is warned about it: both would round).
+    #[serde(skip)]
+    pub rounds_itself: Option<&'static str>,
     /// Builds a connector instance from its stored configuration.
     #[serde(skip)]
     pub build: BuildFn,

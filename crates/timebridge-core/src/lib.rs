@@ -3,6 +3,7 @@
 //!
 //! - [`entry`]: the normalised [`Entry`] every connector reads into and writes from.
 //! - [`mapping`]: source references → target references, with an [`Explanation`] per field.
+//! - [`rounding`]: the pipeline's rounding policy, applied to the desired entry after mapping.
 //! - [`plan`](mod@plan): the pure planner, [`plan()`] → [`Plan`] of decisions and conflicts.
 //! - [`mirror`]: which target projects to create in the source (`mirror_projects`).
 //! - [`notify`]: notification events and the message every notifier renders.
@@ -16,6 +17,7 @@ pub mod mapping;
 pub mod mirror;
 pub mod notify;
 pub mod plan;
+pub mod rounding;
 pub mod testing;
 
 pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
@@ -23,11 +25,13 @@ pub use fingerprint::{Fingerprint, fingerprint};
 pub use mapping::{
     BillableDefaults, Explanation, ExplanationStep, MappingError, MappingKind, MappingResult,
     MappingRule, MappingRules, MirrorProjects, Need, PipelineOptions, ProjectBillable, ProjectRule,
-    ProjectRules, Resolver, RuleSource, TargetDirectory, TargetProject, TargetRules,
-    TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
+    ProjectRules, Refusal, RefusalRule, Resolver, RuleSource, TargetDirectory, TargetProject,
+    TargetRules, TargetSettings, TargetUser, UnmappedReason, UnmappedUserPolicy,
 };
 pub use plan::{
-    Action, ConflictOrigin, ConflictReason, ConflictView, Decision, FieldDiff, LinkRecord,
-    LinkRefresh, Memory, Outcome, OutcomeKind, Plan, PlanInput, PlanStats, PlannedConflict,
-    SkipReason, SourceItem, TargetItem, kept_target_memory, link_after_write, plan, skip_memory,
+    Action, Cause, CauseKind, ConflictOrigin, ConflictReason, ConflictView, Decision, FieldDiff,
+    LinkRecord, LinkRefresh, Memory, Outcome, OutcomeKind, Plan, PlanInput, PlanStats,
+    PlannedConflict, SkipReason, SourceItem, TargetItem, kept_target_memory, link_after_write,
+    plan, skip_memory,
 };
+pub use rounding::{AppliedRounding, Rounding, RoundingKeep, RoundingMode, RoundingRule};

@@ -50,6 +50,7 @@ use thiserror::Error;
 use chrono::{Duration, NaiveDate};
 
 use crate::entry::{Entry, NamedRef, UserRef};
+use crate::rounding::{AppliedRounding, Rounding};
 
 /// Which field a mapping rule maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -129,6 +130,9 @@ pub struct PipelineOptions {
     /// Create the target's projects in the source before each run (sources that can).
     #[serde(default)]
     pub mirror_projects: MirrorProjects,
+    /// How durations are rounded (absent: exact, no rounding); see [`crate::rounding`].
+    #[serde(default)]
+    pub rounding: Rounding,
 }
 
 /// The `mirror_projects` pipeline option.
@@ -397,7 +401,7 @@ const MAX_ZONE_OFFSET_HOURS: i64 = 14;
 impl TargetRules {
     /// Why the target will refuse `entry` (project and activity keys of the target), if
     /// it certainly will; `None` when it may accept it.
-    pub fn refusal(&self, entry: &Entry) -> Option<String> {
+    pub fn refusal(&self, entry: &Entry) -> Option<Refusal> {
         let project = entry.project.as_ref()?;
         let rules = self.projects.get(&project.key);
         let pname = quoted(project.name.as_deref());
@@ -405,17 +409,30 @@ impl TargetRules {
             let aname = quoted(activity.name.as_deref());
             match self.activity_projects.get(&activity.key) {
                 Some(owner) if *owner != project.key => {
-                    return Some(format!(
-                        "activity {}{aname} belongs to project {owner}, not to project {}{pname}",
-                        activity.key, project.key
-                    ));
+                    return Some(Refusal {
+                        rule: RefusalRule::ActivityOfOtherProject {
+                            activity: activity.key.clone(),
+                            owner: owner.clone(),
+                            project: project.key.clone(),
+                        },
+                        message: format!(
+                            "activity {}{aname} belongs to project {owner}, not to project {}{pname}",
+                            activity.key, project.key
+                        ),
+                    });
                 }
                 None if rules.is_some_and(|r| !r.global_activities) => {
-                    return Some(format!(
-                        "project {}{pname} does not allow global activities and activity {}{aname} \
-                         is global (\"Global activities are forbidden for the selected project.\")",
-                        project.key, activity.key
-                    ));
+                    return Some(Refusal {
+                        rule: RefusalRule::GlobalActivitiesForbidden {
+                            project: project.key.clone(),
+                        },
+                        message: format!(
+                            "project {}{pname} does not allow global activities and activity \
+                             {}{aname} is global (\"Global activities are forbidden for the \
+                             selected project.\")",
+                            project.key, activity.key
+                        ),
+                    });
                 }
                 _ => {}
             }
@@ -425,24 +442,153 @@ impl TargetRules {
         if let Some(end) = rules.end
             && (entry.begin - margin).date_naive() > end
         {
-            return Some(format!(
-                "project {}{pname} ended on {end} and the entry begins {} (\"The project is \
-                 finished at that time.\")",
-                project.key,
-                entry.begin.format("%Y-%m-%d %H:%M UTC")
-            ));
+            return Some(Refusal {
+                rule: RefusalRule::ProjectEnded {
+                    project: project.key.clone(),
+                    end,
+                },
+                message: format!(
+                    "project {}{pname} ended on {end} and the entry begins {} (\"The project is \
+                     finished at that time.\")",
+                    project.key,
+                    entry.begin.format("%Y-%m-%d %H:%M UTC")
+                ),
+            });
         }
         if let Some(start) = rules.start
             && (entry.begin + margin).date_naive() < start
         {
-            return Some(format!(
-                "project {}{pname} starts on {start} and the entry begins {} (\"The project has \
-                 not started at that time.\")",
-                project.key,
-                entry.begin.format("%Y-%m-%d %H:%M UTC")
-            ));
+            return Some(Refusal {
+                rule: RefusalRule::ProjectNotStarted {
+                    project: project.key.clone(),
+                    start,
+                },
+                message: format!(
+                    "project {}{pname} starts on {start} and the entry begins {} (\"The project \
+                     has not started at that time.\")",
+                    project.key,
+                    entry.begin.format("%Y-%m-%d %H:%M UTC")
+                ),
+            });
         }
         None
+    }
+}
+
+/// A refusal the target's master data predicts: which of its rules refuses, and why in
+/// words (for the entry's conflict message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub rule: RefusalRule,
+    pub message: String,
+}
+
+/// The target rule that refuses an entry; entries refused by the same rule share one
+/// cause, fixed once in the target (target keys).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum RefusalRule {
+    /// The activity belongs to `owner`, not to the entry's `project`.
+    ActivityOfOtherProject {
+        activity: String,
+        owner: String,
+        project: String,
+    },
+    /// The project does not allow global activities.
+    GlobalActivitiesForbidden { project: String },
+    /// The project ended before the entry.
+    ProjectEnded { project: String, end: NaiveDate },
+    /// The project starts after the entry.
+    ProjectNotStarted { project: String, start: NaiveDate },
+}
+
+impl RefusalRule {
+    /// The target project whose settings decide the refusal.
+    pub fn project(&self) -> &str {
+        match self {
+            RefusalRule::ActivityOfOtherProject { project, .. }
+            | RefusalRule::GlobalActivitiesForbidden { project }
+            | RefusalRule::ProjectEnded { project, .. }
+            | RefusalRule::ProjectNotStarted { project, .. } => project,
+        }
+    }
+
+    /// A stable key of the rule (the same for every entry it refuses).
+    pub fn key(&self) -> String {
+        match self {
+            RefusalRule::ActivityOfOtherProject {
+                activity, project, ..
+            } => format!("activity_of_other_project:{activity}:{project}"),
+            RefusalRule::GlobalActivitiesForbidden { project } => {
+                format!("global_activities_forbidden:{project}")
+            }
+            RefusalRule::ProjectEnded { project, .. } => format!("project_ended:{project}"),
+            RefusalRule::ProjectNotStarted { project, .. } => {
+                format!("project_not_started:{project}")
+            }
+        }
+    }
+
+    /// The rule in words, naming the project and activity as `entry` (the desired entry,
+    /// target references) names them.
+    pub fn label(&self, entry: Option<&Entry>) -> String {
+        let project = |key: &str| {
+            let name = entry
+                .and_then(|e| e.project.as_ref())
+                .filter(|p| p.key == key)
+                .and_then(|p| p.name.as_deref());
+            format!("project {key}{}", quoted(name))
+        };
+        match self {
+            RefusalRule::ActivityOfOtherProject {
+                activity,
+                owner,
+                project: p,
+            } => {
+                let name = entry
+                    .and_then(|e| e.activity.as_ref())
+                    .filter(|a| a.key == *activity)
+                    .and_then(|a| a.name.as_deref());
+                format!(
+                    "activity {activity}{} belongs to project {owner}, not to {}",
+                    quoted(name),
+                    project(p)
+                )
+            }
+            RefusalRule::GlobalActivitiesForbidden { project: p } => {
+                format!("{} does not allow global activities", project(p))
+            }
+            RefusalRule::ProjectEnded { project: p, end } => {
+                format!("{} ended on {end}", project(p))
+            }
+            RefusalRule::ProjectNotStarted { project: p, start } => {
+                format!("{} starts on {start}", project(p))
+            }
+        }
+    }
+
+    /// What to change in the target so that it accepts the entries.
+    pub fn hint(&self) -> String {
+        match self {
+            RefusalRule::ActivityOfOtherProject {
+                activity, project, ..
+            } => format!(
+                "Map these entries to an activity of project {project}, or make activity \
+                 {activity} available to it in the target; then retry."
+            ),
+            RefusalRule::GlobalActivitiesForbidden { project } => format!(
+                "Allow global activities on project {project} in the target, or map these \
+                 entries to one of its own activities; then retry."
+            ),
+            RefusalRule::ProjectEnded { project, end } => format!(
+                "Project {project} ended on {end}: extend its end date in the target (or book \
+                 these entries on another project), then retry."
+            ),
+            RefusalRule::ProjectNotStarted { project, start } => format!(
+                "Project {project} starts on {start}: move its start date earlier in the \
+                 target (or book these entries on another project), then retry."
+            ),
+        }
     }
 }
 
@@ -625,6 +771,9 @@ pub enum RuleSource {
     TargetDefault,
     /// Nothing applied: the field is unmapped.
     Unmapped,
+    /// The pipeline's rounding policy changed the duration (`duration`); the rule number
+    /// is in the text (`… by rule #3`).
+    Rounding,
 }
 
 /// One line of the explanation: which rule set one field, in words for the UI.
@@ -684,7 +833,10 @@ pub enum MappingResult {
         explanation: Explanation,
         /// Why the target will certainly refuse `entry` (see [`TargetRules`]), if it will.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        refusal: Option<String>,
+        refusal: Option<Refusal>,
+        /// What the pipeline's rounding did to the duration, when it changed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rounding: Option<AppliedRounding>,
     },
     /// At least one field could not be mapped (reasons sorted, no repeats).
     Unmapped {
@@ -700,6 +852,14 @@ impl MappingResult {
     pub fn entry(&self) -> Option<&Entry> {
         match self {
             MappingResult::Mapped { entry, .. } => Some(entry),
+            MappingResult::Unmapped { .. } | MappingResult::Excluded { .. } => None,
+        }
+    }
+
+    /// What rounding did to the desired entry, when it changed it.
+    pub fn rounding(&self) -> Option<AppliedRounding> {
+        match self {
+            MappingResult::Mapped { rounding, .. } => *rounding,
             MappingResult::Unmapped { .. } | MappingResult::Excluded { .. } => None,
         }
     }
@@ -890,7 +1050,7 @@ impl Resolver<'_> {
             }
         };
 
-        let entry = Entry {
+        let mut entry = Entry {
             system: self.settings.system.clone(),
             key: source.key.clone(),
             ticket: source.ticket.clone(),
@@ -917,11 +1077,23 @@ impl Resolver<'_> {
             },
             tags,
         };
+        // Rounding after mapping: its rules name target customers and projects, and the
+        // input is always the source's raw duration (never rounded twice).
+        let rounding = self
+            .rules
+            .options
+            .rounding
+            .apply(&mut entry)
+            .map(|(applied, text)| {
+                ex.push("duration", RuleSource::Rounding, None, text);
+                applied
+            });
         let refusal = self.directory.rules.refusal(&entry);
         MappingResult::Mapped {
             entry,
             explanation: ex,
             refusal,
+            rounding,
         }
     }
 

@@ -132,6 +132,7 @@ pub fn mapped(source: Entry) -> SourceItem {
             entry,
             explanation: Explanation::default(),
             refusal: None,
+            rounding: None,
         },
     }
 }
@@ -285,5 +286,6 @@ pub fn synthetic_input(n: usize, seed: u64) -> PlanInput {
         links,
         known_source_keys: HashSet::new(),
         include_running: false,
+        retry_refused: HashSet::new(),
     }
 }

@@ -556,7 +556,7 @@ fn refusal(rules: &MappingRules, dir: &TargetDirectory) -> Option<String> {
     })
     .resolve(&zammad())
     {
-        MappingResult::Mapped { refusal, .. } => refusal,
+        MappingResult::Mapped { refusal, .. } => refusal.map(|r| r.message),
         other => panic!("expected mapped, got {other:?}"),
     }
 }
@@ -1012,4 +1012,76 @@ fn keywords_apply_only_to_sources_that_opt_into_them() {
     .unwrap();
     let r = resolve(&rules, &TargetSettings::default(), &event("Support call"));
     assert!(matches!(r, MappingResult::Unmapped { .. }), "{r:?}");
+}
+
+#[test]
+fn rounding_rules_match_the_target_customer_after_mapping_and_are_explained_on_the_duration() {
+    use timebridge_core::{Rounding, RoundingKeep, RoundingMode, RoundingRule};
+    let options = PipelineOptions {
+        rounding: Rounding {
+            mode: RoundingMode::Exact,
+            step_seconds: 60,
+            keep: RoundingKeep::Begin,
+            rules: vec![
+                RoundingRule {
+                    customer: None,
+                    project: Some("p0".into()),
+                    mode: RoundingMode::Down,
+                    step_seconds: 60,
+                    keep: RoundingKeep::Begin,
+                },
+                RoundingRule {
+                    // The target customer of project p1, not the source's organization 5.
+                    customer: Some("c1".into()),
+                    project: None,
+                    mode: RoundingMode::Up,
+                    step_seconds: 900,
+                    keep: RoundingKeep::End,
+                },
+            ],
+        },
+        ..PipelineOptions::default()
+    };
+    let rules = MappingRules::new(
+        options,
+        [
+            rule(12, MappingKind::Activity, "3", "7", None),
+            rule(13, MappingKind::Project, "5", "p1", None),
+        ],
+    )
+    .unwrap();
+    let mut source = zammad();
+    source.begin += Duration::seconds(1800 - 450); // 7.5 minutes, ending where it did
+    source.duration_seconds = Some(450);
+    let r = resolve(&rules, &TargetSettings::default(), &source);
+    let (e, lines) = mapped(&r);
+    assert_eq!(e.duration_seconds, Some(900));
+    assert_eq!(e.end, source.end, "keep: end");
+    assert_eq!(e.begin, source.end.unwrap() - Duration::minutes(15));
+    let step = lines.iter().find(|l| l.starts_with("duration: ")).unwrap();
+    assert!(
+        step.starts_with("duration: rounded up from 0:07:30 to 0:15 by rule #2"),
+        "{step}"
+    );
+    let applied = r.rounding().unwrap();
+    assert_eq!((applied.seconds, applied.rule), (450, Some(2)));
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["rounding"]["seconds"], 450);
+    let steps = json["explanation"]["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["rule"] == "rounding" && s["field"] == "duration")
+    );
+
+    // The raw source entry stays the input: mapping it again rounds the same way.
+    assert_eq!(resolve(&rules, &TargetSettings::default(), &source), r);
+    // Without a policy (the default), nothing changes and nothing is explained.
+    let plain = resolve(
+        &standard_rules(None, None),
+        &TargetSettings::default(),
+        &source,
+    );
+    assert_eq!(mapped(&plain).0.duration_seconds, Some(450));
+    assert_eq!(plain.rounding(), None);
 }

@@ -30,6 +30,7 @@ fn input(sources: Vec<SourceItem>, targets: Vec<TargetItem>, links: Vec<LinkReco
         links,
         known_source_keys: HashSet::new(),
         include_running: false,
+        retry_refused: HashSet::new(),
     }
 }
 
@@ -374,7 +375,13 @@ fn a_target_listed_twice_by_the_target_is_not_a_duplicate() {
 /// `item` with a predicted refusal of the target, as the resolver attaches it.
 fn refused(mut item: SourceItem) -> SourceItem {
     if let timebridge_core::MappingResult::Mapped { refusal, .. } = &mut item.mapping {
-        *refusal = Some("project 4 ended on 2026-02-27".into());
+        *refusal = Some(timebridge_core::Refusal {
+            rule: timebridge_core::RefusalRule::ProjectEnded {
+                project: "4".into(),
+                end: chrono::NaiveDate::from_ymd_opt(2026, 2, 27).expect("date"),
+            },
+            message: "project 4 ended on 2026-02-27".into(),
+        });
     }
     item
 }

@@ -322,6 +322,7 @@ impl World {
                     window_to: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
                     ticket_ids: None,
                     run_after: now,
+                    scope: None,
                 },
                 now,
             )

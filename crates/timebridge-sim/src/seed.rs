@@ -16,6 +16,9 @@
 //! Every seed has one agent (the last) without a Kimai user, accountings of "-15.0" and
 //! "0.0", some without type and some without article. Agents' Kimai zones rotate through
 //! [`TIMEZONES`].
+//!
+//! [`Seed::Demo`] is what `timebridge demo` shows a newcomer: Small's month, with each
+//! deliberate problem on a few entries only (see [`Seed::Demo`]).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -38,7 +41,27 @@ pub enum Seed {
     Small,
     /// 50 agents, 40 accountings per agent and workday: about 44,000 accountings in one month.
     Month,
+    /// Small's month for `timebridge demo`, where each deliberate problem shows once, on a
+    /// few entries: a sixth agent, new at the month's end and without a Kimai user, books
+    /// on its last [`DEMO_NEW_AGENT_WORKDAYS`] workdays only; [`DEMO_OLD_TYPE_ACCOUNTINGS`]
+    /// accountings have the inactive type "Internal (old)" and none is without a type;
+    /// project 4 ends shortly before the month does, so that its last
+    /// [`DEMO_ENDED_PROJECT_ACCOUNTINGS`] accountings lie after its end; one accounting is a
+    /// negative correction ("-15.0", none is "0.0"), [`DEMO_PART_MINUTE_ACCOUNTINGS`] last
+    /// parts of a minute ("0.5"); project 2 allows global activities.
+    Demo,
 }
+
+/// [`Seed::Demo`]: on how many of the month's last workdays the agent without a Kimai user
+/// books (three accountings a day).
+pub const DEMO_NEW_AGENT_WORKDAYS: usize = 2;
+/// [`Seed::Demo`]: how many accountings have the inactive type "Internal (old)".
+pub const DEMO_OLD_TYPE_ACCOUNTINGS: usize = 4;
+/// [`Seed::Demo`]: how many accountings of project 4 lie after its end (its last ones).
+pub const DEMO_ENDED_PROJECT_ACCOUNTINGS: usize = 3;
+/// [`Seed::Demo`]: how many accountings last parts of a minute, which Kimai cannot store
+/// exactly (a rounding policy on the demo pipeline would write them).
+pub const DEMO_PART_MINUTE_ACCOUNTINGS: usize = 1;
 
 impl FromStr for Seed {
     type Err = String;
@@ -48,8 +71,9 @@ impl FromStr for Seed {
             "tiny" => Ok(Seed::Tiny),
             "small" => Ok(Seed::Small),
             "month" => Ok(Seed::Month),
+            "demo" => Ok(Seed::Demo),
             other => Err(format!(
-                "unknown seed {other:?} (expected empty, tiny, small or month)"
+                "unknown seed {other:?} (expected empty, tiny, small, month or demo)"
             )),
         }
     }
@@ -62,6 +86,7 @@ impl fmt::Display for Seed {
             Seed::Tiny => "tiny",
             Seed::Small => "small",
             Seed::Month => "month",
+            Seed::Demo => "demo",
         })
     }
 }
@@ -301,6 +326,10 @@ fn params(seed: Seed) -> Option<Params> {
             per_agent_day: 3,
             accountings_per_ticket: 6,
         }),
+        Seed::Demo => Some(Params {
+            agents: 6,
+            ..params(Seed::Small)?
+        }),
         Seed::Month => Some(Params {
             orgs: 16,
             agents: 50,
@@ -331,8 +360,9 @@ pub fn generate(seed: Seed, rng_seed: u64, now: DateTime<Utc>) -> SeedData {
     };
     let mut rng = StdRng::seed_from_u64(rng_seed);
     let month_start = previous_month_start(now);
+    let demo = seed == Seed::Demo;
 
-    let organizations: Vec<SeedOrg> = (0..p.orgs)
+    let mut organizations: Vec<SeedOrg> = (0..p.orgs)
         .map(|i| {
             let (name, domain) = COMPANIES[i % COMPANIES.len()];
             let suffix = if i >= COMPANIES.len() {
@@ -350,7 +380,7 @@ pub fn generate(seed: Seed, rng_seed: u64, now: DateTime<Utc>) -> SeedData {
             };
             if p.orgs >= 4 {
                 match i {
-                    1 => org.global_activities = false,
+                    1 => org.global_activities = demo,
                     2 => {
                         org.project_start = Some(month_start - Duration::days(365));
                         org.project_end = Some(month_start + Duration::days(365));
@@ -412,8 +442,11 @@ pub fn generate(seed: Seed, rng_seed: u64, now: DateTime<Utc>) -> SeedData {
     // Accounting times first (sorted), then tickets spread over them.
     let mut slots: Vec<(DateTime<Utc>, usize)> =
         Vec::with_capacity(days.len() * p.agents * p.per_agent_day);
-    for day in &days {
+    for (d, day) in days.iter().enumerate() {
         for (a, agent) in agents.iter().enumerate() {
+            if demo && !agent.kimai_user && d + DEMO_NEW_AGENT_WORKDAYS < days.len() {
+                continue;
+            }
             let start = agent
                 .timezone
                 .from_local_datetime(&day.and_hms_opt(8, 0, 0).unwrap())
@@ -492,6 +525,10 @@ pub fn generate(seed: Seed, rng_seed: u64, now: DateTime<Utc>) -> SeedData {
         });
     }
 
+    if demo {
+        shape_demo(&mut accountings, &tickets, &mut organizations, &agents);
+    }
+
     let mut activities: Vec<SeedActivity> = TYPES[..4]
         .iter()
         .map(|(n, _)| SeedActivity {
@@ -538,6 +575,74 @@ pub fn generate(seed: Seed, rng_seed: u64, now: DateTime<Utc>) -> SeedData {
     }
 }
 
+/// [`Seed::Demo`]'s problems, made from Small's: project 4 ends the day before its last
+/// [`DEMO_ENDED_PROJECT_ACCOUNTINGS`] accountings (others of project 4 after its end move
+/// to the latest earlier ticket of another organization); none without a type, no "0.0",
+/// no part of a minute and no negative correction but the few placed here, on
+/// accountings of agents with a Kimai user outside project 4 (so that each shows its own
+/// reason).
+fn shape_demo(
+    accountings: &mut [SeedAccounting],
+    tickets: &[SeedTicket],
+    organizations: &mut [SeedOrg],
+    agents: &[SeedAgent],
+) {
+    const ENDED_ORG: usize = 3;
+    let of_ended: Vec<usize> = (0..accountings.len())
+        .filter(|&i| tickets[accountings[i].ticket].org == ENDED_ORG)
+        .collect();
+    let kept: Vec<usize> = of_ended
+        .iter()
+        .copied()
+        .filter(|&i| agents[accountings[i].agent].kimai_user)
+        .rev()
+        .take(DEMO_ENDED_PROJECT_ACCOUNTINGS)
+        .collect();
+    if kept.len() == DEMO_ENDED_PROJECT_ACCOUNTINGS
+        && let Some(org) = organizations.get_mut(ENDED_ORG)
+    {
+        let first_day = accountings[kept[kept.len() - 1]].created_at.date_naive();
+        org.project_end = first_day.pred_opt();
+        for i in of_ended {
+            let a = &mut accountings[i];
+            if kept.contains(&i) || a.created_at.date_naive() < first_day {
+                continue;
+            }
+            let earlier = tickets.partition_point(|t| t.created_at <= a.created_at);
+            if let Some(t) = (0..earlier).rev().find(|&t| tickets[t].org != ENDED_ORG) {
+                a.ticket = t;
+            }
+        }
+    }
+    for (i, a) in accountings.iter_mut().enumerate() {
+        a.type_idx = Some(a.type_idx.unwrap_or(i % 4));
+        let minutes: f64 = a.time_unit.parse().unwrap_or(0.0);
+        if minutes < 1.0 {
+            a.time_unit = "30.0".to_owned();
+        }
+    }
+    let plain: Vec<usize> = (0..accountings.len())
+        .filter(|&i| {
+            let a = &accountings[i];
+            agents[a.agent].kimai_user && tickets[a.ticket].org != ENDED_ORG
+        })
+        .collect();
+    // Spread evenly over the month, each on an accounting of its own.
+    let problems = 1 + DEMO_PART_MINUTE_ACCOUNTINGS + DEMO_OLD_TYPE_ACCOUNTINGS;
+    if plain.len() > problems {
+        for k in 0..problems {
+            let i = plain[plain.len() * (k + 1) / (problems + 1)];
+            if k == 0 {
+                accountings[i].time_unit = "-15.0".to_owned();
+            } else if k <= DEMO_PART_MINUTE_ACCOUNTINGS {
+                accountings[i].time_unit = "0.5".to_owned();
+            } else {
+                accountings[i].type_idx = Some(4);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,10 +661,51 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_seed_shows_each_problem_on_a_few_accountings_whatever_the_month() {
+        for month in 0..36 {
+            let now = Utc
+                .with_ymd_and_hms(2025 + month / 12, month as u32 % 12 + 1, 3, 9, 0, 0)
+                .unwrap();
+            let d = generate(Seed::Demo, 42, now);
+            let accs = &d.accountings;
+            let new_agent = d.agents.iter().position(|a| !a.kimai_user).unwrap();
+            let count = |f: &dyn Fn(&SeedAccounting) -> bool| accs.iter().filter(|a| f(a)).count();
+            assert!(accs.len() > 250, "{now}: {}", accs.len());
+            assert!(
+                (3..=6).contains(&count(&|a| a.agent == new_agent)),
+                "{now}: the new agent's accountings"
+            );
+            assert_eq!(count(&|a| a.type_idx.is_none()), 0, "{now}");
+            assert_eq!(
+                count(&|a| a.type_idx == Some(4)),
+                DEMO_OLD_TYPE_ACCOUNTINGS,
+                "{now}"
+            );
+            assert_eq!(count(&|a| a.time_unit == "-15.0"), 1, "{now}");
+            assert_eq!(count(&|a| a.time_unit == "0.0"), 0, "{now}");
+            assert_eq!(
+                count(&|a| a.time_unit == "0.5"),
+                DEMO_PART_MINUTE_ACCOUNTINGS,
+                "{now}"
+            );
+            let end = d.organizations[3].project_end.unwrap();
+            let after_end =
+                count(&|a| d.tickets[a.ticket].org == 3 && a.created_at.date_naive() > end);
+            assert_eq!(
+                after_end, DEMO_ENDED_PROJECT_ACCOUNTINGS,
+                "{now}: accountings after project 4's end {end}"
+            );
+            assert!(d.organizations.iter().all(|o| o.global_activities));
+        }
+    }
+
+    #[test]
     fn tickets_are_created_before_their_accountings() {
-        let d = generate(Seed::Small, 1, crate::default_now());
-        for acc in &d.accountings {
-            assert!(d.tickets[acc.ticket].created_at <= acc.created_at);
+        for seed in [Seed::Small, Seed::Demo] {
+            let d = generate(seed, 1, crate::default_now());
+            for acc in &d.accountings {
+                assert!(d.tickets[acc.ticket].created_at <= acc.created_at, "{seed}");
+            }
         }
     }
 }

@@ -27,7 +27,9 @@ pub use error::{StoreError, StoreResult};
 pub use migrations::Migrator;
 pub use repo::admin::AdminUser;
 pub use repo::audit::{AuditCursor, AuditEvent, AuditFilter, NewAuditEvent};
-pub use repo::conflicts::{Conflict, ConflictFilter, NewConflict};
+pub use repo::conflicts::{
+    Conflict, ConflictFilter, ConflictGroupRow, GroupFacts, GroupKey, NewConflict,
+};
 pub use repo::connectors::{Connector, ConnectorSecrets, ConnectorUpdate, NewConnector};
 pub use repo::links::{LinkRow, NewWriteIntent, WriteIntent};
 pub use repo::mappings::{Mapping, MappingFilter, MappingInput, MappingKind};
@@ -36,7 +38,9 @@ pub use repo::notifications::{NewNotification, OutboxRow};
 pub use repo::oauth::OAuthState;
 pub use repo::pipelines::{Pipeline, PipelineInput};
 pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
-pub use repo::runs::{NewRun, Run, RunItem, RunOutcome, SyncCounts, WebhookCall, WebhookTarget};
+pub use repo::runs::{
+    NewRun, Run, RunItem, RunOutcome, RunScope, SyncCounts, WebhookCall, WebhookTarget,
+};
 pub use repo::sessions::Session;
 pub use repo::settings::Settings;
 pub use states::{

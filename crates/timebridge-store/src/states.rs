@@ -104,6 +104,9 @@ states! {
         Schedule = "schedule",
         /// A signed webhook call from the source.
         Webhook = "webhook",
+        /// A person fixed the cause of a group of conflicts: the run writes that group's
+        /// entries (its `scope`).
+        Resolution = "resolution",
     }
 
     /// What a run decided (or, in a dry run, would decide) for one source entry.

@@ -79,6 +79,7 @@ db_test!(
                     window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
                     ticket_ids: None,
                     run_after: t0(),
+                    scope: None,
                 },
                 t0(),
             )

@@ -73,6 +73,7 @@ async fn finished_run(store: &Store, pipeline: i64, status: RunStatus) -> i64 {
                 window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
                 ticket_ids: None,
                 run_after: t0(),
+                scope: None,
             },
             t0(),
         )

@@ -32,6 +32,7 @@ fn new_run(pipeline_id: i64, trigger: RunTrigger) -> NewRun {
         window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
         ticket_ids: None,
         run_after: t0(),
+        scope: None,
     }
 }
 
@@ -200,6 +201,8 @@ db_test!(
                 target_id: Some("10".into()),
                 conflict_id: None,
                 message: None,
+                rounded_seconds: Some(450),
+                rounding_rule: Some(3),
             },
             RunItem {
                 source_key: "2".into(),
@@ -208,6 +211,8 @@ db_test!(
                 target_id: None,
                 conflict_id: Some(3),
                 message: Some("no user".into()),
+                rounded_seconds: None,
+                rounding_rule: None,
             },
         ];
         store.replace_run_items(run.id, &items).await.unwrap();
@@ -232,9 +237,14 @@ db_test!(
             target_fingerprint: Some(i64::MAX),
             memory: None,
             ticket_id: Some(3),
+            rounded_seconds: Some(-120),
+            rounding_rule: None,
         };
         store.upsert_link(p, &row, t0()).await.unwrap();
+        assert_eq!(store.load_links(p).await.unwrap(), vec![row.clone()]);
         row.memory = Some(json!({"kind": "skipped", "source_fingerprint": "00ff"}));
+        row.rounded_seconds = Some(450);
+        row.rounding_rule = Some(2);
         store.upsert_link(p, &row, t0()).await.unwrap();
         assert_eq!(store.load_links(p).await.unwrap(), vec![row.clone()]);
         store.delete_link(p, "42").await.unwrap();
@@ -279,6 +289,7 @@ db_test!(
             message: "m".into(),
             explanation: None,
             run_id: None,
+            group: Default::default(),
         };
         let (c1, fresh) = store
             .raise_conflict(new("unmapped_user"), t0())
@@ -341,6 +352,7 @@ db_test!(
             message: message.into(),
             explanation: None,
             run_id: None,
+            group: Default::default(),
         };
         let mut ids = Vec::new();
         for (key, reason, origin, message) in [
@@ -437,6 +449,7 @@ db_test!(
             message: message.into(),
             explanation: None,
             run_id: None,
+            group: Default::default(),
         };
         let mut ids = Vec::new();
         for (key, reason, message) in [

@@ -101,8 +101,9 @@ pub enum Command {
 /// Options of `timebridge demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Seeded data set of the simulators: `tiny`, `small` or `month`.
-    #[arg(long, default_value = "small")]
+    /// Seeded data set of the simulators: `demo` (Small's month with each deliberate
+    /// problem on a few entries), `tiny`, `small` or `month`.
+    #[arg(long, default_value = "demo")]
     pub seed: timebridge_sim::Seed,
     /// Added latency per simulated request, in milliseconds.
     #[arg(long, default_value_t = 0)]
@@ -140,7 +141,7 @@ pub struct SimArgs {
     /// The API token clients must send.
     #[arg(long)]
     pub token: String,
-    /// Seeded data set: `empty`, `tiny`, `small` or `month`.
+    /// Seeded data set: `empty`, `tiny`, `small`, `month` or `demo`.
     #[arg(long, default_value = "small")]
     pub seed: timebridge_sim::Seed,
     /// Added latency per request, in milliseconds.

@@ -131,6 +131,7 @@ async fn two_servers_run_a_pipeline_one_at_a_time(backend: Backend) {
                     window_to: chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
                     ticket_ids: None,
                     run_after: now,
+                    scope: None,
                 },
                 now,
             )

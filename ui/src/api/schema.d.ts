@@ -605,6 +605,19 @@ export interface components {
          * @enum {string}
          */
         Action: "create" | "update" | "skip" | "keep_target" | "link" | "delete_target";
+        /** @description What rounding did to one entry (kept on the link and shown with the entry). */
+        AppliedRounding: {
+            /**
+             * Format: int32
+             * @description The rule (#1, #2, …) that applied; null: the pipeline's default.
+             */
+            rule?: number | null;
+            /**
+             * Format: int64
+             * @description Signed seconds rounding added to the source's duration (negative: shortened).
+             */
+            seconds: number;
+        };
         /**
          * @description What an audit event records (`action` of `GET /api/audit`).
          * @enum {string}
@@ -1071,6 +1084,11 @@ export interface components {
                  */
                 target_connector_id: number;
                 /**
+                 * @description What a person should know about this configuration (nothing here stops a run):
+                 *     e.g. `target_rounds_too` when the pipeline rounds and its target may round again.
+                 */
+                warnings: components["schemas"]["PipelineWarning"][];
+                /**
                  * Format: int32
                  * @description Days back from today that a scheduled run covers.
                  */
@@ -1308,6 +1326,7 @@ export interface components {
             mirror_projects?: null | components["schemas"]["MirrorProjectsInput"];
             /** @description Notifiers and their events (replaces the list). */
             notify?: components["schemas"]["NotifyInput"][] | null;
+            rounding?: null | components["schemas"]["Rounding"];
             unmapped_user?: null | components["schemas"]["UnmappedUser"];
         };
         /** @description A pipeline. */
@@ -1335,6 +1354,11 @@ export interface components {
              * @description The target connector (role `target`).
              */
             target_connector_id: number;
+            /**
+             * @description What a person should know about this configuration (nothing here stops a run):
+             *     e.g. `target_rounds_too` when the pipeline rounds and its target may round again.
+             */
+            warnings: components["schemas"]["PipelineWarning"][];
             /**
              * Format: int32
              * @description Days back from today that a scheduled run covers.
@@ -1393,9 +1417,27 @@ export interface components {
             mirror_projects?: components["schemas"]["MirrorProjects"];
             /** @description Notifiers and the events each gets [none]. */
             notify?: components["schemas"]["NotifyTarget"][];
+            /**
+             * @description How durations are rounded before they are written [`{"mode":"exact"}`: no
+             *     rounding]: a default and rules by target customer and/or project (first match
+             *     wins, numbered #1, #2, …).
+             */
+            rounding?: components["schemas"]["Rounding"];
             /** @description What to do with unmapped users. */
             unmapped_user?: components["schemas"]["UnmappedUser"];
         };
+        /** @description A remark on a pipeline's configuration. */
+        PipelineWarning: {
+            code: components["schemas"]["PipelineWarningCode"];
+            /** @description The option it is about, e.g. `options.rounding`. */
+            field: string;
+            message: string;
+        };
+        /**
+         * @description What a [`PipelineWarning`] is about.
+         * @enum {string}
+         */
+        PipelineWarningCode: "target_rounds_too";
         /** @description Where a run is. */
         Progress: {
             /**
@@ -1460,6 +1502,48 @@ export interface components {
          * @enum {string}
          */
         Role: "source" | "target" | "notifier";
+        /** @description The `rounding` pipeline option. Absent means `{"mode":"exact"}`: no rounding. */
+        Rounding: {
+            /** @description Which edge stays [begin]. */
+            keep?: components["schemas"]["RoundingKeep"];
+            /** @description The pipeline's default mode, used when no rule matches [exact]. */
+            mode?: components["schemas"]["RoundingMode"];
+            /**
+             * @description Rules by customer and/or project, numbered #1, #2, … in order; the first that
+             *     matches wins.
+             */
+            rules?: components["schemas"]["RoundingRule"][];
+            /**
+             * Format: int64
+             * @description The default step in seconds, 1 to 86400 [60].
+             */
+            step_seconds?: number;
+        };
+        /**
+         * @description Which edge of a rounded entry stays where the source has it.
+         * @enum {string}
+         */
+        RoundingKeep: "begin" | "end";
+        /**
+         * @description How a duration is rounded to a multiple of the step.
+         * @enum {string}
+         */
+        RoundingMode: "exact" | "nearest" | "up" | "down";
+        /** @description One rounding rule: applies to the entries of a target customer and/or project. */
+        RoundingRule: {
+            /** @description Target customer key the rule applies to; null: any customer. */
+            customer?: string | null;
+            /** @description Which edge stays [begin]. */
+            keep?: components["schemas"]["RoundingKeep"];
+            mode: components["schemas"]["RoundingMode"];
+            /** @description Target project key the rule applies to; null: any project. */
+            project?: string | null;
+            /**
+             * Format: int64
+             * @description The step in seconds, 1 to 86400 [60].
+             */
+            step_seconds?: number;
+        };
         /** @description A sync run. */
         Run: {
             /**
@@ -1502,6 +1586,7 @@ export interface components {
             outcome: components["schemas"]["ItemOutcome"];
             /** @description Extension: the conflict reason of a `conflict` item. */
             reason?: string | null;
+            rounding?: null | components["schemas"]["AppliedRounding"];
             source_key: string;
             target_id?: string | null;
         };

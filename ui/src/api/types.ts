@@ -30,6 +30,14 @@ export type NotificationEvent = S['NotificationEvent'];
 export type NotifyTarget = S['NotifyTarget'];
 export type UnmappedUser = S['UnmappedUser'];
 export type MirrorProjects = S['MirrorProjects'];
+/** `options.rounding`: a default and rules by target customer/project (first match wins). */
+export type Rounding = S['Rounding'];
+export type RoundingRule = S['RoundingRule'];
+export type RoundingMode = S['RoundingMode'];
+export type RoundingKeep = S['RoundingKeep'];
+/** What rounding added to a run item's entry (`rule` null: the pipeline's default). */
+export type AppliedRounding = S['AppliedRounding'];
+export type PipelineWarning = S['PipelineWarning'];
 /** What a connector kind can do beyond its roles (`features` of `GET /api/connectors/kinds`). */
 export type Feature = S['Feature'];
 export type MappingKind = S['MappingKind'];

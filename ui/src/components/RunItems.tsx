@@ -8,6 +8,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@
 import { Badge } from '@/components/ui/badge';
 import { skipMessage } from '@/lib/entry';
 import { humanize } from '@/lib/format';
+import { describeApplied } from '@/lib/pipelineOptions';
 import { cn } from '@/lib/utils';
 
 export function countOutcomes(items: RunItem[]): Record<string, number> {
@@ -100,7 +101,12 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
                         </Link>
                       </>
                     )}
-                    {!i.reason && !i.message && i.conflict_id == null && <span className="text-slate-500">—</span>}
+                    {i.rounding && (
+                      <Badge variant="info" title="What the pipeline’s rounding added to the source’s duration">
+                        rounded {describeApplied(i.rounding)}
+                      </Badge>
+                    )}
+                    {!i.reason && !i.message && i.conflict_id == null && !i.rounding && <span className="text-slate-500">—</span>}
                   </TableCell>
                 </TableRow>
               );

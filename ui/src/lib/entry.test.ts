@@ -40,6 +40,7 @@ describe('skip messages and rules', () => {
     expect(ruleLabel('name_match')).toBe('matched by name');
     expect(ruleLabel('excluded')).toBe('excluded from sync');
     expect(ruleLabel('email_match')).toBe('matched by e-mail');
+    expect(ruleLabel('rounding')).toBe('pipeline rounding');
     expect(ruleLabel('something_new')).toBe('something new');
     expect(ruleLabel(undefined)).toBe('');
   });

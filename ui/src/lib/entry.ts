@@ -68,6 +68,7 @@ const RULE_LABELS: Record<string, string> = {
   source: 'from the source',
   target_default: 'target default',
   unmapped: 'unmapped',
+  rounding: 'pipeline rounding',
 };
 
 export function ruleLabel(rule: string | null | undefined): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formToOptions, mirrorAvailability, optionsToForm, toggleNotify, validSummaryTime } from './pipelineOptions';
+import { clock, describeApplied, formToOptions, formToRounding, mirrorAvailability, newRoundingRule, optionsToForm, roundingErrors, roundingToForm, stepSeconds, toggleNotify, validSummaryTime } from './pipelineOptions';
 
 const helpdesk = { kind: 'helpdesk', label: 'Helpdesk', features: ['webhook'], catalogs: ['types'] };
 const tracker = { kind: 'tracker', label: 'Tracker', features: ['create_projects'], catalogs: ['projects', 'clients'] };
@@ -18,6 +18,7 @@ describe('pipeline options form', () => {
       mirror_client_key: '',
       notify: {},
       daily_summary_at: '',
+      rounding: { mode: 'exact', step: '1', unit: 'minutes', keep: 'begin', rules: [] },
     });
     expect(optionsToForm(undefined).unmapped_user).toBe('conflict');
   });
@@ -31,6 +32,12 @@ describe('pipeline options form', () => {
       mirror_projects: { enabled: true, client_key: '12' },
       notify: [{ connector_id: 7, events: ['run_failed' as const, 'daily_summary' as const] }],
       daily_summary_at: '07:30',
+      rounding: {
+        mode: 'nearest' as const,
+        step_seconds: 90,
+        keep: 'end' as const,
+        rules: [{ customer: '4', project: null, mode: 'up' as const, step_seconds: 900, keep: 'begin' as const }],
+      },
     };
     expect(formToOptions(optionsToForm(stored), true)).toEqual(stored);
   });
@@ -66,5 +73,33 @@ describe('mirroring target projects into the source', () => {
   it('accepts only HH:MM summary times', () => {
     for (const t of ['', '00:00', '08:00', '23:59']) expect(validSummaryTime(t)).toBe(true);
     for (const t of ['8:00', '24:00', '08:60', 'noon', '08:00:00']) expect(validSummaryTime(t)).toBe(false);
+  });
+});
+
+describe('rounding policy form', () => {
+  it('shows steps in minutes when they are whole minutes, else in seconds', () => {
+    const f = roundingToForm({ mode: 'up', step_seconds: 900, keep: 'begin', rules: [{ customer: null, project: '7', mode: 'down', step_seconds: 45, keep: 'end' }] });
+    expect([f.step, f.unit]).toEqual(['15', 'minutes']);
+    expect([f.rules[0]?.step, f.rules[0]?.unit]).toEqual(['45', 'seconds']);
+    expect(formToRounding(f).rules?.[0]).toEqual({ customer: null, project: '7', mode: 'down', step_seconds: 45, keep: 'end' });
+  });
+  it('accepts steps from one second to one day and names the field of each bad one as the server does', () => {
+    expect(stepSeconds({ step: '1', unit: 'seconds' })).toBe(1);
+    expect(stepSeconds({ step: '1440', unit: 'minutes' })).toBe(86_400);
+    expect(stepSeconds({ step: '0.5', unit: 'minutes' })).toBe(30);
+    expect(stepSeconds({ step: '1441', unit: 'minutes' })).toBeNull();
+    expect(stepSeconds({ step: '0', unit: 'seconds' })).toBeNull();
+    expect(stepSeconds({ step: '1.5', unit: 'seconds' })).toBeNull();
+    expect(stepSeconds({ step: 'abc', unit: 'minutes' })).toBeNull();
+    const f = { ...roundingToForm(undefined), mode: 'up' as const, step: '', rules: [newRoundingRule(), { ...newRoundingRule(), step: '-1' }, { ...newRoundingRule(), mode: 'exact' as const, step: '' }] };
+    expect(Object.keys(roundingErrors(f))).toEqual(['options.rounding.step_seconds', 'options.rounding.rules[1].step_seconds']);
+    expect(roundingErrors(roundingToForm(undefined))).toEqual({});
+  });
+  it('writes durations and what rounding added as the explanations do', () => {
+    expect(clock(450)).toBe('0:07:30');
+    expect(clock(900)).toBe('0:15');
+    expect(clock(-3600)).toBe('-1:00');
+    expect(describeApplied({ seconds: 450, rule: 2 })).toBe('+0:07:30 by rule #2');
+    expect(describeApplied({ seconds: -120, rule: null })).toBe('-0:02 by the pipeline’s rounding');
   });
 });

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { ApiError } from '@/api/client';
 import { useCatalog, useConnectorKinds, useConnectors, usePipelines, useSavePipeline } from '@/api/hooks';
-import type { Connector, ConnectorKind, Pipeline } from '@/api/types';
+import type { CatalogItem, Connector, ConnectorKind, Pipeline } from '@/api/types';
 import { ErrorState, InlineError, Loading, PageHeader, useTitle } from '@/components/common';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
@@ -10,8 +10,22 @@ import { Combobox } from '@/components/ui/combobox';
 import { Field, Input } from '@/components/ui/input';
 import { Select } from '@/components/ui/select';
 import { toast } from '@/components/ui/toast';
-import { connectorsWithRole, dimensionCatalog, dimensionLabel, findKind, kindLabel, labelOfKind, withArticle } from '@/lib/kinds';
-import { formToOptions, mirrorAvailability, NOTIFY_EVENTS, optionsToForm, toggleNotify, validSummaryTime, type OptionsForm } from '@/lib/pipelineOptions';
+import { clientCatalog, connectorsWithRole, dimensionCatalog, dimensionLabel, findKind, kindLabel, labelOfKind, withArticle } from '@/lib/kinds';
+import {
+  formToOptions,
+  mirrorAvailability,
+  newRoundingRule,
+  NOTIFY_EVENTS,
+  optionsToForm,
+  ROUNDING_MODES,
+  roundingErrors,
+  toggleNotify,
+  validSummaryTime,
+  type OptionsForm,
+  type RoundingForm,
+  type RoundingRuleForm,
+  type StepForm,
+} from '@/lib/pipelineOptions';
 import { hasErrors, positiveInt, required, type Errors } from '@/lib/validate';
 
 export function PipelineFormPage() {
@@ -65,6 +79,9 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
   const sourceId = source ? Number(source) : undefined;
   const clients = useCatalog(mirror.available && mirror.clientCatalog ? sourceId : undefined, mirror.clientCatalog);
   const activities = useCatalog(activityCatalog ? targetId : undefined, activityCatalog);
+  const customerCatalog = clientCatalog(targetKind);
+  const customers = useCatalog(customerCatalog ? targetId : undefined, customerCatalog);
+  const setRounding = (r: RoundingForm) => setOpt('rounding', r);
   const word = (k: ConnectorKind | undefined, d: 'activity' | 'project' | 'user', generic: string) => (k ? dimensionLabel(k, d) : generic);
   const opts = (items: { key: string; label: string; extra?: Record<string, unknown> }[] | undefined) =>
     (items ?? []).map((i) => ({ value: i.key, label: i.label, hint: `#${i.key}` }));
@@ -78,6 +95,7 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
       'schedule.interval_minutes': schedEnabled ? positiveInt(interval, 'Interval') : undefined,
       window_days: positiveInt(windowDays, 'Window'),
       'options.daily_summary_at': validSummaryTime(options.daily_summary_at) ? undefined : 'Daily summary time must be HH:MM, e.g. 08:00',
+      ...roundingErrors(options.rounding),
     };
     setErrors(errs);
     if (hasErrors(errs)) {
@@ -244,6 +262,16 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
             </div>
           </CardContent>
         </Card>
+        <RoundingCard
+          rounding={options.rounding}
+          onChange={setRounding}
+          errors={errors}
+          warnings={(pipeline?.warnings ?? []).filter((w) => w.field === 'options.rounding').map((w) => w.message)}
+          customers={customerCatalog ? customers.data?.items : undefined}
+          projects={projectCatalog ? projects.data?.items : undefined}
+          customerWord="customer"
+          projectWord={word(targetKind, 'project', 'project')}
+        />
         <Card>
           <CardHeader>
             <CardTitle>Mirror target projects into the source</CardTitle>
@@ -374,5 +402,170 @@ function fieldError(errors: Errors, field: string) {
     <p role="alert" className="text-sm font-medium text-red-700">
       {msg}
     </p>
+  );
+}
+
+const inputClass = 'h-9 w-full rounded-md border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 shadow-sm';
+
+/** Mode, step (seconds or minutes) and the edge to keep, for the default or one rule. */
+function StepInputs({ value, onChange, idPrefix, error }: { value: StepForm; onChange: (v: StepForm) => void; idPrefix: string; error?: string }) {
+  return (
+    <>
+      <td className="py-1 pr-2">
+        <Select aria-label="Mode" id={`${idPrefix}-mode`} value={value.mode} onChange={(e) => onChange({ ...value, mode: e.target.value as StepForm['mode'] })}>
+          {ROUNDING_MODES.map((m) => (
+            <option key={m.mode} value={m.mode}>
+              {m.label}
+            </option>
+          ))}
+        </Select>
+      </td>
+      <td className="py-1 pr-2">
+        <input
+          aria-label="Step"
+          id={`${idPrefix}-step`}
+          className={`${inputClass} max-w-24`}
+          inputMode="decimal"
+          value={value.step}
+          disabled={value.mode === 'exact'}
+          aria-invalid={error ? true : undefined}
+          onChange={(e) => onChange({ ...value, step: e.target.value })}
+        />
+      </td>
+      <td className="py-1 pr-2">
+        <Select aria-label="Unit" value={value.unit} disabled={value.mode === 'exact'} onChange={(e) => onChange({ ...value, unit: e.target.value as StepForm['unit'] })}>
+          <option value="minutes">minutes</option>
+          <option value="seconds">seconds</option>
+        </Select>
+      </td>
+      <td className="py-1 pr-2">
+        <Select aria-label="Keep" value={value.keep} disabled={value.mode === 'exact'} onChange={(e) => onChange({ ...value, keep: e.target.value as StepForm['keep'] })}>
+          <option value="begin">Keep the begin (the end moves)</option>
+          <option value="end">Keep the end (the begin moves)</option>
+        </Select>
+      </td>
+    </>
+  );
+}
+
+/** A target key from its catalog (or typed, without one); empty is "any". */
+function KeyPicker({ label, value, items, onChange }: { label: string; value: string | null; items: CatalogItem[] | undefined; onChange: (v: string | null) => void }) {
+  if (!items)
+    return <input aria-label={label} className={inputClass} value={value ?? ''} placeholder="(any)" onChange={(e) => onChange(e.target.value.trim() === '' ? null : e.target.value.trim())} />;
+  const known = value === null || items.some((i) => i.key === value);
+  return (
+    <Select aria-label={label} value={value ?? ''} onChange={(e) => onChange(e.target.value === '' ? null : e.target.value)}>
+      <option value="">(any)</option>
+      {!known && <option value={value ?? ''}>#{value} (not in the target)</option>}
+      {items.map((i) => (
+        <option key={i.key} value={i.key}>
+          {i.label} (#{i.key})
+        </option>
+      ))}
+    </Select>
+  );
+}
+
+/** `options.rounding`: the pipeline's default and rules by target customer/project, #1 first. */
+function RoundingCard({
+  rounding,
+  onChange,
+  errors,
+  warnings,
+  customers,
+  projects,
+  customerWord,
+  projectWord,
+}: {
+  rounding: RoundingForm;
+  onChange: (r: RoundingForm) => void;
+  errors: Errors;
+  warnings: string[];
+  customers: CatalogItem[] | undefined;
+  projects: CatalogItem[] | undefined;
+  customerWord: string;
+  projectWord: string;
+}) {
+  const setRule = (i: number, r: RoundingRuleForm) => onChange({ ...rounding, rules: rounding.rules.map((x, j) => (j === i ? r : x)) });
+  const removeRule = (i: number) => onChange({ ...rounding, rules: rounding.rules.filter((_, j) => j !== i) });
+  const messages = Object.keys(errors)
+    .filter((k) => k.startsWith('options.rounding') && errors[k])
+    .map((k) => {
+      const rule = /rules\[(\d+)\]/.exec(k);
+      return `${rule ? `Rule #${Number(rule[1]) + 1}: ` : ''}${errors[k]}`;
+    });
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Rounding</CardTitle>
+      </CardHeader>
+      <CardContent className="grid gap-3">
+        <p className="text-xs text-slate-600">
+          Round each entry’s duration before it is written, e.g. up to 15 minutes for one customer. The source’s own duration is always what is rounded, so an entry is never rounded twice;
+          running entries are rounded when they end. A positive duration is never rounded to zero: below one step it becomes one step. The first rule whose {customerWord} and {projectWord} match
+          applies, else the default.
+        </p>
+        {warnings.map((w) => (
+          <p key={w} role="status" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900">
+            {w}
+          </p>
+        ))}
+        <div className="overflow-x-auto">
+          <table className="text-sm">
+            <thead>
+              <tr className="text-left text-slate-600">
+                <th className="py-1 pr-2 font-medium">Rule</th>
+                <th className="py-1 pr-2 font-medium capitalize">{customerWord}</th>
+                <th className="py-1 pr-2 font-medium capitalize">{projectWord}</th>
+                <th className="py-1 pr-2 font-medium">Mode</th>
+                <th className="py-1 pr-2 font-medium">Step</th>
+                <th className="py-1 pr-2 font-medium">Unit</th>
+                <th className="py-1 pr-2 font-medium">Keep</th>
+                <th className="py-1 font-medium">
+                  <span className="sr-only">Remove</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rounding.rules.map((r, i) => (
+                <tr key={i}>
+                  <td className="py-1 pr-2 font-medium">#{i + 1}</td>
+                  <td className="py-1 pr-2">
+                    <KeyPicker label={`Rule #${i + 1} ${customerWord}`} value={r.customer} items={customers} onChange={(customer) => setRule(i, { ...r, customer })} />
+                  </td>
+                  <td className="py-1 pr-2">
+                    <KeyPicker label={`Rule #${i + 1} ${projectWord}`} value={r.project} items={projects} onChange={(project) => setRule(i, { ...r, project })} />
+                  </td>
+                  <StepInputs idPrefix={`rounding-rule-${i}`} value={r} onChange={(v) => setRule(i, { ...r, ...v })} error={errors[`options.rounding.rules[${i}].step_seconds`]} />
+                  <td className="py-1">
+                    <Button variant="ghost" size="sm" aria-label={`Remove rule #${i + 1}`} onClick={() => removeRule(i)}>
+                      Remove
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+              <tr>
+                <td className="py-1 pr-2 font-medium">Default</td>
+                <td className="py-1 pr-2 text-slate-600" colSpan={2}>
+                  every other entry
+                </td>
+                <StepInputs idPrefix="rounding-default" value={rounding} onChange={(v) => onChange({ ...rounding, ...v })} error={errors['options.rounding.step_seconds']} />
+                <td />
+              </tr>
+            </tbody>
+          </table>
+        </div>
+        <div>
+          <Button variant="outline" size="sm" onClick={() => onChange({ ...rounding, rules: [...rounding.rules, newRoundingRule()] })}>
+            Add rule
+          </Button>
+        </div>
+        {messages.map((m) => (
+          <p key={m} role="alert" className="text-sm font-medium text-red-700">
+            {m}
+          </p>
+        ))}
+      </CardContent>
+    </Card>
   );
 }

@@ -62,6 +62,7 @@ pub fn kind() -> KindInfo {
             secret_setting: "webhook_secret",
             protocol: &webhook::ClockifyWebhook,
         }),
+        rounds_itself: None,
         build: ClockifyConnector::build,
     }
 }

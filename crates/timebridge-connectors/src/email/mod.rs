@@ -48,6 +48,7 @@ pub fn kind() -> KindInfo {
             user: None,
         },
         webhook: None,
+        rounds_itself: None,
         build: EmailNotifier::build,
     }
 }

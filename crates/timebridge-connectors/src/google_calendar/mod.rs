@@ -77,6 +77,7 @@ pub fn kind() -> KindInfo {
             secret_setting: crate::oauth::REFRESH_TOKEN_SECRET,
             protocol: &webhook::GooglePush,
         }),
+        rounds_itself: None,
         build: GoogleCalendarConnector::build,
     }
 }

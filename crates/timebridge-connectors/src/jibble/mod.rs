@@ -76,6 +76,7 @@ pub fn kind() -> KindInfo {
             secret_setting: "webhook_secret",
             protocol: &webhook::JibbleWebhook,
         }),
+        rounds_itself: None,
         build: JibbleConnector::build,
     }
 }

@@ -42,6 +42,11 @@ pub fn kind() -> KindInfo {
             user: Some("users"),
         },
         webhook: None,
+        rounds_itself: Some(
+            "Kimai rounds every timesheet itself: by default the begin down and the end up to the \
+             whole minute, and its administrators can configure other rounding rules; its API \
+             does not show that configuration",
+        ),
         build: KimaiConnector::build,
     }
 }

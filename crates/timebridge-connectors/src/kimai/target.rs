@@ -460,8 +460,8 @@ impl KimaiConnector {
             return Err(ConnectorError::Unrepresentable {
                 message: format!(
                     "Kimai keeps whole minutes, and this entry lasts {} s ({} to {to}); written, \
-                     it would be rounded up to whole minutes. Skip it or correct the booking \
-                     in the source",
+                     it would be rounded up to whole minutes. Skip it, correct the booking \
+                     in the source, or let the pipeline round it (option `rounding`)",
                     desired.duration_seconds.unwrap_or_default(),
                     desired.begin.format("%H:%M:%S"),
                 ),

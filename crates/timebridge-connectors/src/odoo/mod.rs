@@ -47,6 +47,7 @@ pub fn kind() -> KindInfo {
             user: Some("employees"),
         },
         webhook: None,
+        rounds_itself: None,
         build: OdooConnector::build,
     }
 }

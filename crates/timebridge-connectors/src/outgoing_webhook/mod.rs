@@ -38,6 +38,7 @@ pub fn kind() -> KindInfo {
             user: None,
         },
         webhook: None,
+        rounds_itself: None,
         build: WebhookNotifier::build,
     }
 }

@@ -54,6 +54,7 @@ pub fn kind() -> KindInfo {
             secret_setting: "signing_secret",
             protocol: &command::SlackCommand,
         }),
+        rounds_itself: None,
         build: SlackConnector::build,
     }
 }

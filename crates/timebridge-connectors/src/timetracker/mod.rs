@@ -58,6 +58,11 @@ pub fn kind() -> KindInfo {
             secret_setting: "webhook_secret",
             protocol: &webhook::TimetrackerWebhook,
         }),
+        rounds_itself: Some(
+            "TimeTracker can round each user's entries itself (the user's time rounding, \
+             `time_rounding_minutes`, 1 minute by default: off); its API does not show the \
+             setting",
+        ),
         build: TimetrackerConnector::build,
     }
 }

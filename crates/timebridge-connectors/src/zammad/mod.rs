@@ -46,6 +46,7 @@ pub fn kind() -> KindInfo {
             secret_setting: "webhook_secret",
             protocol: &webhook::ZammadWebhook,
         }),
+        rounds_itself: None,
         build: ZammadConnector::build,
     }
 }

@@ -62,9 +62,11 @@
 //! orphans sorted by row, so the plan is deterministic. Decisions hold row indices, not
 //! copies of entries.
 
+mod cause;
 mod compare;
 mod types;
 
+pub use cause::{Cause, CauseKind};
 pub use types::*;
 
 use crate::entry::Entry;
@@ -494,7 +496,15 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
 
     // 4. Unmapped.
     let (desired, refusal) = match &item.mapping {
-        MappingResult::Mapped { entry, refusal, .. } => (entry, refusal.as_deref()),
+        MappingResult::Mapped { entry, refusal, .. } => {
+            // A predicted refusal is sent anyway when a person asked to retry (the target
+            // has the last word).
+            let refusal = refusal
+                .as_ref()
+                .filter(|_| !input.retry_refused.contains(key))
+                .map(|r| r.message.as_str());
+            (entry, refusal)
+        }
         MappingResult::Excluded { .. } => {
             return decision(shown, Outcome::Ignored(SkipReason::UserExcluded));
         }

@@ -89,6 +89,10 @@ pub struct PlanInput {
     /// The pipeline option `include_running`: write running source entries (as running)
     /// instead of leaving them alone until they end.
     pub include_running: bool,
+    /// Source keys whose refusal predicted from the target's master data is not believed:
+    /// a person fixed the target and asked to retry, so they are written (the target has
+    /// the last word).
+    pub retry_refused: HashSet<String>,
 }
 
 impl PlanInput {
@@ -101,6 +105,7 @@ impl PlanInput {
             links: Vec::new(),
             known_source_keys: HashSet::new(),
             include_running: false,
+            retry_refused: HashSet::new(),
         }
     }
 }
@@ -428,6 +433,8 @@ pub struct ConflictView {
     pub target: Option<Entry>,
     pub diff: Vec<FieldDiff>,
     pub allowed_actions: Vec<Action>,
+    /// What one decision would settle for every conflict of the same cause.
+    pub cause: super::Cause,
 }
 
 impl Plan {
@@ -472,6 +479,20 @@ fn conflict_view(d: &Decision, input: &PlanInput) -> Option<ConflictView> {
         let item = &input.sources[s];
         item.desired().unwrap_or(&item.entry).clone()
     });
+    let refusal = d.source.and_then(|s| match &input.sources[s].mapping {
+        MappingResult::Mapped {
+            refusal: Some(r), ..
+        } => Some(&r.rule),
+        _ => None,
+    });
+    let key = d.source_key(input);
+    let cause = super::Cause::of(
+        c.reason,
+        ConflictOrigin::Planner,
+        key,
+        source.as_ref(),
+        refusal,
+    );
     Some(ConflictView {
         source_key: d.source_key(input).to_owned(),
         target_id: d.target_id(input).map(str::to_owned),
@@ -482,5 +503,6 @@ fn conflict_view(d: &Decision, input: &PlanInput) -> Option<ConflictView> {
         target: d.target.map(|t| input.targets[t].entry.clone()),
         diff: c.diff.clone(),
         allowed_actions: c.allowed_actions.to_vec(),
+        cause,
     })
 }

@@ -79,6 +79,7 @@ pub fn apply(input: &PlanInput, plan: &Plan) -> PlanInput {
         links: links.into_values().collect(),
         known_source_keys: input.known_source_keys.clone(),
         include_running: input.include_running,
+        retry_refused: input.retry_refused.clone(),
     }
 }
 
@@ -314,5 +315,6 @@ pub fn world(seed: u64) -> PlanInput {
         links,
         known_source_keys: known,
         include_running: rng.below(2) == 0,
+        retry_refused: Default::default(),
     }
 }

@@ -84,6 +84,7 @@ pub async fn answer(
                         window_to: to,
                         ticket_ids: None,
                         run_after: now,
+                        scope: None,
                     },
                     now,
                 )

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use timebridge_connectors::NotificationEvent;
 use timebridge_connectors::registry::{self, Feature, Role};
+use timebridge_core::rounding::{Rounding, RoundingKeep, RoundingMode, RoundingRule, STEP_RANGE};
 use timebridge_store::AuditAction;
 use timebridge_store::StoreError;
 use utoipa::ToSchema;
@@ -72,6 +73,11 @@ pub struct PipelineOptions {
     /// `daily_summary_at` (default `08:00`).
     #[serde(default)]
     pub daily_summary_at: Option<String>,
+    /// How durations are rounded before they are written [`{"mode":"exact"}`: no
+    /// rounding]: a default and rules by target customer and/or project (first match
+    /// wins, numbered #1, #2, …).
+    #[serde(default)]
+    pub rounding: Rounding,
 }
 
 /// One notifier of a pipeline and the events it gets.
@@ -133,6 +139,27 @@ pub struct Pipeline {
     pub window_days: i32,
     /// Options.
     pub options: PipelineOptions,
+    /// What a person should know about this configuration (nothing here stops a run):
+    /// e.g. `target_rounds_too` when the pipeline rounds and its target may round again.
+    pub warnings: Vec<PipelineWarning>,
+}
+
+/// A remark on a pipeline's configuration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PipelineWarning {
+    pub code: PipelineWarningCode,
+    /// The option it is about, e.g. `options.rounding`.
+    pub field: String,
+    pub message: String,
+}
+
+/// What a [`PipelineWarning`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineWarningCode {
+    /// The pipeline rounds durations and its target may round what it stores by itself
+    /// (how it does is not readable through its API): entries may be rounded twice.
+    TargetRoundsToo,
 }
 
 /// Schedule in a request; omitted fields take defaults (create) or keep values (update).
@@ -170,6 +197,16 @@ pub struct OptionsInput {
     #[serde(default, deserialize_with = "key_or_null")]
     #[schema(value_type = Option<String>)]
     pub daily_summary_at: Option<Option<String>>,
+    /// The rounding policy (replaces it whole); null: back to exact. Checked field by
+    /// field: a bad value is a 422 naming it (`options.rounding.rules[0].step_seconds`).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Rounding>)]
+    pub rounding: Option<Value>,
+}
+
+/// A present value, null included (`Some(Value::Null)`); absent stays `None`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// Body of `POST /api/pipelines` and `PUT /api/pipelines/{id}`.
@@ -206,9 +243,39 @@ fn key_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>
     }
 }
 
-fn to_api(p: timebridge_store::Pipeline) -> Pipeline {
+/// The warnings of a pipeline with `options` writing into `target_connector_id`.
+async fn warnings_for(
+    state: &AppState,
+    options: &PipelineOptions,
+    target_connector_id: i64,
+) -> Result<Vec<PipelineWarning>, ApiError> {
+    let mut out = Vec::new();
+    if options.rounding.is_exact() {
+        return Ok(out);
+    }
+    let kind = match state.store.get_connector(target_connector_id).await {
+        Ok(c) => registry::find(&c.kind),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(store_error(e)),
+    };
+    if let Some(rounds) = kind.and_then(|k| k.rounds_itself) {
+        out.push(PipelineWarning {
+            code: PipelineWarningCode::TargetRoundsToo,
+            field: "options.rounding".into(),
+            message: format!(
+                "{rounds}. This pipeline rounds durations too: make sure the target's own \
+                 rounding is off (or only to the whole minute), else entries are rounded twice."
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// The API shape of a stored pipeline, with its warnings.
+async fn to_api(state: &AppState, p: timebridge_store::Pipeline) -> Result<Pipeline, ApiError> {
     let options: PipelineOptions = serde_json::from_value(p.options).unwrap_or_default();
-    Pipeline {
+    let warnings = warnings_for(state, &options, p.target_connector_id).await?;
+    Ok(Pipeline {
         id: p.id,
         name: p.name,
         source_connector_id: p.source_connector_id,
@@ -220,7 +287,8 @@ fn to_api(p: timebridge_store::Pipeline) -> Pipeline {
         },
         window_days: p.window_days,
         options,
-    }
+        warnings,
+    })
 }
 
 /// Validates `body` (defaults from `current` on update, else from the configuration)
@@ -323,6 +391,10 @@ async fn build_input(
             }
             Some(None) => None,
             None => old_options.daily_summary_at,
+        },
+        rounding: match input.rounding {
+            Some(v) => parse_rounding(&v)?,
+            None => old_options.rounding,
         },
     };
     if options.mirror_projects.enabled {
@@ -512,10 +584,11 @@ pub async fn list(
         .list_pipelines(limit, offset)
         .await
         .map_err(store_error)?;
-    Ok(Json(ListResponse {
-        items: items.into_iter().map(to_api).collect(),
-        total,
-    }))
+    let mut list = Vec::with_capacity(items.len());
+    for p in items {
+        list.push(to_api(&state, p).await?);
+    }
+    Ok(Json(ListResponse { items: list, total }))
 }
 
 /// Creates a pipeline.
@@ -556,7 +629,7 @@ pub async fn create(
     )
     .await;
     tracing::info!(pipeline = created.id, "Pipeline created.");
-    Ok((StatusCode::CREATED, Json(to_api(created))))
+    Ok((StatusCode::CREATED, Json(to_api(&state, created).await?)))
 }
 
 /// One pipeline.
@@ -581,7 +654,7 @@ pub async fn get(
         .get_pipeline(id)
         .await
         .map_err(|e| not_found_as(e, "Pipeline"))?;
-    Ok(Json(to_api(p)))
+    Ok(Json(to_api(&state, p).await?))
 }
 
 /// Replaces a pipeline; omitted optional fields keep their values.
@@ -630,7 +703,7 @@ pub async fn update(
     )
     .await;
     tracing::info!(pipeline = id, "Pipeline updated.");
-    Ok(Json(to_api(updated)))
+    Ok(Json(to_api(&state, updated).await?))
 }
 
 /// Deletes a pipeline and its mappings.
@@ -674,4 +747,202 @@ pub async fn delete(
     .await;
     tracing::info!(pipeline = id, "Pipeline deleted.");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The prefix of every rounding field in errors.
+const ROUNDING: &str = "options.rounding";
+
+/// Checks a `rounding` value field by field; null is the default (exact).
+fn parse_rounding(v: &Value) -> Result<Rounding, ApiError> {
+    if v.is_null() {
+        return Ok(Rounding::default());
+    }
+    let obj = object(v, ROUNDING)?;
+    only_fields(obj, ROUNDING, &["mode", "step_seconds", "keep", "rules"])?;
+    let rules = match obj.get("rules") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, r)| parse_rule(r, &format!("{ROUNDING}.rules[{i}]")))
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                &format!("{ROUNDING}.rules"),
+                "must be a list of rules",
+            ));
+        }
+    };
+    Ok(Rounding {
+        mode: mode(obj, ROUNDING)?.unwrap_or_default(),
+        step_seconds: step(obj, ROUNDING)?,
+        keep: keep(obj, ROUNDING)?,
+        rules,
+    })
+}
+
+fn parse_rule(v: &Value, at: &str) -> Result<RoundingRule, ApiError> {
+    let obj = object(v, at)?;
+    only_fields(
+        obj,
+        at,
+        &["customer", "project", "mode", "step_seconds", "keep"],
+    )?;
+    Ok(RoundingRule {
+        customer: target_key(obj, at, "customer")?,
+        project: target_key(obj, at, "project")?,
+        mode: mode(obj, at)?.ok_or_else(|| {
+            ApiError::invalid_field(
+                &format!("{at}.mode"),
+                "is required: one of exact, nearest, up, down",
+            )
+        })?,
+        step_seconds: step(obj, at)?,
+        keep: keep(obj, at)?,
+    })
+}
+
+fn object<'v>(v: &'v Value, at: &str) -> Result<&'v serde_json::Map<String, Value>, ApiError> {
+    v.as_object()
+        .ok_or_else(|| ApiError::invalid_field(at, "must be an object"))
+}
+
+fn only_fields(
+    obj: &serde_json::Map<String, Value>,
+    at: &str,
+    known: &[&str],
+) -> Result<(), ApiError> {
+    match obj.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::invalid_field(
+            &format!("{at}.{k}"),
+            format!("is not a field (one of {})", known.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A named choice: absent or null is `None`, an unknown name is a 422.
+fn choice<T: serde::de::DeserializeOwned>(
+    obj: &serde_json::Map<String, Value>,
+    at: &str,
+    field: &str,
+    names: &str,
+) -> Result<Option<T>, ApiError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|_| {
+            ApiError::invalid_field(&format!("{at}.{field}"), format!("must be one of {names}"))
+        }),
+    }
+}
+
+fn mode(obj: &serde_json::Map<String, Value>, at: &str) -> Result<Option<RoundingMode>, ApiError> {
+    choice(obj, at, "mode", "exact, nearest, up, down")
+}
+
+fn keep(obj: &serde_json::Map<String, Value>, at: &str) -> Result<RoundingKeep, ApiError> {
+    Ok(choice(obj, at, "keep", "begin, end")?.unwrap_or_default())
+}
+
+fn step(obj: &serde_json::Map<String, Value>, at: &str) -> Result<i64, ApiError> {
+    let field = format!("{at}.step_seconds");
+    let bad = || {
+        ApiError::invalid_field(
+            &field,
+            format!(
+                "must be a whole number of seconds from {} to {}",
+                STEP_RANGE.start(),
+                STEP_RANGE.end()
+            ),
+        )
+    };
+    match obj.get("step_seconds") {
+        None | Some(Value::Null) => Ok(Rounding::default().step_seconds),
+        Some(v) => v
+            .as_i64()
+            .filter(|s| STEP_RANGE.contains(s))
+            .ok_or_else(bad),
+    }
+}
+
+/// A rule's target customer or project key: a string or number, or null (any).
+fn target_key(
+    obj: &serde_json::Map<String, Value>,
+    at: &str,
+    field: &str,
+) -> Result<Option<String>, ApiError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(ApiError::invalid_field(
+            &format!("{at}.{field}"),
+            "must be a target key (string or number) or null",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(e: ApiError) -> String {
+        match e {
+            ApiError::Unprocessable { details, .. } => details["field"].as_str().unwrap().into(),
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_rounding_policy_is_read_with_its_defaults() {
+        let r = parse_rounding(&json!({"mode": "nearest", "rules": [
+            {"customer": 12, "project": null, "mode": "up", "step_seconds": 900},
+            {"project": " 7 ", "mode": "down", "keep": "end"},
+        ]}))
+        .unwrap();
+        assert_eq!(r.mode, RoundingMode::Nearest);
+        assert_eq!(r.step_seconds, 60);
+        assert_eq!(r.rules[0].customer.as_deref(), Some("12"));
+        assert_eq!(r.rules[0].step_seconds, 900);
+        assert_eq!(r.rules[1].project.as_deref(), Some("7"));
+        assert_eq!(r.rules[1].keep, RoundingKeep::End);
+        assert_eq!(parse_rounding(&Value::Null).unwrap(), Rounding::default());
+    }
+
+    #[test]
+    fn a_bad_rounding_value_is_a_422_naming_its_field() {
+        let cases = [
+            (json!("up"), "options.rounding"),
+            (json!({"mode": "ceil"}), "options.rounding.mode"),
+            (json!({"step_seconds": 0}), "options.rounding.step_seconds"),
+            (
+                json!({"step_seconds": 86_401}),
+                "options.rounding.step_seconds",
+            ),
+            (
+                json!({"step_seconds": 1.5}),
+                "options.rounding.step_seconds",
+            ),
+            (json!({"keep": "middle"}), "options.rounding.keep"),
+            (json!({"rules": {}}), "options.rounding.rules"),
+            (json!({"stepseconds": 60}), "options.rounding.stepseconds"),
+            (
+                json!({"rules": [{"mode": "up"}, {"mode": "up", "step_seconds": -5}]}),
+                "options.rounding.rules[1].step_seconds",
+            ),
+            (
+                json!({"rules": [{"step_seconds": 60}]}),
+                "options.rounding.rules[0].mode",
+            ),
+            (
+                json!({"rules": [{"mode": "up", "customer": true}]}),
+                "options.rounding.rules[0].customer",
+            ),
+        ];
+        for (value, field) in cases {
+            let err = parse_rounding(&value).expect_err(&value.to_string());
+            assert_eq!(field_of(err), field, "{value}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! `pipeline_id` may be omitted when exactly one pipeline exists.
 
 use std::time::Duration;
+use timebridge_core::rounding::AppliedRounding;
 use timebridge_store::AuditAction;
 
 use axum::extract::State;
@@ -86,6 +87,10 @@ pub struct RunItem {
     pub message: Option<String>,
     /// Extension: the conflict reason of a `conflict` item.
     pub reason: Option<String>,
+    /// What the pipeline's rounding (`options.rounding`) added to the entry's duration, on
+    /// `create`, `update` and `in_sync` items of rounded entries; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding: Option<AppliedRounding>,
 }
 
 /// A run with its items.
@@ -145,6 +150,10 @@ fn item_to_api(i: timebridge_store::RunItem) -> RunItem {
         conflict_id: i.conflict_id,
         message: i.message,
         reason: i.reason,
+        rounding: i.rounded_seconds.map(|seconds| AppliedRounding {
+            seconds,
+            rule: i.rounding_rule.and_then(|n| u32::try_from(n).ok()),
+        }),
     }
 }
 
@@ -278,6 +287,7 @@ pub async fn manual(
                 window_to: to,
                 ticket_ids: body.ticket_ids.clone(),
                 run_after: now,
+                scope: None,
             },
             now,
         )

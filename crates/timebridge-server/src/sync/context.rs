@@ -10,6 +10,7 @@ use timebridge_core::mapping::{
     TargetSettings,
 };
 use timebridge_core::plan::LinkRecord;
+use timebridge_core::rounding::AppliedRounding;
 use timebridge_store::{LinkRow, MappingFilter, Pipeline, StoreError};
 
 use super::env::SyncEnv;
@@ -59,6 +60,18 @@ pub async fn choose_pipeline(
     }
 }
 
+/// Proposed changes to a pipeline's rules, applied in memory only (previews, the rule
+/// simulator).
+#[derive(Debug, Clone, Default)]
+pub struct RuleChanges {
+    /// Mappings to add; each replaces a stored one of the same kind and source key.
+    pub add: Vec<MappingRule>,
+    /// Ids of stored mappings to leave out.
+    pub remove: Vec<i64>,
+    /// Options replacing the stored ones.
+    pub options: Option<PipelineOptions>,
+}
+
 /// A pipeline ready to run.
 pub struct PipelineContext {
     pub pipeline: Pipeline,
@@ -97,6 +110,15 @@ impl std::fmt::Debug for PipelineContext {
 impl PipelineContext {
     /// Loads the pipeline, builds its connectors and reads the target's directory.
     pub async fn load(state: &SyncEnv, pipeline_id: i64) -> Result<Self, SyncError> {
+        Self::load_with(state, pipeline_id, &RuleChanges::default()).await
+    }
+
+    /// [`Self::load`] with proposed rule changes applied (a preview: nothing is stored).
+    pub async fn load_with(
+        state: &SyncEnv,
+        pipeline_id: i64,
+        changes: &RuleChanges,
+    ) -> Result<Self, SyncError> {
         let pipeline = state.store.get_pipeline(pipeline_id).await?;
         let source = instance(state, pipeline.source_connector_id)
             .await
@@ -134,11 +156,13 @@ impl PipelineContext {
                 break;
             }
         }
-        let options: PipelineOptions =
-            serde_json::from_value(pipeline.options.clone()).unwrap_or_default();
-        let rules = MappingRules::new(
-            options,
-            mappings.into_iter().map(|m| MappingRule {
+        let options: PipelineOptions = match &changes.options {
+            Some(o) => o.clone(),
+            None => serde_json::from_value(pipeline.options.clone()).unwrap_or_default(),
+        };
+        let mut rules: Vec<MappingRule> = mappings
+            .into_iter()
+            .map(|m| MappingRule {
                 id: m.id,
                 kind: match m.kind {
                     timebridge_store::MappingKind::Activity => MappingKind::Activity,
@@ -151,15 +175,21 @@ impl PipelineContext {
                 target_label: m.target_label,
                 billable: m.billable,
                 sync: m.sync,
-            }),
-        )
-        .map_err(|e| SyncError::Config(e.to_string()))?
-        .with_project_rule(
-            source
-                .as_source()
-                .map(|s| s.project_rule())
-                .unwrap_or_default(),
-        );
+            })
+            .collect();
+        rules.retain(|r| !changes.remove.contains(&r.id));
+        for add in &changes.add {
+            rules.retain(|r| !(r.kind == add.kind && r.source_key == add.source_key));
+            rules.push(add.clone());
+        }
+        let rules = MappingRules::new(options, rules)
+            .map_err(|e| SyncError::Config(e.to_string()))?
+            .with_project_rule(
+                source
+                    .as_source()
+                    .map(|s| s.project_rule())
+                    .unwrap_or_default(),
+            );
         let source_system = source.kind();
         Ok(PipelineContext {
             pipeline,
@@ -253,8 +283,13 @@ pub fn to_record(row: &LinkRow) -> LinkRecord {
     }
 }
 
-/// A planner link record as stored, with the ticket it belongs to.
-pub fn to_row(rec: &LinkRecord, ticket_id: Option<i64>) -> LinkRow {
+/// A planner link record as stored, with the ticket it belongs to and what rounding
+/// added to the entry it was written with.
+pub fn to_row(
+    rec: &LinkRecord,
+    ticket_id: Option<i64>,
+    rounding: Option<AppliedRounding>,
+) -> LinkRow {
     LinkRow {
         source_key: rec.source_key.clone(),
         target_id: rec.target_id.clone(),
@@ -264,5 +299,7 @@ pub fn to_row(rec: &LinkRecord, ticket_id: Option<i64>) -> LinkRow {
             .memory
             .map(|m| serde_json::to_value(m).unwrap_or_default()),
         ticket_id,
+        rounded_seconds: rounding.map(|r| r.seconds),
+        rounding_rule: rounding.and_then(|r| r.rule).map(|n| n as i32),
     }
 }

@@ -23,8 +23,10 @@ use timebridge_core::plan::{
     self, ConflictOrigin, ConflictReason, ConflictView, Decision, LinkRecord, Outcome, Plan,
     PlanInput, SourceItem, link_after_write,
 };
+use timebridge_core::rounding::AppliedRounding;
 use timebridge_store::{
-    ItemOutcome, NewConflict, NewWriteIntent, Run, RunItem, RunStatus, RunTrigger,
+    GroupFacts, ItemOutcome, NewConflict, NewWriteIntent, Run, RunItem, RunScope, RunStatus,
+    RunTrigger,
 };
 
 use super::context::{PipelineContext, SyncError, to_record, to_row};
@@ -63,7 +65,7 @@ pub struct RunReport {
 /// The actor a run's audit events name.
 pub fn actor_of(trigger: RunTrigger) -> Actor {
     match trigger {
-        RunTrigger::Manual => Actor::Admin,
+        RunTrigger::Manual | RunTrigger::Resolution => Actor::Admin,
         RunTrigger::Webhook => Actor::Webhook,
         RunTrigger::Schedule => Actor::System,
     }
@@ -100,95 +102,29 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
     }
     // Before anything is read: new source projects must exist before entries use them.
     let mirrored = super::mirror::mirror_projects(state, &ctx, run).await;
-    board.phase(run.id, "reading_source", 0);
-    let link_rows = state.store.load_links(run.pipeline_id).await?;
-    let mut linked_tickets: Vec<i64> = link_rows.iter().filter_map(|l| l.ticket_id).collect();
-    linked_tickets.sort_unstable();
-    linked_tickets.dedup();
-    let batch = ctx
-        .source()
-        .fetch(&SourceQuery {
-            window,
-            tickets: run.ticket_ids.clone(),
-            linked_tickets,
-            linked_keys: link_rows.iter().map(|l| l.source_key.clone()).collect(),
-        })
-        .await?;
+    let Planned {
+        input,
+        plan,
+        ticket_of,
+        fetched,
+    } = read_and_plan(
+        state,
+        &ctx,
+        window,
+        run.ticket_ids.clone(),
+        run.scope.as_ref(),
+        |phase| board.phase(run.id, phase, 0),
+    )
+    .await?;
     let mut stats = Stats {
-        fetched: batch.entries.len() as u64,
+        fetched,
         ..Stats::default()
     };
-    let resolver = ctx.resolver();
-    let sources: Vec<SourceItem> = batch
-        .entries
-        .into_iter()
-        .map(|entry| {
-            let mapping = resolver.resolve(&entry);
-            SourceItem { entry, mapping }
-        })
-        .collect();
-    let source_keys: HashSet<&str> = sources.iter().map(|s| s.entry.key.as_str()).collect();
-    let ticket_of: HashMap<String, i64> = link_rows
-        .iter()
-        .filter_map(|l| l.ticket_id.map(|t| (l.source_key.clone(), t)))
-        .collect();
-    // Which links this read can judge: all of them after a full read; after a read of
-    // some tickets, the links of those tickets (others are unknown, not deleted).
-    let scoped: Vec<&timebridge_store::LinkRow> = match &batch.scope {
-        SourceScope::Everything => link_rows.iter().collect(),
-        SourceScope::Tickets { ticket_ids } => link_rows
-            .iter()
-            .filter(|l| {
-                source_keys.contains(l.source_key.as_str())
-                    || l.ticket_id.is_some_and(|t| ticket_ids.contains(&t))
-            })
-            .collect(),
-    };
-    let scoped_keys: HashSet<&str> = scoped.iter().map(|l| l.source_key.as_str()).collect();
-    board.phase(run.id, "reading_target", 0);
-    let mut targets = ctx.target().fetch(&window, ctx.source_system).await?;
-    if let SourceScope::Tickets { .. } = &batch.scope {
-        // Marked entries of keys outside the scope would look like deleted sources.
-        targets.retain(|t| {
-            t.link_key
-                .as_deref()
-                .is_none_or(|k| source_keys.contains(k) || scoped_keys.contains(k))
-        });
-    }
-    let present: HashSet<String> = targets.iter().map(|t| t.target_id.clone()).collect();
-    let missing: Vec<String> = scoped
-        .iter()
-        .filter(|l| source_keys.contains(l.source_key.as_str()))
-        .filter_map(|l| l.target_id.clone())
-        .filter(|id| !present.contains(id))
-        .collect();
-    if !missing.is_empty() {
-        targets.extend(
-            ctx.target()
-                .fetch_by_ids(&missing, ctx.source_system)
-                .await?,
-        );
-    }
-    let input = PlanInput {
-        window,
-        sources,
-        targets,
-        links: scoped.iter().map(|l| to_record(l)).collect(),
-        known_source_keys: batch.known_keys,
-        include_running: ctx.rules.options.include_running,
-    };
-    board.phase(run.id, "planning", 0);
-    let (input, plan) = tokio::task::spawn_blocking(move || {
-        let plan = plan::plan(&input);
-        (input, plan)
-    })
-    .await
-    .map_err(|e| SyncError::Config(format!("the planner stopped: {e}")))?;
-    let input = Arc::new(input);
 
     // Writes the target refused stay refused until the entry changes or a person asks to
-    // try again (`create` on the conflict): no blind retries every run.
-    let refused: HashMap<String, (i64, String, Value)> = state
+    // try again (`create` on the conflict, or "retry all" on its group): no blind retries
+    // every run.
+    let mut refused: HashMap<String, (i64, String, Value)> = state
         .store
         // Only what the target itself refused: a refusal the planner predicted from master
         // data is predicted afresh each run and lifts as soon as the cause is fixed.
@@ -197,6 +133,7 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
         .into_iter()
         .filter_map(|(id, key, message, source)| Some((key, (id, message, source?))))
         .collect();
+    refused.retain(|key, _| !input.retry_refused.contains(key));
     board.phase(run.id, "writing", plan.decisions.len() as u64);
     let applied = apply(state, &ctx, run, &input, &plan, &ticket_of, &refused).await;
     let mut items = Vec::with_capacity(applied.len());
@@ -236,6 +173,127 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
     })
 }
 
+/// What [`read_and_plan`] read and decided.
+#[derive(Debug)]
+pub struct Planned {
+    pub input: Arc<PlanInput>,
+    pub plan: Plan,
+    /// Source key → ticket, from the stored links.
+    pub ticket_of: HashMap<String, i64>,
+    /// Source entries read.
+    pub fetched: u64,
+}
+
+/// Reads both sides of `ctx`'s pipeline for `window` and plans (a resolution `scope`
+/// keeps only its entries' decisions). Writes nothing; `phase` is told where it is.
+pub async fn read_and_plan(
+    state: &SyncEnv,
+    ctx: &Arc<PipelineContext>,
+    window: Window,
+    tickets: Option<Vec<i64>>,
+    scope: Option<&RunScope>,
+    phase: impl Fn(&str),
+) -> Result<Planned, SyncError> {
+    phase("reading_source");
+    let link_rows = state.store.load_links(ctx.pipeline.id).await?;
+    let mut linked_tickets: Vec<i64> = link_rows.iter().filter_map(|l| l.ticket_id).collect();
+    linked_tickets.sort_unstable();
+    linked_tickets.dedup();
+    let batch = ctx
+        .source()
+        .fetch(&SourceQuery {
+            window,
+            tickets,
+            linked_tickets,
+            linked_keys: link_rows.iter().map(|l| l.source_key.clone()).collect(),
+        })
+        .await?;
+    let fetched = batch.entries.len() as u64;
+    let resolver = ctx.resolver();
+    let sources: Vec<SourceItem> = batch
+        .entries
+        .into_iter()
+        .map(|entry| {
+            let mapping = resolver.resolve(&entry);
+            SourceItem { entry, mapping }
+        })
+        .collect();
+    let source_keys: HashSet<&str> = sources.iter().map(|s| s.entry.key.as_str()).collect();
+    let ticket_of: HashMap<String, i64> = link_rows
+        .iter()
+        .filter_map(|l| l.ticket_id.map(|t| (l.source_key.clone(), t)))
+        .collect();
+    // Which links this read can judge: all of them after a full read; after a read of
+    // some tickets, the links of those tickets (others are unknown, not deleted).
+    let scoped: Vec<&timebridge_store::LinkRow> = match &batch.scope {
+        SourceScope::Everything => link_rows.iter().collect(),
+        SourceScope::Tickets { ticket_ids } => link_rows
+            .iter()
+            .filter(|l| {
+                source_keys.contains(l.source_key.as_str())
+                    || l.ticket_id.is_some_and(|t| ticket_ids.contains(&t))
+            })
+            .collect(),
+    };
+    let scoped_keys: HashSet<&str> = scoped.iter().map(|l| l.source_key.as_str()).collect();
+    phase("reading_target");
+    let mut targets = ctx.target().fetch(&window, ctx.source_system).await?;
+    if let SourceScope::Tickets { .. } = &batch.scope {
+        // Marked entries of keys outside the scope would look like deleted sources.
+        targets.retain(|t| {
+            t.link_key
+                .as_deref()
+                .is_none_or(|k| source_keys.contains(k) || scoped_keys.contains(k))
+        });
+    }
+    let present: HashSet<String> = targets.iter().map(|t| t.target_id.clone()).collect();
+    let missing: Vec<String> = scoped
+        .iter()
+        .filter(|l| source_keys.contains(l.source_key.as_str()))
+        .filter_map(|l| l.target_id.clone())
+        .filter(|id| !present.contains(id))
+        .collect();
+    if !missing.is_empty() {
+        targets.extend(
+            ctx.target()
+                .fetch_by_ids(&missing, ctx.source_system)
+                .await?,
+        );
+    }
+    let input = PlanInput {
+        window,
+        sources,
+        targets,
+        links: scoped.iter().map(|l| to_record(l)).collect(),
+        known_source_keys: batch.known_keys,
+        include_running: ctx.rules.options.include_running,
+        retry_refused: match scope {
+            Some(scope) if scope.retry_refused => scope.source_keys.iter().cloned().collect(),
+            _ => HashSet::new(),
+        },
+    };
+    phase("planning");
+    let only: Option<HashSet<String>> = scope.map(|s| s.source_keys.iter().cloned().collect());
+    let (input, plan) = tokio::task::spawn_blocking(move || {
+        let mut plan = plan::plan(&input);
+        // A resolution run writes the entries of its group, nothing else.
+        if let Some(only) = &only {
+            plan.decisions
+                .retain(|d| only.contains(d.source_key(&input)));
+        }
+        (input, plan)
+    })
+    .await
+    .map_err(|e| SyncError::Config(format!("the planner stopped: {e}")))?;
+    let input = Arc::new(input);
+    Ok(Planned {
+        input,
+        plan,
+        ticket_of,
+        fetched,
+    })
+}
+
 /// Settles the write intents an interrupted run left behind.
 async fn recover_intents(
     state: &SyncEnv,
@@ -256,7 +314,8 @@ async fn recover_intents(
                     .store
                     .upsert_link(
                         run.pipeline_id,
-                        &to_row(&link, desired.ticket.as_ref().map(|t| t.id)),
+                        // What rounding added is not in the intent; the entry itself is.
+                        &to_row(&link, desired.ticket.as_ref().map(|t| t.id), None),
                         state.clock.now(),
                     )
                     .await?;
@@ -289,7 +348,21 @@ fn item(key: &str, outcome: ItemOutcome) -> RunItem {
         target_id: None,
         conflict_id: None,
         message: None,
+        rounded_seconds: None,
+        rounding_rule: None,
     }
+}
+
+/// What the pipeline's rounding did to the decision's entry, if anything.
+fn rounding_of(d: &Decision, input: &PlanInput) -> Option<AppliedRounding> {
+    d.source.and_then(|s| input.sources[s].mapping.rounding())
+}
+
+/// `it` with what rounding added to the entry it is about.
+fn with_rounding(mut it: RunItem, rounding: Option<AppliedRounding>) -> RunItem {
+    it.rounded_seconds = rounding.map(|r| r.seconds);
+    it.rounding_rule = rounding.and_then(|r| r.rule).map(|n| n as i32);
+    it
 }
 
 async fn apply(
@@ -365,7 +438,8 @@ async fn apply_one(
         }
         Outcome::InSync { refresh } => {
             stats.in_sync = 1;
-            let mut it = item(&key, ItemOutcome::InSync);
+            let rounding = rounding_of(d, input);
+            let mut it = with_rounding(item(&key, ItemOutcome::InSync), rounding);
             it.target_id = d.target_id(input).map(str::to_owned);
             if let (Some(r), false) = (refresh, run.dry_run) {
                 let rec = LinkRecord {
@@ -377,7 +451,11 @@ async fn apply_one(
                 };
                 if let Err(e) = state
                     .store
-                    .upsert_link(run.pipeline_id, &to_row(&rec, ticket_id), state.clock.now())
+                    .upsert_link(
+                        run.pipeline_id,
+                        &to_row(&rec, ticket_id, rounding),
+                        state.clock.now(),
+                    )
                     .await
                 {
                     return error_item(&key, &format!("could not store the link: {e}"));
@@ -421,7 +499,7 @@ async fn apply_one(
                 } else {
                     stats.updated = 1;
                 }
-                let mut it = item(&key, outcome);
+                let mut it = with_rounding(item(&key, outcome), rounding_of(d, input));
                 it.target_id = d.target_id(input).map(str::to_owned);
                 return (it, stats);
             }
@@ -514,11 +592,12 @@ async fn write(
     match result {
         Ok(written) => {
             let link = link_after_write(key, &written.target_id, desired, &written.entry);
+            let rounding = rounding_of(d, input);
             if let Err(e) = state
                 .store
                 .upsert_link(
                     run.pipeline_id,
-                    &to_row(&link, ticket_id),
+                    &to_row(&link, ticket_id, rounding),
                     state.clock.now(),
                 )
                 .await
@@ -543,19 +622,23 @@ async fn write(
                 json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "source_key": key,
                        "begin": desired.begin, "end": desired.end,
                        "duration_seconds": desired.duration_seconds,
+                       "rounded_seconds": rounding.map(|r| r.seconds),
                        // The daily summary's hours by project.
                        "project": desired.project.as_ref()
                            .map(|p| p.name.clone().unwrap_or_else(|| p.key.clone()))}),
                 None,
             )
             .await;
-            let mut it = item(
-                key,
-                if is_create {
-                    ItemOutcome::Create
-                } else {
-                    ItemOutcome::Update
-                },
+            let mut it = with_rounding(
+                item(
+                    key,
+                    if is_create {
+                        ItemOutcome::Create
+                    } else {
+                        ItemOutcome::Update
+                    },
+                ),
+                rounding,
             );
             it.target_id = Some(written.target_id);
             let stats = if is_create {
@@ -592,6 +675,7 @@ async fn write(
                 target: d.target.map(|t| input.targets[t].entry.clone()),
                 diff: Vec::new(),
                 allowed_actions: reason.allowed_actions().to_vec(),
+                cause: timebridge_core::Cause::one_off(key),
             };
             let explanation = d.source.map(|s| {
                 serde_json::to_value(input.sources[s].mapping.explanation()).unwrap_or_default()
@@ -656,6 +740,16 @@ async fn conflict_item(
         message: view.message.clone(),
         explanation,
         run_id: Some(run.id),
+        group: GroupFacts {
+            seconds: view.source.as_ref().and_then(|e| e.duration_seconds),
+            customer: view.source.as_ref().and_then(|e| e.customer.clone()),
+            entry_begin: view
+                .source
+                .as_ref()
+                .or(view.target.as_ref())
+                .map(|e| e.begin),
+            cause: Some(view.cause.clone()),
+        },
     };
     match state.store.raise_conflict(new, state.clock.now()).await {
         Ok((c, fresh)) => {

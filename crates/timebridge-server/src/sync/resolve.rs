@@ -10,6 +10,7 @@ use timebridge_core::mapping::MappingResult;
 use timebridge_core::plan::{
     Action, LinkRecord, kept_target_memory, link_after_write, skip_memory,
 };
+use timebridge_core::rounding::AppliedRounding;
 use timebridge_store::AuditAction;
 use timebridge_store::{Conflict, NewWriteIntent};
 
@@ -92,7 +93,7 @@ pub async fn resolve(
                              "action": action.as_str(), "note": note});
     match action {
         Action::Create | Action::Update => {
-            let desired = desired_entry(&ctx, conflict)?;
+            let (desired, rounding) = desired_entry(&ctx, conflict)?;
             let ticket = desired.ticket.as_ref().map(|t| t.id);
             let current = if action == Action::Update {
                 Some(conflict.target_id.clone().ok_or_else(|| {
@@ -131,7 +132,7 @@ pub async fn resolve(
             let link = link_after_write(key, &written.target_id, &desired, &written.entry);
             state
                 .store
-                .upsert_link(pid, &to_row(&link, ticket), now)
+                .upsert_link(pid, &to_row(&link, ticket, rounding), now)
                 .await?;
             state.store.delete_write_intent(intent).await?;
             details["target_id"] = json!(written.target_id);
@@ -171,27 +172,31 @@ pub async fn resolve(
                 memory,
             };
             let ticket = raw.as_ref().and_then(|e| e.ticket.as_ref().map(|t| t.id));
-            state
-                .store
-                .upsert_link(pid, &to_row(&rec, ticket), now)
-                .await?;
+            // The entry in the target is unchanged, and so is what rounding added to it.
+            let mut row = to_row(&rec, ticket, None);
+            if let Some(l) = &existing {
+                row.rounded_seconds = l.rounded_seconds;
+                row.rounding_rule = l.rounding_rule;
+            }
+            state.store.upsert_link(pid, &row, now).await?;
         }
         Action::KeepTarget => {
             let tid = conflict.target_id.clone().ok_or_else(|| {
                 ResolveError::NotPossible("the conflict has no target entry to keep".into())
             })?;
             let target = fetch_target(&ctx, &tid).await?;
-            let rec = if conflict.reason == "source_deleted" {
-                LinkRecord {
+            let (rec, rounding) = if conflict.reason == "source_deleted" {
+                let rec = LinkRecord {
                     source_key: key.to_owned(),
                     target_id: Some(tid.clone()),
                     desired_fingerprint: None,
                     target_fingerprint: None,
                     memory: Some(kept_target_memory(&target)),
-                }
+                };
+                (rec, None)
             } else {
-                let desired = desired_entry(&ctx, conflict)?;
-                link_after_write(key, &tid, &desired, &target)
+                let (desired, rounding) = desired_entry(&ctx, conflict)?;
+                (link_after_write(key, &tid, &desired, &target), rounding)
             };
             let ticket = state
                 .store
@@ -200,7 +205,7 @@ pub async fn resolve(
                 .and_then(|l| l.ticket_id);
             state
                 .store
-                .upsert_link(pid, &to_row(&rec, ticket), now)
+                .upsert_link(pid, &to_row(&rec, ticket, rounding), now)
                 .await?;
         }
         Action::Link => {
@@ -208,12 +213,12 @@ pub async fn resolve(
                 .filter(|t| !t.trim().is_empty())
                 .ok_or_else(|| ResolveError::Invalid("`link` needs a target_id".into()))?;
             let target = fetch_target(&ctx, &tid).await?;
-            let desired = desired_entry(&ctx, conflict)?;
+            let (desired, rounding) = desired_entry(&ctx, conflict)?;
             let link = link_after_write(key, &tid, &desired, &target);
             let ticket = desired.ticket.as_ref().map(|t| t.id);
             state
                 .store
-                .upsert_link(pid, &to_row(&link, ticket), now)
+                .upsert_link(pid, &to_row(&link, ticket, rounding), now)
                 .await?;
             details["target_id"] = json!(tid);
         }
@@ -258,8 +263,12 @@ pub async fn resolve(
 }
 
 /// The entry to write: the stored desired entry, or — when the conflict holds the raw
-/// source entry because it did not map — the entry mapped with today's rules.
-fn desired_entry(ctx: &PipelineContext, conflict: &Conflict) -> Result<Entry, ResolveError> {
+/// source entry because it did not map — the entry mapped with today's rules; with what
+/// the pipeline's rounding added to it.
+fn desired_entry(
+    ctx: &PipelineContext,
+    conflict: &Conflict,
+) -> Result<(Entry, Option<AppliedRounding>), ResolveError> {
     let stored: Option<Entry> = conflict
         .source
         .clone()
@@ -269,16 +278,29 @@ fn desired_entry(ctx: &PipelineContext, conflict: &Conflict) -> Result<Entry, Re
             "the source entry no longer exists".into(),
         ));
     };
-    if stored.system != ctx.source_system {
-        return Ok(stored);
-    }
-    let raw: Entry = conflict
+    let raw: Option<Entry> = conflict
         .raw_source
         .clone()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or(stored);
+        .and_then(|v| serde_json::from_value(v).ok());
+    if stored.system != ctx.source_system {
+        // Already mapped (and rounded) when the conflict was raised: the difference to
+        // the raw source duration is what rounding added.
+        let added = raw
+            .and_then(|r| r.duration_seconds)
+            .zip(stored.duration_seconds)
+            .map(|(raw, written)| written - raw)
+            .filter(|s| *s != 0);
+        let rounding = added.map(|seconds| AppliedRounding {
+            seconds,
+            rule: ctx.rules.options.rounding.step_for(&stored).0,
+        });
+        return Ok((stored, rounding));
+    }
+    let raw = raw.unwrap_or(stored);
     match ctx.resolver().resolve(&raw) {
-        MappingResult::Mapped { entry, .. } => Ok(entry),
+        MappingResult::Mapped {
+            entry, rounding, ..
+        } => Ok((entry, rounding)),
         MappingResult::Unmapped { explanation, .. } => Err(ResolveError::NotPossible(format!(
             "the entry still does not map: {}",
             explanation.lines().join("; ")

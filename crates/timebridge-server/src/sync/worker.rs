@@ -204,6 +204,7 @@ pub async fn enqueue_scheduled(
                     window_to: to,
                     ticket_ids: None,
                     run_after: now,
+                    scope: None,
                 },
                 since,
                 now,

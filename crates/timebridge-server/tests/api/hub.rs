@@ -240,7 +240,8 @@ api_test!(async fn pipeline_options_round_trip_with_their_defaults(app) {
         "default_project": null, "default_activity": null, "unmapped_user": "conflict",
         "match_by_name": false, "include_running": false,
         "mirror_projects": {"enabled": false, "client_key": null},
-        "notify": [], "daily_summary_at": null}));
+        "notify": [], "daily_summary_at": null,
+        "rounding": {"mode": "exact", "step_seconds": 60, "keep": "begin", "rules": []}}));
     let put = |options: Value| {
         let token = token.clone();
         let p = p.clone();
@@ -258,7 +259,8 @@ api_test!(async fn pipeline_options_round_trip_with_their_defaults(app) {
         "default_project": null, "default_activity": null, "unmapped_user": "conflict",
         "match_by_name": true, "include_running": true,
         "mirror_projects": {"enabled": false, "client_key": "42"},
-        "notify": [], "daily_summary_at": null});
+        "notify": [], "daily_summary_at": null,
+        "rounding": {"mode": "exact", "step_seconds": 60, "keep": "begin", "rules": []}});
     assert_eq!(got["options"], want);
     // Omitted options keep their values; the stored pipeline reads the same.
     let (status, got) = put(json!({"unmapped_user": "token_user"})).await;

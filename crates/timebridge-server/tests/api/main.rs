@@ -16,6 +16,7 @@ mod oauth;
 mod openapi;
 mod pairs;
 mod remote_connectors;
+mod rounding;
 mod scheduler;
 mod settings_and_health;
 mod startup;

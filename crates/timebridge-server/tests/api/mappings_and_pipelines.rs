@@ -15,7 +15,8 @@ api_test!(async fn pipelines_get_contract_defaults_and_support_crud(app) {
     assert_eq!(p["options"], json!({"default_project": null, "default_activity": null, "unmapped_user": "conflict",
         "match_by_name": false, "include_running": false,
         "mirror_projects": {"enabled": false, "client_key": null},
-        "notify": [], "daily_summary_at": null}));
+        "notify": [], "daily_summary_at": null,
+        "rounding": {"mode": "exact", "step_seconds": 60, "keep": "begin", "rules": []}}));
 
     let (status, p) = app
         .send_json(Method::PUT, &format!("/api/pipelines/{id}"), &token, &json!({
@@ -31,7 +32,8 @@ api_test!(async fn pipelines_get_contract_defaults_and_support_crud(app) {
     assert_eq!(p["options"], json!({"default_project": "12", "default_activity": "3", "unmapped_user": "token_user",
         "match_by_name": false, "include_running": false,
         "mirror_projects": {"enabled": false, "client_key": null},
-        "notify": [], "daily_summary_at": null}));
+        "notify": [], "daily_summary_at": null,
+        "rounding": {"mode": "exact", "step_seconds": 60, "keep": "begin", "rules": []}}));
 
     let (_, list) = app.get_json("/api/pipelines", &token).await;
     assert_eq!(list["total"], 1);

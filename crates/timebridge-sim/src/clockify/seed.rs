@@ -213,7 +213,7 @@ pub(crate) fn populate(st: &mut CState, opts: &SimOptions, now: DateTime<Utc>) -
         .unwrap_or_else(|| seed::previous_month_start(now));
     let (days, per_day) = match opts.seed {
         Seed::Tiny => (2, 2),
-        Seed::Small => (22, 2),
+        Seed::Small | Seed::Demo => (22, 2),
         _ => (31, 10),
     };
     let days = workdays(month_start, days);

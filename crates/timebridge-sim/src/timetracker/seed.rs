@@ -10,8 +10,9 @@
 //! TimeTracker → Kimai sync can write every one of them), ending when the accounting was
 //! booked, cut short where it would overlap the agent's next entry (TimeTracker refuses
 //! overlaps), on the project of the ticket's organization and the task of the accounting's
-//! type (else the project's first task). Entries of project 4 after the 14th of the month
-//! (when its Kimai twin has ended) go to project 1. Notes are `#<ticket number> <title>`.
+//! type (else the project's first task). Entries of project 4 after the end of its Kimai
+//! twin (the 15th of the month; near the month's end with `Seed::Demo`) go to project 1.
+//! Notes are `#<ticket number> <title>`.
 
 use std::collections::HashMap;
 
@@ -108,8 +109,9 @@ pub(crate) fn load(st: &mut TtState, opts: &SimOptions, now: DateTime<Utc>) {
     }
     let mut rows: Vec<(DateTime<Utc>, Entry)> = Vec::new();
     let cut = data
-        .month_start
-        .map(|d| d + Duration::days(14))
+        .organizations
+        .get(3)
+        .and_then(|o| o.project_end)
         .and_then(|d| d.and_hms_opt(23, 59, 59));
     for (agent, list) in per_agent {
         let user_id = agent as u64 + 2;

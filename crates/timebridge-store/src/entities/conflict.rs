@@ -33,6 +33,15 @@ pub struct Model {
     pub resolved_at: Option<DateTimeUtc>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub resolution: Option<Json>,
+    /// `core::CauseKind`'s name.
+    pub cause_kind: String,
+    pub cause_key: String,
+    pub cause_label: String,
+    /// The entry's duration, when it has one.
+    pub seconds: Option<i64>,
+    pub customer_key: Option<String>,
+    pub customer_name: Option<String>,
+    pub entry_begin: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,8 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub memory: Option<Json>,
     pub ticket_id: Option<i64>,
+    pub rounded_seconds: Option<i64>,
+    pub rounding_rule: Option<i32>,
     pub updated_at: DateTimeUtc,
 }
 

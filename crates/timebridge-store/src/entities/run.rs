@@ -15,6 +15,9 @@ pub struct Model {
     pub window_to: String,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub ticket_ids: Option<Json>,
+    /// `RunScope` of a resolution run.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub scope: Option<Json>,
     #[sea_orm(column_type = "JsonBinary")]
     pub stats: Json,
     pub error: Option<String>,

@@ -14,6 +14,8 @@ pub struct Model {
     pub target_id: Option<String>,
     pub conflict_id: Option<i64>,
     pub message: Option<String>,
+    pub rounded_seconds: Option<i64>,
+    pub rounding_rule: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,8 @@ mod m20261202_000004_conflict_origin;
 mod m20261202_000005_mirror_intents;
 mod m20261203_000006_notifications;
 mod m20261203_000007_oauth;
+mod m20261204_000008_conflict_causes;
+mod m20261204_000009_link_rounding;
 
 /// All migrations of timebridge, in order. Exposed so the binary can report status;
 /// normally use [`crate::Store::migrate`].
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_mirror_intents::Migration),
             Box::new(m20261203_000006_notifications::Migration),
             Box::new(m20261203_000007_oauth::Migration),
+            Box::new(m20261204_000008_conflict_causes::Migration),
+            Box::new(m20261204_000009_link_rounding::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::*;
 use serde_json::Value;
-use timebridge_core::ConflictOrigin;
+use timebridge_core::{Cause, CauseKind, ConflictOrigin, NamedRef};
 
 use crate::states::ConflictStatus;
 
@@ -37,6 +37,43 @@ pub struct Conflict {
     pub resolved_at: Option<DateTime<Utc>>,
     /// `{"action","note","at"}`.
     pub resolution: Option<Value>,
+    /// What one decision settles for every conflict of the same cause.
+    pub cause: Cause,
+}
+
+/// The facts of a conflict's entry that its group sums up.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupFacts {
+    /// `None`: the one-off cause of the conflict's source key.
+    pub cause: Option<Cause>,
+    pub seconds: Option<i64>,
+    pub customer: Option<NamedRef>,
+    pub entry_begin: Option<DateTime<Utc>>,
+}
+
+/// The conflicts of one pipeline with the same reason and cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictGroupRow {
+    pub pipeline_id: i64,
+    pub reason: String,
+    pub cause: Cause,
+    pub count: u64,
+    pub seconds: i64,
+    /// The newest conflict of the group (highest id).
+    pub newest_id: i64,
+    pub newest_begin: Option<DateTime<Utc>>,
+    pub newest_created_at: DateTime<Utc>,
+    /// Distinct customers of the group's entries, by name.
+    pub customers: Vec<NamedRef>,
+}
+
+/// The identity of a group: `(pipeline, reason, cause kind, cause key)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GroupKey {
+    pub pipeline_id: i64,
+    pub reason: String,
+    pub kind: CauseKind,
+    pub key: String,
 }
 
 /// What a run raises.
@@ -55,6 +92,7 @@ pub struct NewConflict {
     pub message: String,
     pub explanation: Option<Value>,
     pub run_id: Option<i64>,
+    pub group: GroupFacts,
 }
 
 /// Filter of [`Store::list_conflicts`].
@@ -87,7 +125,41 @@ fn conv(m: conflict::Model) -> Conflict {
         updated_at: m.updated_at,
         resolved_at: m.resolved_at,
         resolution: m.resolution,
+        cause: Cause {
+            kind: CauseKind::parse(&m.cause_kind).unwrap_or(CauseKind::Entry),
+            key: m.cause_key,
+            label: m.cause_label,
+        },
     }
+}
+
+/// The cause columns of a new conflict.
+fn cause_of(new: &NewConflict) -> Cause {
+    new.group
+        .cause
+        .clone()
+        .unwrap_or_else(|| Cause::one_off(&new.source_key))
+}
+
+fn filtered(filter: &ConflictFilter) -> Select<conflict::Entity> {
+    let mut q = conflict::Entity::find();
+    if let Some(p) = filter.pipeline_id {
+        q = q.filter(conflict::Column::PipelineId.eq(p));
+    }
+    if let Some(s) = &filter.status {
+        q = q.filter(conflict::Column::Status.eq(s.clone()));
+    }
+    if let Some(r) = &filter.reason {
+        q = q.filter(conflict::Column::Reason.eq(r.clone()));
+    }
+    q
+}
+
+fn in_group(q: Select<conflict::Entity>, g: &GroupKey) -> Select<conflict::Entity> {
+    q.filter(conflict::Column::PipelineId.eq(g.pipeline_id))
+        .filter(conflict::Column::Reason.eq(g.reason.clone()))
+        .filter(conflict::Column::CauseKind.eq(g.kind.as_str()))
+        .filter(conflict::Column::CauseKey.eq(g.key.clone()))
 }
 
 impl Store {
@@ -105,6 +177,7 @@ impl Store {
             .one(&self.db)
             .await?;
         if let Some(m) = existing {
+            let cause = cause_of(&new);
             let same_reason = m.reason == new.reason;
             let mut am: conflict::ActiveModel = m.into();
             am.reason = Set(new.reason);
@@ -117,13 +190,28 @@ impl Store {
             am.allowed_actions = Set(new.allowed_actions);
             am.message = Set(new.message);
             am.explanation = Set(new.explanation);
+            am.cause_kind = Set(cause.kind.as_str().to_owned());
+            am.cause_key = Set(cause.key);
+            am.cause_label = Set(cause.label);
+            am.seconds = Set(new.group.seconds);
+            am.customer_key = Set(new.group.customer.as_ref().map(|c| c.key.clone()));
+            am.customer_name = Set(new.group.customer.as_ref().and_then(|c| c.name.clone()));
+            am.entry_begin = Set(new.group.entry_begin);
             am.run_id = Set(new.run_id);
             am.updated_at = Set(now);
             let m = am.update(&self.db).await?;
             return Ok((conv(m), !same_reason));
         }
+        let cause = cause_of(&new);
         let m = conflict::ActiveModel {
             id: NotSet,
+            cause_kind: Set(cause.kind.as_str().to_owned()),
+            cause_key: Set(cause.key),
+            cause_label: Set(cause.label),
+            seconds: Set(new.group.seconds),
+            customer_key: Set(new.group.customer.as_ref().map(|c| c.key.clone())),
+            customer_name: Set(new.group.customer.as_ref().and_then(|c| c.name.clone())),
+            entry_begin: Set(new.group.entry_begin),
             pipeline_id: Set(new.pipeline_id),
             source_key: Set(new.source_key),
             reason: Set(new.reason),
@@ -219,16 +307,7 @@ impl Store {
         limit: u64,
         offset: u64,
     ) -> StoreResult<(Vec<Conflict>, u64)> {
-        let mut q = conflict::Entity::find();
-        if let Some(p) = filter.pipeline_id {
-            q = q.filter(conflict::Column::PipelineId.eq(p));
-        }
-        if let Some(s) = &filter.status {
-            q = q.filter(conflict::Column::Status.eq(s.clone()));
-        }
-        if let Some(r) = &filter.reason {
-            q = q.filter(conflict::Column::Reason.eq(r.clone()));
-        }
+        let q = filtered(filter);
         let total = q.clone().count(&self.db).await?;
         let items = q
             .order_by_desc(conflict::Column::Id)
@@ -261,5 +340,133 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(res.rows_affected == 1)
+    }
+
+    /// The groups of conflicts matching `filter`: per pipeline, reason and cause, with
+    /// their count, summed seconds, newest conflict and customers; largest first.
+    pub async fn conflict_groups(
+        &self,
+        filter: &ConflictFilter,
+    ) -> StoreResult<Vec<ConflictGroupRow>> {
+        use sea_orm::sea_query::{Alias, Expr as E, Func};
+        type Row = (i64, String, String, String, String, i64, Option<i64>, i64);
+        let rows: Vec<Row> = filtered(filter)
+            .select_only()
+            .column(conflict::Column::PipelineId)
+            .column(conflict::Column::Reason)
+            .column(conflict::Column::CauseKind)
+            .column(conflict::Column::CauseKey)
+            .column_as(
+                E::expr(Func::max(E::col(conflict::Column::CauseLabel))),
+                "label",
+            )
+            .column_as(E::col(conflict::Column::Id).count(), "n")
+            .column_as(
+                E::expr(Func::cast_as(
+                    Func::sum(E::col(conflict::Column::Seconds)),
+                    Alias::new("BIGINT"),
+                )),
+                "seconds",
+            )
+            .column_as(E::col(conflict::Column::Id).max(), "newest")
+            .group_by(conflict::Column::PipelineId)
+            .group_by(conflict::Column::Reason)
+            .group_by(conflict::Column::CauseKind)
+            .group_by(conflict::Column::CauseKey)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let customers: Vec<(i64, String, String, String, Option<String>, Option<String>)> =
+            filtered(filter)
+                .select_only()
+                .column(conflict::Column::PipelineId)
+                .column(conflict::Column::Reason)
+                .column(conflict::Column::CauseKind)
+                .column(conflict::Column::CauseKey)
+                .column(conflict::Column::CustomerKey)
+                .column(conflict::Column::CustomerName)
+                .filter(conflict::Column::CustomerKey.is_not_null())
+                .distinct()
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+        let newest_ids: Vec<i64> = rows.iter().map(|r| r.7).collect();
+        let newest: std::collections::HashMap<i64, (Option<DateTime<Utc>>, DateTime<Utc>)> =
+            if newest_ids.is_empty() {
+                Default::default()
+            } else {
+                let mut out = std::collections::HashMap::new();
+                for chunk in newest_ids.chunks(500) {
+                    let found: Vec<(i64, Option<DateTime<Utc>>, DateTime<Utc>)> =
+                        conflict::Entity::find()
+                            .select_only()
+                            .column(conflict::Column::Id)
+                            .column(conflict::Column::EntryBegin)
+                            .column(conflict::Column::CreatedAt)
+                            .filter(conflict::Column::Id.is_in(chunk.to_vec()))
+                            .into_tuple()
+                            .all(&self.db)
+                            .await?;
+                    out.extend(found.into_iter().map(|(id, b, c)| (id, (b, c))));
+                }
+                out
+            };
+        let mut groups: Vec<ConflictGroupRow> = rows
+            .into_iter()
+            .map(
+                |(pipeline_id, reason, kind, key, label, n, seconds, newest_id)| {
+                    let (newest_begin, newest_created_at) = newest
+                        .get(&newest_id)
+                        .copied()
+                        .unwrap_or((None, Utc::now()));
+                    let mut names: Vec<NamedRef> = customers
+                        .iter()
+                        .filter(|c| {
+                            c.0 == pipeline_id && c.1 == reason && c.2 == kind && c.3 == key
+                        })
+                        .filter_map(|c| {
+                            c.4.clone().map(|k| NamedRef {
+                                key: k,
+                                name: c.5.clone(),
+                            })
+                        })
+                        .collect();
+                    names.sort_by(|a, b| a.name.cmp(&b.name).then(a.key.cmp(&b.key)));
+                    names.dedup_by(|a, b| a.key == b.key);
+                    ConflictGroupRow {
+                        pipeline_id,
+                        reason,
+                        cause: Cause {
+                            kind: CauseKind::parse(&kind).unwrap_or(CauseKind::Entry),
+                            key,
+                            label,
+                        },
+                        count: u64::try_from(n).unwrap_or(0),
+                        seconds: seconds.unwrap_or(0),
+                        newest_id,
+                        newest_begin,
+                        newest_created_at,
+                        customers: names,
+                    }
+                },
+            )
+            .collect();
+        groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.newest_id.cmp(&a.newest_id)));
+        Ok(groups)
+    }
+
+    /// The conflicts of one group matching `filter`, newest first; `limit` `None` = all.
+    pub async fn conflicts_in_group(
+        &self,
+        filter: &ConflictFilter,
+        group: &GroupKey,
+        limit: Option<u64>,
+    ) -> StoreResult<Vec<Conflict>> {
+        let q = in_group(filtered(filter), group).order_by_desc(conflict::Column::Id);
+        let q = match limit {
+            Some(l) => q.limit(l),
+            None => q,
+        };
+        Ok(q.all(&self.db).await?.into_iter().map(conv).collect())
     }
 }

@@ -20,6 +20,11 @@ pub struct LinkRow {
     /// The planner's memory (`{"kind":"skipped",…}`), as JSON.
     pub memory: Option<Value>,
     pub ticket_id: Option<i64>,
+    /// Signed seconds the pipeline's rounding added to the duration we last wrote (null:
+    /// not rounded).
+    pub rounded_seconds: Option<i64>,
+    /// The rounding rule (#1, #2, …) that applied; null: the pipeline's default.
+    pub rounding_rule: Option<i32>,
 }
 
 /// A write that was about to be made.
@@ -63,6 +68,8 @@ impl Store {
                 target_fingerprint: m.target_fingerprint,
                 memory: m.memory,
                 ticket_id: m.ticket_id,
+                rounded_seconds: m.rounded_seconds,
+                rounding_rule: m.rounding_rule,
             })
             .collect())
     }
@@ -85,6 +92,8 @@ impl Store {
                 target_fingerprint: m.target_fingerprint,
                 memory: m.memory,
                 ticket_id: m.ticket_id,
+                rounded_seconds: m.rounded_seconds,
+                rounding_rule: m.rounding_rule,
             }))
     }
 
@@ -104,6 +113,8 @@ impl Store {
             target_fingerprint: Set(row.target_fingerprint),
             memory: Set(row.memory.clone()),
             ticket_id: Set(row.ticket_id),
+            rounded_seconds: Set(row.rounded_seconds),
+            rounding_rule: Set(row.rounding_rule),
             updated_at: Set(now),
         })
         .on_conflict(
@@ -114,6 +125,8 @@ impl Store {
                     link::Column::TargetFingerprint,
                     link::Column::Memory,
                     link::Column::TicketId,
+                    link::Column::RoundedSeconds,
+                    link::Column::RoundingRule,
                     link::Column::UpdatedAt,
                 ])
                 .to_owned(),

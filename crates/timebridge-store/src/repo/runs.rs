@@ -29,6 +29,8 @@ pub struct Run {
     pub window_to: NaiveDate,
     /// For ticket-scoped runs (webhooks): only these tickets.
     pub ticket_ids: Option<Vec<i64>>,
+    /// For resolution runs: only these entries.
+    pub scope: Option<RunScope>,
     /// `{"fetched","in_sync","created","updated","skipped","conflicts","errors"}`.
     pub stats: Value,
     pub error: Option<String>,
@@ -53,6 +55,22 @@ pub struct NewRun {
     pub window_to: NaiveDate,
     pub ticket_ids: Option<Vec<i64>>,
     pub run_after: DateTime<Utc>,
+    /// For resolution runs: only these entries.
+    pub scope: Option<RunScope>,
+}
+
+/// What a resolution run writes: the entries of one group of conflicts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunScope {
+    /// Only these source entries are planned and written.
+    pub source_keys: Vec<String>,
+    /// A person asked to send what the target's rules predict it refuses (they fixed
+    /// the target).
+    #[serde(default)]
+    pub retry_refused: bool,
+    /// The group of conflicts the run resolves (its API id), for people.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// One outcome of a run.
@@ -65,6 +83,10 @@ pub struct RunItem {
     pub target_id: Option<String>,
     pub conflict_id: Option<i64>,
     pub message: Option<String>,
+    /// Signed seconds the pipeline's rounding added to the entry written (null: none).
+    pub rounded_seconds: Option<i64>,
+    /// The rounding rule (#1, #2, …) that applied; null: the pipeline's default.
+    pub rounding_rule: Option<i32>,
 }
 
 /// How a run ended, for [`Store::finish_run`].
@@ -91,6 +113,9 @@ fn queued_run(new: NewRun, now: DateTime<Utc>) -> run::ActiveModel {
         window_from: Set(new.window_from.to_string()),
         window_to: Set(new.window_to.to_string()),
         ticket_ids: Set(new.ticket_ids.map(|t| serde_json::json!(t))),
+        scope: Set(new
+            .scope
+            .map(|s| serde_json::to_value(s).unwrap_or_default())),
         stats: Set(empty_stats()),
         error: Set(None),
         created_at: Set(now),
@@ -123,6 +148,7 @@ fn conv(m: run::Model) -> Run {
         window_from: date(&m.window_from),
         window_to: date(&m.window_to),
         ticket_ids: m.ticket_ids.and_then(|v| serde_json::from_value(v).ok()),
+        scope: m.scope.and_then(|v| serde_json::from_value(v).ok()),
         stats: m.stats,
         error: m.error,
         created_at: m.created_at,
@@ -147,6 +173,8 @@ fn item_model(run_id: i64, i: &RunItem) -> run_item::ActiveModel {
         target_id: Set(i.target_id.clone()),
         conflict_id: Set(i.conflict_id),
         message: Set(i.message.clone()),
+        rounded_seconds: Set(i.rounded_seconds),
+        rounding_rule: Set(i.rounding_rule),
     }
 }
 
@@ -619,6 +647,8 @@ impl Store {
                 target_id: m.target_id,
                 conflict_id: m.conflict_id,
                 message: m.message,
+                rounded_seconds: m.rounded_seconds,
+                rounding_rule: m.rounding_rule,
             })
             .collect())
     }
@@ -811,6 +841,7 @@ impl Store {
                         window_from: Set(t.window_from.to_string()),
                         window_to: Set(t.window_to.to_string()),
                         ticket_ids: Set(tickets.map(|t| serde_json::json!(t))),
+                        scope: Set(None),
                         stats: Set(empty_stats()),
                         error: Set(None),
                         created_at: Set(now),
