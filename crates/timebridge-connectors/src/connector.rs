@@ -187,6 +187,12 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// [`crate::registry::KindInfo::catalogs`]).
     async fn catalog(&self, what: &str) -> ConnectorResult<Vec<CatalogItem>>;
 
+    /// The address of a project's page in the target's own web interface (where a person
+    /// changes what makes the target refuse entries), if the kind has one.
+    fn project_url(&self, _project_key: &str) -> Option<String> {
+        None
+    }
+
     /// The source role, if the kind has it.
     fn as_source(&self) -> Option<&dyn SourceConnector> {
         None

@@ -18,6 +18,7 @@ pub mod mirror;
 pub mod notify;
 pub mod plan;
 pub mod rounding;
+pub mod suggest;
 pub mod testing;
 
 pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};

@@ -569,26 +569,48 @@ impl RefusalRule {
 
     /// What to change in the target so that it accepts the entries.
     pub fn hint(&self) -> String {
-        match self {
-            RefusalRule::ActivityOfOtherProject {
-                activity, project, ..
-            } => format!(
-                "Map these entries to an activity of project {project}, or make activity \
-                 {activity} available to it in the target; then retry."
+        RefusalRule::hint_of_key(&self.key())
+            .map(|(hint, _)| hint)
+            .unwrap_or_default()
+    }
+
+    /// What to change in the target for the rule of key `key` ([`Self::key`]), and the
+    /// target project concerned; `None` for a key no rule makes.
+    pub fn hint_of_key(key: &str) -> Option<(String, String)> {
+        let mut parts = key.split(':');
+        let rule = parts.next()?;
+        let (a, b) = (parts.next(), parts.next());
+        Some(match (rule, a, b) {
+            ("activity_of_other_project", Some(activity), Some(project)) => (
+                format!(
+                    "Map these entries to an activity of project {project}, or make activity \
+                     {activity} available to project {project} in the target; then retry."
+                ),
+                project.to_owned(),
             ),
-            RefusalRule::GlobalActivitiesForbidden { project } => format!(
-                "Allow global activities on project {project} in the target, or map these \
-                 entries to one of its own activities; then retry."
+            ("global_activities_forbidden", Some(project), None) => (
+                format!(
+                    "Allow global activities on project {project} in the target, or map these \
+                     entries to one of its own activities; then retry."
+                ),
+                project.to_owned(),
             ),
-            RefusalRule::ProjectEnded { project, end } => format!(
-                "Project {project} ended on {end}: extend its end date in the target (or book \
-                 these entries on another project), then retry."
+            ("project_ended", Some(project), None) => (
+                format!(
+                    "Extend the end date of project {project} in the target (or book these \
+                     entries on another project); then retry."
+                ),
+                project.to_owned(),
             ),
-            RefusalRule::ProjectNotStarted { project, start } => format!(
-                "Project {project} starts on {start}: move its start date earlier in the \
-                 target (or book these entries on another project), then retry."
+            ("project_not_started", Some(project), None) => (
+                format!(
+                    "Move the start date of project {project} earlier in the target (or book \
+                     these entries on another project); then retry."
+                ),
+                project.to_owned(),
             ),
-        }
+            _ => return None,
+        })
     }
 }
 

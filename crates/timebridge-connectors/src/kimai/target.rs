@@ -630,6 +630,15 @@ fn parse_id(what: &str, key: &str) -> ConnectorResult<i64> {
 
 #[async_trait]
 impl Connector for KimaiConnector {
+    fn project_url(&self, project_key: &str) -> Option<String> {
+        // Kimai's project page (the locale is part of every page's path).
+        let id: i64 = project_key.parse().ok()?;
+        Some(format!(
+            "{}/en/admin/project/{id}/edit",
+            self.client.base_url().trim_end_matches('/')
+        ))
+    }
+
     fn kind(&self) -> &'static str {
         "kimai"
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use timebridge_core::plan::{Action, ConflictReason};
-use timebridge_store::{ConflictFilter, StoreError};
+use timebridge_store::StoreError;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorResponse};
@@ -63,6 +63,10 @@ pub struct Conflict {
     pub run_id: Option<i64>,
     /// Extension: last change.
     pub updated_at: DateTime<Utc>,
+    /// Extension: what one decision settles for every conflict of the same cause.
+    pub cause: timebridge_core::Cause,
+    /// Extension: the id of its group (`GET /api/conflicts/groups`).
+    pub group: String,
 }
 
 /// The API shape of a stored conflict. The store writes only the names of
@@ -83,7 +87,10 @@ pub fn to_api(c: timebridge_store::Conflict) -> Conflict {
             .or(c.resolved_at)
             .unwrap_or(c.updated_at),
     });
+    let group = super::conflict_groups::group_id(c.pipeline_id, reason.as_str(), &c.cause);
     Conflict {
+        group,
+        cause: c.cause,
         id: c.id,
         pipeline_id: c.pipeline_id,
         reason,
@@ -139,26 +146,8 @@ pub async fn list(
         offset: q.offset,
     }
     .resolve()?;
-    let status = match q.status.as_deref().unwrap_or("open") {
-        "all" => None,
-        s @ ("open" | "resolved") => Some(s.to_owned()),
-        _ => {
-            return Err(ApiError::bad_field(
-                "status",
-                "must be open, resolved or all",
-            ));
-        }
-    };
-    if let Some(r) = &q.reason
-        && ConflictReason::parse(r).is_none()
-    {
-        return Err(ApiError::bad_field("reason", "is not a conflict reason"));
-    }
-    let filter = ConflictFilter {
-        pipeline_id: q.pipeline_id,
-        status,
-        reason: q.reason,
-    };
+    let filter =
+        super::conflict_groups::conflict_filter(q.status.as_deref(), q.reason, q.pipeline_id)?;
     let (items, total) = state
         .store
         .list_conflicts(&filter, limit, offset)

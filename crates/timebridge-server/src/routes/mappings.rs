@@ -244,7 +244,7 @@ fn map_write_error(err: StoreError, input: &timebridge_store::MappingInput) -> A
     }
 }
 
-fn audit_details(m: &timebridge_store::Mapping) -> Value {
+pub(crate) fn audit_details(m: &timebridge_store::Mapping) -> Value {
     json!({ "pipeline_id": m.pipeline_id, "kind": m.kind.as_str(), "source_key": m.source_key,
             "target_key": m.target_key, "billable": m.billable, "sync": m.sync })
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod conflict_groups;
 pub mod conflicts;
 pub mod connectors;
 pub mod gdpr;
@@ -156,6 +157,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new::<sync::__path_status, _, _>(Admin, sync::status),
         ApiRoute::new::<sync::__path_history, _, _>(Admin, sync::history),
         ApiRoute::new::<sync::__path_run, _, _>(Admin, sync::run),
+        ApiRoute::new::<conflict_groups::__path_list, _, _>(Admin, conflict_groups::list),
+        ApiRoute::new::<conflict_groups::__path_suggestions, _, _>(
+            Admin,
+            conflict_groups::suggestions,
+        ),
+        ApiRoute::new::<conflict_groups::__path_preview, _, _>(Admin, conflict_groups::preview),
+        ApiRoute::new::<conflict_groups::__path_apply, _, _>(Admin, conflict_groups::apply),
+        ApiRoute::new::<conflict_groups::__path_resolve, _, _>(Admin, conflict_groups::resolve),
         ApiRoute::new::<conflicts::__path_list, _, _>(Admin, conflicts::list),
         ApiRoute::new::<conflicts::__path_get, _, _>(Admin, conflicts::get),
         ApiRoute::new::<conflicts::__path_resolve, _, _>(Admin, conflicts::resolve),

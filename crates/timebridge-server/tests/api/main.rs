@@ -6,6 +6,7 @@ mod common;
 mod audit;
 mod auth;
 mod billable;
+mod conflict_groups;
 mod connectors;
 mod conventions;
 mod hostile;
