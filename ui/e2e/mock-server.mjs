@@ -170,7 +170,10 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
     });
     cid++;
   }
-  for (const c of st.conflicts) c.group = groupOf(c).id;
+  for (const c of st.conflicts) {
+    const g = groupOf(c);
+    Object.assign(c, { group: g.id, cause: g.cause });
+  }
   st.ids.conflict = cid;
   const actions = ['login_succeeded', 'sync_started', 'entry_created', 'sync_finished', 'conflict_raised', 'webhook_received', 'connector_updated'];
   for (let i = 1; i <= 60; i++) {
@@ -515,7 +518,7 @@ export function createMockServer(st = createState()) {
         e[f.dim] = f.dim === 'user' ? { key: f.target.key, name: f.target.label, email: f.target.extra?.email ?? null } : { key: f.target.key, name: f.target.label };
         return { conflict_id: c.id, source_key: c.source?.key ?? '', outcome: 'create', entry: e, reason: null, message: null };
       });
-      const summary = { create: 0, update: 0, in_sync: 0, skip: 0, conflict: 0 };
+      const summary = { create: 0, update: 0, in_sync: 0, skip: 0, conflict: 0, not_found: 0 };
       for (const i of items) summary[i.outcome]++;
       return { group: g.id, total: items.length, summary, items: items.slice(0, 100) };
     };
@@ -602,16 +605,18 @@ export function createMockServer(st = createState()) {
       if (!g) return err(res, 404, 'not_found', 'No such group');
       let resolved = 0;
       let failed = 0;
+      const errors = [];
       for (const c of membersOf(g.id)) {
         if (!c.allowed_actions.includes(b.action)) {
           failed++;
+          errors.push(`conflict ${c.id}: ${b.action} is not allowed`);
           continue;
         }
         Object.assign(c, { status: 'resolved', resolved_at: new Date().toISOString(), resolution: { action: b.action, note: b.note ?? null, at: new Date().toISOString() } });
         audit('conflict_resolved', 'conflict', c.id, { action: b.action });
         resolved++;
       }
-      return json(res, 200, { resolved, failed });
+      return json(res, 200, { resolved, failed, errors });
     }
     if (p === '/api/conflicts') {
       const status = url.searchParams.get('status') ?? 'open';

@@ -107,8 +107,6 @@ export type Conflict = Omit<S['Conflict'], 'source' | 'target' | 'diff' | 'allow
   target?: Entry | null;
   diff: DiffField[];
   allowed_actions: ResolveAction[];
-  /** The id of its group (`GET /api/conflicts/groups`). */
-  group?: string;
 };
 
 export interface Page<T> {
@@ -135,79 +133,31 @@ export const CONFLICT_REASONS = Object.keys(REASONS) as ConflictReason[];
 export const RUN_OUTCOMES: RunOutcome[] = ['in_sync', 'create', 'update', 'skip', 'conflict', 'error'];
 
 // ---- conflict groups (issue #18): conflicts grouped by their cause, fixed in place.
-// Written from the brief's API until the server's document has them; `npm run gen:api` then
-// replaces these with aliases of the generated schemas.
-
+export type CauseKind = S['CauseKind'];
 /** What a group's conflicts have in common: a source item without a mapping, a target rule, or one entry. */
-export type CauseKind = 'user' | 'activity' | 'project' | 'target_rule' | 'entry';
-export interface GroupCause {
-  kind: CauseKind;
-  key: string;
-  label: string;
-}
+export type GroupCause = S['Cause'];
 /** `mapping`: pick a target item (or set a pipeline default); `target`: change the target, then retry; `decide`: one-off. */
-export type FixKind = 'mapping' | 'target' | 'decide';
-export type DefaultOption = 'default_activity' | 'default_project';
-export interface GroupFixHint {
-  kind: FixKind;
-  mapping_kind: MappingKind | null;
-  source_key: string | null;
-  source_label: string | null;
-  default_option: DefaultOption | null;
-  hint: string | null;
-  url: string | null;
-}
-export interface ConflictGroup {
-  id: string;
-  pipeline_id: number;
-  reason: ConflictReason;
-  cause: GroupCause;
-  count: number;
-  /** Sum of the entries' durations. */
-  seconds: number;
-  customers: { key: string; name: string }[];
-  newest: { conflict_id: number; begin: string | null; created_at: string };
+export type FixKind = S['FixKind'];
+export type DefaultOption = S['DefaultOption'];
+/** The server documents `mapping_kind` as a string; the contract's values are the mapping kinds. */
+export type GroupFixHint = Omit<S['GroupFix'], 'mapping_kind'> & { mapping_kind?: MappingKind | null };
+export type ConflictGroup = Omit<S['ConflictGroup'], 'examples' | 'fix'> & {
   /** Up to three, newest first. */
   examples: Conflict[];
   fix: GroupFixHint;
-  allowed_actions: ResolveAction[];
-}
-export type SuggestionWhy = 'same_email' | 'same_name' | 'similar_name';
-export interface GroupSuggestion {
-  target_key: string;
-  target_label: string;
-  why: SuggestionWhy;
-  /** 0..1 */
-  score: number;
-}
-/** Body `fix` of preview and apply. */
+};
+export type SuggestionWhy = S['SuggestionWhy'];
+export type GroupSuggestion = S['Suggestion'];
+/** Body `fix` of preview and apply: exactly one of the three. */
 export type GroupFix =
-  | { mapping: { kind: MappingKind; source_key: string; source_label?: string; target_key: string; target_label?: string; billable?: boolean | null } }
-  | { default: { option: DefaultOption; target_key: string } }
+  | { mapping: Omit<S['FixMapping'], 'kind'> & { kind: MappingKind } }
+  | { default: S['FixDefault'] }
   | { retry: true };
-export type PreviewOutcome = 'create' | 'update' | 'in_sync' | 'skip' | 'conflict';
-export interface GroupPreviewItem {
-  conflict_id: number;
-  source_key: string;
-  outcome: PreviewOutcome;
-  entry: Entry | null;
-  reason: string | null;
-  message: string | null;
-}
-export interface GroupPreview {
-  group: string;
-  total: number;
-  summary: Record<PreviewOutcome, number>;
-  /** At most 100. */
-  items: GroupPreviewItem[];
-}
+/** A preview item's outcome (the server documents it as a string). */
+export type PreviewOutcome = Extract<RunOutcome, 'create' | 'update' | 'in_sync' | 'skip' | 'conflict'>;
+export type GroupPreviewItem = Omit<S['PreviewItem'], 'outcome' | 'entry'> & { outcome: PreviewOutcome; entry?: Entry | null };
+export type GroupPreview = Omit<S['Preview'], 'items'> & { items: GroupPreviewItem[] };
 /** 202 answer of `POST /api/conflicts/groups/apply`. */
-export interface GroupApplied {
-  run_id: number;
-  mapping_id: number | null;
-}
+export type GroupApplied = S['Applied'];
 export type GroupAction = Extract<ResolveAction, 'skip' | 'keep_target'>;
-export interface GroupResolved {
-  resolved: number;
-  failed: number;
-}
+export type GroupResolved = S['GroupResolved'];

@@ -8,8 +8,8 @@ import { Link } from 'react-router-dom';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ExternalLink } from 'lucide-react';
 import { ApiError } from '@/api/client';
-import { groupApi, useCatalog, useConnectorKinds, useConnectors, useGroupSuggestions, usePipelines, useRun } from '@/api/hooks';
-import type { ConflictGroup, ConnectorKind, GroupAction, GroupPreview, GroupPreviewItem, Pipeline, RunDetail, SyncProgress } from '@/api/types';
+import { groupApi, useCatalog, useConnectorKinds, useConnectors, useGroupSuggestions, usePipelines, useRun, useSyncStatus } from '@/api/hooks';
+import type { ConflictGroup, ConnectorKind, GroupAction, GroupPreview, GroupPreviewItem, Pipeline, RunDetail } from '@/api/types';
 import { ConfirmDialog, DateTime, InlineError, OutcomeBadge } from '@/components/common';
 import { EntrySummary } from '@/components/EntrySummary';
 import { Badge } from '@/components/ui/badge';
@@ -51,6 +51,7 @@ interface Tracked {
   runId: number;
   what: string;
   groupId: string;
+  pipelineId: number;
 }
 interface Finished {
   runId: number;
@@ -117,14 +118,17 @@ const PHASES: Record<string, string> = {
 
 function ApplyProgress({ tracked, onDone }: { tracked: Tracked; onDone: (t: Tracked, run: RunDetail) => void }) {
   const q = useRun(tracked.runId);
-  const run = q.data as (RunDetail & { progress?: SyncProgress | null }) | undefined;
+  // the live phase of the run comes with the pipeline's sync status while it is the current run
+  const status = useSyncStatus(tracked.pipelineId, { fast: true });
+  const live = status.data?.current_run?.id === tracked.runId ? status.data.progress : null;
   const reported = useRef(false);
   useEffect(() => {
-    if (run && runFinished(run.status) && !reported.current) {
+    if (q.data && runFinished(q.data.status) && !reported.current) {
       reported.current = true;
-      onDone(tracked, run);
+      onDone(tracked, q.data);
     }
-  }, [run, tracked, onDone]);
+  }, [q.data, tracked, onDone]);
+  const run = q.data ? { ...q.data, progress: live } : undefined;
   if (q.error) return <InlineError error={q.error} />;
   const pct = run ? runPercent(run) : 0;
   return (
@@ -266,7 +270,7 @@ export function GroupResolveButtons({ group, targetKind, disabled }: { group: Co
     onSuccess: (r, v) => {
       toast(
         r.failed
-          ? { variant: 'error', title: `${r.resolved} resolved, ${r.failed} failed`, description: `“${group.cause.label}”: ${humanize(v.action)}` }
+          ? { variant: 'error', title: `${r.resolved} resolved, ${r.failed} failed`, description: r.errors.length ? r.errors.slice(0, 3).join('; ') : `“${group.cause.label}”: ${humanize(v.action)}` }
           : { variant: 'success', title: `${r.resolved} conflict${r.resolved === 1 ? '' : 's'} resolved (${humanize(v.action)})`, description: `“${group.cause.label}”` },
       );
       setAction(null);
@@ -510,9 +514,11 @@ export function FixPreview({ preview }: { preview: GroupPreview }) {
             <TableRow key={`${i.conflict_id}-${i.source_key}`}>
               <TableCell>
                 <span className="font-mono text-xs">{i.source_key}</span>{' '}
-                <Link className="text-xs text-blue-700 underline" to={`/conflicts/${i.conflict_id}`}>
-                  #{i.conflict_id}
-                </Link>
+                {i.conflict_id != null && (
+                  <Link className="text-xs text-blue-700 underline" to={`/conflicts/${i.conflict_id}`}>
+                    #{i.conflict_id}
+                  </Link>
+                )}
               </TableCell>
               <TableCell>
                 <OutcomeBadge outcome={i.outcome} />

@@ -42,7 +42,7 @@ describe('causes in the kinds’ own words', () => {
     expect(formatHours(0)).toBe('0:00');
     expect(formatHours(null)).toBe('0:00');
     expect(customersText([])).toBe('');
-    expect(customersText([{ key: '1', name: 'Acme' }, { key: '2', name: '' }])).toBe('Acme, 2');
+    expect(customersText([{ key: '1', name: 'Acme' }, { key: '2', name: '' }, { key: '3', name: null }])).toBe('Acme, 2, 3');
     const many = ['A', 'B', 'C', 'D', 'E'].map((n) => ({ key: n, name: n }));
     expect(customersText(many)).toBe('A, B, C and 2 more');
   });
@@ -131,6 +131,7 @@ describe('the preview', () => {
       { outcome: 'conflict', count: 1, words: 'still in conflict' },
     ]);
     expect(previewSummary({})).toEqual([]);
+    expect(previewSummary({ create: 1, not_found: 2 }).map((x) => x.words)).toEqual(['to create', 'no longer in the source']);
   });
   it('tells whether applying clears the group', () => {
     expect(previewVerdict({ create: 3, conflict: 0 })).toBe('clears');

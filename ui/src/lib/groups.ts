@@ -16,10 +16,10 @@ export interface GroupLike {
   cause: { kind: CauseKind; key: string; label: string };
   fix: {
     kind: 'mapping' | 'target' | 'decide';
-    mapping_kind: Dimension | null;
-    source_key: string | null;
-    source_label: string | null;
-    default_option: DefaultOption | null;
+    mapping_kind?: Dimension | null;
+    source_key?: string | null;
+    source_label?: string | null;
+    default_option?: DefaultOption | null;
   };
   allowed_actions: readonly string[];
 }
@@ -37,7 +37,7 @@ export function formatHours(seconds: number | null | undefined): string {
 }
 
 /** "Acme GmbH, Globex AG and 2 more"; empty when none. */
-export function customersText(customers: readonly { name: string; key: string }[], max = 3): string {
+export function customersText(customers: readonly { name?: string | null; key: string }[], max = 3): string {
   const names = customers.map((c) => c.name || c.key);
   if (names.length <= max) return names.join(', ');
   return `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
@@ -135,17 +135,20 @@ export function groupResolveActions(allowed: readonly string[]): ('skip' | 'keep
   return (['skip', 'keep_target'] as const).filter((a) => allowed.includes(a));
 }
 
-const OUTCOME_WORDS: Record<PreviewOutcome, string> = {
+/** The preview's counts: its outcomes and `not_found` (entries the source no longer has in the window). */
+export type SummaryKey = PreviewOutcome | 'not_found';
+const OUTCOME_WORDS: Record<SummaryKey, string> = {
   create: 'to create',
   update: 'to update',
   in_sync: 'already in sync',
   skip: 'to skip',
   conflict: 'still in conflict',
+  not_found: 'no longer in the source',
 };
-const OUTCOME_ORDER: PreviewOutcome[] = ['create', 'update', 'in_sync', 'skip', 'conflict'];
+const OUTCOME_ORDER: SummaryKey[] = ['create', 'update', 'in_sync', 'skip', 'conflict', 'not_found'];
 
 /** The preview's counts in words, non-zero ones only: `[["create", 3, "to create"], …]`. */
-export function previewSummary(summary: Partial<Record<string, number>>): { outcome: PreviewOutcome; count: number; words: string }[] {
+export function previewSummary(summary: Partial<Record<string, number>>): { outcome: SummaryKey; count: number; words: string }[] {
   return OUTCOME_ORDER.filter((o) => (summary[o] ?? 0) > 0).map((o) => ({ outcome: o, count: summary[o] ?? 0, words: OUTCOME_WORDS[o] }));
 }
 

@@ -246,7 +246,7 @@ function GroupOfConflict({ conflict, tracker }: { conflict: Conflict; tracker: R
             pipeline={pipeline}
             sourceKind={sourceKind}
             targetKind={targetKind}
-            onApplied={(runId) => tracker.track({ runId, groupId: g.id, what: `“${g.cause.label}” (${humanize(g.reason).toLowerCase()})` })}
+            onApplied={(runId) => tracker.track({ runId, groupId: g.id, pipelineId: g.pipeline_id, what: `“${g.cause.label}” (${humanize(g.reason).toLowerCase()})` })}
           />
         )}
         {g.count > 1 && (

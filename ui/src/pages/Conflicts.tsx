@@ -140,7 +140,7 @@ function GroupsView({ status, reason, pipelineId, multiplePipelines }: { status:
                 showPipeline={multiplePipelines}
                 actionable={status !== 'resolved'}
                 applyingRun={tracker.runOf(g.id)}
-                onApplied={(runId) => tracker.track({ runId, groupId: g.id, what: `“${g.cause.label}” (${humanize(g.reason).toLowerCase()})` })}
+                onApplied={(runId) => tracker.track({ runId, groupId: g.id, pipelineId: g.pipeline_id, what: `“${g.cause.label}” (${humanize(g.reason).toLowerCase()})` })}
               />
             ))}
           </div>
