@@ -64,7 +64,7 @@ describe('error paths (mock only)', { concurrency: false, skip }, () => {
   });
 
   it('requires a target id for link and shows resolution', async () => {
-    await page.goto(`${t.baseUrl}/conflicts?status=open&reason=duplicate_in_target`);
+    await page.goto(`${t.baseUrl}/conflicts?view=entries&status=open&reason=duplicate_in_target`);
     await page.locator('table a[href^="/conflicts/"]').first().click();
     await page.getByRole('button', { name: 'Link', exact: true }).click();
     const dialog = page.getByRole('dialog');
@@ -77,7 +77,7 @@ describe('error paths (mock only)', { concurrency: false, skip }, () => {
   });
 
   it('reports a 409 for create on a still unmapped entry', async () => {
-    await page.goto(`${t.baseUrl}/conflicts?status=open&reason=unmapped_user`);
+    await page.goto(`${t.baseUrl}/conflicts?view=entries&status=open&reason=unmapped_user`);
     await page.locator('table a[href^="/conflicts/"]').first().click();
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     const dialog = page.getByRole('dialog');

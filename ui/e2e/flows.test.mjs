@@ -140,7 +140,7 @@ describe('timebridge UI flows', { concurrency: false }, () => {
   });
 
   it('opens and resolves a conflict', async () => {
-    await page.goto(`${t.baseUrl}/conflicts?status=open`);
+    await page.goto(`${t.baseUrl}/conflicts?view=entries&status=open`);
     const first = page.locator('table a[href^="/conflicts/"]').first();
     await first.waitFor({ timeout: 10000 }).catch(() => {});
     if ((await first.count()) === 0) {

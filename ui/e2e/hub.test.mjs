@@ -161,7 +161,7 @@ describe('timebridge UI: the hub (mock)', { concurrency: false, skip: process.en
     await page.getByText('matched by name', { exact: true }).waitFor();
     await shot(page, 'conflict-running');
     // the list marks it too
-    await page.goto(`${t.baseUrl}/conflicts?status=open&reason=target_modified`);
+    await page.goto(`${t.baseUrl}/conflicts?view=entries&status=open&reason=target_modified`);
     await page.getByRole('row').filter({ has: page.locator(`a[href="/conflicts/${c.id}"]`) }).getByText('running', { exact: true }).first().waitFor();
     noConsoleErrors();
   });

@@ -105,6 +105,7 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
         { key: '1', label: 'anna', extra: { email: 'anna@example.com' } },
         { key: '2', label: 'ben', extra: { email: 'BEN@example.com' } },
         { key: '3', label: 'admin', extra: { email: 'admin@example.com' } },
+        { key: '4', label: 'chris', extra: {} },
       ],
     },
     mappings: [
@@ -141,7 +142,7 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
     for (let k = 0; k < (reason === 'unmapped_user' ? 3 : 1); k++) {
       const id = cid++;
       const hasTarget = !reason.startsWith('unmapped') && reason !== 'negative_duration';
-      const src = reason === 'source_deleted' ? null : entry('zammad', `ta-${100 + id}`, reason === 'negative_duration' ? { duration_seconds: -1800, end: iso(now - 2 * day - 1800000) } : reason === 'unmapped_user' ? { user: { key: '5', email: 'chris@contractor.example', name: 'Chris Meyer' } } : {});
+      const src = reason === 'source_deleted' ? null : entry('zammad', `ta-${100 + id}`, reason === 'negative_duration' ? { duration_seconds: -1800, end: iso(now - 2 * day - 1800000) } : reason === 'unmapped_user' ? { user: { key: '5', email: 'chris@contractor.example', name: 'Chris Meyer' }, duration_seconds: 1800 * (k + 1) } : reason === 'unmapped_project' ? { customer: { key: '2', name: 'Globex AG' }, project: { key: '11', name: 'Globex AG' } } : {});
       const tgt = hasTarget ? entry('kimai', String(900 + id), { duration_seconds: diff.length ? 3600 : 5400, description: diff.length ? '#20041 Printer – fixed toner' : '#20041 Printer on 2nd floor offline' }) : null;
       st.conflicts.push({ id, pipeline_id: 1, reason, status: 'open', source: src, target: tgt, diff, allowed_actions: allowed, message: reason === 'unmapped_user' ? 'Agent chris@contractor.example has no Kimai user' : null, created_at: iso(now - id * 3600000), resolved_at: null, resolution: null, explanation: reason === 'target_modified' ? { activity: 'mapping #1 (Support → Support)', project: 'mapping #3 (Acme GmbH)', user: 'matched by e-mail anna@example.com', billable: 'Kimai default' } : undefined });
     }
@@ -160,6 +161,19 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
     ] },
   });
   cid++;
+  // Kimai refuses entries on a project that is not visible: a cause in the target, fixed there
+  for (let k = 0; k < 2; k++) {
+    st.conflicts.push({
+      id: cid, pipeline_id: 1, reason: 'target_rejected', status: 'open',
+      source: entry('kimai', `ta-${200 + k}`, { project: { key: '3', name: 'Internal' }, customer: { key: '2', name: 'Globex AG' } }), target: null, diff: [],
+      allowed_actions: ['create', 'skip'], message: 'Kimai would refuse: the project “Internal” is not visible', created_at: iso(now - (10 + k) * 60000), resolved_at: null, resolution: null, origin: 'planner',
+    });
+    cid++;
+  }
+  for (const c of st.conflicts) {
+    const g = groupOf(c);
+    Object.assign(c, { group: g.id, cause: g.cause });
+  }
   st.ids.conflict = cid;
   const actions = ['login_succeeded', 'sync_started', 'entry_created', 'sync_finished', 'conflict_raised', 'webhook_received', 'connector_updated'];
   for (let i = 1; i <= 60; i++) {
@@ -168,6 +182,33 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
   }
   st.ids.audit = 61;
   return st;
+}
+
+/**
+ * The cause of a conflict and how to fix it (the server's grouping, docs/api.md "Conflict groups"): a missing
+ * mapping of the source's user/project/activity, a rule of the target, or the entry itself.
+ */
+export function groupOf(c) {
+  const none = { mapping_kind: null, source_key: null, source_label: null, default_option: null, hint: null, url: null };
+  const dims = { unmapped_user: ['user', null], unmapped_project: ['project', 'default_project'], unmapped_activity: ['activity', 'default_activity'] };
+  let cause;
+  let fix;
+  if (dims[c.reason]) {
+    const [kind, def] = dims[c.reason];
+    const item = c.source?.[kind] ?? { key: '?' };
+    const label = item.name ?? item.email ?? item.key;
+    cause = { kind, key: item.key, label };
+    fix = { ...none, kind: 'mapping', mapping_kind: kind, source_key: item.key, source_label: label, default_option: def };
+  } else if (c.reason === 'target_rejected') {
+    const pr = c.source?.project ?? { key: '?', name: '?' };
+    cause = { kind: 'target_rule', key: `project_invisible:${pr.key}`, label: `Kimai project “${pr.name}” is not visible` };
+    fix = { ...none, kind: 'target', hint: `Make the project “${pr.name}” visible in Kimai (Projects → ${pr.name} → Edit → Visible), then retry.`, url: `http://127.0.0.1:3002/en/admin/project/${pr.key}/edit` };
+  } else {
+    const key = c.source?.key ?? c.target?.key ?? String(c.id);
+    cause = { kind: 'entry', key, label: c.source?.ticket ? `#${c.source.ticket.number} ${c.source.ticket.title}` : `Entry ${key}` };
+    fix = { ...none, kind: 'decide' };
+  }
+  return { id: Buffer.from(`${c.pipeline_id}|${c.reason}|${cause.kind}|${cause.key}`).toString('base64url'), cause, fix };
 }
 
 /** Options of a request over stored ones: omitted options keep their values. */
@@ -421,6 +462,161 @@ export function createMockServer(st = createState()) {
     if ((mm = /^\/api\/sync\/runs\/(\d+)$/.exec(p))) {
       const r = st.runs.find((x) => x.id === Number(mm[1]));
       return r ? json(res, 200, r) : err(res, 404, 'not_found', 'No such run');
+    }
+    // conflict groups (issue #18): the open conflicts by cause, fixed in place
+    const conflictFilter = () => {
+      const status = url.searchParams.get('status') ?? 'open';
+      const reason = url.searchParams.get('reason');
+      const pid = url.searchParams.get('pipeline_id');
+      return st.conflicts.filter((c) => (status === 'all' || c.status === status) && (!reason || c.reason === reason) && (!pid || String(c.pipeline_id) === pid));
+    };
+    const groupsOf = (list) => {
+      const byId = new Map();
+      for (const c of list) {
+        const g = groupOf(c);
+        if (!byId.has(g.id)) byId.set(g.id, { ...g, pipeline_id: c.pipeline_id, reason: c.reason, conflicts: [] });
+        byId.get(g.id).conflicts.push(c);
+      }
+      return [...byId.values()]
+        .map(({ conflicts, ...g }) => {
+          const newest = [...conflicts].sort((a, b) => b.created_at.localeCompare(a.created_at));
+          const customers = [...new Map(conflicts.map((c) => c.source?.customer ?? c.target?.customer).filter(Boolean).map((x) => [x.key, { key: x.key, name: x.name }])).values()];
+          const open = conflicts.filter((c) => c.status === 'open');
+          return {
+            ...g,
+            count: conflicts.length,
+            seconds: conflicts.reduce((n, c) => n + Math.max(0, (c.source ?? c.target)?.duration_seconds ?? 0), 0),
+            customers,
+            newest: { conflict_id: newest[0].id, begin: (newest[0].source ?? newest[0].target)?.begin ?? null, created_at: newest[0].created_at },
+            examples: newest.slice(0, 3),
+            allowed_actions: open.length ? open[0].allowed_actions : [],
+          };
+        })
+        .sort((a, b) => b.count - a.count || a.cause.label.localeCompare(b.cause.label));
+    };
+    const openGroup = (id) => groupsOf(st.conflicts.filter((c) => c.status === 'open')).find((g) => g.id === id);
+    const membersOf = (id) => st.conflicts.filter((c) => c.status === 'open' && c.group === id);
+    const CATALOG = { user: 'users', project: 'projects', activity: 'activities' };
+    const DEFAULT_DIM = { default_project: 'project', default_activity: 'activity' };
+    /** The fix checked against the group: [error args] or {kind, dim, target}. */
+    const checkFix = (g, fix) => {
+      if (!fix || typeof fix !== 'object') return ['validation_failed', 'fix is required', { field: 'fix' }];
+      if (fix.retry === true) return g.fix.kind === 'target' ? { kind: 'retry' } : ['validation_failed', 'fix: retry is only for a cause in the target', { field: 'fix.retry' }];
+      const m = fix.mapping ?? fix.default;
+      if (!m || g.fix.kind !== 'mapping') return ['validation_failed', 'fix: this group is not fixed by a mapping', { field: 'fix' }];
+      const dim = fix.mapping ? m.kind : DEFAULT_DIM[m.option];
+      if (fix.default && m.option !== g.fix.default_option) return ['validation_failed', 'fix.default.option does not fit the group', { field: 'fix.default.option' }];
+      if (fix.mapping && (m.kind !== g.fix.mapping_kind || m.source_key !== g.fix.source_key)) return ['validation_failed', 'fix.mapping does not fit the group', { field: 'fix.mapping' }];
+      const t = st.catalogs[CATALOG[dim]]?.find((x) => x.key === m.target_key);
+      if (!t) return ['validation_failed', `fix: no ${dim} ${m.target_key} in the target`, { field: fix.mapping ? 'fix.mapping.target_key' : 'fix.default.target_key' }];
+      return { kind: fix.mapping ? 'mapping' : 'default', dim, target: t, billable: m.billable ?? null };
+    };
+    const previewOf = (g, f) => {
+      const items = membersOf(g.id).map((c) => {
+        if (f.kind === 'retry') return { conflict_id: c.id, source_key: c.source?.key ?? '', outcome: 'conflict', entry: null, reason: 'target_rejected', message: c.message };
+        const e = { ...c.source, system: 'kimai', key: c.source?.key ?? '' };
+        e[f.dim] = f.dim === 'user' ? { key: f.target.key, name: f.target.label, email: f.target.extra?.email ?? null } : { key: f.target.key, name: f.target.label };
+        return { conflict_id: c.id, source_key: c.source?.key ?? '', outcome: 'create', entry: e, reason: null, message: null };
+      });
+      const summary = { create: 0, update: 0, in_sync: 0, skip: 0, conflict: 0, not_found: 0 };
+      for (const i of items) summary[i.outcome]++;
+      return { group: g.id, total: items.length, summary, items: items.slice(0, 100) };
+    };
+    if (p === '/api/conflicts/groups' && m === 'GET') {
+      const items = groupsOf(conflictFilter());
+      return json(res, 200, { items, total: items.length });
+    }
+    if (p === '/api/conflicts/groups/suggestions' && m === 'GET') {
+      const g = openGroup(url.searchParams.get('group'));
+      if (!g) return err(res, 404, 'not_found', 'No such group');
+      if (g.fix.kind !== 'mapping' || !g.fix.mapping_kind) return json(res, 200, { items: [] });
+      const src = membersOf(g.id)[0]?.source?.[g.fix.mapping_kind] ?? {};
+      const name = (g.fix.source_label ?? '').toLowerCase();
+      const items = [];
+      for (const t of st.catalogs[CATALOG[g.fix.mapping_kind]] ?? []) {
+        const email = typeof t.extra?.email === 'string' ? t.extra.email.toLowerCase() : null;
+        const label = t.label.toLowerCase();
+        if (email && src.email && email === src.email.toLowerCase()) items.push({ target_key: t.key, target_label: t.label, why: 'same_email', score: 1 });
+        else if (label === name) items.push({ target_key: t.key, target_label: t.label, why: 'same_name', score: 0.9 });
+        else if (name && name.split(/\s+/).includes(label)) items.push({ target_key: t.key, target_label: t.label, why: 'similar_name', score: 0.7 });
+      }
+      return json(res, 200, { items: items.sort((a, b) => b.score - a.score) });
+    }
+    if (p === '/api/conflicts/groups/preview' && m === 'POST') {
+      const b = await readBody(req);
+      const g = openGroup(b.group);
+      if (!g) return err(res, 404, 'not_found', 'No such group (fixed or resolved meanwhile?)');
+      const f = checkFix(g, b.fix);
+      if (Array.isArray(f)) return err(res, 422, ...f);
+      return json(res, 200, previewOf(g, f));
+    }
+    if (p === '/api/conflicts/groups/apply' && m === 'POST') {
+      const b = await readBody(req);
+      const g = openGroup(b.group);
+      if (!g) return err(res, 404, 'not_found', 'No such group (fixed or resolved meanwhile?)');
+      const f = checkFix(g, b.fix);
+      if (Array.isArray(f)) return err(res, 422, ...f);
+      const pl = st.pipelines.find((x) => x.id === g.pipeline_id);
+      if (st.runs.some((r) => r.pipeline_id === g.pipeline_id && (r.status === 'running' || r.status === 'queued'))) return err(res, 409, 'run_in_progress', 'A run of this pipeline is in progress');
+      let mappingId = null;
+      if (f.kind === 'mapping') {
+        const old = st.mappings.find((x) => x.pipeline_id === g.pipeline_id && x.kind === f.dim && x.source_key === g.fix.source_key);
+        const mp = old ?? { id: st.ids.mapping++, pipeline_id: g.pipeline_id, kind: f.dim, source_key: g.fix.source_key, source_label: g.fix.source_label };
+        Object.assign(mp, { target_key: f.target.key, target_label: f.target.label, billable: f.dim === 'user' ? null : f.billable, sync: true });
+        if (!old) st.mappings.push(mp);
+        mappingId = mp.id;
+        audit(old ? 'mapping_updated' : 'mapping_created', 'mapping', mp.id);
+      } else if (f.kind === 'default') {
+        pl.options = { ...pl.options, [g.fix.default_option]: f.target.key };
+        audit('pipeline_updated', 'pipeline', pl.id);
+      }
+      // a `resolution` run writes the group's entries: queued, then running with progress, then finished
+      const plan = previewOf(g, f);
+      const members = membersOf(g.id);
+      const id = st.ids.run++;
+      const today = new Date().toISOString().slice(0, 10);
+      const run = { id, pipeline_id: g.pipeline_id, trigger: 'resolution', dry_run: false, status: 'queued', created_at: new Date().toISOString(), started_at: null, finished_at: null, window: { from: today, to: today }, stats: { fetched: members.length, in_sync: 0, created: 0, updated: 0, skipped: 0, conflicts: 0, errors: 0 }, error: null, items: [], mirrored_projects: [] };
+      st.runs.unshift(run);
+      const step = 500;
+      setTimeout(() => Object.assign(run, { status: 'running', started_at: new Date().toISOString(), progress: { phase: 'writing', done: 0, total: members.length } }), step).unref?.();
+      plan.items.forEach((it, i) =>
+        setTimeout(() => {
+          run.progress.done = i + 1;
+          if (it.outcome === 'create') run.stats.created++;
+          else run.stats.conflicts++;
+          run.items.push({ source_key: it.source_key, outcome: it.outcome, target_id: it.outcome === 'create' ? String(2000 + it.conflict_id) : null, conflict_id: it.outcome === 'conflict' ? it.conflict_id : null, message: it.message, reason: it.reason });
+        }, step * (i + 2)).unref?.(),
+      );
+      setTimeout(() => {
+        for (const c of members) {
+          if (f.kind !== 'retry') Object.assign(c, { status: 'resolved', resolved_at: new Date().toISOString(), resolution: { action: 'create', note: null, at: new Date().toISOString() } });
+        }
+        delete run.progress;
+        Object.assign(run, { status: 'succeeded', finished_at: new Date().toISOString() });
+        audit('sync_finished', 'run', id);
+      }, step * (plan.items.length + 2)).unref?.();
+      audit('sync_started', 'run', id, { trigger: 'resolution' });
+      return json(res, 202, { run_id: id, mapping_id: mappingId });
+    }
+    if (p === '/api/conflicts/groups/resolve' && m === 'POST') {
+      const b = await readBody(req);
+      if (!['skip', 'keep_target'].includes(b.action)) return err(res, 422, 'validation_failed', 'action must be skip or keep_target', { field: 'action' });
+      const g = openGroup(b.group);
+      if (!g) return err(res, 404, 'not_found', 'No such group');
+      let resolved = 0;
+      let failed = 0;
+      const errors = [];
+      for (const c of membersOf(g.id)) {
+        if (!c.allowed_actions.includes(b.action)) {
+          failed++;
+          errors.push(`conflict ${c.id}: ${b.action} is not allowed`);
+          continue;
+        }
+        Object.assign(c, { status: 'resolved', resolved_at: new Date().toISOString(), resolution: { action: b.action, note: b.note ?? null, at: new Date().toISOString() } });
+        audit('conflict_resolved', 'conflict', c.id, { action: b.action });
+        resolved++;
+      }
+      return json(res, 200, { resolved, failed, errors });
     }
     if (p === '/api/conflicts') {
       const status = url.searchParams.get('status') ?? 'open';

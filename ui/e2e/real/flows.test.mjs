@@ -238,7 +238,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
   });
 
   it('lists conflicts of every expected reason', async () => {
-    await page.goto(`${BASE}/conflicts`);
+    await page.goto(`${BASE}/conflicts?view=entries`);
     await page.locator('table a[href^="/conflicts/"]').first().waitFor();
     await snap('conflicts');
     for (const reason of ['negative_duration', 'unmapped_user', 'unmapped_activity', 'target_rejected']) {
@@ -256,7 +256,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
   });
 
   it('opens a conflict with its source entry and how it was mapped', async () => {
-    await page.goto(`${BASE}/conflicts?reason=target_rejected`);
+    await page.goto(`${BASE}/conflicts?view=entries&reason=target_rejected`);
     const link = page.locator('table a[href^="/conflicts/"]', { hasText: 'Target rejected' }).first();
     await link.click();
     await page.getByRole('heading', { name: /^Conflict #\d+: Target rejected$/ }).waitFor();
@@ -271,7 +271,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
   });
 
   it('resolves a conflict with "skip" and shows it resolved', async () => {
-    await page.goto(`${BASE}/conflicts?reason=negative_duration`);
+    await page.goto(`${BASE}/conflicts?view=entries&reason=negative_duration`);
     const link = page.locator('table a[href^="/conflicts/"]', { hasText: 'Negative duration' }).first();
     await link.waitFor();
     const id = Number((await link.getAttribute('href')).split('/').pop());
@@ -287,9 +287,9 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await snap('conflict-resolved');
 
     // no longer among the open ones, listed as resolved
-    await page.goto(`${BASE}/conflicts?status=resolved`);
+    await page.goto(`${BASE}/conflicts?view=entries&status=resolved`);
     await page.getByRole('row').filter({ has: page.locator(`a[href="/conflicts/${id}"]`) }).filter({ hasText: 'resolved: Skip' }).waitFor();
-    await page.goto(`${BASE}/conflicts?status=open&reason=negative_duration`);
+    await page.goto(`${BASE}/conflicts?view=entries&status=open&reason=negative_duration`);
     // the seed has one negative accounting per 97, so how many are left open depends on how much of the
     // seeded month the sync window covers (all of it early in a month): the list or its empty state
     await page.locator('table a[href^="/conflicts/"]').or(page.getByText(/No (open )?conflicts/i)).first().waitFor();
@@ -436,6 +436,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
       await snap('mobile-menu');
       await page.locator('#mobile-nav').getByRole('link', { name: /Conflicts/ }).click();
       await page.getByRole('heading', { name: 'Conflicts' }).waitFor();
+      await page.getByRole('button', { name: 'All entries' }).click();
       await page.locator('table a[href^="/conflicts/"]').first().click();
       await page.getByText('Source and target').waitFor();
       await snap('mobile-conflict');
@@ -461,7 +462,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page.getByRole('heading', { name: 'Zammad agent → Kimai user', exact: true }).waitFor();
     // the seed's agent without a Kimai user: the one whose entries raised unmapped_user conflicts (other
     // agents without one, such as the admin, have no entries)
-    const raised = await apiGet(`/api/conflicts?status=open&reason=unmapped_user&pipeline_id=${pipelineId}&limit=500`);
+    const raised = await apiGet(`/api/conflicts?view=entries&status=open&reason=unmapped_user&pipeline_id=${pipelineId}&limit=500`);
     const emails = [...new Set(raised.items.map((c) => c.source?.user?.email).filter(Boolean))];
     assert.equal(emails.length, 1, `one agent without a Kimai user: ${JSON.stringify(emails)}`);
     const unmappedRow = page.getByRole('row').filter({ hasText: `· ${emails[0]}` });
@@ -497,7 +498,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page.getByRole('list', { name: 'Why entries were skipped' }).getByText(/excluded from sync on the mappings page/).waitFor();
     await snap('run-detail-user-excluded');
     // their open unmapped_user conflicts are closed by the run
-    const open = await apiGet(`/api/conflicts?status=open&reason=unmapped_user&pipeline_id=${pipelineId}`);
+    const open = await apiGet(`/api/conflicts?view=entries&status=open&reason=unmapped_user&pipeline_id=${pipelineId}`);
     assert.equal(open.total, 0, JSON.stringify(open.items.map((c) => c.source_key)));
     noConsoleErrors();
   });

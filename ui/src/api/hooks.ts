@@ -1,9 +1,10 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, request, type Query } from './client';
 import type {
-  AuditEvent, Catalog, Conflict, Connector, ConnectorCreate, ConnectorKind, ConnectorTestResult, ConnectorUpdate,
+  AuditEvent, Catalog, Conflict, ConflictGroup, Connector, ConnectorCreate, ConnectorKind, ConnectorTestResult, ConnectorUpdate,
   GdprPurgeResult, Health, LoginRequest, LoginResponse, Mapping, MappingInput, MappingKind, Me, Page,
   Pipeline, PipelineInput, ResolveRequest, Run, RunDetail, ManualSyncRequest, Settings, SyncStatus,
+  GroupAction, GroupApplied, GroupFix, GroupPreview, GroupResolved, GroupSuggestion,
 } from './types';
 
 export const qk = {
@@ -20,6 +21,8 @@ export const qk = {
   run: (id: number) => ['run', id] as const,
   conflicts: (q: Query) => ['conflicts', q] as const,
   conflict: (id: number) => ['conflict', id] as const,
+  groups: (q: Query) => ['conflict-groups', q] as const,
+  suggestions: (group: string) => ['conflict-group-suggestions', group] as const,
   audit: (q: Query) => ['audit', q] as const,
   settings: ['settings'] as const,
 };
@@ -170,6 +173,32 @@ export const useConflicts = (q: Query) =>
 export const useConflict = (id: number) =>
   useQuery({ queryKey: qk.conflict(id), queryFn: () => api.get<Conflict>(`/api/conflicts/${id}`) });
 export const resolveConflict = (id: number, b: ResolveRequest) => api.post<Conflict>(`/api/conflicts/${id}/resolve`, b);
+
+// ---- conflict groups: conflicts by cause, fixed in place
+/** Groups with the filters of `GET /api/conflicts` (`status`, `reason`, `pipeline_id`), largest first. */
+export const useConflictGroups = (q: Query, opts: { enabled?: boolean } = {}) =>
+  useQuery({
+    queryKey: qk.groups(q),
+    queryFn: () => api.get<Page<ConflictGroup>>('/api/conflicts/groups', q),
+    placeholderData: keepPreviousData,
+    enabled: opts.enabled ?? true,
+  });
+/** Target items that likely fit a mapping group's source item, best first (may be empty). */
+export const useGroupSuggestions = (group: string | undefined) =>
+  useQuery({
+    queryKey: qk.suggestions(group ?? ''),
+    queryFn: () => api.get<{ items: GroupSuggestion[] }>('/api/conflicts/groups/suggestions', { group }),
+    enabled: !!group,
+    staleTime: 60_000,
+  });
+export const groupApi = {
+  /** A dry run of the fix over the group's entries (reads both systems; may take seconds). */
+  preview: (group: string, fix: GroupFix) => api.post<GroupPreview>('/api/conflicts/groups/preview', { group, fix }),
+  /** Stores the mapping or default and queues a `resolution` run that writes the group's entries. */
+  apply: (group: string, fix: GroupFix) => api.post<GroupApplied>('/api/conflicts/groups/apply', { group, fix }),
+  resolve: (group: string, action: GroupAction, note?: string) =>
+    api.post<GroupResolved>('/api/conflicts/groups/resolve', { group, action, ...(note ? { note } : {}) }),
+};
 
 // ---- audit
 export const useAudit = (q: Query) =>

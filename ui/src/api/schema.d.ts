@@ -106,6 +106,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conflicts/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open conflicts grouped by reason and cause, largest group first. */
+        get: operations["conflict_groups_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conflicts/groups/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Applies a fix: stores the mapping or the pipeline default (audited), then queues one
+         *     run with trigger `resolution` that writes every entry of the group. Its progress is
+         *     that of any run (`GET /api/sync/runs/{id}`); the conflicts it settles close with it.
+         */
+        post: operations["conflict_groups_apply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conflicts/groups/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a fix would write: a dry run of the group's entries with the proposed rules.
+         *     Nothing is stored or written.
+         */
+        post: operations["conflict_groups_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conflicts/groups/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skips (or keeps the target of) every conflict of a group, each as if resolved one by
+         *     one (audited each, remembered by the next runs).
+         */
+        post: operations["conflict_groups_resolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conflicts/groups/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Target items close to a group's missing one (same e-mail, same or similar name), from
+         *     the target's catalog, for the picker of a fix.
+         */
+        get: operations["conflict_groups_suggestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/conflicts/{id}": {
         parameters: {
             query?: never;
@@ -605,6 +703,19 @@ export interface components {
          * @enum {string}
          */
         Action: "create" | "update" | "skip" | "keep_target" | "link" | "delete_target";
+        /** @description Answer of apply. */
+        Applied: {
+            /**
+             * Format: int64
+             * @description The mapping the fix created or changed, if it was a mapping.
+             */
+            mapping_id?: number | null;
+            /**
+             * Format: int64
+             * @description The run (trigger `resolution`) that writes the group's entries.
+             */
+            run_id: number;
+        };
         /** @description What rounding did to one entry (kept on the link and shown with the entry). */
         AppliedRounding: {
             /**
@@ -662,15 +773,31 @@ export interface components {
             /** @description A human label. */
             label: string;
         };
+        /** @description The cause of one conflict. */
+        Cause: {
+            key: string;
+            kind: components["schemas"]["CauseKind"];
+            /** @description For people: the name of the agent, type, organization, or the rule in words. */
+            label: string;
+        };
+        /**
+         * @description What kind of thing causes a conflict.
+         * @enum {string}
+         */
+        CauseKind: "user" | "activity" | "project" | "target_rule" | "entry";
         /** @description A conflict. */
         Conflict: {
             allowed_actions: components["schemas"]["Action"][];
+            /** @description Extension: what one decision settles for every conflict of the same cause. */
+            cause: components["schemas"]["Cause"];
             /** Format: date-time */
             created_at: string;
             /** @description `[{"field","source","target"}]`. */
             diff: Record<string, unknown>[];
             /** @description Extension: which mapping rule decided each field (`{"steps":[…]}`). */
             explanation?: Record<string, unknown> | null;
+            /** @description Extension: the id of its group (`GET /api/conflicts/groups`). */
+            group: string;
             /** Format: int64 */
             id: number;
             message: string;
@@ -706,6 +833,29 @@ export interface components {
              * @description Extension: last change.
              */
             updated_at: string;
+        };
+        /** @description The open conflicts of one pipeline with the same reason and cause. */
+        ConflictGroup: {
+            /** @description Actions that apply to the whole group (`create` = apply a fix / retry all). */
+            allowed_actions: components["schemas"]["Action"][];
+            cause: components["schemas"]["Cause"];
+            /** Format: int64 */
+            count: number;
+            customers: components["schemas"]["GroupCustomer"][];
+            /** @description Up to three conflicts, newest first. */
+            examples: components["schemas"]["Conflict"][];
+            fix: components["schemas"]["GroupFix"];
+            /** @description Opaque id (use it as it is). */
+            id: string;
+            newest: components["schemas"]["GroupNewest"];
+            /** Format: int64 */
+            pipeline_id: number;
+            reason: components["schemas"]["ConflictReason"];
+            /**
+             * Format: int64
+             * @description The summed duration of the group's entries.
+             */
+            seconds: number;
         };
         /**
          * @description Who raised a conflict: the planner (from what both sides hold, including refusals it
@@ -817,6 +967,11 @@ export interface components {
             settings?: Record<string, unknown> | null;
         };
         /**
+         * @description Which pipeline option a default fix sets.
+         * @enum {string}
+         */
+        DefaultOption: "default_activity" | "default_project";
+        /**
          * @description The catalog (`GET /api/connectors/{id}/catalog/{what}`) that lists each mapping
          *     dimension's items (Zammad: `types` / `organizations` / `agents`). `None`: none does.
          */
@@ -872,6 +1027,94 @@ export interface components {
          * @enum {string}
          */
         Feature: "webhook" | "running_entries" | "idempotency_key" | "create_projects" | "oauth";
+        /**
+         * @description One of: `{"mapping":{…}}`, `{"default":{…}}`, `{"retry":true}` (the target was fixed:
+         *     send what its rules were predicted to refuse).
+         */
+        Fix: {
+            default?: null | components["schemas"]["FixDefault"];
+            mapping?: null | components["schemas"]["FixMapping"];
+            retry?: boolean;
+        };
+        /** @description A pipeline default proposed by a fix. */
+        FixDefault: {
+            option: components["schemas"]["DefaultOption"];
+            target_key: string;
+        };
+        /**
+         * @description How a group is fixed.
+         * @enum {string}
+         */
+        FixKind: "mapping" | "target" | "decide";
+        /** @description A new mapping proposed by a fix (for the group's pipeline). */
+        FixMapping: {
+            billable?: boolean | null;
+            kind: string;
+            source_key: string;
+            source_label?: string | null;
+            target_key: string;
+            target_label?: string | null;
+        };
+        /** @description Body of preview and apply. */
+        FixRequest: {
+            fix: components["schemas"]["Fix"];
+            group: string;
+        };
+        /** @description A customer the group's entries belong to. */
+        GroupCustomer: {
+            key: string;
+            name?: string | null;
+        };
+        /** @description What would settle a group. */
+        GroupFix: {
+            default_option?: null | components["schemas"]["DefaultOption"];
+            /** @description For `target`: what to change in the target. */
+            hint?: string | null;
+            kind: components["schemas"]["FixKind"];
+            /**
+             * @description For `mapping`: the kind of mapping to create (`null` when only a default can help,
+             *     e.g. entries that name no type at all).
+             */
+            mapping_kind?: string | null;
+            source_key?: string | null;
+            source_label?: string | null;
+            /** @description For `target`: the target's page where it is changed, when it has one. */
+            url?: string | null;
+        };
+        /** @description `{"items":[…],"total":n}`. */
+        GroupList: {
+            items: components["schemas"]["ConflictGroup"][];
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description The newest conflict of a group. */
+        GroupNewest: {
+            /**
+             * Format: date-time
+             * @description When its entry begins.
+             */
+            begin?: string | null;
+            /** Format: int64 */
+            conflict_id: number;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @description Body of `POST /api/conflicts/groups/resolve`. */
+        GroupResolveInput: {
+            /** @description `skip` or `keep_target` (where the group's reason allows it). */
+            action: components["schemas"]["Action"];
+            group: string;
+            note?: string | null;
+        };
+        /** @description What a group resolution did. */
+        GroupResolved: {
+            /** @description Why some failed (at most 20). */
+            errors: string[];
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            resolved: number;
+        };
         /** @description Health of the process and its database. */
         Health: {
             /** @description `ok` or `unreachable`. */
@@ -931,12 +1174,16 @@ export interface components {
             /** @description The items of this page. */
             items: {
                 allowed_actions: components["schemas"]["Action"][];
+                /** @description Extension: what one decision settles for every conflict of the same cause. */
+                cause: components["schemas"]["Cause"];
                 /** Format: date-time */
                 created_at: string;
                 /** @description `[{"field","source","target"}]`. */
                 diff: Record<string, unknown>[];
                 /** @description Extension: which mapping rule decided each field (`{"steps":[…]}`). */
                 explanation?: Record<string, unknown> | null;
+                /** @description Extension: the id of its group (`GET /api/conflicts/groups`). */
+                group: string;
                 /** Format: int64 */
                 id: number;
                 message: string;
@@ -1438,6 +1685,47 @@ export interface components {
          * @enum {string}
          */
         PipelineWarningCode: "target_rounds_too";
+        /** @description What a fix would do. */
+        Preview: {
+            group: string;
+            /** @description Up to 100 entries. */
+            items: components["schemas"]["PreviewItem"][];
+            summary: components["schemas"]["PreviewSummary"];
+            /**
+             * Format: int64
+             * @description Entries in the group.
+             */
+            total: number;
+        };
+        /** @description One entry of a preview. */
+        PreviewItem: {
+            /** Format: int64 */
+            conflict_id?: number | null;
+            /** @description What would be written (create / update), else the entry as it maps. */
+            entry?: Record<string, unknown> | null;
+            message?: string | null;
+            outcome: string;
+            reason?: null | components["schemas"]["ConflictReason"];
+            source_key: string;
+        };
+        /** @description Counts of a preview. */
+        PreviewSummary: {
+            /** Format: int64 */
+            conflict: number;
+            /** Format: int64 */
+            create: number;
+            /** Format: int64 */
+            in_sync: number;
+            /**
+             * Format: int64
+             * @description Entries of the group the source no longer has in their window.
+             */
+            not_found: number;
+            /** Format: int64 */
+            skip: number;
+            /** Format: int64 */
+            update: number;
+        };
         /** @description Where a run is. */
         Progress: {
             /**
@@ -1616,7 +1904,7 @@ export interface components {
          * @description What started a run.
          * @enum {string}
          */
-        RunTrigger: "manual" | "schedule" | "webhook";
+        RunTrigger: "manual" | "schedule" | "webhook" | "resolution";
         /** @description A window of inclusive UTC dates. */
         RunWindow: {
             /** Format: date */
@@ -1669,6 +1957,26 @@ export interface components {
             /** @description An IANA time zone such as `Europe/Berlin`. */
             timezone?: string | null;
         };
+        /** @description A suggested target item. */
+        Suggestion: {
+            /**
+             * Format: double
+             * @description 0..=1, higher is closer.
+             */
+            score: number;
+            target_key: string;
+            target_label: string;
+            why: components["schemas"]["SuggestionWhy"];
+        };
+        /** @description Suggested target items, best first. */
+        SuggestionList: {
+            items: components["schemas"]["Suggestion"][];
+        };
+        /**
+         * @description Why an item is suggested.
+         * @enum {string}
+         */
+        SuggestionWhy: "same_email" | "same_name" | "similar_name";
         /** @description The sync state of a pipeline. */
         SyncStatus: {
             current_run?: null | components["schemas"]["Run"];
@@ -1987,6 +2295,307 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    conflict_groups_list: {
+        parameters: {
+            query?: {
+                /** @description `open` (default), `resolved` or `all`. */
+                status?: string | null;
+                /** @description One reason (an unknown one is a 400). */
+                reason?: null | components["schemas"]["ConflictReason"];
+                pipeline_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The groups */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupList"];
+                };
+            };
+            /** @description Bad filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    conflict_groups_apply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FixRequest"];
+            };
+        };
+        responses: {
+            /** @description The fix is stored and its run queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Applied"];
+                };
+            };
+            /** @description Malformed request or group id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No open conflicts in that group */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A run of the pipeline is queued or running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The fix does not fit the group */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    conflict_groups_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FixRequest"];
+            };
+        };
+        responses: {
+            /** @description What the fix would do */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preview"];
+                };
+            };
+            /** @description Malformed request or group id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No open conflicts in that group */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The fix does not fit the group */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A remote failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    conflict_groups_resolve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupResolveInput"];
+            };
+        };
+        responses: {
+            /** @description Resolved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupResolved"];
+                };
+            };
+            /** @description Malformed request or group id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No open conflicts in that group */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The action does not apply to the group */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    conflict_groups_suggestions: {
+        parameters: {
+            query: {
+                /** @description A group id from `GET /api/conflicts/groups`. */
+                group: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Suggestions (may be empty) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionList"];
+                };
+            };
+            /** @description Malformed group id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No open conflicts in that group */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The target failed */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

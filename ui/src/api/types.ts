@@ -131,3 +131,33 @@ const REASONS: Record<ConflictReason, true> = {
 export const CONFLICT_REASONS = Object.keys(REASONS) as ConflictReason[];
 
 export const RUN_OUTCOMES: RunOutcome[] = ['in_sync', 'create', 'update', 'skip', 'conflict', 'error'];
+
+// ---- conflict groups (issue #18): conflicts grouped by their cause, fixed in place.
+export type CauseKind = S['CauseKind'];
+/** What a group's conflicts have in common: a source item without a mapping, a target rule, or one entry. */
+export type GroupCause = S['Cause'];
+/** `mapping`: pick a target item (or set a pipeline default); `target`: change the target, then retry; `decide`: one-off. */
+export type FixKind = S['FixKind'];
+export type DefaultOption = S['DefaultOption'];
+/** The server documents `mapping_kind` as a string; the contract's values are the mapping kinds. */
+export type GroupFixHint = Omit<S['GroupFix'], 'mapping_kind'> & { mapping_kind?: MappingKind | null };
+export type ConflictGroup = Omit<S['ConflictGroup'], 'examples' | 'fix'> & {
+  /** Up to three, newest first. */
+  examples: Conflict[];
+  fix: GroupFixHint;
+};
+export type SuggestionWhy = S['SuggestionWhy'];
+export type GroupSuggestion = S['Suggestion'];
+/** Body `fix` of preview and apply: exactly one of the three. */
+export type GroupFix =
+  | { mapping: Omit<S['FixMapping'], 'kind'> & { kind: MappingKind } }
+  | { default: S['FixDefault'] }
+  | { retry: true };
+/** A preview item's outcome (the server documents it as a string). */
+export type PreviewOutcome = Extract<RunOutcome, 'create' | 'update' | 'in_sync' | 'skip' | 'conflict'>;
+export type GroupPreviewItem = Omit<S['PreviewItem'], 'outcome' | 'entry'> & { outcome: PreviewOutcome; entry?: Entry | null };
+export type GroupPreview = Omit<S['Preview'], 'items'> & { items: GroupPreviewItem[] };
+/** 202 answer of `POST /api/conflicts/groups/apply`. */
+export type GroupApplied = S['Applied'];
+export type GroupAction = Extract<ResolveAction, 'skip' | 'keep_target'>;
+export type GroupResolved = S['GroupResolved'];

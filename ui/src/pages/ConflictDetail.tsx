@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiError } from '@/api/client';
-import { resolveConflict, useConflict, usePipelineKinds } from '@/api/hooks';
+import { resolveConflict, useConflict, useConflictGroups, usePipelineKinds } from '@/api/hooks';
 import type { Conflict, Entry, ExplanationStep, ResolveAction } from '@/api/types';
 import { ConfirmDialog, DateTime, ErrorState, Loading, PageHeader, useTitle } from '@/components/common';
 import { Badge } from '@/components/ui/badge';
@@ -11,10 +11,12 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/com
 import { Field, Input, Textarea } from '@/components/ui/input';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { toast } from '@/components/ui/toast';
+import { GroupFixPanel, GroupResolveButtons, useApplyTracker, usePipelineSides } from '@/components/ConflictGroups';
 import { RunningBadge } from '@/components/EntrySummary';
 import { diffFieldSet, displayFieldValue, displayValue, isFieldDifferent } from '@/lib/diff';
 import { formatEntryDuration, formatEntryEnd, isRunning, ruleLabel } from '@/lib/entry';
 import { formatDateTime, humanize } from '@/lib/format';
+import { causeKindLabel, formatHours } from '@/lib/groups';
 import { kindLabel, labelOfKind } from '@/lib/kinds';
 import { cn } from '@/lib/utils';
 
@@ -211,6 +213,52 @@ function Explanation({ value }: { value: unknown }) {
   );
 }
 
+/**
+ * The conflict's group (its cause, shared with others): fixing the cause fixes this one too.
+ * Found in the open groups of the conflict's pipeline and reason by the conflict's `group`.
+ */
+function GroupOfConflict({ conflict, tracker }: { conflict: Conflict; tracker: ReturnType<typeof useApplyTracker> }) {
+  const groups = useConflictGroups({ status: 'open', pipeline_id: conflict.pipeline_id, reason: conflict.reason });
+  const { pipeline, sourceKind, targetKind } = usePipelineSides(conflict.pipeline_id);
+  const g = groups.data?.items.find((x) => x.id === conflict.group);
+  if (groups.isPending) return <Loading label="Loading its cause…" />;
+  if (groups.error) return <ErrorState error={groups.error} title="Could not load the cause of this conflict" onRetry={() => void groups.refetch()} />;
+  if (!g) return null;
+  const running = tracker.runOf(g.id);
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle className="flex flex-wrap items-center gap-2">
+          Cause: {g.cause.label}
+          <span className="text-sm font-normal text-slate-600">{causeKindLabel(g.cause.kind, sourceKind, targetKind)}</span>
+        </CardTitle>
+        <CardDescription>
+          {g.count === 1 ? 'Only this entry has this cause.' : `This entry is one of ${g.count} (${formatHours(g.seconds)} hours) with this cause; fixing it fixes them all.`}{' '}
+          <Link className="text-blue-700 underline" to={`/conflicts?pipeline_id=${g.pipeline_id}&reason=${g.reason}`}>
+            See the group
+          </Link>
+        </CardDescription>
+      </CardHeader>
+      <CardContent className="grid gap-3">
+        {running === undefined && g.fix.kind !== 'decide' && (
+          <GroupFixPanel
+            group={g}
+            pipeline={pipeline}
+            sourceKind={sourceKind}
+            targetKind={targetKind}
+            onApplied={(runId) => tracker.track({ runId, groupId: g.id, pipelineId: g.pipeline_id, what: `“${g.cause.label}” (${humanize(g.reason).toLowerCase()})` })}
+          />
+        )}
+        {g.count > 1 && (
+          <div className="flex flex-wrap gap-2">
+            <GroupResolveButtons group={g} targetKind={targetKind} disabled={running !== undefined} />
+          </div>
+        )}
+      </CardContent>
+    </Card>
+  );
+}
+
 export function ConflictDetailPage() {
   const id = Number(useParams().id);
   useTitle(`Conflict #${id}`);
@@ -236,6 +284,8 @@ export function ConflictDetailPage() {
 
   const c = q.data;
   const { target: targetKind } = usePipelineKinds(c?.pipeline_id);
+  // the run that fixes the conflict's cause outlives the cause's card (gone once fixed)
+  const groupTracker = useApplyTracker();
   const confirm = () => {
     if (!action) return;
     if (action === 'link' && !targetId.trim()) {
@@ -328,6 +378,8 @@ export function ConflictDetailPage() {
               )}
             </CardContent>
           </Card>
+          {c.status === 'open' && c.group && <GroupOfConflict conflict={c} tracker={groupTracker} />}
+          {groupTracker.node}
           <Card>
             <CardHeader>
               <CardTitle>Source and target</CardTitle>

@@ -1,9 +1,10 @@
 import { useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
-import { resolveConflict, useConflicts, usePipelineKinds, usePipelines } from '@/api/hooks';
+import { resolveConflict, useConflictGroups, useConflicts, usePipelineKinds, usePipelines } from '@/api/hooks';
 import { CONFLICT_REASONS, type Conflict, type ResolveAction } from '@/api/types';
 import { ConfirmDialog, DateTime, Empty, ErrorState, Loading, PageHeader, Pagination, useTitle } from '@/components/common';
+import { GroupCard, useApplyTracker } from '@/components/ConflictGroups';
 import { EntrySummary } from '@/components/EntrySummary';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
@@ -14,10 +15,14 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@
 import { toast } from '@/components/ui/toast';
 import { runSequential, type BulkResult } from '@/lib/bulk';
 import { humanize } from '@/lib/format';
+import { formatHours } from '@/lib/groups';
 import { kindLabel } from '@/lib/kinds';
+import { cn } from '@/lib/utils';
 
 const LIMIT = 50;
 const BULK_ACTIONS: ResolveAction[] = ['skip', 'keep_target'];
+
+type View = 'groups' | 'entries';
 
 export function ConflictsPage() {
   useTitle('Conflicts');
@@ -25,6 +30,133 @@ export function ConflictsPage() {
   const status = params.get('status') ?? 'open';
   const reason = params.get('reason') ?? '';
   const pipelineId = params.get('pipeline_id') ?? '';
+  const view: View = params.get('view') === 'entries' ? 'entries' : 'groups';
+  const pipelines = usePipelines();
+
+  const setFilter = (k: string, v: string) => {
+    const n = new URLSearchParams(params);
+    if (v) n.set(k, v);
+    else n.delete(k);
+    n.delete('offset');
+    setParams(n, { replace: true });
+  };
+
+  return (
+    <div>
+      <PageHeader
+        title="Conflicts"
+        description="Entries timebridge did not write on its own. Grouped by cause, most are fixed at once: a missing mapping, a rule in the target."
+      />
+      <Card className="mb-4">
+        <CardContent className="grid gap-3 pt-4 sm:grid-cols-3">
+          <Field id="f-status" label="Status">
+            <Select value={status} onChange={(e) => setFilter('status', e.target.value)}>
+              <option value="open">Open</option>
+              <option value="resolved">Resolved</option>
+              <option value="all">All</option>
+            </Select>
+          </Field>
+          <Field id="f-reason" label="Reason">
+            <Select value={reason} onChange={(e) => setFilter('reason', e.target.value)}>
+              <option value="">All reasons</option>
+              {CONFLICT_REASONS.map((r) => (
+                <option key={r} value={r}>
+                  {humanize(r)}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field id="f-pipeline" label="Pipeline">
+            <Select value={pipelineId} onChange={(e) => setFilter('pipeline_id', e.target.value)}>
+              <option value="">All pipelines</option>
+              {pipelines.data?.items.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </Select>
+          </Field>
+        </CardContent>
+      </Card>
+      <div role="group" aria-label="View" className="mb-3 inline-flex rounded-lg bg-slate-100 p-1">
+        {(
+          [
+            ['groups', 'By cause'],
+            ['entries', 'All entries'],
+          ] as const
+        ).map(([v, label]) => (
+          <button
+            key={v}
+            type="button"
+            aria-pressed={view === v}
+            onClick={() => setFilter('view', v === 'groups' ? '' : v)}
+            className={cn(
+              'rounded-md px-3 py-1 text-sm font-medium text-slate-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-blue-600',
+              view === v && 'bg-white text-slate-900 shadow',
+            )}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+      {view === 'groups' ? (
+        <GroupsView status={status} reason={reason} pipelineId={pipelineId} multiplePipelines={!pipelineId && (pipelines.data?.items.length ?? 0) > 1} />
+      ) : (
+        <EntriesView key={`${status}|${reason}|${pipelineId}`} status={status} reason={reason} pipelineId={pipelineId} />
+      )}
+    </div>
+  );
+}
+
+function GroupsView({ status, reason, pipelineId, multiplePipelines }: { status: string; reason: string; pipelineId: string; multiplePipelines: boolean }) {
+  const q = useConflictGroups({ status, reason: reason || undefined, pipeline_id: pipelineId || undefined });
+  const tracker = useApplyTracker();
+  const items = q.data?.items ?? [];
+  return (
+    <div className="grid gap-3">
+      {tracker.node}
+      {q.isPending ? (
+        <Loading />
+      ) : q.error ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
+      ) : items.length === 0 ? (
+        <Card>
+          <CardContent className="pt-4">
+            <Empty title={status === 'open' ? 'No open conflicts' : 'No conflicts match these filters'}>
+              {status === 'open' && !reason ? 'Everything the last runs saw was clear.' : null}
+            </Empty>
+          </CardContent>
+        </Card>
+      ) : (
+        <>
+          <p className="text-sm text-slate-700" aria-busy={q.isPlaceholderData || undefined}>
+            {q.data.total} cause{q.data.total === 1 ? '' : 's'} · {items.reduce((n, g) => n + g.count, 0)} entries · {formatHours(items.reduce((n, g) => n + g.seconds, 0))} hours
+          </p>
+          <div className={cn('grid gap-3', q.isPlaceholderData && 'opacity-60')} aria-busy={q.isPlaceholderData || undefined}>
+            {items.map((g) => (
+              <GroupCard
+                key={g.id}
+                group={g}
+                showPipeline={multiplePipelines}
+                actionable={status !== 'resolved'}
+                applyingRun={tracker.runOf(g.id)}
+                onApplied={(runId) => tracker.track({ runId, groupId: g.id, pipelineId: g.pipeline_id, what: `“${g.cause.label}” (${humanize(g.reason).toLowerCase()})` })}
+              />
+            ))}
+          </div>
+          {q.data.total > items.length && (
+            <p className="text-sm text-slate-600">
+              The {items.length} largest of {q.data.total} causes are shown.
+            </p>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+function EntriesView({ status, reason, pipelineId }: { status: string; reason: string; pipelineId: string }) {
+  const [params, setParams] = useSearchParams();
   const offset = Number(params.get('offset') ?? 0) || 0;
   const pipelines = usePipelines();
   // name the systems when the list is of one pipeline (filtered, or the only one)
@@ -39,21 +171,12 @@ export function ConflictsPage() {
   const [result, setResult] = useState<BulkResult<number> | null>(null);
   const stop = useRef(false);
 
-  const setFilter = (k: string, v: string) => {
-    const n = new URLSearchParams(params);
-    if (v) n.set(k, v);
-    else n.delete(k);
-    n.delete('offset');
-    setParams(n, { replace: true });
-    setSelected(new Set());
-  };
   const setOffset = (o: number) => {
     const n = new URLSearchParams(params);
     n.set('offset', String(o));
     setParams(n);
     setSelected(new Set());
   };
-
   const items: Conflict[] = q.data?.items ?? [];
   const openItems = items.filter((c) => c.status === 'open');
   const allSelected = openItems.length > 0 && openItems.every((c) => selected.has(c.id));
@@ -86,38 +209,6 @@ export function ConflictsPage() {
 
   return (
     <div>
-      <PageHeader title="Conflicts" description="Entries timebridge did not write on its own. Each needs a decision." />
-      <Card className="mb-4">
-        <CardContent className="grid gap-3 pt-4 sm:grid-cols-3">
-          <Field id="f-status" label="Status">
-            <Select value={status} onChange={(e) => setFilter('status', e.target.value)}>
-              <option value="open">Open</option>
-              <option value="resolved">Resolved</option>
-              <option value="all">All</option>
-            </Select>
-          </Field>
-          <Field id="f-reason" label="Reason">
-            <Select value={reason} onChange={(e) => setFilter('reason', e.target.value)}>
-              <option value="">All reasons</option>
-              {CONFLICT_REASONS.map((r) => (
-                <option key={r} value={r}>
-                  {humanize(r)}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Field id="f-pipeline" label="Pipeline">
-            <Select value={pipelineId} onChange={(e) => setFilter('pipeline_id', e.target.value)}>
-              <option value="">All pipelines</option>
-              {pipelines.data?.items.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name}
-                </option>
-              ))}
-            </Select>
-          </Field>
-        </CardContent>
-      </Card>
       {selected.size > 0 && (
         <div className="sticky top-14 z-20 mb-3 flex flex-wrap items-center gap-2 rounded-md border border-blue-200 bg-blue-50 p-2 text-sm lg:top-2" role="region" aria-label="Bulk actions">
           <span className="font-medium">{selected.size} selected</span>

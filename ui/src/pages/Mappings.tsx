@@ -15,6 +15,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '@/components/ui/tabs';
 import { toast } from '@/components/ui/toast';
 import { capitalize, dimensionCatalog, dimensionLabel, dimensionWord, findKind, kindLabel, listWords, mappableDimensions, mappingTitle, plural } from '@/lib/kinds';
+import { catalogOptions } from '@/lib/groups';
 import { billableFromString, billableToString, draftsFrom, emailIndex, isExcluded, normEmail, planMappingChanges, type Drafts } from '@/lib/mappings';
 import { cn } from '@/lib/utils';
 
@@ -172,10 +173,7 @@ function MappingEditor({
   }, [existing]);
 
   const targetItems = useMemo(() => tgtCat.data?.items ?? [], [tgtCat.data]);
-  const tOptions = useMemo(
-    () => targetItems.map((t) => ({ value: t.key, label: t.label, hint: typeof t.extra?.email === 'string' ? t.extra.email : `#${t.key}` })),
-    [targetItems],
-  );
+  const tOptions = useMemo(() => catalogOptions(targetItems), [targetItems]);
   const byEmail = useMemo(() => (kind === 'user' ? emailIndex(targetItems) : new Map<string, string>()), [kind, targetItems]);
   const ops = useMemo(() => planMappingChanges(existing, drafts), [existing, drafts]);
 
