@@ -158,4 +158,17 @@ describe('timebridge UI: conflicts by cause (mock)', { concurrency: false, skip:
     assert.deepEqual([c.body.status, c.body.resolution.action, c.body.resolution.note], ['resolved', 'skip', 'correction entries']);
     noConsoleErrors();
   });
+
+  it('filters to drift (synced entries changed in the target) and charts it per day', async () => {
+    await page.goto(`${t.baseUrl}/conflicts?view=entries`);
+    await page.getByLabel('Drift only (edited or deleted in the target)').check();
+    await page.getByRole('img', { name: /Synced entries edited or deleted in the target: total/ }).waitFor();
+    assert.match(page.url(), /drift=1/);
+    const listed = await api('GET', '/api/conflicts?drift=true');
+    assert.ok(listed.body.items.length > 0);
+    assert.ok(listed.body.items.every((c) => ['target_modified', 'target_deleted'].includes(c.reason)));
+    await page.getByRole('table').getByText(/Target modified/i).first().waitFor();
+    await shot(page, 'conflicts-drift');
+    noConsoleErrors();
+  });
 });

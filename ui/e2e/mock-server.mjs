@@ -468,7 +468,9 @@ export function createMockServer(st = createState()) {
       const status = url.searchParams.get('status') ?? 'open';
       const reason = url.searchParams.get('reason');
       const pid = url.searchParams.get('pipeline_id');
-      return st.conflicts.filter((c) => (status === 'all' || c.status === status) && (!reason || c.reason === reason) && (!pid || String(c.pipeline_id) === pid));
+      const drift = url.searchParams.get('drift') === 'true';
+      const isDrift = (r) => r === 'target_modified' || r === 'target_deleted';
+      return st.conflicts.filter((c) => (status === 'all' || c.status === status) && (!reason || c.reason === reason) && (!pid || String(c.pipeline_id) === pid) && (!drift || isDrift(c.reason)));
     };
     const groupsOf = (list) => {
       const byId = new Map();
@@ -522,6 +524,19 @@ export function createMockServer(st = createState()) {
       for (const i of items) summary[i.outcome]++;
       return { group: g.id, total: items.length, summary, items: items.slice(0, 100) };
     };
+    if (p === '/api/conflicts/drift' && m === 'GET') {
+      const n = Number(url.searchParams.get('days') ?? 30);
+      if (!(n >= 1 && n <= 366)) return err(res, 400, 'bad_request', 'days: must be 1 to 366');
+      const pid = url.searchParams.get('pipeline_id');
+      const days = [];
+      const today = new Date();
+      for (let i = n - 1; i >= 0; i--) {
+        const date = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i)).toISOString().slice(0, 10);
+        const of = (r) => st.conflicts.filter((c) => c.reason === r && c.created_at.slice(0, 10) === date && (!pid || String(c.pipeline_id) === pid)).length;
+        days.push({ date, target_modified: of('target_modified'), target_deleted: of('target_deleted') });
+      }
+      return json(res, 200, { from: days[0].date, to: days[days.length - 1].date, days });
+    }
     if (p === '/api/conflicts/groups' && m === 'GET') {
       const items = groupsOf(conflictFilter());
       return json(res, 200, { items, total: items.length });
@@ -619,11 +634,7 @@ export function createMockServer(st = createState()) {
       return json(res, 200, { resolved, failed, errors });
     }
     if (p === '/api/conflicts') {
-      const status = url.searchParams.get('status') ?? 'open';
-      const reason = url.searchParams.get('reason');
-      const pid = url.searchParams.get('pipeline_id');
-      const list = st.conflicts.filter((c) => (status === 'all' || c.status === status) && (!reason || c.reason === reason) && (!pid || String(c.pipeline_id) === pid));
-      return json(res, 200, page(list, url));
+      return json(res, 200, page(conflictFilter(), url));
     }
     if ((mm = /^\/api\/conflicts\/(\d+)(\/resolve)?$/.exec(p))) {
       const c = st.conflicts.find((x) => x.id === Number(mm[1]));

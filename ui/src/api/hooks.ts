@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, request, type Query } from './client';
 import type {
-  AuditEvent, Catalog, Conflict, ConflictGroup, Connector, ConnectorCreate, ConnectorKind, ConnectorTestResult, ConnectorUpdate,
+  AuditEvent, Catalog, Conflict, ConflictGroup, DriftSeries, Connector, ConnectorCreate, ConnectorKind, ConnectorTestResult, ConnectorUpdate,
   GdprPurgeResult, Health, LoginRequest, LoginResponse, Mapping, MappingInput, MappingKind, Me, Page,
   Pipeline, PipelineInput, ResolveRequest, Run, RunDetail, ManualSyncRequest, Settings, SyncStatus,
   GroupAction, GroupApplied, GroupFix, GroupPreview, GroupResolved, GroupSuggestion,
@@ -170,6 +170,9 @@ export const useConflicts = (q: Query) =>
     queryFn: () => api.get<Page<Conflict>>('/api/conflicts', q),
     placeholderData: keepPreviousData,
   });
+/** Drift per day over the last `days` days. */
+export const useDrift = (q: Query) =>
+  useQuery({ queryKey: ['conflict-drift', q] as const, queryFn: () => api.get<DriftSeries>('/api/conflicts/drift', q) });
 export const useConflict = (id: number) =>
   useQuery({ queryKey: qk.conflict(id), queryFn: () => api.get<Conflict>(`/api/conflicts/${id}`) });
 export const resolveConflict = (id: number, b: ResolveRequest) => api.post<Conflict>(`/api/conflicts/${id}/resolve`, b);

@@ -106,6 +106,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conflicts/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Synced entries someone changed in the target since a sync wrote them, per day: the
+         *     `target_modified` and `target_deleted` conflicts raised (any status).
+         */
+        get: operations["conflicts_drift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/conflicts/groups": {
         parameters: {
             query?: never;
@@ -995,6 +1015,24 @@ export interface components {
             /** @description The kind's word for a person (Zammad: `agent`). */
             user?: string | null;
         };
+        /** @description Drift raised on one day (UTC). */
+        DriftDay: {
+            /** Format: date */
+            date: string;
+            /** Format: int64 */
+            target_deleted: number;
+            /** Format: int64 */
+            target_modified: number;
+        };
+        /** @description Drift over time. */
+        DriftSeries: {
+            /** @description Every day of the range, oldest first (zeros included). */
+            days: components["schemas"]["DriftDay"][];
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+        };
         /** @description The inner object of [`ErrorResponse`]. */
         ErrorBody: {
             /** @description A stable snake_case code, e.g. `validation_failed`. */
@@ -1537,7 +1575,7 @@ export interface components {
          * @description What a notification is about (`notify[].events` of a pipeline; `event` of a message).
          * @enum {string}
          */
-        NotificationEvent: "run_failed" | "run_partial" | "conflicts_raised" | "daily_summary" | "test";
+        NotificationEvent: "run_failed" | "run_partial" | "conflicts_raised" | "daily_summary" | "drift_detected" | "test";
         /** @description `notify[]` in a request: events by name, checked (an unknown one is a 422). */
         NotifyInput: {
             /**
@@ -1545,7 +1583,7 @@ export interface components {
              * @description A connector with the `notifier` role.
              */
             connector_id: number;
-            /** @description `run_failed`, `run_partial`, `conflicts_raised`, `daily_summary`. */
+            /** @description `run_failed`, `run_partial`, `conflicts_raised`, `daily_summary`, `drift_detected`. */
             events: string[];
         };
         /** @description One notifier of a pipeline and the events it gets. */
@@ -2266,6 +2304,11 @@ export interface operations {
                 /** @description One reason (an unknown one is a 400). */
                 reason?: null | components["schemas"]["ConflictReason"];
                 pipeline_id?: number | null;
+                /**
+                 * @description Extension: only drift (`target_modified`, `target_deleted`: synced entries someone
+                 *     changed in the target).
+                 */
+                drift?: boolean | null;
                 limit?: number | null;
                 offset?: number | null;
             };
@@ -2304,6 +2347,48 @@ export interface operations {
             };
         };
     };
+    conflicts_drift: {
+        parameters: {
+            query?: {
+                pipeline_id?: number | null;
+                /** @description Days back from today (UTC) [30], 1 to 366. */
+                days?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Drift per day */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftSeries"];
+                };
+            };
+            /** @description Bad range */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     conflict_groups_list: {
         parameters: {
             query?: {
@@ -2312,6 +2397,11 @@ export interface operations {
                 /** @description One reason (an unknown one is a 400). */
                 reason?: null | components["schemas"]["ConflictReason"];
                 pipeline_id?: number | null;
+                /**
+                 * @description Only drift (`target_modified`, `target_deleted`: synced entries someone changed in
+                 *     the target).
+                 */
+                drift?: boolean | null;
             };
             header?: never;
             path?: never;

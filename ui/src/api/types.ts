@@ -161,3 +161,6 @@ export type GroupPreview = Omit<S['Preview'], 'items'> & { items: GroupPreviewIt
 export type GroupApplied = S['Applied'];
 export type GroupAction = Extract<ResolveAction, 'skip' | 'keep_target'>;
 export type GroupResolved = S['GroupResolved'];
+
+/** Drift (synced entries edited or deleted in the target) per day: `GET /api/conflicts/drift`. */
+export type DriftSeries = S['DriftSeries'];

@@ -117,6 +117,7 @@ export const NOTIFY_EVENTS: { event: NotificationEvent; label: string }[] = [
   { event: 'run_partial', label: 'Run partly failed' },
   { event: 'conflicts_raised', label: 'New conflicts' },
   { event: 'daily_summary', label: 'Daily summary' },
+  { event: 'drift_detected', label: 'Drift (synced entries changed in the target)' },
 ];
 
 /** Turns `event` on or off for notifier `connectorId`. */

@@ -1,8 +1,9 @@
 import { useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
-import { resolveConflict, useConflictGroups, useConflicts, usePipelineKinds, usePipelines } from '@/api/hooks';
+import { resolveConflict, useConflictGroups, useConflicts, useDrift, usePipelineKinds, usePipelines } from '@/api/hooks';
 import { CONFLICT_REASONS, type Conflict, type ResolveAction } from '@/api/types';
+import { BarChart } from '@/components/BarChart';
 import { ConfirmDialog, DateTime, Empty, ErrorState, Loading, PageHeader, Pagination, useTitle } from '@/components/common';
 import { GroupCard, useApplyTracker } from '@/components/ConflictGroups';
 import { EntrySummary } from '@/components/EntrySummary';
@@ -30,6 +31,7 @@ export function ConflictsPage() {
   const status = params.get('status') ?? 'open';
   const reason = params.get('reason') ?? '';
   const pipelineId = params.get('pipeline_id') ?? '';
+  const drift = params.get('drift') === '1';
   const view: View = params.get('view') === 'entries' ? 'entries' : 'groups';
   const pipelines = usePipelines();
 
@@ -48,7 +50,7 @@ export function ConflictsPage() {
         description="Entries timebridge did not write on its own. Grouped by cause, most are fixed at once: a missing mapping, a rule in the target."
       />
       <Card className="mb-4">
-        <CardContent className="grid gap-3 pt-4 sm:grid-cols-3">
+        <CardContent className="grid gap-3 pt-4 sm:grid-cols-4">
           <Field id="f-status" label="Status">
             <Select value={status} onChange={(e) => setFilter('status', e.target.value)}>
               <option value="open">Open</option>
@@ -76,8 +78,15 @@ export function ConflictsPage() {
               ))}
             </Select>
           </Field>
+          <div className="flex items-end pb-2">
+            <label htmlFor="f-drift" className="flex items-center gap-2 text-sm font-medium text-slate-700">
+              <input id="f-drift" type="checkbox" checked={drift} onChange={(e) => setFilter('drift', e.target.checked ? '1' : '')} />
+              Drift only (edited or deleted in the target)
+            </label>
+          </div>
         </CardContent>
       </Card>
+      {drift ? <DriftChart pipelineId={pipelineId} /> : null}
       <div role="group" aria-label="View" className="mb-3 inline-flex rounded-lg bg-slate-100 p-1">
         {(
           [
@@ -100,16 +109,40 @@ export function ConflictsPage() {
         ))}
       </div>
       {view === 'groups' ? (
-        <GroupsView status={status} reason={reason} pipelineId={pipelineId} multiplePipelines={!pipelineId && (pipelines.data?.items.length ?? 0) > 1} />
+        <GroupsView status={status} reason={reason} drift={drift} pipelineId={pipelineId} multiplePipelines={!pipelineId && (pipelines.data?.items.length ?? 0) > 1} />
       ) : (
-        <EntriesView key={`${status}|${reason}|${pipelineId}`} status={status} reason={reason} pipelineId={pipelineId} />
+        <EntriesView key={`${status}|${reason}|${pipelineId}|${drift}`} status={status} reason={reason} drift={drift} pipelineId={pipelineId} />
       )}
     </div>
   );
 }
 
-function GroupsView({ status, reason, pipelineId, multiplePipelines }: { status: string; reason: string; pipelineId: string; multiplePipelines: boolean }) {
-  const q = useConflictGroups({ status, reason: reason || undefined, pipeline_id: pipelineId || undefined });
+/** Synced entries edited or deleted in the target, per day of the last 30. */
+function DriftChart({ pipelineId }: { pipelineId: string }) {
+  const q = useDrift({ pipeline_id: pipelineId || undefined, days: 30 });
+  return (
+    <Card className="mb-4">
+      <CardContent className="pt-4">
+        <h2 className="mb-2 text-sm font-semibold text-slate-900">Drift over the last 30 days</h2>
+        {q.isLoading ? (
+          <Loading />
+        ) : q.data ? (
+          <BarChart
+            items={q.data.days.map((d) => ({ date: d.date, value: d.target_modified + d.target_deleted }))}
+            days={30}
+            formatValue={(v) => String(Math.round(v))}
+            label="Synced entries edited or deleted in the target"
+          />
+        ) : (
+          <ErrorState error={q.error} />
+        )}
+      </CardContent>
+    </Card>
+  );
+}
+
+function GroupsView({ status, reason, drift, pipelineId, multiplePipelines }: { status: string; reason: string; drift: boolean; pipelineId: string; multiplePipelines: boolean }) {
+  const q = useConflictGroups({ status, reason: reason || undefined, drift: drift || undefined, pipeline_id: pipelineId || undefined });
   const tracker = useApplyTracker();
   const items = q.data?.items ?? [];
   return (
@@ -155,14 +188,14 @@ function GroupsView({ status, reason, pipelineId, multiplePipelines }: { status:
   );
 }
 
-function EntriesView({ status, reason, pipelineId }: { status: string; reason: string; pipelineId: string }) {
+function EntriesView({ status, reason, drift, pipelineId }: { status: string; reason: string; drift: boolean; pipelineId: string }) {
   const [params, setParams] = useSearchParams();
   const offset = Number(params.get('offset') ?? 0) || 0;
   const pipelines = usePipelines();
   // name the systems when the list is of one pipeline (filtered, or the only one)
   const onlyPipeline = pipelineId ? Number(pipelineId) : pipelines.data?.items.length === 1 ? pipelines.data.items[0]?.id : undefined;
   const { source: sourceKind, target: targetKind } = usePipelineKinds(onlyPipeline);
-  const q = useConflicts({ status, reason: reason || undefined, pipeline_id: pipelineId || undefined, limit: LIMIT, offset });
+  const q = useConflicts({ status, reason: reason || undefined, drift: drift || undefined, pipeline_id: pipelineId || undefined, limit: LIMIT, offset });
   const qc = useQueryClient();
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [bulk, setBulk] = useState<ResolveAction | null>(null);
