@@ -567,6 +567,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/{id}/simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Which entries would change outcome, target fields or conflict under proposed mapping
+         *     and option changes. Nothing is stored or written; it reads like a dry run.
+         */
+        post: operations["rule_simulator_simulate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/settings": {
         parameters: {
             query?: never;
@@ -991,6 +1011,12 @@ export interface components {
          * @enum {string}
          */
         DefaultOption: "default_activity" | "default_project";
+        /** @description `{"id","delete":true}`. */
+        DeleteMapping: {
+            delete: boolean;
+            /** Format: int64 */
+            id: number;
+        };
         /**
          * @description The catalog (`GET /api/connectors/{id}/catalog/{what}`) that lists each mapping
          *     dimension's items (Zammad: `types` / `organizations` / `agents`). `None`: none does.
@@ -1566,6 +1592,16 @@ export interface components {
             /** @description The source's key of the created project; null in a dry run. */
             source_key?: string | null;
         };
+        /** @description A mapping without id. */
+        NewMapping: {
+            billable?: boolean | null;
+            kind: string;
+            source_key: string;
+            source_label?: string | null;
+            sync?: boolean;
+            target_key?: string | null;
+            target_label?: string | null;
+        };
         /**
          * @description What keeps the process from serving.
          * @enum {string}
@@ -1779,6 +1815,11 @@ export interface components {
              */
             total: number;
         };
+        /**
+         * @description A proposed mapping: a new one (it replaces a stored one of the same kind and source
+         *     key), or `{"id","delete":true}` to leave a stored one out.
+         */
+        ProposedMapping: components["schemas"]["DeleteMapping"] | components["schemas"]["NewMapping"];
         /** @description Body of `POST /api/gdpr/purge`. */
         PurgeRequest: {
             email: string;
@@ -1994,6 +2035,55 @@ export interface components {
             retention_days?: number | null;
             /** @description An IANA time zone such as `Europe/Berlin`. */
             timezone?: string | null;
+        };
+        /** @description Body of `POST /api/pipelines/{id}/simulate`. */
+        SimulateInput: {
+            /**
+             * Format: date
+             * @description First day of the window [the pipeline's window ending today].
+             */
+            from?: string | null;
+            mappings?: components["schemas"]["ProposedMapping"][];
+            /** @description Option changes, merged over the stored options. */
+            options?: Record<string, unknown> | null;
+            /** Format: date */
+            to?: string | null;
+        };
+        /** @description An entry whose outcome, target fields or conflict would change. */
+        SimulatedChange: {
+            after: components["schemas"]["SimulatedSide"];
+            before: components["schemas"]["SimulatedSide"];
+            source_key: string;
+        };
+        /** @description One side of a change. */
+        SimulatedSide: {
+            outcome: string;
+            reason?: null | components["schemas"]["ConflictReason"];
+            /** @description The entry as it would be in the target (null for a conflict: nothing is written). */
+            target?: Record<string, unknown> | null;
+        };
+        /** @description What the proposed changes would change. */
+        Simulation: {
+            /** @description At most 1,000, in plan order. */
+            changes: components["schemas"]["SimulatedChange"][];
+            summary: components["schemas"]["SimulationSummary"];
+        };
+        /** @description Counts of a simulation. */
+        SimulationSummary: {
+            /** @description The changed entries by their outcome after the changes. */
+            by_outcome: {
+                [key: string]: number;
+            };
+            /**
+             * Format: int64
+             * @description Entries that would change.
+             */
+            changed: number;
+            /**
+             * Format: int64
+             * @description Entries read.
+             */
+            entries: number;
         };
         /** @description A suggested target item. */
         Suggestion: {
@@ -4143,6 +4233,78 @@ export interface operations {
             };
             /** @description Still in use */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rule_simulator_simulate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Pipeline id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SimulateInput"];
+            };
+        };
+        responses: {
+            /** @description What would change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Simulation"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown pipeline */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid changes */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A remote failed */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

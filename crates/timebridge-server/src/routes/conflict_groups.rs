@@ -668,7 +668,7 @@ async fn prepare(state: &AppState, body: &FixRequest) -> Result<Prepared, ApiErr
     })
 }
 
-fn sync_error(e: SyncError) -> ApiError {
+pub(crate) fn sync_error(e: SyncError) -> ApiError {
     match e {
         SyncError::Store(s) => store_error(s),
         SyncError::Remote(r) => crate::remote::remote_error(r),

@@ -13,6 +13,7 @@ pub mod health;
 pub mod mappings;
 pub mod oauth;
 pub mod pipelines;
+pub mod rule_simulator;
 pub mod settings;
 pub mod sync;
 pub mod webhooks;
@@ -148,6 +149,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new::<pipelines::__path_get, _, _>(Admin, pipelines::get),
         ApiRoute::new::<pipelines::__path_update, _, _>(Admin, pipelines::update),
         ApiRoute::new::<pipelines::__path_delete, _, _>(Admin, pipelines::delete),
+        ApiRoute::new::<rule_simulator::__path_simulate, _, _>(Admin, rule_simulator::simulate),
         ApiRoute::new::<mappings::__path_list, _, _>(Admin, mappings::list),
         ApiRoute::new::<mappings::__path_create, _, _>(Admin, mappings::create),
         ApiRoute::new::<mappings::__path_get, _, _>(Admin, mappings::get),

@@ -756,7 +756,7 @@ pub async fn delete(
 const ROUNDING: &str = "options.rounding";
 
 /// Checks a `rounding` value field by field; null is the default (exact).
-fn parse_rounding(v: &Value) -> Result<Rounding, ApiError> {
+pub(crate) fn parse_rounding(v: &Value) -> Result<Rounding, ApiError> {
     if v.is_null() {
         return Ok(Rounding::default());
     }

@@ -80,6 +80,9 @@ pub struct PipelineContext {
     /// The source connector's kind; names the link markers.
     pub source_system: &'static str,
     pub rules: MappingRules,
+    /// The rules as listed (with the changes it was loaded with).
+    rule_list: Vec<MappingRule>,
+    project_rule: timebridge_core::mapping::ProjectRule,
     pub directory: TargetDirectory,
     pub settings: TargetSettings,
     /// Set when the target failed in a way that will fail every further write (a revoked
@@ -182,14 +185,14 @@ impl PipelineContext {
             rules.retain(|r| !(r.kind == add.kind && r.source_key == add.source_key));
             rules.push(add.clone());
         }
+        let project_rule = source
+            .as_source()
+            .map(|s| s.project_rule())
+            .unwrap_or_default();
+        let rule_list = rules.clone();
         let rules = MappingRules::new(options, rules)
             .map_err(|e| SyncError::Config(e.to_string()))?
-            .with_project_rule(
-                source
-                    .as_source()
-                    .map(|s| s.project_rule())
-                    .unwrap_or_default(),
-            );
+            .with_project_rule(project_rule);
         let source_system = source.kind();
         Ok(PipelineContext {
             pipeline,
@@ -197,10 +200,30 @@ impl PipelineContext {
             target,
             source_system,
             rules,
+            rule_list,
+            project_rule,
             directory,
             settings,
             halted: Default::default(),
         })
+    }
+
+    /// This pipeline's rules with `changes` applied (the rule simulator): the same target
+    /// directory, nothing reloaded.
+    pub fn rules_with(&self, changes: &RuleChanges) -> Result<MappingRules, SyncError> {
+        let mut rules = self.rule_list.clone();
+        rules.retain(|r| !changes.remove.contains(&r.id));
+        for add in &changes.add {
+            rules.retain(|r| !(r.kind == add.kind && r.source_key == add.source_key));
+            rules.push(add.clone());
+        }
+        let options = changes
+            .options
+            .clone()
+            .unwrap_or_else(|| self.rules.options.clone());
+        Ok(MappingRules::new(options, rules)
+            .map_err(|e| SyncError::Config(e.to_string()))?
+            .with_project_rule(self.project_rule))
     }
 
     /// Why writing stopped, if it did.

@@ -18,6 +18,7 @@ mod openapi;
 mod pairs;
 mod remote_connectors;
 mod rounding;
+mod rule_simulator;
 mod scheduler;
 mod settings_and_health;
 mod startup;
