@@ -503,16 +503,6 @@ pub enum RefusalRule {
 }
 
 impl RefusalRule {
-    /// The target project whose settings decide the refusal.
-    pub fn project(&self) -> &str {
-        match self {
-            RefusalRule::ActivityOfOtherProject { project, .. }
-            | RefusalRule::GlobalActivitiesForbidden { project }
-            | RefusalRule::ProjectEnded { project, .. }
-            | RefusalRule::ProjectNotStarted { project, .. } => project,
-        }
-    }
-
     /// A stable key of the rule (the same for every entry it refuses).
     pub fn key(&self) -> String {
         match self {
@@ -565,13 +555,6 @@ impl RefusalRule {
                 format!("{} starts on {start}", project(p))
             }
         }
-    }
-
-    /// What to change in the target so that it accepts the entries.
-    pub fn hint(&self) -> String {
-        RefusalRule::hint_of_key(&self.key())
-            .map(|(hint, _)| hint)
-            .unwrap_or_default()
     }
 
     /// What to change in the target for the rule of key `key` ([`Self::key`]), and the

@@ -905,11 +905,7 @@ async fn store_mapping(
     m: &FixMapping,
     ip: Option<String>,
 ) -> Result<i64, ApiError> {
-    let kind = match m.kind {
-        MappingKind::Activity => timebridge_store::MappingKind::Activity,
-        MappingKind::Project => timebridge_store::MappingKind::Project,
-        MappingKind::User => timebridge_store::MappingKind::User,
-    };
+    let kind: timebridge_store::MappingKind = m.kind.into();
     let label = |l: &Option<String>| {
         l.as_ref()
             .map(|s| s.trim().to_owned())

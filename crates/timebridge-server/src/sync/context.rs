@@ -6,8 +6,7 @@ use std::sync::Arc;
 use timebridge_connectors::{Connector, ConnectorError, SourceConnector, TargetConnector};
 use timebridge_core::fingerprint::Fingerprint;
 use timebridge_core::mapping::{
-    MappingKind, MappingRule, MappingRules, PipelineOptions, Resolver, TargetDirectory,
-    TargetSettings,
+    MappingRule, MappingRules, PipelineOptions, Resolver, TargetDirectory, TargetSettings,
 };
 use timebridge_core::plan::LinkRecord;
 use timebridge_core::rounding::AppliedRounding;
@@ -167,11 +166,7 @@ impl PipelineContext {
             .into_iter()
             .map(|m| MappingRule {
                 id: m.id,
-                kind: match m.kind {
-                    timebridge_store::MappingKind::Activity => MappingKind::Activity,
-                    timebridge_store::MappingKind::Project => MappingKind::Project,
-                    timebridge_store::MappingKind::User => MappingKind::User,
-                },
+                kind: m.kind.into(),
                 source_key: m.source_key,
                 source_label: m.source_label,
                 target_key: m.target_key,

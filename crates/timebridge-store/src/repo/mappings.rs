@@ -14,6 +14,26 @@ pub enum MappingKind {
     User,
 }
 
+impl From<timebridge_core::MappingKind> for MappingKind {
+    fn from(k: timebridge_core::MappingKind) -> Self {
+        match k {
+            timebridge_core::MappingKind::Activity => MappingKind::Activity,
+            timebridge_core::MappingKind::Project => MappingKind::Project,
+            timebridge_core::MappingKind::User => MappingKind::User,
+        }
+    }
+}
+
+impl From<MappingKind> for timebridge_core::MappingKind {
+    fn from(k: MappingKind) -> Self {
+        match k {
+            MappingKind::Activity => timebridge_core::MappingKind::Activity,
+            MappingKind::Project => timebridge_core::MappingKind::Project,
+            MappingKind::User => timebridge_core::MappingKind::User,
+        }
+    }
+}
+
 impl MappingKind {
     /// The API and database spelling.
     pub fn as_str(self) -> &'static str {
