@@ -79,7 +79,7 @@ pub struct PipelineContext {
     /// The source connector's kind; names the link markers.
     pub source_system: &'static str,
     pub rules: MappingRules,
-    /// The rules as listed (with the changes it was loaded with).
+    /// The stored rules as listed.
     rule_list: Vec<MappingRule>,
     project_rule: timebridge_core::mapping::ProjectRule,
     pub directory: TargetDirectory,
@@ -112,15 +112,6 @@ impl std::fmt::Debug for PipelineContext {
 impl PipelineContext {
     /// Loads the pipeline, builds its connectors and reads the target's directory.
     pub async fn load(state: &SyncEnv, pipeline_id: i64) -> Result<Self, SyncError> {
-        Self::load_with(state, pipeline_id, &RuleChanges::default()).await
-    }
-
-    /// [`Self::load`] with proposed rule changes applied (a preview: nothing is stored).
-    pub async fn load_with(
-        state: &SyncEnv,
-        pipeline_id: i64,
-        changes: &RuleChanges,
-    ) -> Result<Self, SyncError> {
         let pipeline = state.store.get_pipeline(pipeline_id).await?;
         let source = instance(state, pipeline.source_connector_id)
             .await
@@ -158,11 +149,9 @@ impl PipelineContext {
                 break;
             }
         }
-        let options: PipelineOptions = match &changes.options {
-            Some(o) => o.clone(),
-            None => serde_json::from_value(pipeline.options.clone()).unwrap_or_default(),
-        };
-        let mut rules: Vec<MappingRule> = mappings
+        let options: PipelineOptions =
+            serde_json::from_value(pipeline.options.clone()).unwrap_or_default();
+        let rule_list: Vec<MappingRule> = mappings
             .into_iter()
             .map(|m| MappingRule {
                 id: m.id,
@@ -175,17 +164,11 @@ impl PipelineContext {
                 sync: m.sync,
             })
             .collect();
-        rules.retain(|r| !changes.remove.contains(&r.id));
-        for add in &changes.add {
-            rules.retain(|r| !(r.kind == add.kind && r.source_key == add.source_key));
-            rules.push(add.clone());
-        }
         let project_rule = source
             .as_source()
             .map(|s| s.project_rule())
             .unwrap_or_default();
-        let rule_list = rules.clone();
-        let rules = MappingRules::new(options, rules)
+        let rules = MappingRules::new(options, rule_list.clone())
             .map_err(|e| SyncError::Config(e.to_string()))?
             .with_project_rule(project_rule);
         let source_system = source.kind();
@@ -203,8 +186,19 @@ impl PipelineContext {
         })
     }
 
-    /// This pipeline's rules with `changes` applied (the rule simulator): the same target
-    /// directory, nothing reloaded.
+    /// [`Self::load`] with proposed rule changes in force (a preview: nothing is stored).
+    pub async fn load_with(
+        state: &SyncEnv,
+        pipeline_id: i64,
+        changes: &RuleChanges,
+    ) -> Result<Self, SyncError> {
+        let mut ctx = Self::load(state, pipeline_id).await?;
+        ctx.rules = ctx.rules_with(changes)?;
+        Ok(ctx)
+    }
+
+    /// The stored rules with `changes` applied (previews, the rule simulator): the same
+    /// target directory, nothing reloaded.
     pub fn rules_with(&self, changes: &RuleChanges) -> Result<MappingRules, SyncError> {
         let mut rules = self.rule_list.clone();
         rules.retain(|r| !changes.remove.contains(&r.id));
