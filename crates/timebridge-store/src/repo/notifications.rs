@@ -211,11 +211,12 @@ pub fn is_drift(reason: &str) -> bool {
     reason == "target_modified" || reason == "target_deleted"
 }
 
-/// The conflicts `run` raised as `(conflict id, reason)`, in the order raised.
+/// The conflicts `run` raised (audited `conflict_raised` with its id) as `(conflict id,
+/// reason)`, in the order raised.
 async fn raised_conflict_ids(
     db: &impl ConnectionTrait,
     run: &crate::Run,
-) -> StoreResult<Vec<(i64, String)>> {
+) -> StoreResult<Vec<(Option<i64>, String)>> {
     let since = run.started_at.unwrap_or(run.created_at);
     let events = audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq(AuditAction::ConflictRaised))
@@ -226,31 +227,23 @@ async fn raised_conflict_ids(
     Ok(events
         .into_iter()
         .filter(|e| e.details["run_id"].as_i64() == Some(run.id))
-        .filter_map(|e| {
-            let id = e.entity_id.as_deref()?.parse().ok()?;
-            Some((
-                id,
-                e.details["reason"].as_str().unwrap_or("unknown").to_owned(),
-            ))
+        .map(|e| {
+            let id = e.entity_id.as_deref().and_then(|i| i.parse().ok());
+            let reason = e.details["reason"].as_str().unwrap_or("unknown").to_owned();
+            (id, reason)
         })
         .collect())
 }
 
-/// The reasons of the conflicts `run` raised (audited `conflict_raised` with its id).
+/// The reasons of the conflicts `run` raised, one per conflict.
 pub(crate) async fn raised_conflicts(
     db: &impl ConnectionTrait,
     run: &crate::Run,
 ) -> StoreResult<Vec<String>> {
-    let since = run.started_at.unwrap_or(run.created_at);
-    let events = audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(AuditAction::ConflictRaised))
-        .filter(audit_event::Column::At.gte(crate::store::db_time(since)))
-        .all(db)
-        .await?;
-    Ok(events
+    Ok(raised_conflict_ids(db, run)
+        .await?
         .into_iter()
-        .filter(|e| e.details["run_id"].as_i64() == Some(run.id))
-        .map(|e| e.details["reason"].as_str().unwrap_or("unknown").to_owned())
+        .map(|(_, reason)| reason)
         .collect())
 }
 
@@ -275,7 +268,7 @@ impl Store {
         Ok(raised_conflict_ids(&self.db, run)
             .await?
             .into_iter()
-            .filter(|(_, r)| is_drift(r))
+            .filter_map(|(id, r)| Some((id?, r)).filter(|(_, r)| is_drift(r)))
             .collect())
     }
 
