@@ -21,7 +21,7 @@ use timebridge_store::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::conflicts::{Conflict, to_api};
+use super::conflicts::{Conflict, conflict_filter, to_api};
 use crate::audit::{Actor, record};
 use crate::error::{ApiError, ErrorResponse};
 use crate::extract::{ClientIp, Json, Query};
@@ -181,36 +181,6 @@ pub struct ConflictGroup {
 pub struct GroupList {
     pub items: Vec<ConflictGroup>,
     pub total: u64,
-}
-
-/// The filter of the conflict list, validated the same way.
-pub fn conflict_filter(
-    status: Option<&str>,
-    reason: Option<String>,
-    pipeline_id: Option<i64>,
-    drift: Option<bool>,
-) -> Result<ConflictFilter, ApiError> {
-    let status = match status.unwrap_or("open") {
-        "all" => None,
-        s @ ("open" | "resolved") => Some(s.to_owned()),
-        _ => {
-            return Err(ApiError::bad_field(
-                "status",
-                "must be open, resolved or all",
-            ));
-        }
-    };
-    if let Some(r) = &reason
-        && ConflictReason::parse(r).is_none()
-    {
-        return Err(ApiError::bad_field("reason", "is not a conflict reason"));
-    }
-    Ok(ConflictFilter {
-        pipeline_id,
-        status,
-        reason,
-        drift: drift.unwrap_or(false),
-    })
 }
 
 fn fix_of(reason: ConflictReason, cause: &Cause, source_label: Option<String>) -> GroupFix {
@@ -545,6 +515,9 @@ pub struct Preview {
 /// What a validated fix means for a group.
 struct Prepared {
     key: GroupKey,
+    pipeline: timebridge_store::Pipeline,
+    /// The pipeline's options with a default fix in them (what apply stores).
+    options: Option<serde_json::Value>,
     changes: RuleChanges,
     scope: RunScope,
     window: Window,
@@ -583,6 +556,7 @@ async fn prepare(state: &AppState, body: &FixRequest) -> Result<Prepared, ApiErr
         ));
     }
     let mut changes = RuleChanges::default();
+    let mut new_options = None;
     if let Some(m) = &fix.mapping {
         if key.kind.mapping_kind() != Some(m.kind) || m.source_key != key.key || key.key.is_empty()
         {
@@ -627,10 +601,11 @@ async fn prepare(state: &AppState, body: &FixRequest) -> Result<Prepared, ApiErr
         }
         let mut options = pipeline.options.clone();
         options[d.option.name()] = json!(d.target_key.trim());
-        let parsed: PipelineOptions = serde_json::from_value(options).map_err(|e| {
+        let parsed: PipelineOptions = serde_json::from_value(options.clone()).map_err(|e| {
             ApiError::invalid_field("fix.default", format!("the options do not read: {e}"))
         })?;
         changes.options = Some(parsed);
+        new_options = Some(options);
     }
     if fix.retry && key.kind != CauseKind::TargetRule && key.reason != "target_rejected" {
         return Err(ApiError::invalid_field(
@@ -662,6 +637,8 @@ async fn prepare(state: &AppState, body: &FixRequest) -> Result<Prepared, ApiErr
             group: Some(body.group.clone()),
         },
         key,
+        pipeline,
+        options: new_options,
         changes,
         window: Window { from, to },
         conflict_of,
@@ -809,14 +786,8 @@ pub async fn apply(
     if let Some(m) = &body.fix.mapping {
         mapping_id = Some(store_mapping(&state, p.key.pipeline_id, m, ip.clone()).await?);
     }
-    if let Some(d) = &body.fix.default {
-        let pipeline = state
-            .store
-            .get_pipeline(p.key.pipeline_id)
-            .await
-            .map_err(store_error)?;
-        let mut options = pipeline.options.clone();
-        options[d.option.name()] = json!(d.target_key.trim());
+    if let (Some(d), Some(options)) = (&body.fix.default, p.options.clone()) {
+        let pipeline = &p.pipeline;
         let updated = state
             .store
             .update_pipeline(

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use timebridge_core::plan::{Action, ConflictReason};
-use timebridge_store::StoreError;
+use timebridge_store::{ConflictFilter, StoreError};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorResponse};
@@ -149,12 +149,7 @@ pub async fn list(
         offset: q.offset,
     }
     .resolve()?;
-    let filter = super::conflict_groups::conflict_filter(
-        q.status.as_deref(),
-        q.reason,
-        q.pipeline_id,
-        q.drift,
-    )?;
+    let filter = conflict_filter(q.status.as_deref(), q.reason, q.pipeline_id, q.drift)?;
     let (items, total) = state
         .store
         .list_conflicts(&filter, limit, offset)
@@ -233,6 +228,36 @@ pub async fn drift(
         })
         .collect();
     Ok(Json(DriftSeries { from, to, days }))
+}
+
+/// The filter of the conflict list (and of its groups), validated.
+pub fn conflict_filter(
+    status: Option<&str>,
+    reason: Option<String>,
+    pipeline_id: Option<i64>,
+    drift: Option<bool>,
+) -> Result<ConflictFilter, ApiError> {
+    let status = match status.unwrap_or("open") {
+        "all" => None,
+        s @ ("open" | "resolved") => Some(s.to_owned()),
+        _ => {
+            return Err(ApiError::bad_field(
+                "status",
+                "must be open, resolved or all",
+            ));
+        }
+    };
+    if let Some(r) = &reason
+        && ConflictReason::parse(r).is_none()
+    {
+        return Err(ApiError::bad_field("reason", "is not a conflict reason"));
+    }
+    Ok(ConflictFilter {
+        pipeline_id,
+        status,
+        reason,
+        drift: drift.unwrap_or(false),
+    })
 }
 
 async fn load(state: &AppState, id: i64) -> Result<timebridge_store::Conflict, ApiError> {
