@@ -93,11 +93,20 @@ api_test!(async fn an_unmapped_agent_is_one_group_that_one_mapping_fixes_after_a
     let newest = members.iter().map(|c| c["id"].as_i64().unwrap()).max().unwrap();
     assert_eq!(group["newest"]["conflict_id"], newest);
 
+    // A Kimai user with the agent's e-mail (added after the sync) is suggested first.
+    let email = members[0]["source"]["user"]["email"].as_str().unwrap().to_owned();
+    let same = env.kimai.add_user(timebridge_sim::kimai::NewUser {
+        username: "elsewhere".into(),
+        email: email.to_uppercase(),
+        timezone: chrono_tz::Europe::Berlin,
+        permissions: timebridge_sim::kimai::Permissions::user(),
+    });
     let (status, s) = app
         .get_json(&format!("/api/conflicts/groups/suggestions?group={id}"), &env.token)
         .await;
     assert_eq!(status, StatusCode::OK, "{s}");
-    assert!(s["items"].is_array());
+    assert_eq!(s["items"][0]["why"], "same_email", "{s}");
+    assert_eq!(s["items"][0]["target_key"], same.id.to_string(), "{s}");
 
     // The preview reads like a dry run: every entry would be created, nothing is stored.
     let fix = json!({"mapping": {"kind": "user", "source_key": group["cause"]["key"],
@@ -138,6 +147,14 @@ api_test!(async fn an_unmapped_agent_is_one_group_that_one_mapping_fixes_after_a
     let marks = marked(&env.kimai);
     assert!(members.iter().all(|c| marks.get(c["source_key"].as_str().unwrap()) == Some(&1)));
     assert_eq!(app.audit(&env.token, "mapping_created").await.len(), mappings_created + 1);
+    let requested = app.audit(&env.token, "sync_requested").await;
+    let queued = requested
+        .iter()
+        .find(|e| e["entity_id"] == applied["run_id"].to_string())
+        .unwrap_or_else(|| panic!("no sync_requested for the run: {requested:?}"));
+    assert_eq!(queued["details"]["trigger"], "resolution", "{queued}");
+    assert_eq!(queued["details"]["group"], id.as_str(), "{queued}");
+    assert_eq!(queued["details"]["entries"], count, "{queued}");
 
     // Nothing left to fix in that group.
     let (status, body) = post(app, &env, "/api/conflicts/groups/apply",
@@ -287,4 +304,42 @@ api_test!(async fn a_group_fix_that_does_not_fit_is_refused_with_the_error_shape
     // Nothing was stored or queued by the refused requests.
     assert_eq!(app.audit(&env.token, "mapping_created").await.len(), mappings_created);
     assert_eq!(groups(app, &env).await.iter().filter(|g| g["id"] == id).count(), 1);
+});
+
+api_test!(async fn entries_of_an_unmapped_type_are_fixed_by_the_pipeline_default(app) {
+    let env = setup(app, Seed::Tiny).await;
+    // A type whose mapping is removed: its entries are one cause, the default settles them.
+    let (_, acts) = app
+        .get_json(&format!("/api/mappings?pipeline_id={}&kind=activity", env.pipeline), &env.token)
+        .await;
+    let activity = acts["items"][0]["target_key"].as_str().unwrap().to_owned();
+    let source_key = acts["items"][0]["source_key"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .send_json(Method::DELETE, &format!("/api/mappings/{}", acts["items"][0]["id"]), &env.token, &json!(null))
+        .await;
+    assert!(status.is_success(), "{status}");
+    sync(app, &env, false).await;
+    let all = groups(app, &env).await;
+    let group = all
+        .iter()
+        .find(|g| g["reason"] == "unmapped_activity" && g["cause"]["key"] == source_key.as_str())
+        .unwrap_or_else(|| panic!("no group for type {source_key}: {all:?}"))
+        .clone();
+    assert_eq!(group["fix"]["default_option"], "default_activity", "{group}");
+    let fix = json!({"default": {"option": "default_activity", "target_key": activity}});
+    let (status, body) = post(app, &env, "/api/conflicts/groups/preview",
+        json!({"group": group["id"], "fix": {"default": {"option": "default_project", "target_key": "1"}}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, applied) = post(app, &env, "/api/conflicts/groups/apply",
+        json!({"group": group["id"], "fix": fix})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{applied}");
+    assert!(applied["mapping_id"].is_null());
+    let run = finished_run(app, &env, applied["run_id"].as_i64().unwrap()).await;
+    let created = run["stats"]["created"].as_u64().unwrap();
+    assert!(created > 0 && created <= group["count"].as_u64().unwrap(), "{run}");
+    let (_, p) = app.get_json(&format!("/api/pipelines/{}", env.pipeline), &env.token).await;
+    assert_eq!(p["options"]["default_activity"], activity.as_str(), "{p}");
+    let updated = app.audit(&env.token, "pipeline_updated").await;
+    assert!(updated.iter().any(|e| e["details"]["group"] == group["id"]), "{updated:?}");
+    assert!(groups(app, &env).await.iter().all(|g| g["id"] != group["id"]));
 });
