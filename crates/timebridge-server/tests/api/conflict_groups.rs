@@ -150,7 +150,7 @@ api_test!(async fn an_unmapped_agent_is_one_group_that_one_mapping_fixes_after_a
     let requested = app.audit(&env.token, "sync_requested").await;
     let queued = requested
         .iter()
-        .find(|e| e["entity_id"] == applied["run_id"].to_string())
+        .find(|e| e["entity_id"].as_str().and_then(|s| s.parse::<i64>().ok()) == applied["run_id"].as_i64())
         .unwrap_or_else(|| panic!("no sync_requested for the run: {requested:?}"));
     assert_eq!(queued["details"]["trigger"], "resolution", "{queued}");
     assert_eq!(queued["details"]["group"], id.as_str(), "{queued}");
