@@ -1592,16 +1592,6 @@ export interface components {
             /** @description The source's key of the created project; null in a dry run. */
             source_key?: string | null;
         };
-        /** @description A mapping without id. */
-        NewMapping: {
-            billable?: boolean | null;
-            kind: string;
-            source_key: string;
-            source_label?: string | null;
-            sync?: boolean;
-            target_key?: string | null;
-            target_label?: string | null;
-        };
         /**
          * @description What keeps the process from serving.
          * @enum {string}
@@ -1816,10 +1806,11 @@ export interface components {
             total: number;
         };
         /**
-         * @description A proposed mapping: a new one (it replaces a stored one of the same kind and source
-         *     key), or `{"id","delete":true}` to leave a stored one out.
+         * @description A proposed mapping: a new one (the body of `POST /api/mappings`; it replaces a stored
+         *     one of the same kind and source key), or `{"id","delete":true}` to leave a stored one
+         *     out.
          */
-        ProposedMapping: components["schemas"]["DeleteMapping"] | components["schemas"]["NewMapping"];
+        ProposedMapping: components["schemas"]["DeleteMapping"] | components["schemas"]["MappingInput"];
         /** @description Body of `POST /api/gdpr/purge`. */
         PurgeRequest: {
             email: string;

@@ -172,6 +172,32 @@ async fn only_pipeline(state: &AppState) -> Result<Option<i64>, ApiError> {
     })
 }
 
+/// The rules of a mapping's own fields (what `POST /api/mappings` checks, and the rule
+/// simulator for proposed mappings); `at` prefixes the field names (`mappings[2].`).
+/// Returns the target key, `None` when empty.
+pub(crate) fn check_fields(at: &str, body: &MappingInput) -> Result<Option<String>, ApiError> {
+    if body.source_key.is_empty() {
+        return Err(ApiError::invalid_field(
+            &format!("{at}source_key"),
+            "must not be empty",
+        ));
+    }
+    if !body.sync && body.kind != MappingKind::User {
+        return Err(ApiError::invalid_field(
+            &format!("{at}sync"),
+            "only user mappings may be false (it excludes a person from sync)",
+        ));
+    }
+    let target_key = body.target_key.clone().filter(|k| !k.is_empty());
+    if body.sync && target_key.is_none() {
+        return Err(ApiError::invalid_field(
+            &format!("{at}target_key"),
+            "must not be empty or null unless sync is false",
+        ));
+    }
+    Ok(target_key)
+}
+
 async fn build_input(
     state: &AppState,
     body: MappingInput,
@@ -195,22 +221,7 @@ async fn build_input(
         }
         Err(other) => return Err(store_error(other)),
     }
-    if body.source_key.is_empty() {
-        return Err(ApiError::invalid_field("source_key", "must not be empty"));
-    }
-    if !body.sync && body.kind != MappingKind::User {
-        return Err(ApiError::invalid_field(
-            "sync",
-            "only user mappings may be false (it excludes a person from sync)",
-        ));
-    }
-    let target_key = body.target_key.filter(|k| !k.is_empty());
-    if body.sync && target_key.is_none() {
-        return Err(ApiError::invalid_field(
-            "target_key",
-            "must not be empty or null unless sync is false",
-        ));
-    }
+    let target_key = check_fields("", &body)?;
     let label = |l: Option<String>| l.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     Ok(timebridge_store::MappingInput {
         pipeline_id,

@@ -11,7 +11,7 @@ use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use timebridge_core::entry::{Entry, Window};
-use timebridge_core::mapping::{MappingKind, MappingRule, PipelineOptions, Resolver};
+use timebridge_core::mapping::{MappingRule, PipelineOptions, Resolver};
 use timebridge_core::plan::{
     self, ConflictReason, Decision, OutcomeKind, Plan, PlanInput, SourceItem,
 };
@@ -29,40 +29,22 @@ use crate::sync::engine::{Planned, read_and_plan};
 /// Changes listed at most (the summary counts all).
 const MAX_CHANGES: usize = 1000;
 
-/// A proposed mapping: a new one (it replaces a stored one of the same kind and source
-/// key), or `{"id","delete":true}` to leave a stored one out.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// A proposed mapping: a new one (the body of `POST /api/mappings`; it replaces a stored
+/// one of the same kind and source key), or `{"id","delete":true}` to leave a stored one
+/// out.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum ProposedMapping {
     Delete(DeleteMapping),
-    New(NewMapping),
+    New(super::mappings::MappingInput),
 }
 
 /// `{"id","delete":true}`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteMapping {
     pub id: i64,
     pub delete: bool,
-}
-
-/// A mapping without id.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewMapping {
-    #[schema(value_type = String)]
-    pub kind: MappingKind,
-    pub source_key: String,
-    pub source_label: Option<String>,
-    pub target_key: Option<String>,
-    pub target_label: Option<String>,
-    pub billable: Option<bool>,
-    #[serde(default = "yes")]
-    pub sync: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// Body of `POST /api/pipelines/{id}/simulate`.
@@ -165,29 +147,11 @@ pub async fn simulate(
                 ));
             }
             ProposedMapping::New(n) => {
-                let target_key = n.target_key.clone().filter(|k| !k.trim().is_empty());
-                if n.source_key.trim().is_empty() {
-                    return Err(ApiError::invalid_field(
-                        &format!("mappings[{i}].source_key"),
-                        "must not be empty",
-                    ));
-                }
-                if n.sync && target_key.is_none() {
-                    return Err(ApiError::invalid_field(
-                        &format!("mappings[{i}].target_key"),
-                        "must not be empty unless sync is false",
-                    ));
-                }
-                if !n.sync && n.kind != MappingKind::User {
-                    return Err(ApiError::invalid_field(
-                        &format!("mappings[{i}].sync"),
-                        "only user mappings may be false",
-                    ));
-                }
+                let target_key = super::mappings::check_fields(&format!("mappings[{i}]."), n)?;
                 changes.add.push(MappingRule {
                     id: 0,
-                    kind: n.kind,
-                    source_key: n.source_key.trim().to_owned(),
+                    kind: timebridge_store::MappingKind::from(n.kind).into(),
+                    source_key: n.source_key.clone(),
                     source_label: n.source_label.clone(),
                     target_key,
                     target_label: n.target_label.clone(),
