@@ -16,6 +16,7 @@ use timebridge_core::mapping::{ProjectRule, TargetDirectory, TargetSettings};
 use timebridge_core::mirror::CatalogProject;
 use timebridge_core::notify::Notification;
 use timebridge_core::plan::TargetItem;
+use timebridge_core::rates::RateCard;
 
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::{HttpMetrics, RetryPolicy, Sleeper, tokio_sleeper};
@@ -390,4 +391,11 @@ pub trait TargetConnector: Send + Sync {
 
     /// Deletes entry `target_id`; an entry that is already gone counts as deleted.
     async fn delete(&self, target_id: &str) -> ConnectorResult<()>;
+
+    /// The target's billing rates (by customer, project, activity and user, with their
+    /// currency), complete for its master data, where the kind keeps rates; `None` where it
+    /// keeps none (the default). Used to price time not yet in the target.
+    async fn rates(&self) -> ConnectorResult<Option<RateCard>> {
+        Ok(None)
+    }
 }

@@ -649,3 +649,30 @@ async fn a_member_key_reads_and_writes_its_own_entries_only() {
         .unwrap_err();
     assert!(err.to_string().contains("admin"), "{err}");
 }
+
+#[tokio::test]
+async fn the_rate_card_prices_each_entry_as_clockify_itself_prices_it() {
+    let s = sim(Seed::Tiny).await;
+    let ws = s.agency_workspace.clone();
+    let c = agency(&s);
+    let card = c.rates().await.unwrap().expect("Clockify keeps rates");
+    let projects = s.projects(&ws);
+    assert!(
+        projects.iter().any(|p| p.hourly_rate.is_some())
+            && projects.iter().any(|p| p.hourly_rate.is_none()),
+        "the seed has projects with and without their own rate"
+    );
+    for (i, p) in projects.iter().enumerate() {
+        let begin = format!("2026-03-{:02}T08:00:00Z", i + 2);
+        let end = format!("2026-03-{:02}T09:30:00Z", i + 2);
+        let e = desired(&s.agency_admin, &p.id, &begin, &end);
+        let made = c.create(&marker(&format!("r{i}")), &e).await.unwrap();
+        let stored = s.entry(&made.target_id).unwrap();
+        let rate = card
+            .rate_for(&e)
+            .expect("the workspace rate applies to every project");
+        assert_eq!(rate.cents, stored.hourly_rate, "project {}", p.name);
+        // The agency workspace bills in euros.
+        assert_eq!(rate.currency.as_deref(), Some("EUR"), "project {}", p.name);
+    }
+}

@@ -725,3 +725,94 @@ async fn the_user_field_is_sent_only_for_other_users() {
     assert_eq!(created.entry.user.unwrap().key, own.to_string());
     assert_eq!(created.entry.begin, want.begin);
 }
+
+#[tokio::test]
+async fn the_rate_card_prices_each_entry_as_kimai_itself_prices_the_timesheet() {
+    use timebridge_sim::kimai::RateOwner;
+    let sim = sim(Seed::Small).await;
+    let agent = sim
+        .users()
+        .into_iter()
+        .find(|u| u.id != timebridge_sim::kimai::API_USER_ID)
+        .unwrap()
+        .id;
+    let other = add_user(&sim, "rita", chrono_tz::Europe::Berlin);
+    // A fixed rate for one user on project 3, and a second currency.
+    sim.add_rate(RateOwner::Project(3), Some(other), 300.0, true);
+    sim.set_customer_currency(3, "CHF").unwrap();
+    let c = connector(&sim);
+    let card = c.rates().await.unwrap().expect("Kimai keeps rates");
+    let globals: Vec<u64> = sim
+        .activities()
+        .iter()
+        .filter(|a| a.project.is_none())
+        .map(|a| a.id)
+        .collect();
+    let mut checked = 0;
+    let begin = utc("2026-03-10T09:00:00Z");
+    for (i, (project, activity, user)) in [
+        (1, globals[0], agent),
+        (1, globals[1], agent),
+        (1, globals[1], other),
+        (3, globals[0], agent),
+        (3, globals[0], other),
+        (5, globals[0], other),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = begin + chrono::Duration::hours(2 * i as i64);
+        let mut e = desired(
+            user,
+            project,
+            activity,
+            &at.to_rfc3339(),
+            &(at + chrono::Duration::minutes(90)).to_rfc3339(),
+        );
+        e.customer = sim
+            .projects()
+            .iter()
+            .find(|p| p.id == project)
+            .map(|p| NamedRef {
+                key: p.customer.to_string(),
+                name: None,
+            });
+        let written = c.create(&marker(&format!("r{i}")), &e).await.unwrap();
+        let ts = sim.timesheet(written.target_id.parse().unwrap()).unwrap();
+        let rate = card.rate_for(&e).expect("every seeded entry has a rate");
+        let kimai_cents = (ts.fixed_rate.unwrap_or(ts.hourly_rate) * 100.0).round() as i64;
+        assert_eq!(
+            rate.cents, kimai_cents,
+            "entry {i}: {project}/{activity}/{user}"
+        );
+        assert_eq!(
+            rate.kind == timebridge_core::rates::RateKind::Fixed,
+            ts.fixed_rate.is_some(),
+            "entry {i}"
+        );
+        let customer = sim
+            .projects()
+            .iter()
+            .find(|p| p.id == project)
+            .unwrap()
+            .customer;
+        let expected_currency = if customer == 3 { "CHF" } else { "EUR" };
+        assert_eq!(
+            rate.currency.as_deref(),
+            Some(expected_currency),
+            "entry {i}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
+}
+
+#[tokio::test]
+async fn a_token_that_may_not_see_rates_prices_nothing() {
+    let sim = sim(Seed::Small).await;
+    let mut perms = Permissions::api();
+    perms.view_rate = false;
+    sim.set_permissions(timebridge_sim::kimai::API_USER_ID, perms)
+        .unwrap();
+    assert_eq!(connector(&sim).rates().await.unwrap(), None);
+}

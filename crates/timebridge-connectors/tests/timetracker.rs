@@ -807,3 +807,34 @@ async fn a_webhook_the_simulator_sends_verifies_with_the_secret() {
     assert_eq!(call.event.as_deref(), Some("time_entry.updated"));
     assert_eq!(headers["user-agent"], "TimeTracker-Webhook/1.0");
 }
+
+#[tokio::test]
+async fn a_projects_rate_wins_over_its_clients_default_rate_and_names_the_client() {
+    let sim = sim(Seed::Small).await;
+    let c = connector(&sim);
+    let card = c.rates().await.unwrap().expect("TimeTracker keeps rates");
+    let clients = sim.clients();
+    let projects = sim.projects();
+    assert!(projects.iter().any(|p| p.hourly_rate.is_none()));
+    for p in &projects {
+        let e = desired(1, p.id, "2026-03-03T08:00:00Z", "2026-03-03T09:00:00Z");
+        let client = clients.iter().find(|cl| Some(cl.id) == p.client_id);
+        let expected = p
+            .hourly_rate
+            .filter(|r| *r > 0.0)
+            .or(client.and_then(|cl| cl.default_hourly_rate))
+            .map(|r| (r * 100.0).round() as i64);
+        assert_eq!(
+            card.rate_for(&e).map(|r| r.cents),
+            expected,
+            "project {}",
+            p.name
+        );
+        assert_eq!(
+            card.customer_of(&e).map(|c| c.key),
+            p.client_id.map(|id| id.to_string()),
+            "project {}",
+            p.name
+        );
+    }
+}

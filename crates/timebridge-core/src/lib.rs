@@ -6,6 +6,7 @@
 //! - [`rounding`]: the pipeline's rounding policy, applied to the desired entry after mapping.
 //! - [`plan`](mod@plan): the pure planner, [`plan()`] → [`Plan`] of decisions and conflicts.
 //! - [`mirror`]: which target projects to create in the source (`mirror_projects`).
+//! - [`undo`]: undoing a run, decided per entry (delete, restore, settle or blocked).
 //! - [`notify`]: notification events and the message every notifier renders.
 //! - [`fingerprint`](mod@fingerprint): stable fingerprints stored in the link state.
 //! - [`testing`]: deterministic builders and [`testing::synthetic_input`] for benchmarks.
@@ -17,9 +18,11 @@ pub mod mapping;
 pub mod mirror;
 pub mod notify;
 pub mod plan;
+pub mod rates;
 pub mod rounding;
 pub mod suggest;
 pub mod testing;
+pub mod undo;
 
 pub use entry::{Entry, NamedRef, TicketRef, UserRef, Window};
 pub use fingerprint::{Fingerprint, fingerprint};

@@ -7,8 +7,8 @@ use timebridge_core::testing::{
     desired_of, mapped, march_2026, source_entry, still_running, unmapped, written,
 };
 use timebridge_core::{
-    Action, ConflictReason, Entry, Explanation, LinkRecord, MappingResult, Outcome, Plan,
-    PlanInput, SkipReason, SourceItem, TargetItem, UnmappedReason, kept_target_memory,
+    Action, ConflictReason, Entry, Explanation, LinkRecord, MappingResult, Memory, Outcome, Plan,
+    PlanInput, SkipReason, SourceItem, TargetItem, UnmappedReason, fingerprint, kept_target_memory,
     link_after_write, plan, skip_memory,
 };
 
@@ -331,6 +331,40 @@ fn a_skipped_entry_stays_quiet_until_the_source_changes() {
     changed.duration_seconds = Some(-1800);
     let p = plan(&input(vec![mapped(changed)], vec![], vec![memo]));
     assert_eq!(reason(&p), ConflictReason::NegativeDuration);
+}
+
+#[test]
+fn an_undone_entry_is_not_written_again_until_its_source_changes() {
+    let s = src("s1");
+    let undone = LinkRecord {
+        source_key: "s1".into(),
+        target_id: None,
+        desired_fingerprint: None,
+        target_fingerprint: None,
+        memory: Some(Memory::Undone {
+            source_fingerprint: fingerprint(&s),
+            run_id: 3,
+        }),
+    };
+    let p = plan(&input(
+        vec![mapped(s.clone())],
+        vec![],
+        vec![undone.clone()],
+    ));
+    assert_eq!(only(&p), &Outcome::Ignored(SkipReason::Undone));
+    assert_eq!(
+        SkipReason::Undone.message(),
+        "undone: written again when it changes in the source"
+    );
+    for r in SkipReason::ALL {
+        assert_eq!(SkipReason::from_message(r.message()), Some(r));
+    }
+    assert_eq!(SkipReason::from_message("undone"), None);
+    let mut changed = s;
+    changed.duration_seconds = Some(2400);
+    changed.end = changed.end.map(|e| e + Duration::minutes(10));
+    let p = plan(&input(vec![mapped(changed)], vec![], vec![undone]));
+    assert_eq!(only(&p), &Outcome::Create);
 }
 
 #[test]

@@ -28,6 +28,28 @@ impl Actor {
     }
 }
 
+/// An audit event stamped with the clock of `state`, for a caller that stores it together
+/// with other rows (`Store::complete_write`); [`record`] appends one on its own.
+pub fn event(
+    state: &impl Services,
+    actor: Actor,
+    action: AuditAction,
+    entity_type: &str,
+    entity_id: Option<String>,
+    details: Value,
+    ip: Option<String>,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        at: state.clock().now(),
+        actor: actor.as_str().to_string(),
+        action,
+        entity_type: entity_type.to_string(),
+        entity_id,
+        details,
+        ip,
+    }
+}
+
 /// Appends an audit event stamped with the clock of `state` (the web state or the sync
 /// environment). A failure to write is logged as an error (the change it describes has
 /// already happened) rather than answered.
@@ -40,15 +62,7 @@ pub async fn record(
     details: Value,
     ip: Option<String>,
 ) {
-    let event = NewAuditEvent {
-        at: state.clock().now(),
-        actor: actor.as_str().to_string(),
-        action,
-        entity_type: entity_type.to_string(),
-        entity_id,
-        details,
-        ip,
-    };
+    let event = event(state, actor, action, entity_type, entity_id, details, ip);
     if let Err(err) = state.store().append_audit(event).await {
         tracing::error!(action = action.as_str(), entity_type, error = %err, "Could not write an audit event.");
     }

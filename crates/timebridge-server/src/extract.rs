@@ -37,6 +37,31 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// An optional JSON body: an empty (or blank) one is `T::default()`; a malformed one is
+/// answered with 400 in our shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("The body cannot be read: {e}")))?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        serde_json::from_slice(&body)
+            .map(Self)
+            .map_err(|e| ApiError::bad_request(format!("The body is not valid: {e}")))
+    }
+}
+
 /// Query string extractor; bad values are answered with 400 in our shape.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);

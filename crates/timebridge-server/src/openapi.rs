@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::auth::session::COOKIE_NAME;
 use crate::error::ErrorResponse;
-use crate::routes::{ApiRoute, document};
+use crate::routes::{RouteGroup, document};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,7 @@ use crate::routes::{ApiRoute, document};
         (name = "pipelines", description = "Source → target pipelines"),
         (name = "mappings", description = "Source → target key mappings"),
         (name = "audit", description = "The append-only audit trail"),
+        (name = "reports", description = "Reports (money at risk)"),
         (name = "settings", description = "Runtime settings"),
         (name = "operations", description = "Health"),
     )
@@ -57,7 +58,7 @@ impl Modify for SecuritySchemes {
 }
 
 /// The complete document for `routes`.
-pub fn openapi(routes: &[ApiRoute]) -> Document {
+pub fn openapi(routes: &[RouteGroup]) -> Document {
     let mut doc = document(routes, ApiFrame::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc

@@ -323,6 +323,7 @@ impl World {
                     ticket_ids: None,
                     run_after: now,
                     scope: None,
+                    undo_of: None,
                 },
                 now,
             )

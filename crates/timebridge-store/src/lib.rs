@@ -39,7 +39,7 @@ pub use repo::oauth::OAuthState;
 pub use repo::pipelines::{Pipeline, PipelineInput};
 pub use repo::privacy::{PersonalData, PurgeCounts, RetentionCounts};
 pub use repo::runs::{
-    NewRun, Run, RunItem, RunOutcome, RunScope, SyncCounts, WebhookCall, WebhookTarget,
+    NewRun, Run, RunItem, RunOutcome, RunScope, SyncCounts, UndoRecord, WebhookCall, WebhookTarget,
 };
 pub use repo::sessions::Session;
 pub use repo::settings::Settings;

@@ -107,6 +107,8 @@ states! {
         /// A person fixed the cause of a group of conflicts: the run writes that group's
         /// entries (its `scope`).
         Resolution = "resolution",
+        /// A person took back what an earlier run wrote (`runs.undo_of`).
+        Undo = "undo",
     }
 
     /// What a run decided (or, in a dry run, would decide) for one source entry.
@@ -118,8 +120,10 @@ states! {
         Conflict = "conflict",
         /// The write failed in a way that may be retried; the next run tries again.
         Error = "error",
-        /// A resolution deleted the target entry.
+        /// A resolution deleted the target entry, or an undo deleted what its run created.
         Delete = "delete",
+        /// An undo wrote back the target entry its run had updated.
+        Restore = "restore",
     }
 
     /// Whether a conflict waits for a person.

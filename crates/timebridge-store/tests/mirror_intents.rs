@@ -80,6 +80,7 @@ db_test!(
                     ticket_ids: None,
                     run_after: t0(),
                     scope: None,
+                    undo_of: None,
                 },
                 t0(),
             )

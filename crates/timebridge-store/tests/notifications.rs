@@ -74,6 +74,7 @@ async fn finished_run(store: &Store, pipeline: i64, status: RunStatus) -> i64 {
                 ticket_ids: None,
                 run_after: t0(),
                 scope: None,
+                undo_of: None,
             },
             t0(),
         )

@@ -7,7 +7,7 @@ use timebridge_core::ConflictOrigin;
 use timebridge_store::testing::seed_pipeline;
 use timebridge_store::{
     ConflictFilter, ItemOutcome, LinkRow, NewConflict, NewRun, NewWriteIntent, RunItem, RunOutcome,
-    RunStatus, RunTrigger, Store, db_test,
+    RunStatus, RunTrigger, Store, UndoRecord, db_test,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -33,6 +33,7 @@ fn new_run(pipeline_id: i64, trigger: RunTrigger) -> NewRun {
         ticket_ids: None,
         run_after: t0(),
         scope: None,
+        undo_of: None,
     }
 }
 
@@ -203,6 +204,11 @@ db_test!(
                 message: None,
                 rounded_seconds: Some(450),
                 rounding_rule: Some(3),
+                undo: Some(UndoRecord {
+                    written_fingerprint: 11,
+                    source_fingerprint: -12,
+                    before: None,
+                }),
             },
             RunItem {
                 source_key: "2".into(),
@@ -213,6 +219,7 @@ db_test!(
                 message: Some("no user".into()),
                 rounded_seconds: None,
                 rounding_rule: None,
+                undo: None,
             },
         ];
         store.replace_run_items(run.id, &items).await.unwrap();
@@ -572,5 +579,47 @@ db_test!(
             .await
             .unwrap();
         assert_eq!(kept, 0);
+    }
+);
+
+db_test!(
+    async fn an_undos_entry_before_is_exported_and_purged_with_the_person(store: Store) {
+        let p = seed_pipeline(&store, "p", t0()).await;
+        let run = store
+            .enqueue_run(new_run(p, RunTrigger::Manual), t0())
+            .await
+            .unwrap();
+        let before = json!({"user": {"key": "7", "email": "Anna@Example.com"},
+                            "description": "call with anna@example.com"});
+        let item = RunItem {
+            source_key: "1".into(),
+            outcome: ItemOutcome::Update,
+            reason: None,
+            target_id: Some("10".into()),
+            conflict_id: None,
+            message: None,
+            rounded_seconds: None,
+            rounding_rule: None,
+            undo: Some(UndoRecord {
+                written_fingerprint: 1,
+                source_fingerprint: 2,
+                before: Some(before),
+            }),
+        };
+        store.replace_run_items(run.id, &[item]).await.unwrap();
+        let export = store.personal_data("anna@example.com").await.unwrap();
+        assert_eq!(export.run_items.len(), 1);
+        assert_eq!(export.run_items[0]["before"]["user"]["key"], "7");
+        let purged = store.purge_personal_data("anna@example.com").await.unwrap();
+        assert_eq!(purged.run_items, 1);
+        let kept = store.list_run_items(run.id).await.unwrap().remove(0);
+        let text = kept
+            .undo
+            .unwrap()
+            .before
+            .unwrap()
+            .to_string()
+            .to_lowercase();
+        assert!(!text.contains("anna@example.com"), "{text}");
     }
 );

@@ -262,6 +262,7 @@ pub async fn sync(config: Config, args: crate::cli::SyncArgs) -> anyhow::Result<
                         ticket_ids: None,
                         run_after: now,
                         scope: None,
+                        undo_of: None,
                     },
                     now,
                 )
@@ -448,7 +449,14 @@ pub async fn demo(
     use timebridge_sim::SimOptions;
     use timebridge_world::{Pair, World};
 
-    let bind = config.bind;
+    // Listen first: the simulators take ports of their own, and with `BIND` on port 0 the
+    // address printed below is the one the system chose.
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("BIND: cannot listen on {}", config.bind))?;
+    let bind = listener
+        .local_addr()
+        .context("BIND: the listening address")?;
     let username = config.admin_username.clone();
     let clock: SharedClock = Arc::new(SystemClock);
     let now = clock.now();
@@ -508,15 +516,13 @@ pub async fn demo(
                         ticket_ids: None,
                         run_after: now,
                         scope: None,
+                        undo_of: None,
                     },
                     now,
                 )
                 .await?
         }
     };
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("BIND: cannot listen on {bind}"))?;
     println!();
     println!("  timebridge demo is running at http://{bind}/");
     println!(
@@ -690,6 +696,7 @@ async fn demo_other_pair(
                         ticket_ids: None,
                         run_after: now,
                         scope: None,
+                        undo_of: None,
                     },
                     now,
                 )

@@ -132,6 +132,7 @@ async fn two_servers_run_a_pipeline_one_at_a_time(backend: Backend) {
                     ticket_ids: None,
                     run_after: now,
                     scope: None,
+                    undo_of: None,
                 },
                 now,
             )
@@ -300,6 +301,63 @@ async fn a_terminated_sync_records_its_run_on_postgres() {
     a_terminated_sync_records_its_run(Backend::Postgres).await;
 }
 
+/// Runs the queued run `run_id` in `serve` armed to abort at `crash_at`, checks that it
+/// was killed before the run finished (and `wrote()` says it got some way), then lets a
+/// second `serve` take the run up after the lease expired; returns the finished run.
+async fn killed_midway_then_finished(
+    w: &Proc,
+    run_id: i64,
+    crash_at: &str,
+    wrote: impl Fn() -> bool,
+) -> timebridge_store::Run {
+    let serve = |crash_at: Option<&str>| {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut cmd = w.command(&["serve"]);
+        cmd.env("BIND", format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(point) = crash_at {
+            cmd.env("TIMEBRIDGE_CRASH_AT", point);
+        }
+        cmd.spawn().unwrap()
+    };
+    let mut first = serve(Some(crash_at));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while first.try_wait().unwrap().is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "serve was not killed: {:?}",
+            w.store.get_run(run_id).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !w.store.get_run(run_id).await.unwrap().status.is_finished(),
+        "the run finished before the kill"
+    );
+    assert!(wrote(), "the killed run wrote nothing");
+    lease_expiry().await;
+    let mut second = serve(None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let r = w.store.get_run(run_id).await.unwrap();
+        if r.status.is_finished() {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never finished: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = second.kill();
+    let _ = second.wait();
+    done
+}
+
 /// A fix applied to a group of 500 conflicts (a mapping for the unmapped agent, then one
 /// run with trigger `resolution` scoped to the group) survives `serve` being killed in
 /// the middle of that run: a second `serve` takes the run up again, and every entry of
@@ -372,57 +430,18 @@ async fn a_resolution_run_killed_midway_writes_each_entry_of_its_group_once(back
                     retry_refused: false,
                     group: None,
                 }),
+                undo_of: None,
             },
             now,
         )
         .await
         .unwrap();
-    let serve = |crash_at: Option<&str>| {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let mut cmd = w.command(&["serve"]);
-        cmd.env("BIND", format!("127.0.0.1:{port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        if let Some(point) = crash_at {
-            cmd.env("TIMEBRIDGE_CRASH_AT", point);
-        }
-        cmd.spawn().unwrap()
-    };
-    // Killed after its 200th write of the run.
-    let mut first = serve(Some("after_write:200"));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while first.try_wait().unwrap().is_none() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "serve was not killed: {:?}",
-            w.store.get_run(run.id).await.unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let written = w.world.kimai().log().count("POST /api/timesheets");
-    assert!(
-        !w.store.get_run(run.id).await.unwrap().status.is_finished(),
-        "the run finished before the kill"
-    );
-    lease_expiry().await;
-    let mut second = serve(None);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    let done = loop {
-        let r = w.store.get_run(run.id).await.unwrap();
-        if r.status.is_finished() {
-            break r;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never finished: {r:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let _ = second.kill();
-    let _ = second.wait();
+    // Killed after its 200th write of the run.
+    let done = killed_midway_then_finished(&w, run.id, "after_write:200", || {
+        w.world.kimai().log().count("POST /api/timesheets") > written
+    })
+    .await;
     assert_eq!(
         done.status,
         timebridge_store::RunStatus::Succeeded,
@@ -467,4 +486,113 @@ async fn a_resolution_run_killed_midway_writes_each_entry_of_its_group_once_on_s
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resolution_run_killed_midway_writes_each_entry_of_its_group_once_on_postgres() {
     a_resolution_run_killed_midway_writes_each_entry_of_its_group_once(Backend::Postgres).await;
+}
+
+/// Undo runs killed in the middle (after a remote write, before its link) and taken up by
+/// a second `serve`: the undo of a run that updated 40 entries writes each back exactly
+/// once, and the undo of the run that created them all deletes each exactly once; after
+/// both, Kimai holds none of them and the next sync writes nothing again.
+async fn an_undo_killed_midway_deletes_nothing_twice_and_restores_nothing_wrongly(
+    backend: Backend,
+) {
+    let w = world(backend).await;
+    let first = w.sync_to_completion().await;
+    let created = first.stats["created"].as_u64().unwrap() as usize;
+    assert!(created > 100, "{first:?}");
+    let kimai = w.world.kimai();
+    let before: HashMap<u64, u64> = kimai
+        .timesheets()
+        .into_iter()
+        .map(|t| (t.id, t.activity))
+        .collect();
+    // A second run updates 40 entries: their Zammad type changed.
+    let zammad = w.world.zammad();
+    let types = zammad.types();
+    let links = w.store.load_links(w.pipeline).await.unwrap();
+    let mut changed = 0;
+    for a in zammad.accountings() {
+        let linked = links
+            .iter()
+            .any(|l| l.source_key == a.id.to_string() && l.target_id.is_some());
+        if changed == 40 || !linked || a.type_id.is_none() {
+            continue;
+        }
+        let other = types.iter().find(|t| Some(t.id) != a.type_id).unwrap();
+        zammad.set_accounting_type(a.id, Some(other.id)).unwrap();
+        changed += 1;
+    }
+    let second = w.sync_to_completion().await;
+    assert_eq!(second.stats["updated"], 40, "{second:?}");
+
+    let patches = kimai.log().count("PATCH /api/timesheets/{id}");
+    let undo = w.queue_undo(&second).await;
+    let done = killed_midway_then_finished(&w, undo.id, "after_write:15", || {
+        kimai.log().count("PATCH /api/timesheets/{id}") >= patches + 15
+    })
+    .await;
+    assert_eq!(
+        done.status,
+        timebridge_store::RunStatus::Succeeded,
+        "{done:?}"
+    );
+    assert_eq!(done.stats["restored"], 40, "{done:?}");
+    assert_eq!(
+        kimai.log().count("PATCH /api/timesheets/{id}"),
+        patches + 40,
+        "each entry is written back exactly once"
+    );
+    for t in kimai.timesheets() {
+        assert_eq!(
+            before.get(&t.id),
+            Some(&t.activity),
+            "timesheet {} restored wrongly",
+            t.id
+        );
+    }
+
+    let deletes = kimai.log().count("DELETE /api/timesheets/{id}");
+    let undo = w.queue_undo(&first).await;
+    let done = killed_midway_then_finished(&w, undo.id, "after_write:60", || {
+        kimai.log().count("DELETE /api/timesheets/{id}") >= deletes + 60
+    })
+    .await;
+    assert_eq!(
+        done.status,
+        timebridge_store::RunStatus::Succeeded,
+        "{done:?}"
+    );
+    assert_eq!(
+        done.stats["deleted"].as_u64().unwrap() as usize,
+        created,
+        "{done:?}"
+    );
+    assert_eq!(
+        kimai.log().count("DELETE /api/timesheets/{id}"),
+        deletes + created,
+        "each entry is deleted exactly once"
+    );
+    assert!(
+        w.world
+            .target()
+            .records()
+            .iter()
+            .all(|r| r.identity.is_none()),
+        "an entry the first run created is left in Kimai"
+    );
+    let posts = kimai.log().count("POST /api/timesheets");
+    let quiet = w.sync_to_completion().await;
+    assert_eq!(quiet.stats["created"], 0, "{quiet:?}");
+    assert_eq!(kimai.log().count("POST /api/timesheets"), posts);
+    w.db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_undo_killed_midway_deletes_nothing_twice_and_restores_nothing_wrongly_on_sqlite() {
+    an_undo_killed_midway_deletes_nothing_twice_and_restores_nothing_wrongly(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_undo_killed_midway_deletes_nothing_twice_and_restores_nothing_wrongly_on_postgres() {
+    an_undo_killed_midway_deletes_nothing_twice_and_restores_nothing_wrongly(Backend::Postgres)
+        .await;
 }

@@ -40,14 +40,10 @@ impl Demo {
     /// Starts `timebridge demo <args>` and logs in with the password it prints.
     async fn start(args: &[&str]) -> Demo {
         let dir = tempfile::tempdir().unwrap();
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_timebridge"))
             .env_clear()
             .current_dir(dir.path())
-            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("BIND", "127.0.0.1:0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "warn")
             .arg("demo")
@@ -61,7 +57,7 @@ impl Demo {
             child,
             data: dir.path().join("data"),
             _dir: dir,
-            base: format!("http://127.0.0.1:{port}"),
+            base: String::new(),
             token: String::new(),
             sink: String::new(),
             client: reqwest::Client::new(),
@@ -76,10 +72,14 @@ impl Demo {
         });
         let mut password = None;
         let mut sink = None;
-        while password.is_none() || sink.is_none() {
+        // The demo listens on a port the system chose (`BIND` on port 0) and prints it.
+        while demo.base.is_empty() || password.is_none() || sink.is_none() {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
-                .expect("the demo printed its password and its Slack-like sink");
+                .expect("the demo printed its address, its password and its Slack-like sink");
+            if let Some(rest) = line.split("is running at ").nth(1) {
+                demo.base = rest.trim().trim_end_matches('/').to_owned();
+            }
             if let Some(rest) = line.split("with password `").nth(1) {
                 password = rest.split('`').next().map(str::to_owned);
             }

@@ -3,7 +3,8 @@
 //! finished by the next, which leaves every entry in the target exactly once (or
 //! raised); a re-sync that writes nothing; then a source edit (an update), an edit in the
 //! target (a `target_modified` conflict) and a source deletion (a `source_deleted`
-//! conflict) in one run. The scenario only uses the world's drivers, so a connector issue
+//! conflict) in one run; then that run and the first one undone (written back, deleted
+//! once each, not written again by the next sync). The scenario only uses the world's drivers, so a connector issue
 //! adds its pair here with one line.
 
 mod common;
@@ -87,6 +88,94 @@ async fn scenario(pair: Pair, backend: Backend) {
         Some(ConflictReason::SourceDeleted.as_str())
     );
     w.assert_every_entry_answered_once().await;
+
+    // Undo that run: its one write (the source edit) is written back, in one request.
+    let writes = w.world.target().write_requests();
+    let undo = w.queue_undo(&run).await;
+    let undone = w.sync_to_completion().await;
+    assert_eq!(undone.id, undo.id, "{undone:?}");
+    assert_eq!(undone.status, RunStatus::Succeeded, "{undone:?}");
+    assert_eq!(undone.stats["restored"], 1, "{undone:?}");
+    assert_eq!(w.world.target().write_requests(), writes + 1);
+
+    // Undo the first run (the one killed and finished by the next process): every entry
+    // it created is deleted, once, unless it changed since (the entry edited in the
+    // target), which is raised instead.
+    let created: Vec<String> = w
+        .store
+        .list_run_items(first.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.outcome == ItemOutcome::Create)
+        .filter_map(|i| i.target_id)
+        .collect();
+    let writes = w.world.target().write_requests();
+    let undo = w.queue_undo(&first).await;
+    let undone = w.sync_to_completion().await;
+    assert_eq!(undone.id, undo.id, "{undone:?}");
+    assert_eq!(undone.status, RunStatus::Succeeded, "{undone:?}");
+    let items = w.store.list_run_items(undone.id).await.unwrap();
+    let deleted: Vec<&str> = items
+        .iter()
+        .filter(|i| i.outcome == ItemOutcome::Delete)
+        .filter_map(|i| i.target_id.as_deref())
+        .collect();
+    assert_eq!(items.len(), created.len(), "{items:?}");
+    assert!(
+        items
+            .iter()
+            .all(|i| matches!(i.outcome, ItemOutcome::Delete | ItemOutcome::Conflict)),
+        "{items:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| i.source_key == touched.0 && i.outcome == ItemOutcome::Conflict),
+        "the entry edited in the target was taken back: {items:?}"
+    );
+    assert_eq!(
+        w.world.target().write_requests(),
+        writes + deleted.len(),
+        "each entry deleted once"
+    );
+    let left: std::collections::HashSet<String> = w
+        .world
+        .target()
+        .records()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(deleted.iter().all(|id| !left.contains(*id)), "{deleted:?}");
+    // Nothing synced is left but what the undo raised (the entries the killed attempt of
+    // the first run created count as that run's creates too).
+    let synced_left: Vec<_> = w
+        .world
+        .target()
+        .records()
+        .into_iter()
+        .filter(|r| r.identity.is_some())
+        .collect();
+    let raised = items
+        .iter()
+        .filter(|i| i.outcome == ItemOutcome::Conflict)
+        .count();
+    assert_eq!(
+        synced_left.len(),
+        raised,
+        "{synced_left:?} {:?}",
+        w.store.list_run_items(first.id).await.unwrap()
+    );
+
+    // The next sync writes none of them again.
+    let writes = w.world.target().write_requests();
+    let after = w.sync_to_completion().await;
+    assert_eq!(after.stats["created"], 0, "{after:?}");
+    assert_eq!(
+        w.world.target().write_requests(),
+        writes,
+        "undone entries written again"
+    );
     w.db.cleanup().await;
 }
 
@@ -192,6 +281,7 @@ async fn running_timer_becomes_an_open_attendance(backend: Backend) {
         odoo.attendances()
     );
     w.assert_every_entry_answered_once().await;
+
     w.db.cleanup().await;
 }
 
@@ -314,6 +404,7 @@ async fn clock_in_becomes_an_open_attendance(backend: Backend) {
         odoo.attendances()
     );
     w.assert_every_entry_answered_once().await;
+
     w.db.cleanup().await;
 }
 

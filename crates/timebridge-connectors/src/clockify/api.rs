@@ -57,6 +57,21 @@ pub struct ApiWorkspace {
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// The workspace's default billable rate.
+    #[serde(default, rename = "hourlyRate")]
+    pub hourly_rate: Option<ApiRate>,
+    /// Members, with their own rate where one is set.
+    #[serde(default)]
+    pub memberships: Vec<ApiMembership>,
+}
+
+/// A membership of a workspace or project, with the member's own rate if set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiMembership {
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    #[serde(default, rename = "hourlyRate")]
+    pub hourly_rate: Option<ApiRate>,
 }
 
 /// A rate: `amount` in minor units (cents).
@@ -91,6 +106,9 @@ pub struct ApiProject {
     pub billable: Option<bool>,
     #[serde(default, rename = "hourlyRate")]
     pub hourly_rate: Option<ApiRate>,
+    /// Project members, with their own project rate where one is set.
+    #[serde(default)]
+    pub memberships: Vec<ApiMembership>,
 }
 
 impl ApiProject {

@@ -14,8 +14,9 @@ use timebridge_core::mapping::{
     Need, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
 };
 use timebridge_core::plan::TargetItem;
+use timebridge_core::rates::{Rate, RateCard, RateRule, RateScope};
 
-use super::api::{ApiEntry, ApiTag, ApiTask};
+use super::api::{ApiEntry, ApiProject, ApiRate, ApiTag, ApiTask, ApiWorkspace};
 use super::connector::{ClockifyConnector, Master, path_id, stamp, task_key};
 use crate::connector::TargetConnector;
 use crate::error::{ConnectorError, ConnectorResult};
@@ -235,6 +236,49 @@ impl ClockifyConnector {
 
 #[async_trait]
 impl TargetConnector for ClockifyConnector {
+    /// Clockify's billable rates, most specific first: a member's project rate, the
+    /// project's rate, a member's workspace rate, the workspace's rate (amounts in cents,
+    /// each with its currency). A rate of zero is Clockify's "none set" and counts as none.
+    async fn rates(&self) -> ConnectorResult<Option<RateCard>> {
+        let m = self.master().await?;
+        let workspaces: Vec<ApiWorkspace> = self
+            .client
+            .json(Request::get("GET /workspaces", "/workspaces"))
+            .await?;
+        let mut rules = Vec::new();
+        let mut projects: Vec<&ApiProject> = m.projects.values().collect();
+        projects.sort_by(|a, b| a.id.cmp(&b.id));
+        for p in projects {
+            let scope = RateScope::Project(p.id.clone());
+            for member in &p.memberships {
+                rules.extend(rate_rule(
+                    &scope,
+                    Some(&member.user_id),
+                    member.hourly_rate.as_ref(),
+                ));
+            }
+            rules.extend(rate_rule(&scope, None, p.hourly_rate.as_ref()));
+        }
+        if let Some(w) = workspaces.iter().find(|w| w.id == self.workspace) {
+            for member in &w.memberships {
+                rules.extend(rate_rule(
+                    &RateScope::Everything,
+                    Some(&member.user_id),
+                    member.hourly_rate.as_ref(),
+                ));
+            }
+            rules.extend(rate_rule(
+                &RateScope::Everything,
+                None,
+                w.hourly_rate.as_ref(),
+            ));
+        }
+        Ok(Some(RateCard {
+            rules,
+            ..RateCard::default()
+        }))
+    }
+
     fn target_settings(&self) -> TargetSettings {
         TargetSettings {
             system: "clockify".into(),
@@ -404,4 +448,14 @@ impl TargetConnector for ClockifyConnector {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A rule from a Clockify rate; none for a missing rate or one of zero.
+fn rate_rule(scope: &RateScope, user: Option<&str>, rate: Option<&ApiRate>) -> Option<RateRule> {
+    let rate = rate.filter(|r| r.amount > 0)?;
+    Some(RateRule {
+        scope: scope.clone(),
+        user: user.map(str::to_owned),
+        rate: Rate::hourly(rate.amount, rate.currency.clone()),
+    })
 }

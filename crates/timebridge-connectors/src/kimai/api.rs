@@ -21,6 +21,9 @@ pub struct ApiUser {
     pub timezone: Option<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Listed only in the single-entity view (`/api/users/me`, `/api/users/{id}`).
+    #[serde(default)]
+    pub preferences: Option<Vec<super::rates::ApiPreference>>,
 }
 
 fn yes() -> bool {
@@ -48,6 +51,9 @@ pub struct ApiCustomer {
     pub visible: bool,
     #[serde(default = "yes")]
     pub billable: bool,
+    /// ISO 4217 code the customer is billed in.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// `GET /api/projects` items (`customer` is an id).

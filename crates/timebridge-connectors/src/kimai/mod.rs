@@ -3,6 +3,7 @@
 //! description.
 
 mod api;
+mod rates;
 mod target;
 pub mod time;
 

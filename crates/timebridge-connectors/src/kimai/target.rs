@@ -25,11 +25,13 @@ use timebridge_core::mapping::{
     TargetRules, TargetSettings, TargetUser,
 };
 use timebridge_core::plan::TargetItem;
+use timebridge_core::rates::{RateCard, RateRule, RateScope};
 use tokio::sync::{Mutex, OnceCell};
 
 use super::api::{
     ApiActivity, ApiCustomer, ApiProject, ApiTag, ApiTimesheet, ApiUser, ApiVersion, kimai_error,
 };
+use super::rates::ApiRate;
 use super::time::{Zone, entry_zone, parse_output, wall_time};
 use crate::connector::{
     CatalogItem, Connector, ConnectorConfig, ConnectorContext, TargetConnector, TestReport,
@@ -941,7 +943,105 @@ impl TargetConnector for KimaiConnector {
             Err(e) => Err(locked_if_forbidden(e, target_id)),
         }
     }
+
+    async fn rates(&self) -> ConnectorResult<Option<RateCard>> {
+        let s = self.session().await?;
+        let mut owners: Vec<(RateScope, &'static str, String)> = Vec::new();
+        let mut ids: Vec<i64> = s.customers.keys().copied().collect();
+        ids.sort_unstable();
+        owners.extend(ids.iter().map(|id| {
+            (
+                RateScope::Customer(id.to_string()),
+                "GET /api/customers/{id}/rates",
+                format!("/api/customers/{id}/rates"),
+            )
+        }));
+        let mut ids: Vec<i64> = s.projects.keys().copied().collect();
+        ids.sort_unstable();
+        owners.extend(ids.iter().map(|id| {
+            (
+                RateScope::Project(id.to_string()),
+                "GET /api/projects/{id}/rates",
+                format!("/api/projects/{id}/rates"),
+            )
+        }));
+        let mut ids: Vec<i64> = s.activities.keys().copied().collect();
+        ids.sort_unstable();
+        owners.extend(ids.iter().map(|id| {
+            (
+                RateScope::Activity(id.to_string()),
+                "GET /api/activities/{id}/rates",
+                format!("/api/activities/{id}/rates"),
+            )
+        }));
+        let reads: Vec<BoxFuture<'_, ConnectorResult<Vec<RateRule>>>> = owners
+            .into_iter()
+            .map(|(scope, route, path)| {
+                async move {
+                    let list: Vec<ApiRate> = self.client.json(Request::get(route, path)).await?;
+                    Ok(super::rates::rules_of(&scope, &list))
+                }
+                .boxed()
+            })
+            .collect();
+        let listed = futures::stream::iter(reads)
+            .buffered(RATE_READS)
+            .try_collect::<Vec<_>>()
+            .await;
+        let mut rules: Vec<_> = match listed {
+            Ok(lists) => lists.into_iter().flatten().collect(),
+            // A token that may not see rates prices nothing (its entries have no rate).
+            Err(ConnectorError::Forbidden { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // Each user's own hourly rate, from their entity view where the list left it out.
+        let mut users: Vec<ApiUser> = s.users.values().filter(|u| u.enabled).cloned().collect();
+        users.sort_by_key(|u| u.id);
+        type Prefs = (i64, Vec<super::rates::ApiPreference>);
+        let reads: Vec<BoxFuture<'_, ConnectorResult<Prefs>>> = users
+            .into_iter()
+            .map(|u| {
+                async move {
+                    if let Some(p) = u.preferences {
+                        return Ok((u.id, p));
+                    }
+                    let path = format!("/api/users/{}", u.id);
+                    match self
+                        .client
+                        .json::<ApiUser>(Request::get("GET /api/users/{id}", path))
+                        .await
+                    {
+                        Ok(full) => Ok((u.id, full.preferences.unwrap_or_default())),
+                        Err(ConnectorError::Forbidden { .. } | ConnectorError::NotFound { .. }) => {
+                            Ok((u.id, Vec::new()))
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                .boxed()
+            })
+            .collect();
+        let preferences = futures::stream::iter(reads)
+            .buffered(RATE_READS)
+            .try_collect::<Vec<_>>()
+            .await?;
+        rules.extend(
+            preferences
+                .iter()
+                .filter_map(|(id, p)| super::rates::user_rule(&id.to_string(), p)),
+        );
+        let mut currencies: Vec<(String, Option<String>)> = s
+            .customers
+            .values()
+            .map(|c| (c.id.to_string(), c.currency.clone()))
+            .collect();
+        currencies.sort();
+        Ok(Some(super::rates::card(rules, currencies)))
+    }
 }
+
+/// Rate listings read at a time (one request per customer, project and activity).
+const RATE_READS: usize = 4;
 
 /// Kimai answers 403 to changes of exported entries and entries in a lockdown period.
 fn locked_if_forbidden(e: ConnectorError, target_id: &str) -> ConnectorError {

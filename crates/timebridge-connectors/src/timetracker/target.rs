@@ -22,6 +22,7 @@ use timebridge_core::mapping::{
     Need, TargetDirectory, TargetProject, TargetRules, TargetSettings, TargetUser,
 };
 use timebridge_core::plan::TargetItem;
+use timebridge_core::rates::{Rate, RateCard, RateRule, RateScope, cents_of};
 
 use super::api::{ApiEntry, Zone, wall_text};
 use super::connector::{NO_TASK, TASK_NAME_PREFIX, TimetrackerConnector};
@@ -232,6 +233,59 @@ impl TimetrackerConnector {
 
 #[async_trait]
 impl TargetConnector for TimetrackerConnector {
+    /// TimeTracker's hourly rates: a project's `hourly_rate`, else its client's
+    /// `default_hourly_rate` (TimeTracker names no currency). Projects name their client
+    /// here, as entries do not.
+    async fn rates(&self) -> ConnectorResult<Option<RateCard>> {
+        let (projects, clients) = futures::try_join!(self.api.projects(true), self.api.clients())?;
+        let mut card = RateCard::default();
+        let mut clients: Vec<_> = clients.into_iter().collect();
+        clients.sort_by_key(|c| c.id);
+        let mut projects: Vec<_> = projects.into_iter().collect();
+        projects.sort_by_key(|p| p.id);
+        for p in &projects {
+            if let Some(cents) = p
+                .hourly_rate
+                .and_then(|r| cents_of(&json!(r)))
+                .filter(|c| *c > 0)
+            {
+                card.rules.push(RateRule {
+                    scope: RateScope::Project(p.id.to_string()),
+                    user: None,
+                    rate: Rate::hourly(cents, None),
+                });
+            }
+            if let Some(client) = p.client_id {
+                let name = clients
+                    .iter()
+                    .find(|c| c.id == client)
+                    .map(|c| c.name.clone())
+                    .or_else(|| p.client.clone());
+                card.project_customers.insert(
+                    p.id.to_string(),
+                    NamedRef {
+                        key: client.to_string(),
+                        name,
+                    },
+                );
+            }
+        }
+        for c in &clients {
+            if let Some(cents) = c
+                .default_hourly_rate
+                .and_then(|r| cents_of(&json!(r)))
+                .filter(|c| *c > 0)
+            {
+                card.rules.push(RateRule {
+                    scope: RateScope::Customer(c.id.to_string()),
+                    user: None,
+                    rate: Rate::hourly(cents, None),
+                });
+            }
+        }
+        Ok(Some(card))
+    }
+
     fn target_settings(&self) -> TargetSettings {
         // TimeTracker has a billable field: no billable tags.
         TargetSettings {

@@ -5,6 +5,9 @@
 //! 0. The entry's person is excluded (a `user` mapping with `sync: false`) →
 //!    `Ignored(user excluded)`: outcome `skip`, never a conflict, never written.
 //! 1. A remembered `skip` whose raw source fingerprint still matches → `Skip`.
+//!    A remembered undo of the run that wrote it ([`Memory::Undone`]) whose raw source
+//!    fingerprint still matches → `Ignored(undone)`: nothing is written again until the
+//!    source entry changes.
 //!    Then: a running entry while the pipeline does not carry running entries
 //!    (`include_running` off) → `Ignored(still running)`; it is planned normally once it
 //!    ends. With `include_running`, a running entry is planned like any other (created
@@ -49,6 +52,9 @@
 //! - `keep_target` on `target_modified` / `locked`: [`link_after_write`] with the current
 //!   desired and target entries (re-baseline: quiet until either side changes again);
 //! - `keep_target` on `source_deleted`: memory := [`kept_target_memory`] of the target;
+//! - an undo of a run ([`crate::undo`]): memory := `Undone` with the raw source
+//!   fingerprint at the time of the undo, and the link points at the entry as the undo left it
+//!   (none after a delete; the written-back entry after a restore);
 //! - `link` (with `target_id`): [`link_after_write`] with that target entry, adopting it as
 //!   it is; `create` / `update` / `delete_target`: do it, then store as above (or drop
 //!   the record after a delete).
@@ -422,6 +428,15 @@ fn decide_source<'a>(ix: &Index<'a>, i: usize) -> Option<Decision> {
         && fingerprint(&item.entry) == source_fingerprint
     {
         return decision(shown, Outcome::Skip);
+    }
+
+    // 1a. Its run was undone: left as the undo left it until the source changes.
+    if let Some(Memory::Undone {
+        source_fingerprint, ..
+    }) = link.and_then(|l| l.memory)
+        && fingerprint(&item.entry) == source_fingerprint
+    {
+        return decision(shown, Outcome::Ignored(SkipReason::Undone));
     }
 
     // 1b. A running entry waits until it ends, unless the pipeline carries running entries.

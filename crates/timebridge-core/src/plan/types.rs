@@ -50,6 +50,13 @@ pub enum Memory {
     /// The user chose `keep_target` on `source_deleted`; quiet while the target entry's
     /// fingerprint equals this one.
     KeptTarget { target_fingerprint: Fingerprint },
+    /// A person undid the run (`run_id`) that wrote this entry: it stays as the undo left
+    /// it (deleted, or written back) until the raw source entry's fingerprint differs from
+    /// this one.
+    Undone {
+        source_fingerprint: Fingerprint,
+        run_id: i64,
+    },
 }
 
 /// What the link state stores per source key of one pipeline.
@@ -320,13 +327,16 @@ pub enum Outcome {
 }
 
 /// Why an entry is left alone without a conflict ([`Outcome::Ignored`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     /// The source entry is still running and the pipeline does not carry running entries.
     StillRunning,
     /// A `user` mapping with `sync: false` excludes the entry's person.
     UserExcluded,
+    /// A person undid the run that wrote it ([`Memory::Undone`]) and the source entry has
+    /// not changed since.
+    Undone,
 }
 
 impl SkipReason {
@@ -335,7 +345,21 @@ impl SkipReason {
         match self {
             SkipReason::StillRunning => "still running",
             SkipReason::UserExcluded => "user excluded",
+            SkipReason::Undone => "undone: written again when it changes in the source",
         }
+    }
+
+    /// Every reason, for lookups.
+    pub const ALL: [SkipReason; 3] = [
+        SkipReason::StillRunning,
+        SkipReason::UserExcluded,
+        SkipReason::Undone,
+    ];
+
+    /// The reason whose run item message this is (the message is how a run item stores
+    /// it); `None` for any other message.
+    pub fn from_message(message: &str) -> Option<SkipReason> {
+        SkipReason::ALL.into_iter().find(|r| r.message() == message)
     }
 }
 

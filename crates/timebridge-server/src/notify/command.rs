@@ -85,6 +85,7 @@ pub async fn answer(
                         ticket_ids: None,
                         run_after: now,
                         scope: None,
+                        undo_of: None,
                     },
                     now,
                 )

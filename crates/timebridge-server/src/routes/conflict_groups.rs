@@ -832,6 +832,7 @@ pub async fn apply(
                 ticket_ids: None,
                 run_after: now,
                 scope: Some(p.scope),
+                undo_of: None,
             },
             now,
         )

@@ -76,6 +76,9 @@ pub struct SimulatedSide {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SimulatedChange {
     pub source_key: String,
+    /// The source entry as read, before mapping and rounding (null: deleted in the source).
+    #[schema(value_type = Option<Object>)]
+    pub source: Option<Entry>,
     pub before: SimulatedSide,
     pub after: SimulatedSide,
 }
@@ -264,6 +267,7 @@ pub async fn simulate(
         if list.len() < MAX_CHANGES {
             list.push(SimulatedChange {
                 source_key: key.to_owned(),
+                source: d.source.map(|s| after_input.sources[s].entry.clone()),
                 before: b,
                 after: a,
             });

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{Actor, record};
 use crate::error::{ApiError, ErrorResponse};
-use crate::extract::{ClientIp, Json, ListResponse, Page, Path, Query};
+use crate::extract::{ClientIp, Json, ListResponse, OptionalJson, Page, Path, Query};
 use crate::state::AppState;
 use crate::store_error;
 use crate::sync::worker::default_window;
@@ -43,6 +43,10 @@ pub struct RunStats {
     pub skipped: u64,
     pub conflicts: u64,
     pub errors: u64,
+    /// Extension, undo runs: target entries deleted (their run had created them).
+    pub deleted: u64,
+    /// Extension, undo runs: target entries written back to what they were before.
+    pub restored: u64,
 }
 
 /// A sync run.
@@ -66,6 +70,8 @@ pub struct Run {
     /// this run; in a dry run, those it would create (`source_key` null). Empty when
     /// mirroring is off or nothing was missing.
     pub mirrored_projects: Vec<MirroredProject>,
+    /// Extension: for an undo run (trigger `undo`), the run it takes back.
+    pub undo_of: Option<i64>,
 }
 
 /// A project created in the source by project mirroring.
@@ -91,6 +97,11 @@ pub struct RunItem {
     /// `create`, `update` and `in_sync` items of rounded entries; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounding: Option<AppliedRounding>,
+    /// Extension: on a `skip` left alone by rule (not by a remembered resolution), why —
+    /// `still_running`, `user_excluded`, or `undone` (an undo took it back; written again
+    /// when it changes in the source). `message` says it in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<timebridge_core::plan::SkipReason>,
 }
 
 /// A run with its items.
@@ -99,6 +110,10 @@ pub struct RunDetail {
     #[serde(flatten)]
     pub run: Run,
     pub items: Vec<RunItem>,
+    /// Extension: the undo run that took this run back (queued, running or succeeded);
+    /// null when it was not undone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undone_by: Option<i64>,
 }
 
 fn stat(v: &Value, k: &str) -> u64 {
@@ -127,6 +142,8 @@ pub fn to_api(r: timebridge_store::Run) -> Run {
             skipped: stat(&r.stats, "skipped"),
             conflicts: stat(&r.stats, "conflicts"),
             errors: stat(&r.stats, "errors"),
+            deleted: stat(&r.stats, "deleted"),
+            restored: stat(&r.stats, "restored"),
         },
         error: r.error,
         created_at: r.created_at,
@@ -139,11 +156,17 @@ pub fn to_api(r: timebridge_store::Run) -> Run {
                 source_key: p.source_key,
             })
             .collect(),
+        undo_of: r.undo_of,
     }
 }
 
 fn item_to_api(i: timebridge_store::RunItem) -> RunItem {
+    let skip_reason = match (i.outcome, i.message.as_deref()) {
+        (ItemOutcome::Skip, Some(m)) => timebridge_core::plan::SkipReason::from_message(m),
+        _ => None,
+    };
     RunItem {
+        skip_reason,
         source_key: i.source_key,
         outcome: i.outcome,
         target_id: i.target_id,
@@ -235,15 +258,9 @@ pub async fn manual(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Query(q): Query<WaitQuery>,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
     // The body is optional: an empty one means "the only pipeline, default window".
-    let body: ManualSync = if body.iter().all(u8::is_ascii_whitespace) {
-        ManualSync::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("The body is not valid: {e}")))?
-    };
+    OptionalJson(body): OptionalJson<ManualSync>,
+) -> Result<Response, ApiError> {
     let pipeline = pipeline_for(&state, body.pipeline_id).await?;
     let now = state.clock.now();
     let (_, def_to) = default_window(now.date_naive(), pipeline.window_days);
@@ -288,6 +305,7 @@ pub async fn manual(
                 ticket_ids: body.ticket_ids.clone(),
                 run_after: now,
                 scope: None,
+                undo_of: None,
             },
             now,
         )
@@ -320,6 +338,11 @@ pub async fn manual(
     if q.wait != Some(true) {
         return Ok((StatusCode::ACCEPTED, axum::Json(Queued { run_id: run.id })).into_response());
     }
+    wait_for(&state, run).await
+}
+
+/// Waits (up to [`WAIT_LIMIT`]) for `run` to finish and answers 200 with it and its items.
+pub async fn wait_for(state: &AppState, run: timebridge_store::Run) -> Result<Response, ApiError> {
     let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
     let mut current = run;
     // Woken when this process finishes a run; a slow safety poll covers a run that
@@ -348,6 +371,7 @@ pub async fn manual(
         axum::Json(RunDetail {
             run: to_api(current),
             items: items.into_iter().map(item_to_api).collect(),
+            undone_by: None,
         }),
     )
         .into_response())
@@ -497,8 +521,10 @@ pub async fn run(
         other => store_error(other),
     })?;
     let items = state.store.list_run_items(id).await.map_err(store_error)?;
+    let undone_by = state.store.standing_undo(id).await.map_err(store_error)?;
     Ok(Json(RunDetail {
         run: to_api(r),
         items: items.into_iter().map(item_to_api).collect(),
+        undone_by: undone_by.map(|u| u.id),
     }))
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use timebridge_connectors::{ConnectorError, Marker, SourceQuery, SourceScope};
 use timebridge_core::entry::{Entry, Window};
+use timebridge_core::fingerprint;
 use timebridge_core::plan::{
     self, ConflictOrigin, ConflictReason, ConflictView, Decision, LinkRecord, Outcome, Plan,
     PlanInput, SourceItem, link_after_write,
@@ -26,7 +27,7 @@ use timebridge_core::plan::{
 use timebridge_core::rounding::AppliedRounding;
 use timebridge_store::{
     GroupFacts, ItemOutcome, NewConflict, NewWriteIntent, Run, RunItem, RunScope, RunStatus,
-    RunTrigger,
+    RunTrigger, UndoRecord,
 };
 
 use super::context::{PipelineContext, SyncError, to_record, to_row};
@@ -50,6 +51,25 @@ pub struct Stats {
     pub skipped: u64,
     pub conflicts: u64,
     pub errors: u64,
+    /// Undo runs: target entries deleted (their run had created them).
+    pub deleted: u64,
+    /// Undo runs: target entries written back to what they were before their run.
+    pub restored: u64,
+}
+
+impl Stats {
+    /// Adds the counts of one item (or of another run part).
+    pub fn add(&mut self, d: Stats) {
+        self.fetched += d.fetched;
+        self.in_sync += d.in_sync;
+        self.created += d.created;
+        self.updated += d.updated;
+        self.skipped += d.skipped;
+        self.conflicts += d.conflicts;
+        self.errors += d.errors;
+        self.deleted += d.deleted;
+        self.restored += d.restored;
+    }
 }
 
 /// What a run did.
@@ -65,7 +85,7 @@ pub struct RunReport {
 /// The actor a run's audit events name.
 pub fn actor_of(trigger: RunTrigger) -> Actor {
     match trigger {
-        RunTrigger::Manual | RunTrigger::Resolution => Actor::Admin,
+        RunTrigger::Manual | RunTrigger::Resolution | RunTrigger::Undo => Actor::Admin,
         RunTrigger::Webhook => Actor::Webhook,
         RunTrigger::Schedule => Actor::System,
     }
@@ -74,7 +94,12 @@ pub fn actor_of(trigger: RunTrigger) -> Actor {
 /// Executes one claimed run and returns its report (never fails: a failure is a
 /// `failed` report with the reason).
 pub async fn execute(state: &SyncEnv, run: &Run) -> RunReport {
-    match execute_inner(state, run).await {
+    let result = if run.trigger == RunTrigger::Undo {
+        super::undo::execute(state, run).await
+    } else {
+        execute_inner(state, run).await
+    };
+    match result {
         Ok(report) => report,
         Err(e) => {
             tracing::warn!(run = run.id, pipeline = run.pipeline_id, error = %e, "Sync run failed.");
@@ -96,9 +121,21 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
         from: run.window_from,
         to: run.window_to,
     };
+    // Creates this run made before its process died (it is being run again): found by
+    // their markers and linked, they count as this run's creates (an undo takes them back).
+    let mut recreated = HashSet::new();
     if !run.dry_run {
         board.phase(run.id, "recovering", 0);
-        recover_intents(state, &ctx, run).await?;
+        recreated = recover_intents(state, &ctx, run).await?;
+        if run.attempts > 1 {
+            // And the creates of an earlier attempt that got as far as their link.
+            recreated.extend(
+                state
+                    .store
+                    .keys_created_by_run(run.pipeline_id, run.id, run.created_at)
+                    .await?,
+            );
+        }
     }
     // Before anything is read: new source projects must exist before entries use them.
     let mirrored = super::mirror::mirror_projects(state, &ctx, run).await;
@@ -135,15 +172,15 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
         .collect();
     refused.retain(|key, _| !input.retry_refused.contains(key));
     board.phase(run.id, "writing", plan.decisions.len() as u64);
-    let applied = apply(state, &ctx, run, &input, &plan, &ticket_of, &refused).await;
+    let known = Known {
+        ticket_of: &ticket_of,
+        refused: &refused,
+        recreated: &recreated,
+    };
+    let applied = apply(state, &ctx, run, &input, &plan, &known).await;
     let mut items = Vec::with_capacity(applied.len());
     for (item, delta) in applied {
-        stats.in_sync += delta.in_sync;
-        stats.created += delta.created;
-        stats.updated += delta.updated;
-        stats.skipped += delta.skipped;
-        stats.conflicts += delta.conflicts;
-        stats.errors += delta.errors;
+        stats.add(delta);
         items.push(item);
     }
     if !run.dry_run {
@@ -294,12 +331,14 @@ pub async fn read_and_plan(
     })
 }
 
-/// Settles the write intents an interrupted run left behind.
+/// Settles the write intents an interrupted run left behind; returns the source keys whose
+/// create was made by `run` itself (an earlier attempt of it) and adopted.
 async fn recover_intents(
     state: &SyncEnv,
     ctx: &PipelineContext,
     run: &Run,
-) -> Result<(), SyncError> {
+) -> Result<HashSet<String>, SyncError> {
+    let mut recreated = HashSet::new();
     for intent in state.store.pending_write_intents(run.pipeline_id).await? {
         if intent.action == "create"
             && let Some(marker) = Marker::new(ctx.source_system, &intent.source_key)
@@ -333,14 +372,27 @@ async fn recover_intents(
                 .await;
                 tracing::info!(pipeline = run.pipeline_id, source_key = %intent.source_key,
                     target_id = %item.target_id, "Recovered a create of an interrupted run.");
+                if intent.run_id == Some(run.id) {
+                    recreated.insert(intent.source_key.clone());
+                }
             }
         }
         state.store.delete_write_intent(intent.id).await?;
     }
-    Ok(())
+    Ok(recreated)
 }
 
-fn item(key: &str, outcome: ItemOutcome) -> RunItem {
+/// What a run knows besides the plan when it applies it.
+struct Known<'a> {
+    /// Source key → ticket, from the stored links.
+    ticket_of: &'a HashMap<String, i64>,
+    /// Open refusals by the target: key → (conflict id, message, refused entry).
+    refused: &'a HashMap<String, (i64, String, Value)>,
+    /// Keys this run created in an attempt that died (see `recover_intents`).
+    recreated: &'a HashSet<String>,
+}
+
+pub(super) fn item(key: &str, outcome: ItemOutcome) -> RunItem {
     RunItem {
         source_key: key.to_owned(),
         outcome,
@@ -350,6 +402,7 @@ fn item(key: &str, outcome: ItemOutcome) -> RunItem {
         message: None,
         rounded_seconds: None,
         rounding_rule: None,
+        undo: None,
     }
 }
 
@@ -371,8 +424,7 @@ async fn apply(
     run: &Run,
     input: &Arc<PlanInput>,
     plan: &Plan,
-    ticket_of: &HashMap<String, i64>,
-    refused: &HashMap<String, (i64, String, Value)>,
+    known: &Known<'_>,
 ) -> Vec<(RunItem, Stats)> {
     // Futures are created lazily, as slots free up: at most WRITE_CONCURRENCY exist at a
     // time, not one per decision up front (each costs kilobytes). Boxed so that they are
@@ -390,8 +442,7 @@ async fn apply(
             in_flight.push(
                 async move {
                     let view = plan.conflict_view(input, index);
-                    let result =
-                        apply_one(state, ctx, run, input, d, view, ticket_of, refused).await;
+                    let result = apply_one(state, ctx, run, input, d, view, known).await;
                     state.progress.tick(run.id);
                     (index, result)
                 }
@@ -415,9 +466,9 @@ async fn apply_one(
     input: &PlanInput,
     d: &Decision,
     view: Option<ConflictView>,
-    ticket_of: &HashMap<String, i64>,
-    refused: &HashMap<String, (i64, String, Value)>,
+    known: &Known<'_>,
 ) -> (RunItem, Stats) {
+    let (ticket_of, refused) = (known.ticket_of, known.refused);
     let key = d.source_key(input).to_owned();
     let mut stats = Stats::default();
     let ticket_id = d
@@ -460,6 +511,23 @@ async fn apply_one(
                 {
                     return error_item(&key, &format!("could not store the link: {e}"));
                 }
+            }
+            // Written by an earlier attempt of this run: it is this run's create.
+            if known.recreated.contains(&key)
+                && let (Some(t), Some(src)) = (d.target, d.source)
+            {
+                it.outcome = ItemOutcome::Create;
+                it.message =
+                    Some("created before the run was interrupted; found by its marker".into());
+                it.undo = Some(UndoRecord {
+                    written_fingerprint: fingerprint(&input.targets[t].entry).as_i64(),
+                    source_fingerprint: fingerprint(&input.sources[src].entry).as_i64(),
+                    before: None,
+                });
+                stats = Stats {
+                    created: 1,
+                    ..Stats::default()
+                };
             }
             (it, stats)
         }
@@ -515,7 +583,7 @@ async fn apply_one(
     }
 }
 
-fn error_item(key: &str, message: &str) -> (RunItem, Stats) {
+pub(super) fn error_item(key: &str, message: &str) -> (RunItem, Stats) {
     let mut it = item(key, ItemOutcome::Error);
     it.message = Some(message.to_owned());
     (
@@ -525,6 +593,30 @@ fn error_item(key: &str, message: &str) -> (RunItem, Stats) {
             ..Stats::default()
         },
     )
+}
+
+/// Whether the run may send a remote write now: not while the run has stopped writing
+/// (the target failed in a way that is not about one entry), the process is stopping,
+/// or the worker's lease on the pipeline is not confirmed. `Err` is the item's message.
+pub(super) fn may_write(state: &SyncEnv, ctx: &PipelineContext, run: &Run) -> Result<(), String> {
+    let stopping = state
+        .stopping
+        .load(std::sync::atomic::Ordering::SeqCst)
+        .then(|| "the process is shutting down".to_owned());
+    if let Some(reason) = ctx.halted().or(stopping) {
+        return Err(format!(
+            "not attempted: the run stopped writing because {reason}; the next run retries"
+        ));
+    }
+    let lease = super::worker::lease().to_std().unwrap_or_default();
+    if !state.fences.may_write(run.id, lease) {
+        return Err(
+            "not written: this worker's lease on the pipeline is not confirmed (the database \
+             did not answer in time); the next run writes it"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// Creates or updates one entry in the target, recording intent, link and audit.
@@ -561,27 +653,9 @@ async fn write(
         Ok(id) => id,
         Err(e) => return error_item(key, &format!("could not record the write intent: {e}")),
     };
-    let stopping = state
-        .stopping
-        .load(std::sync::atomic::Ordering::SeqCst)
-        .then(|| "the process is shutting down".to_owned());
-    if let Some(reason) = ctx.halted().or(stopping) {
+    if let Err(why) = may_write(state, ctx, run) {
         let _ = state.store.delete_write_intent(intent).await;
-        return error_item(
-            key,
-            &format!(
-                "not attempted: the run stopped writing because {reason}; the next run retries"
-            ),
-        );
-    }
-    let lease = super::worker::lease().to_std().unwrap_or_default();
-    if !state.fences.may_write(run.id, lease) {
-        let _ = state.store.delete_write_intent(intent).await;
-        return error_item(
-            key,
-            "not written: this worker's lease on the pipeline is not confirmed (the database \
-             did not answer in time); the next run writes it",
-        );
+        return error_item(key, &why);
     }
     crate::faults::before_remote_write();
     let result = match &target_id {
@@ -593,23 +667,7 @@ async fn write(
         Ok(written) => {
             let link = link_after_write(key, &written.target_id, desired, &written.entry);
             let rounding = rounding_of(d, input);
-            if let Err(e) = state
-                .store
-                .upsert_link(
-                    run.pipeline_id,
-                    &to_row(&link, ticket_id, rounding),
-                    state.clock.now(),
-                )
-                .await
-            {
-                // The intent stays: the next run adopts the entry by its marker.
-                return error_item(
-                    key,
-                    &format!("written, but the link could not be stored: {e}"),
-                );
-            }
-            let _ = state.store.delete_write_intent(intent).await;
-            record(
+            let event = crate::audit::event(
                 state,
                 actor_of(run.trigger),
                 if is_create {
@@ -627,8 +685,25 @@ async fn write(
                        "project": desired.project.as_ref()
                            .map(|p| p.name.clone().unwrap_or_else(|| p.key.clone()))}),
                 None,
-            )
-            .await;
+            );
+            // Link, intent and audit event in one transaction: a crash keeps all or none.
+            if let Err(e) = state
+                .store
+                .complete_write(
+                    run.pipeline_id,
+                    &to_row(&link, ticket_id, rounding),
+                    Some(intent),
+                    event,
+                    state.clock.now(),
+                )
+                .await
+            {
+                // The intent stays: the next run adopts the entry by its marker.
+                return error_item(
+                    key,
+                    &format!("written, but the link could not be stored: {e}"),
+                );
+            }
             let mut it = with_rounding(
                 item(
                     key,
@@ -641,6 +716,16 @@ async fn write(
                 rounding,
             );
             it.target_id = Some(written.target_id);
+            // What an undo of this run needs: the entry as the target stored it, the raw
+            // source entry, and for an update the target entry before it.
+            it.undo = d.source.map(|s| UndoRecord {
+                written_fingerprint: fingerprint(&written.entry).as_i64(),
+                source_fingerprint: fingerprint(&input.sources[s].entry).as_i64(),
+                before: d
+                    .target
+                    .filter(|_| !is_create)
+                    .map(|t| serde_json::to_value(&input.targets[t].entry).unwrap_or_default()),
+            });
             let stats = if is_create {
                 Stats {
                     created: 1,
@@ -701,7 +786,7 @@ fn raw_source(d: &Decision, input: &PlanInput) -> Option<Value> {
 }
 
 /// Stores (or refreshes) a conflict and returns its run item.
-async fn conflict_item(
+pub(super) async fn conflict_item(
     state: &SyncEnv,
     run: &Run,
     key: &str,

@@ -1,6 +1,6 @@
 //! The sync engine: loading a pipeline ([`context`]), executing runs ([`engine`]),
 //! mirroring the target's projects into the source ([`mirror`]), resolving conflicts
-//! ([`resolve`]) and the worker that claims queued runs and enqueues
+//! ([`resolve`]), undoing a run ([`undo`]) and the worker that claims queued runs and enqueues
 //! scheduled ones ([`worker`]).
 
 pub mod context;
@@ -10,6 +10,7 @@ pub mod fence;
 pub mod mirror;
 pub mod progress;
 pub mod resolve;
+pub mod undo;
 pub mod worker;
 
 pub use context::{PipelineContext, SyncError};

@@ -205,6 +205,7 @@ pub async fn enqueue_scheduled(
                     ticket_ids: None,
                     run_after: now,
                     scope: None,
+                    undo_of: None,
                 },
                 since,
                 now,

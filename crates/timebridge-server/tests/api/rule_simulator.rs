@@ -43,6 +43,10 @@ api_test!(async fn a_proposed_mapping_shows_which_entries_would_change_and_write
     assert_eq!(sim["summary"]["changed"], of_agent, "{sim}");
     assert_eq!(sim["summary"]["by_outcome"]["create"], of_agent, "{sim}");
     for c in sim["changes"].as_array().unwrap() {
+        // The source entry as read, so that a person sees which entry it is.
+        assert_eq!(c["source"]["key"], c["source_key"], "{c}");
+        assert_eq!(c["source"]["user"]["key"], agent.as_str(), "{c}");
+        assert!(c["source"]["begin"].is_string(), "{c}");
         assert_eq!(c["before"]["outcome"], "conflict", "{c}");
         assert_eq!(c["before"]["reason"], "unmapped_user", "{c}");
         assert!(c["before"]["target"].is_null());

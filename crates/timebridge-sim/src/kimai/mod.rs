@@ -21,7 +21,7 @@ pub mod time;
 
 pub use state::{
     API_USER_ID, Activity, Customer, KimaiControl, NewProject, NewTimesheet, NewUser, Permissions,
-    Project, Tag, Timesheet, User,
+    Project, RateDef, RateOwner, Tag, Timesheet, User,
 };
 
 use crate::server::Running;

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
-use super::state::{KState, KimaiControl, Timesheet, User};
+use super::state::{KState, KimaiControl, RateOwner, Timesheet, User};
 use super::time;
 use crate::faults::{self, RepeatPreviousPageId};
 
@@ -32,6 +32,9 @@ pub(crate) fn router(ctl: KimaiControl) -> Router {
         .route("/api/users/{id}", get(user_show))
         .route("/api/customers", get(customers_index))
         .route("/api/customers/{id}", get(customer_show))
+        .route("/api/customers/{id}/rates", get(customer_rates))
+        .route("/api/projects/{id}/rates", get(project_rates))
+        .route("/api/activities/{id}/rates", get(activity_rates))
         .route("/api/projects", get(projects_index))
         .route("/api/projects/{id}", get(project_show))
         .route("/api/activities", get(activities_index))
@@ -258,7 +261,7 @@ async fn config_timesheet(State(ctl): State<KimaiControl>, headers: HeaderMap) -
 async fn users_me(State(ctl): State<KimaiControl>, headers: HeaderMap) -> Response {
     let me = caller!(ctl, headers);
     let st = ctl.lock();
-    Json(st.user_json(&me)).into_response()
+    Json(st.user_entity_json(&me)).into_response()
 }
 
 async fn users_index(
@@ -307,7 +310,7 @@ async fn user_show(
     if u.id != me.id && !me.permissions.view_other {
         return forbidden();
     }
-    Json(st.user_json(u)).into_response()
+    Json(st.user_entity_json(u)).into_response()
 }
 
 async fn customers_index(
@@ -345,6 +348,57 @@ async fn customer_show(
         Some(c) => Json(st.customer_json(c)).into_response(),
         None => not_found(),
     }
+}
+
+/// `GET /api/{customers,projects,activities}/{id}/rates`: 404 for an unknown owner, 403
+/// for a user who may not see rates.
+fn rates_of(
+    ctl: &KimaiControl,
+    headers: &HeaderMap,
+    owner: impl Fn(u64) -> RateOwner,
+    id: &str,
+) -> Response {
+    let me = caller!(ctl, headers);
+    let st = ctl.lock();
+    if !me.permissions.view_rate {
+        return status_json(StatusCode::FORBIDDEN, "Access denied.");
+    }
+    let Some(id) = id.parse::<u64>().ok() else {
+        return not_found();
+    };
+    let exists = match owner(id) {
+        RateOwner::Customer(c) => st.customers.contains_key(&c),
+        RateOwner::Project(p) => st.projects.contains_key(&p),
+        RateOwner::Activity(a) => st.activities.contains_key(&a),
+    };
+    if !exists {
+        return not_found();
+    }
+    Json(st.rates_json(owner(id))).into_response()
+}
+
+async fn customer_rates(
+    State(ctl): State<KimaiControl>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    rates_of(&ctl, &headers, RateOwner::Customer, &id)
+}
+
+async fn project_rates(
+    State(ctl): State<KimaiControl>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    rates_of(&ctl, &headers, RateOwner::Project, &id)
+}
+
+async fn activity_rates(
+    State(ctl): State<KimaiControl>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    rates_of(&ctl, &headers, RateOwner::Activity, &id)
 }
 
 /// Today's date in `tz` by the simulator clock.
@@ -901,6 +955,13 @@ fn apply_form(
         (None, Some(e)) if !relations_changed => e.billable,
         _ => st.auto_billable(project, activity),
     };
+    // Kimai prices a timesheet when it is created or moved: the best fitting rate of its
+    // customer, project and activity unless one was sent, else the user's own rate.
+    let best = relations_changed
+        .then(|| st.best_rate(user_id, project, activity))
+        .flatten();
+    let fixed_rate = fixed_rate.or(best.filter(|r| r.fixed).map(|r| r.rate));
+    let hourly_rate = hourly_rate.or(best.filter(|r| !r.fixed).map(|r| r.rate));
     let mut t = Timesheet {
         id: existing.map_or(st.next_timesheet, |e| e.id),
         user: user_id,

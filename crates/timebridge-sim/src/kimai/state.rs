@@ -99,6 +99,47 @@ pub struct Customer {
     pub visible: bool,
     /// Billable.
     pub billable: bool,
+    /// ISO 4217 code its timesheets are billed in.
+    pub currency: String,
+}
+
+/// What a Kimai rate belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateOwner {
+    /// `/api/customers/{id}/rates`.
+    Customer(u64),
+    /// `/api/projects/{id}/rates`.
+    Project(u64),
+    /// `/api/activities/{id}/rates`.
+    Activity(u64),
+}
+
+impl RateOwner {
+    /// Kimai's score of the rate kind (customer 1, project 3, activity 5).
+    fn score(self) -> u8 {
+        match self {
+            RateOwner::Customer(_) => 1,
+            RateOwner::Project(_) => 3,
+            RateOwner::Activity(_) => 5,
+        }
+    }
+}
+
+/// A Kimai rate of a customer, project or activity, for everyone or one user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateDef {
+    /// Id (unique per owner kind in Kimai; unique overall here).
+    pub id: u64,
+    /// What it belongs to.
+    pub owner: RateOwner,
+    /// Only for this user.
+    pub user: Option<u64>,
+    /// The rate (hourly, or per timesheet when `fixed`).
+    pub rate: f64,
+    /// The internal rate, if set.
+    pub internal_rate: Option<f64>,
+    /// A fixed rate per timesheet instead of an hourly one.
+    pub fixed: bool,
 }
 
 /// A Kimai project.
@@ -283,6 +324,41 @@ pub(crate) struct KState {
     pub lockdown_before: Option<DateTime<Utc>>,
     pub meta_fields: HashSet<String>,
     pub tracking_mode: String,
+    pub rates: Vec<RateDef>,
+}
+
+/// Rates of the seed, so that a money report has something to price: customer 1 at
+/// 95.00 an hour, project 3 at 120.00, the second global activity at 140.00 and, for the
+/// first agent's user, 150.00. Entries elsewhere fall back to the user's own rate (80.00).
+fn seed_rates(st: &mut KState) {
+    let mut rates = Vec::new();
+    if st.customers.contains_key(&1) {
+        rates.push((RateOwner::Customer(1), None, 95.0));
+    }
+    if st.projects.contains_key(&3) {
+        rates.push((RateOwner::Project(3), None, 120.0));
+    }
+    if let Some(a) = st
+        .activities
+        .values()
+        .filter(|a| a.project.is_none())
+        .nth(1)
+    {
+        rates.push((RateOwner::Activity(a.id), None, 140.0));
+        if let Some(u) = st.users.keys().find(|&&u| u != API_USER_ID) {
+            rates.push((RateOwner::Activity(a.id), Some(*u), 150.0));
+        }
+    }
+    for (i, (owner, user, rate)) in rates.into_iter().enumerate() {
+        st.rates.push(RateDef {
+            id: i as u64 + 1,
+            owner,
+            user,
+            rate,
+            internal_rate: None,
+            fixed: false,
+        });
+    }
 }
 
 fn next_id<T>(map: &BTreeMap<u64, T>) -> u64 {
@@ -294,6 +370,49 @@ fn date(d: Option<NaiveDate>) -> Value {
 }
 
 impl KState {
+    /// The rate Kimai applies to a timesheet of `user` on `project` / `activity`: of the
+    /// rates of its customer, project and activity that are general or for `user`, the
+    /// one with the highest score (customer 1, project 3, activity 5, one more for a
+    /// user's own rate); on a tie the later one, as Kimai keeps the last one sorted in.
+    pub fn best_rate(&self, user: u64, project: u64, activity: u64) -> Option<&RateDef> {
+        let customer = self.projects.get(&project).map(|p| p.customer);
+        let mut best: Option<(u8, &RateDef)> = None;
+        for r in &self.rates {
+            let applies = match r.owner {
+                RateOwner::Customer(c) => Some(c) == customer,
+                RateOwner::Project(p) => p == project,
+                RateOwner::Activity(a) => a == activity,
+            };
+            if !applies || r.user.is_some_and(|u| u != user) {
+                continue;
+            }
+            let score = r.owner.score() + u8::from(r.user.is_some());
+            if best.is_none_or(|(s, _)| score >= s) {
+                best = Some((score, r));
+            }
+        }
+        best.map(|(_, r)| r)
+    }
+
+    /// The rates of `owner`, as `GET /api/{customers,projects,activities}/{id}/rates`.
+    pub fn rates_json(&self, owner: RateOwner) -> Value {
+        let list: Vec<Value> = self
+            .rates
+            .iter()
+            .filter(|r| r.owner == owner)
+            .map(|r| {
+                json!({
+                    "id": r.id,
+                    "user": r.user.and_then(|u| self.users.get(&u)).map(|u| self.user_json(u)),
+                    "rate": r.rate,
+                    "internalRate": r.internal_rate,
+                    "isFixed": r.fixed,
+                })
+            })
+            .collect();
+        Value::Array(list)
+    }
+
     pub fn tag_id(&self, name: &str) -> Option<u64> {
         self.tags.values().find(|t| t.name == name).map(|t| t.id)
     }
@@ -341,11 +460,22 @@ impl KState {
             "avatar": null,
             "roles": if u.permissions.view_other { vec!["ROLE_ADMIN"] } else { vec!["ROLE_USER"] },
             "memberships": [],
-            "preferences": [],
             "teams": [],
             "apiToken": true,
             "supervisor": null,
         })
+    }
+
+    /// A user as the single-entity view shows it (`/api/users/me`, `/api/users/{id}`):
+    /// with the preferences, among them the user's own `hourly_rate`.
+    pub fn user_entity_json(&self, u: &User) -> Value {
+        let mut v = self.user_json(u);
+        v["preferences"] = json!([
+            {"name": "hourly_rate", "value": u.hourly_rate.to_string()},
+            {"name": "timezone", "value": u.timezone.name()},
+            {"name": "language", "value": u.language},
+        ]);
+        v
     }
 
     pub fn customer_json(&self, c: &Customer) -> Value {
@@ -356,7 +486,7 @@ impl KState {
             "comment": null,
             "visible": c.visible,
             "billable": c.billable,
-            "currency": "EUR",
+            "currency": c.currency,
             "color": null,
             "metaFields": [],
             "teams": [],
@@ -519,6 +649,7 @@ impl KimaiControl {
             lockdown_before: None,
             meta_fields: HashSet::new(),
             tracking_mode: "default".to_owned(),
+            rates: Vec::new(),
         };
         st.users.insert(
             API_USER_ID,
@@ -546,6 +677,7 @@ impl KimaiControl {
                     number: format!("C-{:04}", id),
                     visible: true,
                     billable: org.billable,
+                    currency: "EUR".to_owned(),
                 },
             );
             st.projects.insert(
@@ -605,6 +737,7 @@ impl KimaiControl {
                 },
             );
         }
+        seed_rates(&mut st);
         Self {
             state: Arc::new(Mutex::new(st)),
             clock,
@@ -738,6 +871,7 @@ impl KimaiControl {
             number: format!("C-{id:04}"),
             visible: true,
             billable,
+            currency: "EUR".to_owned(),
         };
         st.customers.insert(id, c.clone());
         c
@@ -795,6 +929,43 @@ impl KimaiControl {
         };
         st.tags.insert(id, t.clone());
         t
+    }
+
+    /// Adds a rate to a customer, project or activity (for everyone or one user).
+    pub fn add_rate(&self, owner: RateOwner, user: Option<u64>, rate: f64, fixed: bool) -> RateDef {
+        let mut st = self.lock();
+        let id = st.rates.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+        let r = RateDef {
+            id,
+            owner,
+            user,
+            rate,
+            internal_rate: None,
+            fixed,
+        };
+        st.rates.push(r.clone());
+        r
+    }
+
+    /// Every rate.
+    pub fn rates(&self) -> Vec<RateDef> {
+        self.lock().rates.clone()
+    }
+
+    /// The rate Kimai applies to a timesheet of `user` on `project` / `activity`.
+    pub fn best_rate(&self, user: u64, project: u64, activity: u64) -> Option<RateDef> {
+        self.lock().best_rate(user, project, activity).cloned()
+    }
+
+    /// Sets the currency a customer is billed in.
+    pub fn set_customer_currency(&self, customer: u64, currency: &str) -> Result<(), SimError> {
+        let mut st = self.lock();
+        let c = st
+            .customers
+            .get_mut(&customer)
+            .ok_or_else(|| SimError::NotFound(format!("customer {customer}")))?;
+        c.currency = currency.to_owned();
+        Ok(())
     }
 
     /// All customers.

@@ -56,7 +56,8 @@ pub(crate) fn load(st: &mut TtState, opts: &SimOptions, now: DateTime<Utc>) {
                 id,
                 name: org.name.clone(),
                 email: None,
-                default_hourly_rate: Some(80.0),
+                // The second client bills more; its project has no rate of its own.
+                default_hourly_rate: Some(if id == 2 { 95.0 } else { 80.0 }),
                 created_at: created,
             },
         );
@@ -67,7 +68,7 @@ pub(crate) fn load(st: &mut TtState, opts: &SimOptions, now: DateTime<Utc>) {
                 name: org.name.clone(),
                 client_id: Some(id),
                 billable: org.billable,
-                hourly_rate: Some(80.0),
+                hourly_rate: (id != 2).then_some(80.0),
                 archived: false,
                 created_at: created,
             },

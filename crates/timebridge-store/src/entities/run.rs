@@ -30,6 +30,8 @@ pub struct Model {
     pub attempts: i32,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub mirrored_projects: Option<Json>,
+    /// The run an undo run takes back.
+    pub undo_of: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,10 @@ pub struct Model {
     pub message: Option<String>,
     pub rounded_seconds: Option<i64>,
     pub rounding_rule: Option<i32>,
+    pub written_fingerprint: Option<i64>,
+    pub source_fingerprint: Option<i64>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub before: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ mod m20261203_000006_notifications;
 mod m20261203_000007_oauth;
 mod m20261204_000008_conflict_causes;
 mod m20261204_000009_link_rounding;
+mod m20261205_000010_undo;
 
 /// All migrations of timebridge, in order. Exposed so the binary can report status;
 /// normally use [`crate::Store::migrate`].
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_oauth::Migration),
             Box::new(m20261204_000008_conflict_causes::Migration),
             Box::new(m20261204_000009_link_rounding::Migration),
+            Box::new(m20261205_000010_undo::Migration),
         ]
     }
 }

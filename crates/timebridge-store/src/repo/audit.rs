@@ -85,6 +85,32 @@ impl Store {
             .await?;
         Ok((items.into_iter().map(conv).collect(), total))
     }
+    /// The source keys whose target entry run `run_id` created (its `entry_created`
+    /// events since `since`): what an earlier attempt of a run that is executed again
+    /// after its process died had written.
+    pub async fn keys_created_by_run(
+        &self,
+        pipeline_id: i64,
+        run_id: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        use crate::entities::audit_event as e;
+        use sea_orm::*;
+        let events = e::Entity::find()
+            .filter(e::Column::Action.eq(crate::AuditAction::EntryCreated))
+            .filter(e::Column::At.gte(since))
+            .all(&self.db)
+            .await?;
+        Ok(events
+            .into_iter()
+            .filter(|ev| {
+                ev.details["run_id"].as_i64() == Some(run_id)
+                    && ev.details["pipeline_id"].as_i64() == Some(pipeline_id)
+            })
+            .filter_map(|ev| ev.details["source_key"].as_str().map(str::to_owned))
+            .collect())
+    }
+
     pub async fn list_audit_page(
         &self,
         filter: &AuditFilter,

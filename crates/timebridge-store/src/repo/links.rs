@@ -104,35 +104,27 @@ impl Store {
         row: &LinkRow,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        link::Entity::insert(link::ActiveModel {
-            id: NotSet,
-            pipeline_id: Set(pipeline_id),
-            source_key: Set(row.source_key.clone()),
-            target_id: Set(row.target_id.clone()),
-            desired_fingerprint: Set(row.desired_fingerprint),
-            target_fingerprint: Set(row.target_fingerprint),
-            memory: Set(row.memory.clone()),
-            ticket_id: Set(row.ticket_id),
-            rounded_seconds: Set(row.rounded_seconds),
-            rounding_rule: Set(row.rounding_rule),
-            updated_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::columns([link::Column::PipelineId, link::Column::SourceKey])
-                .update_columns([
-                    link::Column::TargetId,
-                    link::Column::DesiredFingerprint,
-                    link::Column::TargetFingerprint,
-                    link::Column::Memory,
-                    link::Column::TicketId,
-                    link::Column::RoundedSeconds,
-                    link::Column::RoundingRule,
-                    link::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec(&self.db)
-        .await?;
+        upsert_link(&self.db, pipeline_id, row, now).await
+    }
+
+    /// What follows a remote write that succeeded, in one transaction: its link stored,
+    /// its intent (if it had one) deleted, its audit event appended. A crash leaves all or
+    /// none (then the intent makes the next run adopt the entry by its marker).
+    pub async fn complete_write(
+        &self,
+        pipeline_id: i64,
+        row: &LinkRow,
+        intent_id: Option<i64>,
+        event: crate::NewAuditEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        upsert_link(&txn, pipeline_id, row, now).await?;
+        if let Some(id) = intent_id {
+            write_intent::Entity::delete_by_id(id).exec(&txn).await?;
+        }
+        crate::repo::audit::insert_audit(&txn, event).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -195,4 +187,43 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Inserts or replaces a link (on a connection or in a transaction).
+async fn upsert_link(
+    db: &impl ConnectionTrait,
+    pipeline_id: i64,
+    row: &LinkRow,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    link::Entity::insert(link::ActiveModel {
+        id: NotSet,
+        pipeline_id: Set(pipeline_id),
+        source_key: Set(row.source_key.clone()),
+        target_id: Set(row.target_id.clone()),
+        desired_fingerprint: Set(row.desired_fingerprint),
+        target_fingerprint: Set(row.target_fingerprint),
+        memory: Set(row.memory.clone()),
+        ticket_id: Set(row.ticket_id),
+        rounded_seconds: Set(row.rounded_seconds),
+        rounding_rule: Set(row.rounding_rule),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([link::Column::PipelineId, link::Column::SourceKey])
+            .update_columns([
+                link::Column::TargetId,
+                link::Column::DesiredFingerprint,
+                link::Column::TargetFingerprint,
+                link::Column::Memory,
+                link::Column::TicketId,
+                link::Column::RoundedSeconds,
+                link::Column::RoundingRule,
+                link::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
 }

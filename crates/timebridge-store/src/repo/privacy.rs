@@ -179,10 +179,13 @@ impl Store {
                 .unwrap_or_default();
             if keys.contains(&(pipeline, i.source_key.clone()))
                 || text_mentions(i.message.as_deref(), &email)
+                || i.before.as_ref().is_some_and(|v| mentions(v, &email))
             {
                 out.run_items.push(serde_json::json!({
                     "run_id": i.run_id, "source_key": i.source_key, "outcome": i.outcome,
                     "reason": i.reason, "target_id": i.target_id, "message": i.message,
+                    // An update's target entry before it (kept for undo).
+                    "before": i.before,
                 }));
             }
         }
@@ -252,10 +255,18 @@ impl Store {
             }
         }
         for i in run_item::Entity::find().all(&txn).await? {
-            if text_mentions(i.message.as_deref(), &email) {
+            let in_before = i.before.as_ref().is_some_and(|v| mentions(v, &email));
+            if text_mentions(i.message.as_deref(), &email) || in_before {
                 let message = i.message.clone().map(|m| scrub_text(&m, &email));
+                // The entry an undo would write back: scrubbed like the rest (an undo then
+                // writes the address as scrubbed).
+                let before = i.before.clone().map(|mut v| {
+                    scrub(&mut v, &email);
+                    v
+                });
                 let mut am: run_item::ActiveModel = i.into();
                 am.message = Set(message);
+                am.before = Set(before);
                 am.update(&txn).await?;
                 counts.run_items += 1;
             }

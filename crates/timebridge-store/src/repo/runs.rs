@@ -43,6 +43,8 @@ pub struct Run {
     /// The projects project mirroring created before this run (in a dry run: would have
     /// created); empty when it did none or mirroring is off.
     pub mirrored_projects: Vec<crate::repo::mirror::MirroredProject>,
+    /// For an undo run (trigger `undo`): the run it takes back.
+    pub undo_of: Option<i64>,
 }
 
 /// Input of [`Store::enqueue_run`].
@@ -57,6 +59,8 @@ pub struct NewRun {
     pub run_after: DateTime<Utc>,
     /// For resolution runs: only these entries.
     pub scope: Option<RunScope>,
+    /// For undo runs: the run to take back.
+    pub undo_of: Option<i64>,
 }
 
 /// What a resolution run writes: the entries of one group of conflicts.
@@ -87,6 +91,21 @@ pub struct RunItem {
     pub rounded_seconds: Option<i64>,
     /// The rounding rule (#1, #2, …) that applied; null: the pipeline's default.
     pub rounding_rule: Option<i32>,
+    /// What an undo needs of a create or update: the target entry as the target returned
+    /// it after the write, the raw source entry's fingerprint, and for an update the
+    /// target entry before it.
+    pub undo: Option<UndoRecord>,
+}
+
+/// What a written run item keeps so that an undo can take the write back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UndoRecord {
+    /// Fingerprint of the target entry as the target returned it after the write.
+    pub written_fingerprint: i64,
+    /// Fingerprint of the raw source entry that was written.
+    pub source_fingerprint: i64,
+    /// For an update: the target entry before it (normalised entry JSON).
+    pub before: Option<Value>,
 }
 
 /// How a run ended, for [`Store::finish_run`].
@@ -126,6 +145,7 @@ fn queued_run(new: NewRun, now: DateTime<Utc>) -> run::ActiveModel {
         lease_until: Set(None),
         attempts: Set(0),
         mirrored_projects: Set(None),
+        undo_of: Set(new.undo_of),
     }
 }
 
@@ -160,6 +180,7 @@ fn conv(m: run::Model) -> Run {
             .mirrored_projects
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default(),
+        undo_of: m.undo_of,
     }
 }
 
@@ -175,6 +196,9 @@ fn item_model(run_id: i64, i: &RunItem) -> run_item::ActiveModel {
         message: Set(i.message.clone()),
         rounded_seconds: Set(i.rounded_seconds),
         rounding_rule: Set(i.rounding_rule),
+        written_fingerprint: Set(i.undo.as_ref().map(|u| u.written_fingerprint)),
+        source_fingerprint: Set(i.undo.as_ref().map(|u| u.source_fingerprint)),
+        before: Set(i.undo.as_ref().and_then(|u| u.before.clone())),
     }
 }
 
@@ -649,8 +673,34 @@ impl Store {
                 message: m.message,
                 rounded_seconds: m.rounded_seconds,
                 rounding_rule: m.rounding_rule,
+                undo: m
+                    .written_fingerprint
+                    .zip(m.source_fingerprint)
+                    .map(|(written, source)| UndoRecord {
+                        written_fingerprint: written,
+                        source_fingerprint: source,
+                        before: m.before,
+                    }),
             })
             .collect())
+    }
+
+    /// The undo of `run_id` that stands: a real (not dry) undo run queued, running or
+    /// succeeded. A second undo is refused while one stands (the partial unique index
+    /// `uq_runs_one_undo` holds it across processes).
+    pub async fn standing_undo(&self, run_id: i64) -> StoreResult<Option<Run>> {
+        Ok(run::Entity::find()
+            .filter(run::Column::UndoOf.eq(run_id))
+            .filter(run::Column::DryRun.eq(false))
+            .filter(run::Column::Status.is_in([
+                RunStatus::Queued,
+                RunStatus::Running,
+                RunStatus::Succeeded,
+            ]))
+            .order_by_desc(run::Column::Id)
+            .one(&self.db)
+            .await?
+            .map(conv))
     }
 
     /// Records a webhook delivery id; `false` when it was seen before.
@@ -852,6 +902,7 @@ impl Store {
                         lease_until: Set(None),
                         attempts: Set(0),
                         mirrored_projects: Set(None),
+                        undo_of: Set(None),
                     }
                     .insert(&txn)
                     .await?;

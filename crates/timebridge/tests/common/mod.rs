@@ -114,6 +114,29 @@ impl Proc {
         }
     }
 
+    /// Queues the undo of `of` as `POST /api/sync/runs/{id}/undo` does; the next
+    /// `timebridge sync` (or `serve`) runs it.
+    pub async fn queue_undo(&self, of: &Run) -> Run {
+        let now = chrono::Utc::now();
+        self.store
+            .enqueue_run(
+                timebridge_store::NewRun {
+                    pipeline_id: self.pipeline,
+                    trigger: timebridge_store::RunTrigger::Undo,
+                    dry_run: false,
+                    window_from: of.window_from,
+                    window_to: of.window_to,
+                    ticket_ids: None,
+                    run_after: now,
+                    scope: None,
+                    undo_of: Some(of.id),
+                },
+                now,
+            )
+            .await
+            .unwrap()
+    }
+
     /// The pipeline's newest run.
     pub async fn last_run(&self) -> Run {
         let (runs, _) = self
