@@ -98,6 +98,8 @@ describe('timebridge UI flows', { concurrency: false }, () => {
     const firstPicker = page.getByRole('combobox', { name: /^Kimai activity for / }).first();
     await firstPicker.click();
     await page.getByRole('listbox').getByRole('option').nth(1).click(); // option 0 is "(not mapped)"
+    await page.getByRole('button', { name: 'Preview changes' }).click();
+    await page.getByRole('region', { name: 'Preview of the changes' }).getByText(/ would change\.$/).waitFor();
     await page.getByRole('button', { name: 'Save mappings' }).click();
     await page.getByText(/mapping change(s)? saved/).first().waitFor();
     await shot(page, 'mappings');

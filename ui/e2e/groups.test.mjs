@@ -161,7 +161,10 @@ describe('timebridge UI: conflicts by cause (mock)', { concurrency: false, skip:
 
   it('filters to drift (synced entries changed in the target) and charts it per day', async () => {
     await page.goto(`${t.baseUrl}/conflicts?view=entries`);
+    // The list first: a click while the page still renders its first answer can be lost.
+    await page.getByRole('table').getByText(/Target modified/i).first().waitFor();
     await page.getByLabel('Drift only (edited or deleted in the target)').check();
+    await page.waitForURL(/drift=1/);
     await page.getByRole('img', { name: /Synced entries edited or deleted in the target: total/ }).waitFor();
     assert.match(page.url(), /drift=1/);
     const listed = await api('GET', '/api/conflicts?drift=true');

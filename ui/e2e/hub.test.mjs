@@ -39,6 +39,8 @@ describe('timebridge UI: the hub (mock)', { concurrency: false, skip: process.en
     await toggle.check();
     // no target needed for an excluded person
     await page.getByRole('combobox', { name: 'Kimai user for Chris Meyer' }).filter({ hasText: 'Not needed (excluded)' }).waitFor();
+    await page.getByRole('button', { name: 'Preview changes' }).click();
+    await page.getByRole('region', { name: 'Preview of the changes' }).getByText(/ would change\.$/).waitFor();
     await page.getByRole('button', { name: 'Save mappings' }).click();
     await page.getByText('1 mapping change saved').first().waitFor();
     const row = page.getByRole('row').filter({ hasText: 'Chris Meyer' });
@@ -68,6 +70,8 @@ describe('timebridge UI: the hub (mock)', { concurrency: false, skip: process.en
     await page.goto(`${t.baseUrl}/mappings?pipeline=1`);
     await page.getByRole('tab', { name: 'Users' }).click();
     await page.getByRole('checkbox', { name: 'Exclude Chris Meyer from sync' }).uncheck();
+    await page.getByRole('button', { name: 'Preview changes' }).click();
+    await page.getByRole('region', { name: 'Preview of the changes' }).getByText(/ would change\.$/).waitFor();
     await page.getByRole('button', { name: 'Save mappings' }).click();
     await page.getByText('1 mapping change saved').first().waitFor();
     const after = await api('GET', '/api/mappings?pipeline_id=1&kind=user');

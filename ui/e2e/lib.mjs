@@ -41,14 +41,11 @@ export const env = {
 
 /** HTTP statuses the browser logs as "Failed to load resource" that a flow may legitimately cause. */
 const EXPECTED_HTTP = /Failed to load resource: the server responded with a status of (401|429)\b/;
-/** Optional API extensions the UI asks for and degrades without when they answer 404. */
-const OPTIONAL_ENDPOINTS = /\/api\/stats\/daily(\?|$)/;
-const NOT_FOUND = /Failed to load resource: the server responded with a status of 404\b/;
 
 /**
  * Debian's Chromium with a fresh profile directory (removed again by `browser.close()`); never downloads a browser.
  * Returns `{browser, context, page, consoleErrors}`; console errors and warnings are collected, except the
- * browser's own lines for expected 401/429 answers and 404s of optional endpoints.
+ * browser's own lines for expected 401/429 answers.
  */
 export async function launch({ width = 1280, height = 860 } = {}) {
   const userDataDir = await mkdtemp(join(tmpdir(), 'timebridge-chromium-'));
@@ -71,7 +68,6 @@ export async function launch({ width = 1280, height = 860 } = {}) {
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') {
       if (EXPECTED_HTTP.test(msg.text())) return;
-      if (NOT_FOUND.test(msg.text()) && OPTIONAL_ENDPOINTS.test(msg.location()?.url ?? '')) return;
       consoleErrors.push(`[${msg.type()}] ${msg.text()} @ ${page.url()}${msg.location()?.url ? ` (${msg.location().url})` : ''}`);
     }
   });

@@ -117,11 +117,19 @@ export function createState(password = process.env.MOCK_ADMIN_PASSWORD || 'admin
     conflicts: [],
     audit: [],
   };
-  const stats = (o = {}) => ({ fetched: 0, in_sync: 0, created: 0, updated: 0, skipped: 0, conflicts: 0, errors: 0, ...o });
+  const stats = (o = {}) => ({ fetched: 0, in_sync: 0, created: 0, updated: 0, skipped: 0, conflicts: 0, errors: 0, deleted: 0, restored: 0, ...o });
   for (let i = 1; i <= 8; i++) {
     const t = now - i * 6 * 3600000;
-    st.runs.push({ id: i, pipeline_id: 1, trigger: i % 3 === 0 ? 'webhook' : 'schedule', dry_run: false, status: i === 4 ? 'partial' : 'succeeded', started_at: iso(t), finished_at: iso(t + 42000), window: { from: iso(t - 30 * day).slice(0, 10), to: iso(t).slice(0, 10) }, stats: stats({ fetched: 120 + i, in_sync: 110, created: i + 2, updated: 1, conflicts: i === 4 ? 3 : 0, errors: 0 }), error: null, items: [] });
+    // what each run wrote (the entries an undo takes back): its creates and its one update
+    const items = [];
+    for (let k = 0; k < i + 2; k++) items.push({ source_key: `ta-${300 + i * 10 + k}`, outcome: 'create', target_id: String(700 + i * 10 + k), conflict_id: null, message: null });
+    items.push({ source_key: `ta-${300 + i * 10 + 9}`, outcome: 'update', target_id: String(700 + i * 10 + 9), conflict_id: null, message: 'duration changed in Zammad' });
+    st.runs.push({ id: i, pipeline_id: 1, trigger: i % 3 === 0 ? 'webhook' : 'schedule', dry_run: false, status: i === 4 ? 'partial' : 'succeeded', created_at: iso(t - 1000), started_at: iso(t), finished_at: iso(t + 42000), window: { from: iso(t - 30 * day).slice(0, 10), to: iso(t).slice(0, 10) }, stats: stats({ fetched: 120 + i, in_sync: 110, created: i + 2, updated: 1, conflicts: i === 4 ? 3 : 0, errors: 0 }), error: null, items, mirrored_projects: [] });
   }
+  // a person edited one entry of run 2 in Kimai since: an undo leaves it alone (a conflict)
+  st.editedInTarget = new Set(['721']);
+  // source keys an undo took back: the next syncs skip them until they change in the source
+  st.undone = new Map();
   const entry = (sys, key, o = {}) => ({
     system: sys, key, ticket: { id: 4711, number: '20041', title: 'Printer on 2nd floor offline', url: 'http://127.0.0.1:3001/#ticket/zoom/4711' },
     customer: { key: '1', name: 'Acme GmbH' }, project: { key: '1', name: 'Acme — Support contract' }, activity: { key: '1', name: 'Support' },
@@ -217,6 +225,7 @@ function mergeOptions(old, input) {
   if (!input) return o;
   for (const k of ['default_project', 'default_activity', 'unmapped_user', 'match_by_name', 'include_running']) if (input[k] !== undefined && input[k] !== null) o[k] = input[k];
   for (const k of ['default_project', 'default_activity']) if (input[k] === null) o[k] = null;
+  if (input.rounding !== undefined) o.rounding = input.rounding;
   if (input.mirror_projects) o.mirror_projects = { enabled: input.mirror_projects.enabled ?? o.mirror_projects.enabled, client_key: input.mirror_projects.client_key !== undefined ? input.mirror_projects.client_key : o.mirror_projects.client_key };
   return o;
 }
@@ -285,16 +294,20 @@ export function createMockServer(st = createState()) {
       { source_key: 'ta-503', outcome: 'update', target_id: '912', conflict_id: null, message: 'duration changed in Zammad' },
       { source_key: 'ta-504', outcome: 'in_sync', target_id: '913', conflict_id: null, message: null },
       chrisExcluded
-        ? { source_key: 'ta-505', outcome: 'skip', target_id: null, conflict_id: null, message: 'user excluded', reason: null }
+        ? { source_key: 'ta-505', outcome: 'skip', target_id: null, conflict_id: null, message: 'user excluded', reason: null, skip_reason: 'user_excluded' }
         : { source_key: 'ta-505', outcome: 'conflict', target_id: null, conflict_id: 3, message: 'Agent chris@contractor.example has no Kimai user', reason: 'unmapped_user' },
       // a running entry: carried only with include_running
       pl?.options?.include_running
         ? { source_key: 'ta-506', outcome: 'create', target_id: null, conflict_id: null, message: null }
-        : { source_key: 'ta-506', outcome: 'skip', target_id: null, conflict_id: null, message: 'still running' },
+        : { source_key: 'ta-506', outcome: 'skip', target_id: null, conflict_id: null, message: 'still running', skip_reason: 'still_running' },
     ];
+    // what an undo took back stays quiet until it changes in the source
+    for (const key of st.undone.get(pid) ?? []) items.push({ source_key: key, outcome: 'skip', target_id: null, conflict_id: null, message: 'undone: written again when it changes in the source', skip_reason: 'undone' });
+    // a real run's creates get their Kimai ids
+    if (!dry) items.forEach((it, k) => { if (it.outcome === 'create') it.target_id = String(5000 + id * 10 + k); });
     const count = (o) => items.filter((i) => i.outcome === o).length;
-    const finalStats = { fetched: items.length, in_sync: count('in_sync'), created: count('create'), updated: count('update'), skipped: count('skip'), conflicts: count('conflict'), errors: count('error') };
-    const run = { id, pipeline_id: pid, trigger: 'manual', dry_run: dry, status: dry ? 'succeeded' : 'running', started_at: new Date().toISOString(), finished_at: new Date(Date.now() + 1500).toISOString(), window: { from, to: b.to || today }, stats: finalStats, error: null, items };
+    const finalStats = { fetched: items.length, in_sync: count('in_sync'), created: count('create'), updated: count('update'), skipped: count('skip'), conflicts: count('conflict'), errors: count('error'), deleted: 0, restored: 0 };
+    const run = { id, pipeline_id: pid, trigger: 'manual', dry_run: dry, status: dry ? 'succeeded' : 'running', created_at: new Date().toISOString(), started_at: new Date().toISOString(), finished_at: new Date(Date.now() + 1500).toISOString(), window: { from, to: b.to || today }, stats: finalStats, error: null, items, mirrored_projects: [] };
     st.runs.unshift(run);
     audit('sync_started', 'run', id, { dry_run: dry });
     if (!dry) {
@@ -307,6 +320,78 @@ export function createMockServer(st = createState()) {
       setTimeout(() => { run.status = 'succeeded'; run.finished_at = new Date().toISOString(); audit('sync_finished', 'run', id); }, 800 * (steps.length + 1)).unref?.();
     }
     return run;
+  };
+
+  /** The undo that stands for run `id` (queued, running or succeeded; a failed one may be tried again). */
+  const standingUndo = (id) => st.runs.find((x) => x.undo_of === id && !x.dry_run && ['queued', 'running', 'succeeded'].includes(x.status));
+  /**
+   * The undo run of run `r` (docs/api.md "Undo"): each entry it created is deleted and each it updated written
+   * back, unless someone changed it in the target since (a conflict). A real undo runs briefly, then succeeds,
+   * and its entries are skipped by the next syncs.
+   */
+  const undoOf = (r, dry) => {
+    const id = st.ids.run++;
+    const items = r.items
+      .filter((i) => i.outcome === 'create' || i.outcome === 'update')
+      .map((i) => {
+        const restore = i.outcome === 'update';
+        if (st.editedInTarget.has(i.target_id))
+          return { source_key: i.source_key, outcome: 'conflict', target_id: i.target_id, conflict_id: null, reason: 'target_modified', message: `Not undone: target entry ${i.target_id} was changed in the target after run #${r.id} wrote it; it was left as it is.` };
+        const message = dry ? (restore ? 'would be written back to what it was before the run' : 'would be deleted') : restore ? 'written back to what it was before the run' : 'deleted';
+        return { source_key: i.source_key, outcome: restore ? 'restore' : 'delete', target_id: i.target_id, conflict_id: null, message };
+      });
+    const count = (o) => items.filter((i) => i.outcome === o).length;
+    const final = { fetched: items.length, in_sync: 0, created: 0, updated: 0, skipped: 0, conflicts: count('conflict'), errors: 0, deleted: count('delete'), restored: count('restore') };
+    const at = new Date().toISOString();
+    const run = { id, pipeline_id: r.pipeline_id, trigger: 'undo', undo_of: r.id, dry_run: dry, status: dry ? 'succeeded' : 'running', created_at: at, started_at: at, finished_at: dry ? at : null, window: r.window, stats: dry ? final : { ...final, conflicts: 0, deleted: 0, restored: 0 }, error: null, items, mirrored_projects: [] };
+    if (!dry) {
+      setTimeout(() => {
+        Object.assign(run, { status: 'succeeded', finished_at: new Date().toISOString(), stats: final });
+        const undone = st.undone.get(r.pipeline_id) ?? new Set();
+        for (const i of items) if (i.outcome === 'delete' || i.outcome === 'restore') undone.add(i.source_key);
+        st.undone.set(r.pipeline_id, undone);
+        audit('sync_finished', 'run', id);
+      }, 600).unref?.();
+    }
+    return run;
+  };
+
+  /**
+   * The rule simulator's answer (docs/api.md "Rule simulator") from the mock's state: a proposed mapping of a
+   * source item with open "unmapped" conflicts turns them into creates (or skips for an excluded person); a
+   * changed or removed stored mapping changes one synced entry that uses it.
+   */
+  const simulationOf = (pl, proposals, options = {}) => {
+    const template = st.conflicts.find((c) => c.source && c.pipeline_id === pl.id)?.source ?? st.conflicts.find((c) => c.source)?.source;
+    const changes = [];
+    for (const x of proposals) {
+      const stored = 'delete' in x ? st.mappings.find((mp) => mp.id === x.id) : st.mappings.find((mp) => mp.pipeline_id === pl.id && mp.kind === x.kind && mp.source_key === x.source_key);
+      const kind = stored?.kind ?? x.kind;
+      const key = stored?.source_key ?? x.source_key;
+      const written = (src, mp) => ({ ...src, system: 'kimai', key: '', [kind]: { key: mp.target_key, name: mp.target_label, ...(kind === 'user' ? { email: null } : {}) } });
+      const after = (src) => ('delete' in x ? { outcome: 'conflict', target: null, reason: `unmapped_${kind}` } : x.sync === false ? { outcome: 'skip', target: null, reason: null } : { outcome: stored ? 'update' : 'create', target: written(src, x), reason: null });
+      const raised = st.conflicts.filter((c) => c.pipeline_id === pl.id && c.status === 'open' && c.reason === `unmapped_${kind}` && c.source?.[kind]?.key === key);
+      if (raised.length && !('delete' in x)) {
+        for (const c of raised) changes.push({ source_key: c.source.key, source: c.source, before: { outcome: 'conflict', target: null, reason: c.reason }, after: after(c.source) });
+      } else if (stored && template) {
+        const src = { ...template, key: `ta-sim-${stored.id}`, [kind]: { key, name: stored.source_label } };
+        changes.push({ source_key: src.key, source: src, before: { outcome: 'in_sync', target: written(src, stored), reason: null }, after: after(src) });
+      }
+    }
+    // a rounding policy: one synced entry of 1:23:20 is written rounded
+    const r = options.rounding;
+    if (r && r.mode !== 'exact' && template) {
+      const step = r.step_seconds ?? 60;
+      const raw = 5000;
+      const rounded = Math.max(step, (r.mode === 'up' ? Math.ceil : r.mode === 'down' ? Math.floor : Math.round)(raw / step) * step);
+      const begin = Date.parse(template.begin);
+      const src = { ...template, key: 'ta-sim-rounding', duration_seconds: raw, end: new Date(begin + raw * 1000).toISOString() };
+      const at = (secs) => ({ ...src, system: 'kimai', key: '', duration_seconds: secs, end: new Date(begin + secs * 1000).toISOString() });
+      if (rounded !== raw) changes.push({ source_key: src.key, source: src, before: { outcome: 'in_sync', target: at(raw), reason: null }, after: { outcome: 'update', target: at(rounded), reason: null } });
+    }
+    const by_outcome = {};
+    for (const c of changes) by_outcome[c.after.outcome] = (by_outcome[c.after.outcome] ?? 0) + 1;
+    return { summary: { changed: changes.length, by_outcome, entries: 24 }, changes };
   };
 
   async function api(req, res, url) {
@@ -393,6 +478,23 @@ export function createMockServer(st = createState()) {
       audit('pipeline_created', 'pipeline', pl.id);
       return json(res, 201, pl);
     }
+    if ((mm = /^\/api\/pipelines\/(\d+)\/simulate$/.exec(p)) && m === 'POST') {
+      const pl = st.pipelines.find((x) => x.id === Number(mm[1]));
+      if (!pl) return err(res, 404, 'not_found', 'Pipeline not found');
+      const b = await readBody(req);
+      const proposals = b.mappings ?? [];
+      for (const [i, x] of proposals.entries()) {
+        if ('delete' in x) {
+          if (x.delete !== true) return err(res, 422, 'validation_failed', `mappings[${i}].delete: must be true (or leave the mapping out)`, { field: `mappings[${i}].delete` });
+          continue;
+        }
+        const bad = checkMapping(x);
+        if (bad) return err(res, 422, bad[0], `mappings[${i}].${bad[2].field}: ${bad[2].reason}`, { field: `mappings[${i}].${bad[2].field}` });
+      }
+      const r = b.options?.rounding;
+      if (r && !['exact', 'up', 'down', 'nearest'].includes(r.mode)) return err(res, 422, 'validation_failed', 'options.rounding.mode: unknown mode', { field: 'options.rounding.mode' });
+      return json(res, 200, simulationOf(pl, proposals, b.options ?? {}));
+    }
     if ((mm = /^\/api\/pipelines\/(\d+)$/.exec(p))) {
       const pl = st.pipelines.find((x) => x.id === Number(mm[1]));
       if (!pl) return err(res, 404, 'not_found', 'No such pipeline');
@@ -461,7 +563,33 @@ export function createMockServer(st = createState()) {
     if (p === '/api/sync/history') return json(res, 200, page(st.runs.map(({ items, ...r }) => r), url)); // eslint-disable-line no-unused-vars
     if ((mm = /^\/api\/sync\/runs\/(\d+)$/.exec(p))) {
       const r = st.runs.find((x) => x.id === Number(mm[1]));
-      return r ? json(res, 200, r) : err(res, 404, 'not_found', 'No such run');
+      return r ? json(res, 200, { ...r, undone_by: standingUndo(r.id)?.id ?? null }) : err(res, 404, 'not_found', 'No such run');
+    }
+    if ((mm = /^\/api\/sync\/runs\/(\d+)\/undo$/.exec(p)) && m === 'POST') {
+      const id = Number(mm[1]);
+      let b;
+      try {
+        b = await readBody(req);
+      } catch (e) {
+        return err(res, 400, 'bad_request', `The body is not valid: ${e.message}`);
+      }
+      const unknown = Object.keys(b).filter((k) => k !== 'dry_run');
+      if (unknown.length) return err(res, 400, 'bad_request', `The body is not valid: unknown field \`${unknown[0]}\`, expected \`dry_run\``);
+      const r = st.runs.find((x) => x.id === id);
+      if (!r) return err(res, 404, 'not_found', 'Run not found');
+      if (r.trigger === 'undo') return err(res, 409, 'not_undoable', `Run #${id} is itself an undo; it cannot be undone.`, { run_id: id });
+      if (r.dry_run) return err(res, 409, 'not_undoable', `Run #${id} was a dry run: it wrote nothing to undo.`, { run_id: id });
+      if (r.status === 'queued' || r.status === 'running') return err(res, 409, 'not_undoable', `Run #${id} is ${r.status}; undo it once it has finished.`, { run_id: id });
+      const pl = st.pipelines.find((x) => x.id === r.pipeline_id);
+      if (!pl.enabled) return err(res, 422, 'pipeline_disabled', `Pipeline ${pl.name} is disabled; enable it to undo its runs.`, { pipeline_id: pl.id });
+      const dry = b.dry_run === true;
+      const standing = standingUndo(id);
+      if (!dry && standing) return err(res, 409, 'already_undone', `Run #${id} is already undone by run #${standing.id} (${standing.status}).`, { run_id: id, undo_run_id: standing.id });
+      const undo = undoOf(r, dry);
+      st.runs.unshift(undo);
+      audit('sync_requested', 'run', undo.id, { pipeline_id: r.pipeline_id, undo_of: id, dry_run: dry });
+      if (url.searchParams.get('wait') === 'true') return json(res, 200, undo);
+      return json(res, 202, { run_id: undo.id });
     }
     // conflict groups (issue #18): the open conflicts by cause, fixed in place
     const conflictFilter = () => {
@@ -590,7 +718,7 @@ export function createMockServer(st = createState()) {
       const members = membersOf(g.id);
       const id = st.ids.run++;
       const today = new Date().toISOString().slice(0, 10);
-      const run = { id, pipeline_id: g.pipeline_id, trigger: 'resolution', dry_run: false, status: 'queued', created_at: new Date().toISOString(), started_at: null, finished_at: null, window: { from: today, to: today }, stats: { fetched: members.length, in_sync: 0, created: 0, updated: 0, skipped: 0, conflicts: 0, errors: 0 }, error: null, items: [], mirrored_projects: [] };
+      const run = { id, pipeline_id: g.pipeline_id, trigger: 'resolution', dry_run: false, status: 'queued', created_at: new Date().toISOString(), started_at: null, finished_at: null, window: { from: today, to: today }, stats: { fetched: members.length, in_sync: 0, created: 0, updated: 0, skipped: 0, conflicts: 0, errors: 0, deleted: 0, restored: 0 }, error: null, items: [], mirrored_projects: [] };
       st.runs.unshift(run);
       const step = 500;
       setTimeout(() => Object.assign(run, { status: 'running', started_at: new Date().toISOString(), progress: { phase: 'writing', done: 0, total: members.length } }), step).unref?.();
@@ -660,6 +788,42 @@ export function createMockServer(st = createState()) {
     if (p === '/api/audit/export') {
       res.writeHead(200, { 'Content-Type': 'text/csv', 'Content-Disposition': 'attachment; filename="audit.csv"' });
       return res.end('id,at,actor,action,entity_type,entity_id,ip\n' + auditFilter().map((x) => [x.id, x.at, x.actor, x.action, x.entity_type, x.entity_id ?? '', x.ip ?? ''].join(',')).join('\n') + '\n');
+    }
+    if (p === '/api/reports/money-at-risk') {
+      const now = new Date();
+      const current = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+      const month = url.searchParams.get('month') ?? current;
+      if (!/^\d{4}-\d{2}$/.test(month)) return err(res, 400, 'validation_failed', 'month must be YYYY-MM', { field: 'month' });
+      const pid = url.searchParams.get('pipeline_id');
+      const pipelines = st.pipelines.filter((x) => !pid || x.id === Number(pid));
+      if (pid && pipelines.length === 0) return err(res, 404, 'not_found', 'Pipeline not found');
+      // The mock's month at risk: the current month has the first pipeline's customers (two rates, one unmapped) and
+      // the second pipeline's unpriced time; other months have nothing.
+      const rows = month !== current ? [] : pipelines.flatMap((pl, i) =>
+        (i === 0 && pl.id === st.pipelines[0].id
+          ? [
+              { customer: { key: '1', name: 'Acme Logistics GmbH' }, side: 'target', entries: 4, seconds_unsynced: 7200, seconds_in_conflict: 1800, seconds_refused: 1800, seconds_unpriced: 0, rate: 95, amount: 237.5, currency: 'EUR' },
+              { customer: { key: '2', name: 'Bergmann Dental' }, side: 'target', entries: 3, seconds_unsynced: 5400, seconds_in_conflict: 0, seconds_refused: 0, seconds_unpriced: 0, rate: null, amount: 160, currency: 'EUR' },
+              { customer: { key: '7', name: 'Zammad org 7' }, side: 'source', entries: 1, seconds_unsynced: 0, seconds_in_conflict: 2700, seconds_refused: 0, seconds_unpriced: 2700, rate: null, amount: null, currency: null },
+            ]
+          : [{ customer: { key: null, name: null }, side: 'target', entries: 2, seconds_unsynced: 3600, seconds_in_conflict: 0, seconds_refused: 0, seconds_unpriced: 3600, rate: null, amount: null, currency: null }]
+        ).map((r) => ({ pipeline_id: pl.id, pipeline_name: pl.name, ...r })),
+      );
+      const sum = (k) => rows.reduce((a, r) => a + r[k], 0);
+      const priced = rows.filter((r) => r.amount !== null);
+      const report = {
+        month, timezone: 'UTC', from: `${month}-01T00:00:00Z`, to: `${month}-01T00:00:00Z`,
+        currency: priced.length ? 'EUR' : null,
+        rows,
+        total: priced.length ? Math.round(priced.reduce((a, r) => a + r.amount * 100, 0)) / 100 : null,
+        totals: { entries: sum('entries'), seconds_unsynced: sum('seconds_unsynced'), seconds_in_conflict: sum('seconds_in_conflict'), seconds_refused: sum('seconds_refused'), seconds_unpriced: sum('seconds_unpriced') },
+        pipelines: pipelines.map((pl, i) => ({ id: pl.id, name: pl.name, priced: i === 0, error: null })),
+      };
+      if (url.searchParams.get('format') === 'csv') {
+        res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="money-at-risk-${month}.csv"` });
+        return res.end('pipeline_id,pipeline,side,customer_key,customer,amount\r\n' + rows.map((r) => [r.pipeline_id, r.pipeline_name, r.side, r.customer.key ?? '', r.customer.name ?? '', r.amount ?? ''].join(',')).join('\r\n') + '\r\n');
+      }
+      return json(res, 200, report);
     }
     if (p === '/api/gdpr/export') {
       const email = url.searchParams.get('email');

@@ -16,6 +16,7 @@ const RunDetailPage = lazy(() => import('./pages/RunDetail').then((m) => ({ defa
 const ConflictsPage = lazy(() => import('./pages/Conflicts').then((m) => ({ default: m.ConflictsPage })));
 const ConflictDetailPage = lazy(() => import('./pages/ConflictDetail').then((m) => ({ default: m.ConflictDetailPage })));
 const AuditPage = lazy(() => import('./pages/Audit').then((m) => ({ default: m.AuditPage })));
+const MoneyAtRiskPage = lazy(() => import('./pages/MoneyAtRisk').then((m) => ({ default: m.MoneyAtRiskPage })));
 const SettingsPage = lazy(() => import('./pages/Settings').then((m) => ({ default: m.SettingsPage })));
 
 export function App() {
@@ -61,6 +62,7 @@ export function App() {
         <Route path="sync/runs/:id" element={<RunDetailPage />} />
         <Route path="conflicts" element={<ConflictsPage />} />
         <Route path="conflicts/:id" element={<ConflictDetailPage />} />
+        <Route path="reports/money-at-risk" element={<MoneyAtRiskPage />} />
         <Route path="audit" element={<AuditPage />} />
         <Route path="settings" element={<SettingsPage />} />
         <Route path="dashboard" element={<Navigate to="/" replace />} />

@@ -165,6 +165,8 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     const activities = [['Consulting', 'Consulting'], ['On-site', 'On-site'], ['Remote support', 'Remote support'], ['Travel', 'Travel']];
     for (const [src, tgt] of activities) await pick('Kimai activity', src, tgt);
     await page.getByText('4 unsaved changes').waitFor();
+    await page.getByRole('button', { name: 'Preview changes' }).click();
+    await page.getByRole('region', { name: 'Preview of the changes' }).getByText(/ would change\.$/).waitFor({ timeout: RUN_TIMEOUT });
     await page.getByRole('button', { name: 'Save mappings' }).click();
     await page.getByText('4 mapping changes saved').first().waitFor();
     await page.getByText('Only unmapped (1)').waitFor();
@@ -173,6 +175,8 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await page.getByRole('heading', { name: 'Zammad organization → Kimai project', exact: true }).waitFor();
     const orgs = ['Acme Logistics GmbH', 'Bergmann Dental', 'Cafe Sonnenschein', 'Delta Steuerberatung', 'Elbe Immobilien AG', 'Fuchs & Partner Architekten'];
     for (const o of orgs) await pick('Kimai project', o, `${o} / ${o}`);
+    await page.getByRole('button', { name: 'Preview changes' }).click();
+    await page.getByRole('region', { name: 'Preview of the changes' }).getByText(/ would change\.$/).waitFor({ timeout: RUN_TIMEOUT });
     await page.getByRole('button', { name: 'Save mappings' }).click();
     await page.getByText('6 mapping changes saved').first().waitFor();
     await page.getByText('Only unmapped (0)').waitFor();
@@ -215,7 +219,7 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     // the history refreshes by itself and shows the finished run with its counts
     const row = page.getByRole('row').filter({ has: page.locator(`a[href="/sync/runs/${runId}"]`) });
     await row.filter({ hasText: /succeeded|partial/ }).waitFor();
-    await page.getByRole('row').filter({ hasText: /manual · dry run/ }).first().waitFor();
+    await page.getByRole('row').filter({ hasText: /Manual · dry run/ }).first().waitFor();
     await snap('sync');
 
     await row.getByRole('link', { name: `#${runId}` }).click();
@@ -469,6 +473,8 @@ describe('timebridge UI against the real server', { concurrency: false, skip: mi
     await unmappedRow.getByText('unmapped', { exact: true }).waitFor();
     const agent = (await unmappedRow.locator('td').first().locator('div').first().innerText()).trim();
     await page.getByRole('checkbox', { name: `Exclude ${agent} from sync`, exact: true }).check();
+    await page.getByRole('button', { name: 'Preview changes' }).click();
+    await page.getByRole('region', { name: 'Preview of the changes' }).getByText(/ would change\.$/).waitFor({ timeout: RUN_TIMEOUT });
     await page.getByRole('button', { name: 'Save mappings' }).click();
     await page.getByText('1 mapping change saved').first().waitFor();
     await page.getByRole('row').filter({ hasText: agent }).getByText('excluded from sync', { exact: true }).waitFor();

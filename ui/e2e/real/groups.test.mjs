@@ -6,82 +6,32 @@
 // "unmapped user" group. That group is then fixed on the page: a Kimai user picked in the picker, a
 // preview, apply, the run's progress and the group gone. Every wait has a deadline; no fixed sleeps.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { launch, login, shot } from '../lib.mjs';
+import { before, describe, it } from 'node:test';
+import { BASE, RUN_TIMEOUT, realSession, skipUnless } from './session.mjs';
 
 const NEEDED = ['TIMEBRIDGE_URL', 'TIMEBRIDGE_ADMIN_PASSWORD', 'ZAMMAD_URL', 'ZAMMAD_TOKEN', 'KIMAI_URL', 'KIMAI_TOKEN'];
-const missing = NEEDED.filter((n) => !process.env[n]);
-const BASE = (process.env.TIMEBRIDGE_URL ?? '').replace(/\/$/, '');
-const RUN_TIMEOUT = Number(process.env.E2E_RUN_TIMEOUT_MS || 180_000);
 
-describe('conflicts by cause against the real server', { concurrency: false, skip: missing.length ? `needs ${missing.join(', ')} (run e2e/run.sh)` : false }, () => {
-  let b;
+describe('conflicts by cause against the real server', { concurrency: false, skip: skipUnless(NEEDED) }, () => {
   let page;
   let pipelineId;
   let group; // the open unmapped_user group of the pipeline, as the API lists it
-  const noConsoleErrors = () => assert.deepEqual(b.consoleErrors, [], 'console errors');
-  const call = async (method, path, body) => {
-    const r = await page.evaluate(
-      async ([m, p, bd]) => {
-        const res = await fetch(p, { method: m, headers: { 'Content-Type': 'application/json' }, body: bd === undefined ? undefined : JSON.stringify(bd) });
-        return { status: res.status, body: res.status === 204 ? null : await res.json() };
-      },
-      [method, path, body],
-    );
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body;
-  };
-  /** Polls `GET /api/sync/runs/{id}` until the run has finished (deadline RUN_TIMEOUT). */
-  const waitForRun = async (id) => {
-    const deadline = Date.now() + RUN_TIMEOUT;
-    for (;;) {
-      const run = await call('GET', `/api/sync/runs/${id}`);
-      if (!['queued', 'running'].includes(run.status)) return run;
-      assert.ok(Date.now() < deadline, `run #${id} still ${run.status}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  };
-  /** Screenshot once no "Loading…" indicator is left on the page. */
-  const snap = async (name) => {
-    await page.waitForFunction(() => ![...document.querySelectorAll('[role="status"]')].some((e) => /Loading/.test(e.textContent ?? '')));
-    await shot(page, name);
-  };
+  const s = realSession();
+  const noConsoleErrors = s.noConsoleErrors;
+  const { call, waitForRun, snap, catalog } = s;
 
-  before(async () => {
-    b = await launch();
-    page = b.page;
-    await login(page, BASE, process.env.TIMEBRIDGE_ADMIN_PASSWORD);
-  });
-  after(async () => {
-    await b?.browser.close();
+  before(() => {
+    ({ page } = s);
   });
 
   it('sets up a pipeline whose one sync leaves only the agent without a Kimai user in conflict', async () => {
-    const suffix = Date.now().toString(36);
-    const zammad = await call('POST', '/api/connectors', { kind: 'zammad', name: `Helpdesk for groups ${suffix}`, base_url: process.env.ZAMMAD_URL, api_token: process.env.ZAMMAD_TOKEN, settings: {} });
-    const kimai = await call('POST', '/api/connectors', { kind: 'kimai', name: `Kimai for groups ${suffix}`, base_url: process.env.KIMAI_URL, api_token: process.env.KIMAI_TOKEN, settings: {} });
-    const pipeline = await call('POST', '/api/pipelines', {
-      name: `Groups e2e ${suffix}`,
-      source_connector_id: zammad.id,
-      target_connector_id: kimai.id,
-      schedule: { enabled: false, interval_minutes: 360 },
-      window_days: 30,
+    const { source: zammad, target: kimai, pipeline } = await s.pipeline({
+      name: 'Groups e2e',
+      source: { kind: 'zammad', system: 'ZAMMAD' },
+      target: { kind: 'kimai', system: 'KIMAI' },
     });
     pipelineId = pipeline.id;
-    const catalog = async (id, what) => (await call('GET', `/api/connectors/${id}/catalog/${what}`)).items;
-    const map = (kind, source, target, extra = {}) =>
-      call('POST', '/api/mappings', { pipeline_id: pipelineId, kind, source_key: source.key, source_label: source.label, target_key: target?.key ?? null, target_label: target?.label ?? null, ...extra });
-    // types → activities and organizations → projects of the same name, as the seed pairs them
-    const activities = await catalog(kimai.id, 'activities');
-    for (const t of await catalog(zammad.id, 'types')) {
-      const a = activities.find((x) => x.label === t.label);
-      if (a) await map('activity', t, a);
-    }
-    const projects = await catalog(kimai.id, 'projects');
-    for (const o of await catalog(zammad.id, 'organizations')) {
-      const p = projects.find((x) => x.label === `${o.label} / ${o.label}`);
-      if (p) await map('project', o, p);
-    }
+    const map = (...args) => s.map(pipelineId, ...args);
+    await s.mapZammadToKimaiByName(pipelineId, zammad, kimai);
     // agents with a Kimai user (the same e-mail) are excluded: this pipeline writes only what the fix writes
     const kimaiEmails = new Set((await catalog(kimai.id, 'users')).map((u) => String(u.extra?.email ?? '').toLowerCase()).filter(Boolean));
     const agents = await catalog(zammad.id, 'agents');

@@ -1,4 +1,10 @@
-/** Thin typed fetch client for the timebridge API. */
+/**
+ * Fetch client for the timebridge API, typed end to end by the generated `paths` of
+ * `schema.d.ts` (the server's own OpenAPI document): `api.get('/api/connectors/{id}', { params: { id } })`.
+ * A path the server does not serve, a method it does not answer on that path, a missing or wrong
+ * path parameter, query or body, and a misused answer are type errors.
+ */
+import type { paths } from './schema';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -91,7 +97,7 @@ interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   let body: string | undefined;
   if (opts.body !== undefined) {
@@ -138,12 +144,113 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   return data as T;
 }
 
+// ---- the typed layer over the generated `paths`
+
+/** The HTTP methods the UI uses (keys of a path item in `paths`). */
+export type Method = 'get' | 'post' | 'put' | 'delete';
+/** Path templates of the server's document that answer `M`, e.g. `'/api/connectors/{id}'`. */
+export type PathsWith<M extends Method> = {
+  [P in keyof paths]: paths[P] extends { [K in M]: object } ? P : never;
+}[keyof paths];
+/** The generated operation of `M` on `P`. */
+export type Operation<P extends keyof paths, M extends Method> = paths[P] extends { [K in M]: infer O } ? O : never;
+
+type Params<O> = O extends { parameters: infer X } ? X : never;
+type Defined<T> = [Exclude<T, undefined>] extends [never] ? false : true;
+
+/** Path parameters of `/{id}` templates: required exactly when the template has some. */
+type PathInit<O> = Params<O> extends { path: infer X } ? (Defined<X> extends true ? { params: X } : { params?: never }) : { params?: never };
+/** The operation's query, required only when one of its parameters is. */
+type QueryInit<O> = Params<O> extends { query: infer X }
+  ? { query: X }
+  : Params<O> extends { query?: infer X }
+    ? Defined<X> extends true
+      ? { query?: Exclude<X, undefined> }
+      : { query?: never }
+    : { query?: never };
+type JsonBody<R> = R extends { content: { 'application/json': infer B } } ? B : never;
+/** The JSON request body: required when the document says so, absent when it has none. */
+type BodyInit<O> = O extends { requestBody: infer R }
+  ? { body: JsonBody<R> }
+  : O extends { requestBody?: infer R }
+    ? Defined<R> extends true
+      ? { body?: JsonBody<Exclude<R, undefined>> }
+      : { body?: never }
+    : { body?: never };
+
+/** The options of one call of `M` on `P`. */
+export type Init<P extends keyof paths, M extends Method> = PathInit<Operation<P, M>> &
+  QueryInit<Operation<P, M>> &
+  BodyInit<Operation<P, M>> & {
+    /** Do not trigger the global 401 redirect (login itself). */
+    skipAuthRedirect?: boolean;
+    signal?: AbortSignal;
+  };
+/** The query type of `M` on `P` (for hooks that pass filters through). */
+export type QueryOf<P extends keyof paths, M extends Method = 'get'> = NonNullable<Params<Operation<P, M>> extends { query?: infer X } ? X : never>;
+
+type SuccessStatus = 200 | 201 | 202 | 203 | 204 | 206;
+type Content<R> = R extends { content: { 'application/json': infer T } }
+  ? T
+  : R extends { content: { [mime: string]: infer T } }
+    ? T
+    : undefined;
+/** What `M` on `P` answers on success: the union of its 2xx bodies (`undefined` for 204). */
+export type Answer<P extends keyof paths, M extends Method> =
+  Operation<P, M> extends { responses: infer R }
+    ? { [S in keyof R]: S extends SuccessStatus ? Content<R[S]> : never }[keyof R]
+    : never;
+
+/** The init argument: optional when nothing in it is required. */
+type InitArg<P extends keyof paths, M extends Method> = object extends Init<P, M> ? [init?: Init<P, M>] : [init: Init<P, M>];
+
+/** Fills `{name}` of a path template from `params` (each value URI-encoded). */
+export function fillPath(template: string, params: Record<string, string | number> | undefined): string {
+  return template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const v = params?.[name];
+    if (v === undefined) throw new Error(`missing path parameter ${name} of ${template}`);
+    return encodeURIComponent(String(v));
+  });
+}
+
+function call<M extends Method>(method: M) {
+  return <P extends PathsWith<M>>(path: P, ...[init]: InitArg<P, M>): Promise<Answer<P, M>> => {
+    const o = (init ?? {}) as { params?: Record<string, string | number>; query?: Query; body?: unknown; skipAuthRedirect?: boolean; signal?: AbortSignal };
+    return request<Answer<P, M>>(method.toUpperCase(), fillPath(path, o.params), {
+      query: o.query,
+      body: o.body,
+      skipAuthRedirect: o.skipAuthRedirect,
+      signal: o.signal,
+    });
+  };
+}
+
+/**
+ * The URL of a GET for a link or download (CSV exports, the OAuth start), typed like `api.get`:
+ * `href('/api/audit/export', { query })`.
+ */
+export function href<P extends PathsWith<'get'>>(path: P, ...[init]: InitArg<P, 'get'>): string {
+  const o = (init ?? {}) as { params?: Record<string, string | number>; query?: Query };
+  return fillPath(path, o.params) + buildQuery(o.query);
+}
+
+/** The API, one function per method; paths, parameters, bodies and answers come from `paths`. */
 export const api = {
-  get: <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>('GET', path, { query, signal }),
-  post: <T>(path: string, body?: unknown, query?: Query) => request<T>('POST', path, { body, query }),
-  put: <T>(path: string, body: unknown) => request<T>('PUT', path, { body }),
-  del: <T = void>(path: string) => request<T>('DELETE', path),
+  get: call('get'),
+  post: call('post'),
+  put: call('put'),
+  del: call('delete'),
 };
+
+/**
+ * Takes an answer as the contract's narrower shape (`types.ts`, where the server's document is
+ * looser: plain strings for enums, objects for entries). Only a subtype of the generated answer is
+ * accepted, so a change of the document that the narrower shape no longer fits fails the typecheck:
+ * `narrow(api.get('/api/conflicts/{id}', { params: { id } })).to<Conflict>()`.
+ */
+export function narrow<W>(answer: Promise<W>): { to: <N extends W>() => Promise<N> } {
+  return { to: <N extends W>() => answer as Promise<N> };
+}
 
 export function errorMessage(e: unknown): string {
   if (e instanceof ApiError) {

@@ -587,6 +587,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/money-at-risk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Source time of a month that is not (correctly) in the target — unsynced, in open
+         *     conflicts, refused — per customer, priced with the target's rates where it keeps them.
+         *     Reads both systems like a dry run; nothing is stored or written. `?format=csv` (or
+         *     `Accept: text/csv`) answers CSV.
+         */
+        get: operations["reports_money_at_risk"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/settings": {
         parameters: {
             query?: never;
@@ -654,6 +676,28 @@ export interface paths {
         get: operations["sync_run"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync/runs/{id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queues the undo of a finished run: deletes the entries it created and writes back the
+         *     ones it updated, each only where the target entry is still what the run wrote
+         *     (otherwise a conflict). 202 with the undo run's id, or with `?wait=true` 200 with the
+         *     finished undo run and its items.
+         */
+        post: operations["undo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1007,6 +1051,12 @@ export interface components {
             settings?: Record<string, unknown> | null;
         };
         /**
+         * @description Whose customer a row names: the target's (the entry is mapped) or the source's (it is
+         *     not, so it has no target customer yet).
+         * @enum {string}
+         */
+        CustomerSide: "target" | "source";
+        /**
          * @description Which pipeline option a default fix sets.
          * @enum {string}
          */
@@ -1192,7 +1242,7 @@ export interface components {
          * @description What a run decided (or, in a dry run, would decide) for one source entry.
          * @enum {string}
          */
-        ItemOutcome: "in_sync" | "create" | "update" | "skip" | "conflict" | "error" | "delete";
+        ItemOutcome: "in_sync" | "create" | "update" | "skip" | "conflict" | "error" | "delete" | "restore";
         /** @description A kind's webhook endpoint. */
         KindWebhook: {
             /** @description `/api/webhook/<kind>/{connector_id}`. */
@@ -1441,6 +1491,11 @@ export interface components {
                 /** @description Extension: the tickets a webhook-triggered run was limited to. */
                 ticket_ids?: number[] | null;
                 trigger: components["schemas"]["RunTrigger"];
+                /**
+                 * Format: int64
+                 * @description Extension: for an undo run (trigger `undo`), the run it takes back.
+                 */
+                undo_of?: number | null;
                 window: components["schemas"]["RunWindow"];
             }[];
             /**
@@ -1591,6 +1646,106 @@ export interface components {
             name: string;
             /** @description The source's key of the created project; null in a dry run. */
             source_key?: string | null;
+        };
+        /** @description `GET /api/reports/money-at-risk`. */
+        MoneyAtRisk: {
+            /** @description The currency of every amount, when they share one. */
+            currency?: string | null;
+            /**
+             * Format: date-time
+             * @description The month's first instant and the first instant after it.
+             */
+            from: string;
+            /** @description `YYYY-MM`. */
+            month: string;
+            pipelines: components["schemas"]["MoneyPipeline"][];
+            /** @description Highest amount first. */
+            rows: components["schemas"]["MoneyRow"][];
+            /** @description The settings' time zone the month is read in. */
+            timezone: string;
+            /** Format: date-time */
+            to: string;
+            /**
+             * Format: double
+             * @description The rows' amounts summed; null when no row has an amount or they are in different
+             *     currencies.
+             */
+            total?: number | null;
+            totals: components["schemas"]["MoneyTotals"];
+        };
+        /** @description One pipeline of the report. */
+        MoneyPipeline: {
+            /**
+             * @description Why it could not be read (only when the report covers every pipeline; a single
+             *     pipeline's failure is the answer's error).
+             */
+            error?: string | null;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** @description Whether its target keeps rates (else its rows have no amount). */
+            priced: boolean;
+        };
+        /** @description The money at risk of one customer of one pipeline. */
+        MoneyRow: {
+            /**
+             * Format: double
+             * @description Rate × (unsynced + in conflict) hours, per entry at its rate, summed; null when no
+             *     entry is priced.
+             */
+            amount?: number | null;
+            /** @description The currency of `rate` and `amount`, when the target names one. */
+            currency?: string | null;
+            customer: components["schemas"]["ReportCustomer"];
+            /**
+             * Format: int64
+             * @description Source entries at risk.
+             */
+            entries: number;
+            /** Format: int64 */
+            pipeline_id: number;
+            pipeline_name: string;
+            /**
+             * Format: double
+             * @description The hourly rate, when every entry of the row has the same one; else null (the
+             *     amount still sums each entry at its own rate).
+             */
+            rate?: number | null;
+            /**
+             * Format: int64
+             * @description Seconds held by open conflicts, refusals included.
+             */
+            seconds_in_conflict: number;
+            /**
+             * Format: int64
+             * @description Of `seconds_in_conflict`: refused (or certain to be refused) by the target.
+             */
+            seconds_refused: number;
+            /**
+             * Format: int64
+             * @description Seconds no rate applies to; not in `amount`.
+             */
+            seconds_unpriced: number;
+            /** Format: int64 */
+            seconds_unsynced: number;
+            /**
+             * @description `target`: the target's customer (the entries are mapped); `source`: the source's
+             *     (they are not mapped yet, so no target customer and no rate).
+             */
+            side: components["schemas"]["CustomerSide"];
+        };
+        /** @description Sums over all rows. */
+        MoneyTotals: {
+            /** Format: int64 */
+            entries: number;
+            /** Format: int64 */
+            seconds_in_conflict: number;
+            /** Format: int64 */
+            seconds_refused: number;
+            /** Format: int64 */
+            seconds_unpriced: number;
+            /** Format: int64 */
+            seconds_unsynced: number;
         };
         /**
          * @description What keeps the process from serving.
@@ -1838,6 +1993,11 @@ export interface components {
             /** @description The server version. */
             version: string;
         };
+        /** @description A customer of a row. `key` null: the entries name no customer (e.g. attendances). */
+        ReportCustomer: {
+            key?: string | null;
+            name?: string | null;
+        };
         /** @description A resolution as recorded. */
         Resolution: {
             /** @description The action taken (`auto_closed` when a later run found the cause gone). */
@@ -1930,11 +2090,22 @@ export interface components {
             /** @description Extension: the tickets a webhook-triggered run was limited to. */
             ticket_ids?: number[] | null;
             trigger: components["schemas"]["RunTrigger"];
+            /**
+             * Format: int64
+             * @description Extension: for an undo run (trigger `undo`), the run it takes back.
+             */
+            undo_of?: number | null;
             window: components["schemas"]["RunWindow"];
         };
         /** @description A run with its items. */
         RunDetail: components["schemas"]["Run"] & {
             items: components["schemas"]["RunItem"][];
+            /**
+             * Format: int64
+             * @description Extension: the undo run that took this run back (queued, running or succeeded);
+             *     null when it was not undone.
+             */
+            undone_by?: number | null;
         };
         /** @description One outcome of a run. */
         RunItem: {
@@ -1945,6 +2116,7 @@ export interface components {
             /** @description Extension: the conflict reason of a `conflict` item. */
             reason?: string | null;
             rounding?: null | components["schemas"]["AppliedRounding"];
+            skip_reason?: null | components["schemas"]["SkipReason"];
             source_key: string;
             target_id?: string | null;
         };
@@ -1954,12 +2126,22 @@ export interface components {
             conflicts: number;
             /** Format: int64 */
             created: number;
+            /**
+             * Format: int64
+             * @description Extension, undo runs: target entries deleted (their run had created them).
+             */
+            deleted: number;
             /** Format: int64 */
             errors: number;
             /** Format: int64 */
             fetched: number;
             /** Format: int64 */
             in_sync: number;
+            /**
+             * Format: int64
+             * @description Extension, undo runs: target entries written back to what they were before.
+             */
+            restored: number;
             /** Format: int64 */
             skipped: number;
             /** Format: int64 */
@@ -1974,7 +2156,7 @@ export interface components {
          * @description What started a run.
          * @enum {string}
          */
-        RunTrigger: "manual" | "schedule" | "webhook" | "resolution";
+        RunTrigger: "manual" | "schedule" | "webhook" | "resolution" | "undo";
         /** @description A window of inclusive UTC dates. */
         RunWindow: {
             /** Format: date */
@@ -2044,6 +2226,8 @@ export interface components {
         SimulatedChange: {
             after: components["schemas"]["SimulatedSide"];
             before: components["schemas"]["SimulatedSide"];
+            /** @description The source entry as read, before mapping and rounding (null: deleted in the source). */
+            source?: Record<string, unknown> | null;
             source_key: string;
         };
         /** @description One side of a change. */
@@ -2076,6 +2260,11 @@ export interface components {
              */
             entries: number;
         };
+        /**
+         * @description Why an entry is left alone without a conflict ([`Outcome::Ignored`]).
+         * @enum {string}
+         */
+        SkipReason: "still_running" | "user_excluded" | "undone";
         /** @description A suggested target item. */
         Suggestion: {
             /**
@@ -2121,6 +2310,14 @@ export interface components {
             message: string;
             /** @description Whether the connector works as the sync will use it. */
             ok: boolean;
+        };
+        /** @description Body of `POST /api/sync/runs/{id}/undo` (optional). */
+        UndoInput: {
+            /**
+             * @description Only say what would be taken back: nothing is written, and it does not count as
+             *     an undo.
+             */
+            dry_run?: boolean;
         };
         /**
          * @description What to do with an entry whose Zammad agent has no Kimai user.
@@ -4305,6 +4502,78 @@ export interface operations {
             };
         };
     };
+    reports_money_at_risk: {
+        parameters: {
+            query?: {
+                /** @description One pipeline; absent: every pipeline. */
+                pipeline_id?: number | null;
+                /** @description `YYYY-MM` in the settings' time zone [the current month]. */
+                month?: string | null;
+                /** @description `json` (default) or `csv`; `Accept: text/csv` asks for CSV too. */
+                format?: null | ("json" | "csv");
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report (or CSV: pipeline_id,pipeline,side,customer_key,customer,entries,seconds_unsynced,seconds_in_conflict,seconds_refused,seconds_unpriced,hours_at_risk,rate,currency,amount) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MoneyAtRisk"];
+                };
+            };
+            /** @description Malformed month */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown pipeline */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The pipeline is misconfigured */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A remote failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     settings_get: {
         parameters: {
             query?: never;
@@ -4559,6 +4828,91 @@ export interface operations {
             };
             /** @description Unknown id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    undo: {
+        parameters: {
+            query?: {
+                /** @description Answer 200 with the finished run instead of 202 at once. */
+                wait?: boolean | null;
+            };
+            header?: never;
+            path: {
+                /** @description The run to undo */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description Optional: `{"dry_run": true}` only shows what would be taken back */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["UndoInput"];
+            };
+        };
+        responses: {
+            /** @description With ?wait=true: the finished undo run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description The undo run is queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queued"];
+                };
+            };
+            /** @description Malformed id or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Already undone (`already_undone`, details.undo_run_id), or not a run that can be undone (`not_undoable`: not finished, a dry run, or itself an undo) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The run's pipeline is disabled */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

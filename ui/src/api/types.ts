@@ -51,6 +51,8 @@ export type ConflictOrigin = S['ConflictOrigin'];
 export type Run = S['Run'];
 export type RunStats = S['RunStats'];
 export type RunItem = S['RunItem'];
+/** Why a `skip` item was left alone by rule: `still_running`, `user_excluded`, `undone`. */
+export type SkipReason = S['SkipReason'];
 export type RunDetail = S['RunDetail'];
 export type ManualSyncRequest = S['ManualSync'];
 /** 202 answer of `POST /api/sync/manual`. */
@@ -66,12 +68,12 @@ export type ConflictReason = S['ConflictReason'];
 export type ResolveAction = S['Action'];
 export type ResolveRequest = Omit<S['ResolveInput'], 'action'> & { action: ResolveAction };
 
-export interface KeyName {
+export type KeyName = {
   key: string;
   name?: string | null;
-}
+};
 /** A normalized entry (contract: "Entry (normalized)"); the server documents it as an object. */
-export interface Entry {
+export type Entry = {
   system: string;
   key: string;
   ticket?: { id: number | string; number: string; title: string; url?: string | null } | null;
@@ -89,19 +91,19 @@ export interface Entry {
   tags?: string[];
   /** A timer still going [false]: then `end` and `duration_seconds` are null. */
   running?: boolean;
-}
-export interface DiffField {
+};
+export type DiffField = {
   field: string;
   source: unknown;
   target: unknown;
-}
+};
 /** Conflict.explanation: `{"steps":[{field, rule, mapping_id, text}]}`. */
-export interface ExplanationStep {
+export type ExplanationStep = {
   field?: string;
   rule?: string;
   mapping_id?: number | null;
   text?: string;
-}
+};
 export type Conflict = Omit<S['Conflict'], 'source' | 'target' | 'diff' | 'allowed_actions'> & {
   source?: Entry | null;
   target?: Entry | null;
@@ -130,7 +132,11 @@ const REASONS: Record<ConflictReason, true> = {
 };
 export const CONFLICT_REASONS = Object.keys(REASONS) as ConflictReason[];
 
-export const RUN_OUTCOMES: RunOutcome[] = ['in_sync', 'create', 'update', 'skip', 'conflict', 'error'];
+/** Every item outcome; keyed by the generated type, so a new outcome fails the typecheck until listed. */
+const OUTCOMES: Record<RunOutcome, true> = { in_sync: true, create: true, update: true, skip: true, conflict: true, error: true, delete: true, restore: true };
+export const RUN_OUTCOMES = Object.keys(OUTCOMES) as RunOutcome[];
+/** Outcomes of undo runs only: offered as filters where a run has them. */
+export const UNDO_OUTCOMES: RunOutcome[] = ['delete', 'restore'];
 
 // ---- conflict groups (issue #18): conflicts grouped by their cause, fixed in place.
 export type CauseKind = S['CauseKind'];
@@ -164,3 +170,14 @@ export type GroupResolved = S['GroupResolved'];
 
 /** Drift (synced entries edited or deleted in the target) per day: `GET /api/conflicts/drift`. */
 export type DriftSeries = S['DriftSeries'];
+
+// ---- rule simulator: `POST /api/pipelines/{id}/simulate`
+/** Body of the simulator: proposed mappings (a new one, or `{id, delete: true}`) and option changes. */
+export type SimulateRequest = S['SimulateInput'];
+/** One side of a change; the server documents the outcome as a string and the entry as an object. */
+export type SimulatedSide = Omit<S['SimulatedSide'], 'outcome' | 'target'> & { outcome: RunOutcome; target?: Entry | null };
+export type SimulatedChange = Omit<S['SimulatedChange'], 'source' | 'before' | 'after'> & { source?: Entry | null; before: SimulatedSide; after: SimulatedSide };
+export type Simulation = Omit<S['Simulation'], 'changes'> & { changes: SimulatedChange[] };
+/** `GET /api/reports/money-at-risk`: source time of a month not (correctly) in the target, priced. */
+export type MoneyAtRisk = S['MoneyAtRisk'];
+export type MoneyRow = S['MoneyRow'];

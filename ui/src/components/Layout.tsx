@@ -1,6 +1,6 @@
 import { Suspense, useEffect, useState } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
-import { ArrowLeftRight, ClipboardList, Gauge, GitBranch, LogOut, Menu, Plug, RefreshCw, Settings, TriangleAlert, X } from 'lucide-react';
+import { ArrowLeftRight, Banknote, ClipboardList, Gauge, GitBranch, LogOut, Menu, Plug, RefreshCw, Settings, TriangleAlert, X } from 'lucide-react';
 import { ApiError } from '@/api/client';
 import { useConflicts, useLogout, useMe } from '@/api/hooks';
 import { Button } from '@/components/ui/button';
@@ -15,6 +15,7 @@ const nav = [
   { to: '/mappings', label: 'Mappings', icon: ArrowLeftRight },
   { to: '/sync', label: 'Sync', icon: RefreshCw },
   { to: '/conflicts', label: 'Conflicts', icon: TriangleAlert },
+  { to: '/reports/money-at-risk', label: 'Money at risk', icon: Banknote },
   { to: '/audit', label: 'Audit log', icon: ClipboardList },
   { to: '/settings', label: 'Settings', icon: Settings },
 ];

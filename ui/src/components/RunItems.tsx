@@ -1,14 +1,14 @@
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { RunItem } from '@/api/types';
-import { RUN_OUTCOMES } from '@/api/types';
 import { Empty, OutcomeBadge } from '@/components/common';
 import { Button } from '@/components/ui/button';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { Badge } from '@/components/ui/badge';
-import { skipMessage } from '@/lib/entry';
+import { skipExplained } from '@/lib/entry';
 import { humanize } from '@/lib/format';
 import { describeApplied } from '@/lib/pipelineOptions';
+import { outcomeFilters } from '@/lib/undo';
 import { cn } from '@/lib/utils';
 
 export function countOutcomes(items: RunItem[]): Record<string, number> {
@@ -17,22 +17,35 @@ export function countOutcomes(items: RunItem[]): Record<string, number> {
   return c;
 }
 
-/** Items of a run (or of a dry-run plan) with an outcome filter. */
-export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: { items: RunItem[]; initialFilter?: string; pageSize?: number }) {
+/**
+ * Items of a run (or of a dry-run plan) with an outcome filter; `undo`: the items of an undo
+ * run (or of its dry run), filtered by what an undo does.
+ */
+export function RunItemsTable({
+  items,
+  initialFilter = 'all',
+  pageSize = 200,
+  undo = false,
+}: {
+  items: RunItem[];
+  initialFilter?: string;
+  pageSize?: number;
+  undo?: boolean;
+}) {
   const [filter, setFilter] = useState<string>(initialFilter);
   const [shown, setShown] = useState(pageSize);
   const counts = countOutcomes(items);
   const visible = filter === 'all' ? items : items.filter((i) => i.outcome === filter);
-  // skips the server explains in words (`still running`, `user excluded`): one line each, above the rows
+  // skips left alone by rule (`skip_reason`: still running, user excluded, undone): one line each, above the rows
   const legend = new Map<string, string>();
   for (const i of visible) {
-    const k = skipMessage(i.outcome, i.message);
+    const k = skipExplained(i);
     if (k) legend.set(k.label, k.hint);
   }
   return (
     <div className="grid gap-2">
       <div role="group" aria-label="Filter by outcome" className="flex flex-wrap gap-1.5">
-        {['all', ...RUN_OUTCOMES].map((o) => {
+        {['all', ...outcomeFilters(undo, counts)].map((o) => {
           const n = o === 'all' ? items.length : (counts[o] ?? 0);
           return (
             <Button
@@ -74,8 +87,8 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
           </TableHeader>
           <TableBody>
             {visible.slice(0, shown).map((i, idx) => {
-              // `still running` / `user excluded`: skips the server explains in words, shown as such
-              const known = skipMessage(i.outcome, i.message);
+              // skips left alone by rule, shown by their reason
+              const known = skipExplained(i);
               return (
                 <TableRow key={`${i.source_key}-${idx}`}>
                   <TableCell className="font-mono text-xs">{i.source_key}</TableCell>
@@ -87,7 +100,10 @@ export function RunItemsTable({ items, initialFilter = 'all', pageSize = 200 }: 
                     {i.reason && <span className="font-medium">{humanize(i.reason)}</span>}
                     {i.reason && i.message && ' — '}
                     {known ? (
-                      <Badge variant={i.message?.trim().toLowerCase() === 'still running' ? 'info' : 'default'} title={known.hint}>
+                      <Badge
+                        variant={known.variant}
+                        title={known.hint}
+                      >
                         {known.label}
                       </Badge>
                     ) : (

@@ -3,6 +3,7 @@ import type { Run } from '@/api/types';
 import { DateTime, RunStatusBadge } from '@/components/common';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { formatDate } from '@/lib/format';
+import { triggerLabel } from '@/lib/undo';
 
 export function RunsTable({ runs }: { runs: Run[] }) {
   return (
@@ -28,9 +29,15 @@ export function RunsTable({ runs }: { runs: Run[] }) {
                 #{r.id}
               </Link>{' '}
               <span className="text-xs text-slate-600">
-                {r.trigger}
+                {triggerLabel(r.trigger)}
+                {r.undo_of != null && ` of #${r.undo_of}`}
                 {r.dry_run && ' · dry run'}
               </span>
+              {r.trigger === 'undo' && (
+                <span className="block text-xs text-slate-600">
+                  {r.stats.deleted} deleted · {r.stats.restored} restored
+                </span>
+              )}
               <span className="block text-xs text-slate-600 min-[1400px]:hidden">
                 {formatDate(r.window.from)} – {formatDate(r.window.to)}
               </span>

@@ -165,7 +165,7 @@ export function RunStatusBadge({ status }: { status: string }) {
   return <Badge variant={runStatusVariant[status as keyof typeof runStatusVariant] ?? 'default'}>{status}</Badge>;
 }
 
-const outcomeVariant = { in_sync: 'default', create: 'success', update: 'info', skip: 'default', conflict: 'warning', error: 'danger' } as const;
+const outcomeVariant = { in_sync: 'default', create: 'success', update: 'info', skip: 'default', conflict: 'warning', error: 'danger', delete: 'danger', restore: 'info' } as const;
 export function OutcomeBadge({ outcome }: { outcome: string }) {
   return <Badge variant={outcomeVariant[outcome as keyof typeof outcomeVariant] ?? 'default'}>{outcome.replace('_', ' ')}</Badge>;
 }

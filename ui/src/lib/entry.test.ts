@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatEntryDuration, formatEntryEnd, isRunning, ruleLabel, skipMessage } from './entry';
+import { formatEntryDuration, formatEntryEnd, isRunning, ruleLabel, skipExplained } from './entry';
 
 const done = { begin: '2026-11-23T13:00:00Z', end: '2026-11-23T14:30:00Z', duration_seconds: 5400, running: false };
 const running = { begin: '2026-11-23T13:00:00Z', end: null, duration_seconds: null, running: true };
@@ -29,12 +29,12 @@ describe('running entries', () => {
 
 describe('skip messages and rules', () => {
   it('explains the known skip messages of run items', () => {
-    expect(skipMessage('skip', 'still running')?.label).toBe('Still running');
-    expect(skipMessage('skip', 'user excluded')?.label).toBe('User excluded');
-    expect(skipMessage('skip', 'User excluded ')?.hint).toMatch(/excluded from sync/);
-    expect(skipMessage('create', 'still running')).toBeNull();
-    expect(skipMessage('skip', null)).toBeNull();
-    expect(skipMessage('skip', 'resolved by admin')).toBeNull();
+    expect(skipExplained({ outcome: 'skip', skip_reason: 'still_running' })?.label).toBe('Still running');
+    expect(skipExplained({ outcome: 'skip', skip_reason: 'user_excluded' })?.label).toBe('User excluded');
+    expect(skipExplained({ outcome: 'skip', skip_reason: 'user_excluded' })?.hint).toMatch(/excluded from sync/);
+    expect(skipExplained({ outcome: 'create', skip_reason: 'still_running' })).toBeNull();
+    expect(skipExplained({ outcome: 'skip' })).toBeNull();
+    expect(skipExplained({ outcome: 'skip', skip_reason: null })).toBeNull();
   });
   it('labels explanation rules', () => {
     expect(ruleLabel('name_match')).toBe('matched by name');

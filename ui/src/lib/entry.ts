@@ -3,6 +3,7 @@
  * `"duration_seconds": null`. Helpers so that every entry view shows them the same way.
  */
 import { formatDateTime, formatDuration } from './format';
+import type { SkipReason } from '@/api/types';
 
 /** What the helpers need of an entry (so tests can pass plain objects). */
 export interface EntryTimes {
@@ -39,22 +40,29 @@ export function formatEntryDuration(e: EntryTimes, now?: Date): string {
   return 'running';
 }
 
-/** Skip messages of run items that the server sends as plain words, explained for people. */
-const SKIP_MESSAGES: Record<string, { label: string; hint: string }> = {
-  'still running': {
+/** Why the server left an entry alone (`skip_reason` of a `skip` item), explained for people. */
+export const SKIP_REASONS: Record<SkipReason, { label: string; hint: string; variant: 'info' | 'default' | 'warning' }> = {
+  still_running: {
     label: 'Still running',
     hint: 'The entry is still running; it is synced once it ends (or turn on “Carry running entries” for the pipeline).',
+    variant: 'info',
   },
-  'user excluded': {
+  user_excluded: {
     label: 'User excluded',
     hint: 'The person is excluded from sync on the mappings page; their entries are never written.',
+    variant: 'default',
+  },
+  undone: {
+    label: 'Undone — written again when the source changes',
+    hint: 'An undo took this entry back; syncs leave it alone until it changes in the source, then write it again.',
+    variant: 'warning',
   },
 };
 
-/** A known skip message (`still running`, `user excluded`) as a short label and a hint; else null. */
-export function skipMessage(outcome: string, message: string | null | undefined): { label: string; hint: string } | null {
-  if (outcome !== 'skip' || !message) return null;
-  return SKIP_MESSAGES[message.trim().toLowerCase()] ?? null;
+/** The explanation of a `skip` item's reason (`skip_reason`); else null. */
+export function skipExplained(item: { outcome: string; skip_reason?: SkipReason | null }): (typeof SKIP_REASONS)[SkipReason] | null {
+  if (item.outcome !== 'skip' || !item.skip_reason) return null;
+  return SKIP_REASONS[item.skip_reason] ?? null;
 }
 
 /** Words for the rule of an explanation step (`name_match` → `matched by name`). */

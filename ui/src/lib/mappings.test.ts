@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { billableFromString, billableToString, draftsFrom, emailIndex, isExcluded, planMappingChanges } from './mappings';
+import { billableFromString, billableToString, draftsFrom, emailIndex, isExcluded, mappingBody, planMappingChanges, proposedMappings } from './mappings';
 
 describe('mapping save plan', () => {
   const existing = [
@@ -52,5 +52,35 @@ describe('mapping save plan', () => {
     expect(billableToString(null)).toBe('inherit');
     expect(billableFromString('false')).toBe(false);
     expect(billableFromString('inherit')).toBeNull();
+  });
+});
+
+describe('mapping bodies and proposals for the rule simulator', () => {
+  const ctx = (kind: 'activity' | 'user') => ({
+    pipelineId: 7,
+    kind,
+    sourceLabel: (k: string) => `src ${k}`,
+    targetLabel: (k: string | null) => (k === null ? null : `tgt ${k}`),
+  });
+  it('builds the same body the save sends: billable only off user mappings, sync only on them', () => {
+    expect(mappingBody({ op: 'create', source_key: 'a', target_key: '1', billable: true, sync: false }, ctx('activity'))).toEqual({
+      pipeline_id: 7, kind: 'activity', source_key: 'a', source_label: 'src a', target_key: '1', target_label: 'tgt 1', billable: true, sync: true,
+    });
+    expect(mappingBody({ op: 'update', id: 3, source_key: 'u', target_key: null, billable: true, sync: false }, ctx('user'))).toEqual({
+      pipeline_id: 7, kind: 'user', source_key: 'u', source_label: 'src u', target_key: null, target_label: null, billable: null, sync: false,
+    });
+  });
+  it('turns the save plan into proposals: deletes leave the stored mapping out', () => {
+    const existing = [{ id: 1, source_key: 'a', target_key: '10', billable: null }, { id: 2, source_key: 'b', target_key: '20', billable: null }];
+    const d = draftsFrom(existing);
+    d.a = { target_key: null, billable: null };
+    d.b = { target_key: '21', billable: false };
+    d.c = { target_key: '30', billable: null };
+    const c = ctx('activity');
+    expect(proposedMappings(planMappingChanges(existing, d), (op) => mappingBody(op, c))).toEqual([
+      { id: 1, delete: true },
+      { pipeline_id: 7, kind: 'activity', source_key: 'b', source_label: 'src b', target_key: '21', target_label: 'tgt 21', billable: false, sync: true },
+      { pipeline_id: 7, kind: 'activity', source_key: 'c', source_label: 'src c', target_key: '30', target_label: 'tgt 30', billable: null, sync: true },
+    ]);
   });
 });

@@ -82,3 +82,45 @@ export function billableToString(b: boolean | null): 'true' | 'false' | 'inherit
 export function billableFromString(s: string): boolean | null {
   return s === 'true' ? true : s === 'false' ? false : null;
 }
+
+/** The body of `POST /api/mappings` (and `PUT`) for a create or update of the save plan. */
+export interface MappingBody {
+  pipeline_id: number;
+  kind: 'activity' | 'project' | 'user';
+  source_key: string;
+  source_label: string;
+  target_key: string | null;
+  target_label: string | null;
+  billable: boolean | null;
+  sync: boolean;
+}
+
+/**
+ * The request body of a create or update: labels from the catalogs (`sourceLabel`,
+ * `targetLabel`), `billable` only on activity and project mappings and `sync: false` only on
+ * a user mapping (the others always sync).
+ */
+export function mappingBody(
+  op: Extract<MappingOp, { op: 'create' | 'update' }>,
+  ctx: { pipelineId: number; kind: MappingBody['kind']; sourceLabel: (key: string) => string; targetLabel: (key: string | null) => string | null },
+): MappingBody {
+  const user = ctx.kind === 'user';
+  return {
+    pipeline_id: ctx.pipelineId,
+    kind: ctx.kind,
+    source_key: op.source_key,
+    source_label: ctx.sourceLabel(op.source_key),
+    target_key: op.target_key,
+    target_label: ctx.targetLabel(op.target_key),
+    billable: user ? null : op.billable,
+    sync: user ? op.sync : true,
+  };
+}
+
+/** A proposed mapping of the rule simulator: a new body (replacing a stored one of the same kind and source key) or a stored one left out. */
+export type ProposedMapping = MappingBody | { id: number; delete: true };
+
+/** The save plan as the rule simulator's `mappings` (`POST /api/pipelines/{id}/simulate`). */
+export function proposedMappings(ops: readonly MappingOp[], bodyOf: (op: Extract<MappingOp, { op: 'create' | 'update' }>) => MappingBody): ProposedMapping[] {
+  return ops.map((op) => (op.op === 'delete' ? { id: op.id, delete: true as const } : bodyOf(op)));
+}

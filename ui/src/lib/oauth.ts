@@ -4,6 +4,7 @@
  * (`/api/connectors/{id}/oauth/start`); the settings its schema marks `readOnly` are what
  * the flow stores (the refresh token), answered as `has_<name>`.
  */
+import { href } from '@/api/client';
 import { hasSecret } from './schemaForm';
 
 type Json = Record<string, unknown>;
@@ -44,7 +45,7 @@ export function oauthState(kind: OAuthKindLike | undefined, connector?: { id: nu
   return {
     supported,
     connected,
-    startUrl: supported && connector ? `/api/connectors/${connector.id}/oauth/start` : null,
+    startUrl: supported && connector ? href('/api/connectors/{id}/oauth/start', { params: { id: connector.id } }) : null,
     buttonLabel: `${connected ? 'Connect again with' : 'Connect with'} ${label}`,
   };
 }

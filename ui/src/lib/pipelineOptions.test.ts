@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clock, describeApplied, formToOptions, formToRounding, mirrorAvailability, newRoundingRule, optionsToForm, roundingErrors, roundingToForm, stepSeconds, toggleNotify, validSummaryTime } from './pipelineOptions';
+import { changedPlanningOptions, clock, describeApplied, formToOptions, formToRounding, mirrorAvailability, newRoundingRule, optionsToForm, roundingErrors, roundingToForm, stepSeconds, toggleNotify, validSummaryTime } from './pipelineOptions';
 
 const helpdesk = { kind: 'helpdesk', label: 'Helpdesk', features: ['webhook'], catalogs: ['types'] };
 const tracker = { kind: 'tracker', label: 'Tracker', features: ['create_projects'], catalogs: ['projects', 'clients'] };
@@ -101,5 +101,24 @@ describe('rounding policy form', () => {
     expect(clock(-3600)).toBe('-1:00');
     expect(describeApplied({ seconds: 450, rule: 2 })).toBe('+0:07:30 by rule #2');
     expect(describeApplied({ seconds: -120, rule: null })).toBe('-0:02 by the pipeline’s rounding');
+  });
+});
+
+describe('planning options changed for the rule simulator', () => {
+  const stored = formToOptions(optionsToForm({ default_project: '3', match_by_name: false }), false);
+  it('lists only the planning options that differ, with their new values', () => {
+    const f = optionsToForm({ default_project: '3', match_by_name: false });
+    f.match_by_name = true;
+    f.default_project = null;
+    f.rounding = { ...f.rounding, mode: 'up' };
+    f.daily_summary_at = '09:00'; // not a planning option
+    const changed = changedPlanningOptions(stored, formToOptions(f, false));
+    expect(Object.keys(changed).sort()).toEqual(['default_project', 'match_by_name', 'rounding']);
+    expect(changed.default_project).toBeNull();
+    expect(changed.match_by_name).toBe(true);
+    expect(changed.rounding?.mode).toBe('up');
+  });
+  it('is empty when the form is the stored options', () => {
+    expect(changedPlanningOptions(stored, formToOptions(optionsToForm({ default_project: '3' }), false))).toEqual({});
   });
 });

@@ -191,3 +191,18 @@ export function mirrorAvailability(source: MirrorKind | undefined, target: Mirro
     };
   return { available: true, why: null, clientCatalog: clientCatalog(source) };
 }
+
+/** The options that change how entries are mapped and planned (what the rule simulator can preview). */
+export const PLANNING_OPTIONS = ['default_project', 'default_activity', 'unmapped_user', 'match_by_name', 'include_running', 'rounding'] as const;
+
+/**
+ * The planning options of `next` that differ from `stored` (both as a request sends them), for
+ * `POST /api/pipelines/{id}/simulate`'s `options`; empty when none differs.
+ */
+export function changedPlanningOptions(stored: PipelineOptionsInput, next: PipelineOptionsInput): Partial<PipelineOptionsInput> {
+  const out: Record<string, unknown> = {};
+  for (const k of PLANNING_OPTIONS) {
+    if (JSON.stringify(stored[k] ?? null) !== JSON.stringify(next[k] ?? null)) out[k] = next[k] ?? null;
+  }
+  return out as Partial<PipelineOptionsInput>;
+}

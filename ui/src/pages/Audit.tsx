@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { Download } from 'lucide-react';
-import { buildQuery } from '@/api/client';
+import { href } from '@/api/client';
 import { useAudit } from '@/api/hooks';
 import { DateTime, Empty, ErrorState, Loading, PageHeader, Pagination, useTitle } from '@/components/common';
 import { Badge } from '@/components/ui/badge';
@@ -49,7 +49,8 @@ export function AuditPage() {
   const offset = Number(params.get('offset') ?? 0) || 0;
   const [draft, setDraft] = useState({ ...filters, since: rfcToLocalInput(filters.since), until: rfcToLocalInput(filters.until) });
   const [err, setErr] = useState<string | undefined>();
-  const q = useAudit({ ...filters, limit: LIMIT, offset });
+  // the URL's action goes to the server as is (an unknown one is its 400)
+  const q = useAudit({ ...filters, action: (filters.action || undefined) as AuditAction | undefined, limit: LIMIT, offset });
   const [open, setOpen] = useState<number | null>(null);
 
   const apply = (e: FormEvent) => {
@@ -72,7 +73,7 @@ export function AuditPage() {
     setDraft({ action: '', entity_type: '', since: '', until: '' });
     setParams(new URLSearchParams());
   };
-  const exportHref = `/api/audit/export${buildQuery(filters)}`;
+  const exportHref = href('/api/audit/export', { query: { ...filters, action: (filters.action || undefined) as AuditAction | undefined } });
 
   return (
     <div>

@@ -1,8 +1,8 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
 import { resolveConflict, useConflictGroups, useConflicts, useDrift, usePipelineKinds, usePipelines } from '@/api/hooks';
-import { CONFLICT_REASONS, type Conflict, type ResolveAction } from '@/api/types';
+import { CONFLICT_REASONS, type Conflict, type ConflictReason, type ResolveAction } from '@/api/types';
 import { BarChart } from '@/components/BarChart';
 import { ConfirmDialog, DateTime, Empty, ErrorState, Loading, PageHeader, Pagination, useTitle } from '@/components/common';
 import { GroupCard, useApplyTracker } from '@/components/ConflictGroups';
@@ -32,6 +32,10 @@ export function ConflictsPage() {
   const reason = params.get('reason') ?? '';
   const pipelineId = params.get('pipeline_id') ?? '';
   const drift = params.get('drift') === '1';
+  // The box shows the click at once: the URL it is kept in changes in a transition, and a
+  // controlled box that waited for it would spring back until then.
+  const [driftBox, setDriftBox] = useState(drift);
+  useEffect(() => setDriftBox(drift), [drift]);
   const view: View = params.get('view') === 'entries' ? 'entries' : 'groups';
   const pipelines = usePipelines();
 
@@ -80,7 +84,15 @@ export function ConflictsPage() {
           </Field>
           <div className="flex items-end pb-2">
             <label htmlFor="f-drift" className="flex items-center gap-2 text-sm font-medium text-slate-700">
-              <input id="f-drift" type="checkbox" checked={drift} onChange={(e) => setFilter('drift', e.target.checked ? '1' : '')} />
+              <input
+                id="f-drift"
+                type="checkbox"
+                checked={driftBox}
+                onChange={(e) => {
+                  setDriftBox(e.target.checked);
+                  setFilter('drift', e.target.checked ? '1' : '');
+                }}
+              />
               Drift only (edited or deleted in the target)
             </label>
           </div>
@@ -117,9 +129,19 @@ export function ConflictsPage() {
   );
 }
 
+/** The URL's filters as the query of `GET /api/conflicts` and its groups; the reason goes to the server as is (an unknown one is its 400). */
+function filterQuery(status: string, reason: string, drift: boolean, pipelineId: string) {
+  return {
+    status,
+    reason: (reason || undefined) as ConflictReason | undefined,
+    drift: drift || undefined,
+    pipeline_id: pipelineId ? Number(pipelineId) : undefined,
+  };
+}
+
 /** Synced entries edited or deleted in the target, per day of the last 30. */
 function DriftChart({ pipelineId }: { pipelineId: string }) {
-  const q = useDrift({ pipeline_id: pipelineId || undefined, days: 30 });
+  const q = useDrift({ pipeline_id: pipelineId ? Number(pipelineId) : undefined, days: 30 });
   return (
     <Card className="mb-4">
       <CardContent className="pt-4">
@@ -130,7 +152,7 @@ function DriftChart({ pipelineId }: { pipelineId: string }) {
           <BarChart
             items={q.data.days.map((d) => ({ date: d.date, value: d.target_modified + d.target_deleted }))}
             days={30}
-            formatValue={(v) => String(Math.round(v))}
+            formatValue={(v) => String(Math.round(v * 10) / 10)}
             label="Synced entries edited or deleted in the target"
           />
         ) : (
@@ -142,7 +164,7 @@ function DriftChart({ pipelineId }: { pipelineId: string }) {
 }
 
 function GroupsView({ status, reason, drift, pipelineId, multiplePipelines }: { status: string; reason: string; drift: boolean; pipelineId: string; multiplePipelines: boolean }) {
-  const q = useConflictGroups({ status, reason: reason || undefined, drift: drift || undefined, pipeline_id: pipelineId || undefined });
+  const q = useConflictGroups(filterQuery(status, reason, drift, pipelineId));
   const tracker = useApplyTracker();
   const items = q.data?.items ?? [];
   return (
@@ -195,7 +217,7 @@ function EntriesView({ status, reason, drift, pipelineId }: { status: string; re
   // name the systems when the list is of one pipeline (filtered, or the only one)
   const onlyPipeline = pipelineId ? Number(pipelineId) : pipelines.data?.items.length === 1 ? pipelines.data.items[0]?.id : undefined;
   const { source: sourceKind, target: targetKind } = usePipelineKinds(onlyPipeline);
-  const q = useConflicts({ status, reason: reason || undefined, drift: drift || undefined, pipeline_id: pipelineId || undefined, limit: LIMIT, offset });
+  const q = useConflicts({ ...filterQuery(status, reason, drift, pipelineId), limit: LIMIT, offset });
   const qc = useQueryClient();
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [bulk, setBulk] = useState<ResolveAction | null>(null);

@@ -1,5 +1,5 @@
 import { Link } from 'react-router-dom';
-import { useConflicts, useHealth, usePipelines, useSyncHistory, useSyncStatus } from '@/api/hooks';
+import { useConflicts, useHealth, useMoneyAtRisk, usePipelines, useSyncHistory, useSyncStatus } from '@/api/hooks';
 import type { Pipeline } from '@/api/types';
 import { BarChart } from '@/components/BarChart';
 import { entriesPerDay } from '@/lib/chart';
@@ -7,7 +7,8 @@ import { DateTime, Empty, ErrorState, Loading, PageHeader, RunStatusBadge, useTi
 import { Badge } from '@/components/ui/badge';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { RunsTable } from '@/components/RunsTable';
-import { humanize } from '@/lib/format';
+import { formatDuration, humanize } from '@/lib/format';
+import { formatMoney, monthLabel, monthOf } from '@/lib/money';
 
 
 function HealthCard() {
@@ -151,6 +152,38 @@ function ConflictsCard() {
   );
 }
 
+/** This month's money at risk over every pipeline, linking to the report. */
+function MoneyCard() {
+  const month = monthOf();
+  const m = useMoneyAtRisk({ month });
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Money at risk</CardTitle>
+      </CardHeader>
+      <CardContent>
+        {m.isPending ? (
+          <Loading label="Reading both systems…" />
+        ) : m.error ? (
+          <ErrorState error={m.error} onRetry={() => void m.refetch()} />
+        ) : (
+          <div className="grid gap-1 text-sm" data-testid="money-card">
+            <p className="text-slate-700">
+              <strong className="text-2xl tabular-nums text-slate-900">{m.data.total === null ? formatDuration(m.data.totals.seconds_unsynced + m.data.totals.seconds_in_conflict) + ' h' : formatMoney(m.data.total, m.data.currency)}</strong>{' '}
+              in {monthLabel(m.data.month)}
+            </p>
+            <p className="text-slate-600">
+              {formatDuration(m.data.totals.seconds_unsynced)} h unsynced, {formatDuration(m.data.totals.seconds_in_conflict)} h in conflict
+            </p>
+            <Link className="text-blue-700 underline" to={`/reports/money-at-risk?month=${m.data.month}`}>
+              By customer
+            </Link>
+          </div>
+        )}
+      </CardContent>
+    </Card>
+  );
+}
 
 /** Entries created or updated per day, from the run history (the API has no per-day
  * statistics route; the dashboard asks only for what the server serves). */
@@ -180,10 +213,11 @@ export function DashboardPage() {
   return (
     <div className="grid grid-cols-1 gap-4">
       <PageHeader title="Dashboard" description="Is everything in sync, and what needs a decision?" />
-      <div className="grid gap-4 md:grid-cols-3">
+      <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-4">
         <HealthCard />
         <StatusCard />
         <ConflictsCard />
+        <MoneyCard />
       </div>
       <HoursCard />
       <Card>

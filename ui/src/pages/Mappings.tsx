@@ -1,10 +1,11 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiError } from '@/api/client';
-import { mappingApi, useCatalog, useConnectorKinds, useConnectors, useMappings, usePipelines } from '@/api/hooks';
+import { mappingApi, simulate, useCatalog, useConnectorKinds, useConnectors, useMappings, usePipelines } from '@/api/hooks';
 import type { CatalogItem, Connector, ConnectorKind, Mapping, MappingKind, Pipeline } from '@/api/types';
 import { Empty, ErrorState, Loading, PageHeader, useTitle } from '@/components/common';
+import { SimulationPreview } from '@/components/SimulationPreview';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent } from '@/components/ui/card';
@@ -16,7 +17,7 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from '@/components/ui/tabs';
 import { toast } from '@/components/ui/toast';
 import { capitalize, dimensionCatalog, dimensionLabel, dimensionWord, findKind, kindLabel, listWords, mappableDimensions, mappingTitle, plural } from '@/lib/kinds';
 import { catalogOptions } from '@/lib/groups';
-import { billableFromString, billableToString, draftsFrom, emailIndex, isExcluded, normEmail, planMappingChanges, type Drafts } from '@/lib/mappings';
+import { billableFromString, billableToString, draftsFrom, emailIndex, isExcluded, mappingBody, normEmail, planMappingChanges, proposedMappings, type Drafts, type MappingOp } from '@/lib/mappings';
 import { cn } from '@/lib/utils';
 
 const TAB_LABELS: Record<MappingKind, string> = { activity: 'Activities', project: 'Projects', user: 'Users' };
@@ -166,6 +167,9 @@ function MappingEditor({
   const [onlyUnmapped, setOnlyUnmapped] = useState(false);
   const [saving, setSaving] = useState<{ done: number; total: number } | null>(null);
   const [saveErrors, setSaveErrors] = useState<Record<string, string>>({});
+  // "Preview changes": the unsaved changes of this tab through the rule simulator, then Save or Back
+  const [previewing, setPreviewing] = useState(false);
+  const sim = useMutation({ mutationFn: (mappings: ReturnType<typeof proposedMappings>) => simulate(pipeline.id, { mappings }) });
 
   const existing: Mapping[] = useMemo(() => maps.data?.items ?? [], [maps.data]);
   useEffect(() => {
@@ -214,26 +218,33 @@ function MappingEditor({
   const excludedCount = kind === 'user' ? rows.filter((s) => statusOf(s) === 'excluded').length : 0;
   const personWord = dimensionWord(sourceKind, 'user') ?? 'person';
 
+  const sourceLabelOf = (key: string) => rows.find((r) => r.key === key)?.label ?? key;
+  // only a user mapping can exclude its person; the others always sync
+  const bodyOf = (op: Extract<MappingOp, { op: 'create' | 'update' }>) => mappingBody(op, { pipelineId: pipeline.id, kind, sourceLabel: sourceLabelOf, targetLabel: labelOf });
+  const preview = () => {
+    setPreviewing(true);
+    sim.mutate(proposedMappings(ops, bodyOf));
+  };
+  const back = () => {
+    setPreviewing(false);
+    sim.reset();
+  };
+  /** `mappings[1].target_key` → the row it is about. */
+  const describeField = (field: string) => {
+    const m = /^mappings\[(\d+)\]\.?(.*)$/.exec(field);
+    const op = m ? ops[Number(m[1])] : undefined;
+    return op ? `${sourceLabelOf(op.source_key)}${m![2] ? ` (${m![2]})` : ''}` : null;
+  };
+
   const save = async () => {
     setSaving({ done: 0, total: ops.length });
     const errs: Record<string, string> = {};
     let done = 0;
     for (const op of ops) {
-      const src = rows.find((r) => r.key === op.source_key);
       try {
         if (op.op === 'delete') await mappingApi.remove(op.id);
         else {
-          const body = {
-            pipeline_id: pipeline.id,
-            kind,
-            source_key: op.source_key,
-            source_label: src?.label ?? op.source_key,
-            target_key: op.target_key,
-            target_label: labelOf(op.target_key),
-            billable: kind === 'user' ? null : op.billable,
-            // only a user mapping can exclude its person; the others always sync
-            sync: kind === 'user' ? op.sync : true,
-          };
+          const body = bodyOf(op);
           if (op.op === 'create') await mappingApi.create(body);
           else await mappingApi.update(op.id, body);
         }
@@ -245,6 +256,7 @@ function MappingEditor({
     }
     setSaveErrors(errs);
     setSaving(null);
+    back();
     await qc.invalidateQueries({ queryKey: ['mappings'] });
     const failed = Object.keys(errs).length;
     toast(
@@ -276,15 +288,28 @@ function MappingEditor({
           </div>
           <div className="flex items-center gap-2">
             {ops.length > 0 && <span className="text-sm text-slate-700">{ops.length} unsaved change{ops.length === 1 ? '' : 's'}</span>}
-            <Button variant="outline" disabled={ops.length === 0 || !!saving} onClick={() => setDrafts(draftsFrom(existing))}>
+            <Button variant="outline" disabled={ops.length === 0 || !!saving || previewing} onClick={() => setDrafts(draftsFrom(existing))}>
               Discard
             </Button>
-            <Button disabled={ops.length === 0 || !!saving} onClick={() => void save()}>
-              {saving ? `Saving ${saving.done}/${saving.total}…` : 'Save mappings'}
+            <Button disabled={ops.length === 0 || !!saving || previewing} onClick={preview} title="See what the changes would do to the pipeline's entries before saving them">
+              Preview changes
             </Button>
           </div>
         </div>
-        {rows.length === 0 ? (
+        {previewing ? (
+          <SimulationPreview
+            pending={sim.isPending}
+            error={sim.error}
+            data={sim.data}
+            windowDays={pipeline.window_days}
+            describeField={describeField}
+            changeCount={ops.length}
+            onBack={back}
+            onSave={() => void save()}
+            saving={!!saving}
+            saveLabel={saving ? `Saving ${saving.done}/${saving.total}…` : 'Save mappings'}
+          />
+        ) : rows.length === 0 ? (
           <Empty title={`${kindLabel(sourceKind)} has no ${plural(dimensionWord(sourceKind, kind) ?? kind)}`} />
         ) : (
           <Table>
@@ -372,7 +397,7 @@ function MappingEditor({
             </TableBody>
           </Table>
         )}
-        {visible.length === 0 && rows.length > 0 && <p className="text-sm text-slate-600">No rows match the filter.</p>}
+        {!previewing && visible.length === 0 && rows.length > 0 && <p className="text-sm text-slate-600">No rows match the filter.</p>}
       </CardContent>
     </Card>
   );

@@ -1,9 +1,11 @@
-import { useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
+import { useMutation } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { ApiError } from '@/api/client';
-import { useCatalog, useConnectorKinds, useConnectors, usePipelines, useSavePipeline } from '@/api/hooks';
+import { simulate, useCatalog, useConnectorKinds, useConnectors, usePipelines, useSavePipeline } from '@/api/hooks';
 import type { CatalogItem, Connector, ConnectorKind, Pipeline } from '@/api/types';
 import { ErrorState, InlineError, Loading, PageHeader, useTitle } from '@/components/common';
+import { SimulationPreview } from '@/components/SimulationPreview';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { Combobox } from '@/components/ui/combobox';
@@ -12,6 +14,7 @@ import { Select } from '@/components/ui/select';
 import { toast } from '@/components/ui/toast';
 import { clientCatalog, connectorsWithRole, dimensionCatalog, dimensionLabel, findKind, kindLabel, labelOfKind, withArticle } from '@/lib/kinds';
 import {
+  changedPlanningOptions,
   formToOptions,
   mirrorAvailability,
   newRoundingRule,
@@ -63,7 +66,17 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
   const [interval, setIntervalMin] = useState(String(pipeline?.schedule.interval_minutes ?? 360));
   const [windowDays, setWindowDays] = useState(String(pipeline?.window_days ?? 30));
   const [options, setOptions] = useState<OptionsForm>(() => optionsToForm(pipeline?.options));
-  const setOpt = <K extends keyof OptionsForm>(k: K, v: OptionsForm[K]) => setOptions((o) => ({ ...o, [k]: v }));
+  // "Preview changes" (editing only): the changed planning options through the rule simulator
+  const [previewing, setPreviewing] = useState(false);
+  const sim = useMutation({ mutationFn: (v: { id: number; options: Record<string, unknown> }) => simulate(v.id, { options: v.options }) });
+  const closePreview = () => {
+    setPreviewing(false);
+    sim.reset();
+  };
+  const setOpt = <K extends keyof OptionsForm>(k: K, v: OptionsForm[K]) => {
+    closePreview(); // a preview shows the options it was made for
+    setOptions((o) => ({ ...o, [k]: v }));
+  };
   const defProject = options.default_project;
   const defActivity = options.default_activity;
   const setDefProject = (v: string | null) => setOpt('default_project', v);
@@ -86,8 +99,12 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
   const opts = (items: { key: string; label: string; extra?: Record<string, unknown> }[] | undefined) =>
     (items ?? []).map((i) => ({ value: i.key, label: i.label, hint: `#${i.key}` }));
 
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
+  const stored = useMemo(() => formToOptions(optionsToForm(pipeline?.options), mirror.available), [pipeline?.options, mirror.available]);
+  const changedOptions = pipeline ? changedPlanningOptions(stored, formToOptions(options, mirror.available)) : {};
+  const changedCount = Object.keys(changedOptions).length;
+
+  /** Field errors of the form; false (and the first invalid field focused) when there are any. */
+  const validate = (): boolean => {
     const errs: Errors = {
       name: required(name, 'Name'),
       source_connector_id: required(source, 'Source connector'),
@@ -100,8 +117,18 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
     setErrors(errs);
     if (hasErrors(errs)) {
       document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
-      return;
+      return false;
     }
+    return true;
+  };
+  const preview = () => {
+    if (!pipeline || !validate()) return;
+    setPreviewing(true);
+    sim.mutate({ id: pipeline.id, options: changedOptions });
+  };
+  const submit = (e?: FormEvent) => {
+    e?.preventDefault();
+    if (!validate()) return;
     save.mutate(
       {
         id: pipeline?.id,
@@ -118,6 +145,7 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
       {
         onSuccess: (p) => {
           toast({ variant: 'success', title: editing ? 'Pipeline saved' : 'Pipeline created', description: editing ? undefined : 'Next: map activities, projects and users.' });
+          closePreview();
           if (!editing) navigate(`/mappings?pipeline=${p.id}`);
         },
         onError: (err) => {
@@ -384,11 +412,32 @@ function PipelineForm({ pipeline, connectors, kinds }: { pipeline?: Pipeline; co
           </CardContent>
         </Card>
         <InlineError error={save.error} />
-        <div>
-          <Button type="submit" disabled={save.isPending}>
-            {save.isPending ? 'Saving…' : editing ? 'Save changes' : 'Create pipeline'}
-          </Button>
-        </div>
+        {previewing && pipeline ? (
+          <SimulationPreview
+            pending={sim.isPending}
+            error={sim.error}
+            data={sim.data}
+            windowDays={pipeline.window_days}
+            describeField={(f) => (f.startsWith('options') ? f.replace(/^options\.?/, 'option ') : null)}
+            changeCount={changedCount}
+            onBack={closePreview}
+            onSave={() => submit()}
+            saving={save.isPending}
+            saveLabel={save.isPending ? 'Saving…' : 'Save changes'}
+          />
+        ) : (
+          <div className="flex flex-wrap items-center gap-2">
+            <Button type="submit" disabled={save.isPending}>
+              {save.isPending ? 'Saving…' : editing ? 'Save changes' : 'Create pipeline'}
+            </Button>
+            {editing && (
+              <Button type="button" variant="outline" disabled={changedCount === 0 || save.isPending} onClick={preview} title="See what the changed mapping, default and rounding options would do to the pipeline's entries before saving them">
+                Preview changes
+              </Button>
+            )}
+            {editing && changedCount > 0 && <span className="text-sm text-slate-700">{changedCount} option{changedCount === 1 ? '' : 's'} that change how entries are written</span>}
+          </div>
+        )}
       </form>
     </div>
   );

@@ -76,7 +76,7 @@ function LiveStatus({ pipeline, fast }: { pipeline: Pipeline; fast: boolean }) {
   const st = run.stats;
   // `progress` ({phase, done, total}) is reported when the run executes in the answering process.
   const progress = s.data.progress;
-  const processed = progress ? progress.done : st.in_sync + st.created + st.updated + st.skipped + st.conflicts + st.errors;
+  const processed = progress ? progress.done : st.in_sync + st.created + st.updated + st.skipped + st.conflicts + st.errors + st.deleted + st.restored;
   const total = progress ? progress.total : st.fetched;
   const pct = total > 0 ? Math.min(100, Math.round((processed / total) * 100)) : 0;
   return (
@@ -198,10 +198,11 @@ export function SyncPage() {
       { body: { ...body(), dry_run: true }, wait: true },
       {
         onSuccess: async (r) => {
-          const run = r as RunDetail;
-          // the finished Run may come without its items: fetch them from the run detail
-          if (Array.isArray(run.items)) setPlan(run);
-          else if (typeof run.id === 'number') setPlan(await api.get<RunDetail>(`/api/sync/runs/${run.id}`));
+          // with ?wait=true the answer is the finished run (200), which may come without its
+          // items: fetch them from the run detail
+          if (!('id' in r)) return;
+          if (Array.isArray(r.items)) setPlan(r);
+          else setPlan(await api.get('/api/sync/runs/{id}', { params: { id: r.id } }));
         },
       },
     );
@@ -216,7 +217,7 @@ export function SyncPage() {
           const t = Date.now();
           setNow(t);
           setFastUntil(t + 15_000);
-          const id = (r as { run_id?: number }).run_id;
+          const id = 'run_id' in r ? r.run_id : undefined;
           toast({ variant: 'success', title: 'Sync started', description: id ? `Run #${id} — progress is shown below.` : undefined });
         },
       },
