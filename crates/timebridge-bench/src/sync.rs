@@ -51,7 +51,7 @@ impl Phase {
     }
 }
 
-async fn sync_once(world: &World, bin: &Path, label: &str) -> anyhow::Result<Phase> {
+pub(crate) async fn sync_once(world: &World, bin: &Path, label: &str) -> anyhow::Result<Phase> {
     world.clear_logs();
     let cmd = world.command(
         bin,
@@ -83,7 +83,7 @@ async fn sync_once(world: &World, bin: &Path, label: &str) -> anyhow::Result<Pha
 
 /// Removes the accountings of all but `keep` agents (the last agent always stays), so a
 /// quick run has fewer agents with the Month seed's shape. Returns the agents kept.
-fn keep_agents(world: &World, keep: usize) -> anyhow::Result<usize> {
+pub(crate) fn keep_agents(world: &World, keep: usize) -> anyhow::Result<usize> {
     // Agents are users 2.. in generation order; the last one has no Kimai user.
     let mut agents: Vec<u64> = world
         .zammad

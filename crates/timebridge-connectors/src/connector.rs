@@ -284,6 +284,10 @@ pub enum SourceScope {
     /// The entries of these tickets were listed completely: a key of one of these tickets
     /// absent from the batch is deleted; other keys are unknown.
     Tickets { ticket_ids: Vec<i64> },
+    /// Every entry was listed except those the read did not reach, which are older than
+    /// the window (a newest-first read that stopped early): a key absent from the batch
+    /// is deleted unless it is in `unread`, whose keys are neither listed nor judged.
+    Recent { unread: HashSet<String> },
 }
 
 /// The result of a source read.

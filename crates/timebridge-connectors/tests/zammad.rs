@@ -431,3 +431,113 @@ async fn catalogs_list_types_organizations_and_agents() {
     assert!(agents.iter().all(|a| a.extra["email"].is_string()));
     assert!(z.catalog("moons").await.is_err());
 }
+
+/// A Zammad holding two years of earlier bookings (24 × 500 accountings) before Small's
+/// month of March 2026.
+async fn sim_with_history() -> ZammadSim {
+    ZammadSim::start(SimOptions {
+        zammad_history: Some(timebridge_sim::History {
+            months: 24,
+            accountings_per_month: 500,
+        }),
+        ..SimOptions::with_seed(Seed::Small)
+    })
+    .await
+    .unwrap()
+}
+
+/// Pages of 500 the global list holds.
+fn pages_of(sim: &ZammadSim) -> usize {
+    sim.accounting_count() / 500 + 1
+}
+
+#[tokio::test]
+async fn years_of_history_are_not_read_only_the_pages_down_to_the_window() {
+    let sim = sim_with_history().await;
+    let oldest = sim.accountings()[0].id.to_string();
+    let newest = sim.accountings().last().unwrap().id.to_string();
+    let z = connector(&sim);
+    let batch = z
+        .fetch(&SourceQuery {
+            linked_keys: vec![oldest.clone(), newest.clone()],
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert_eq!(keys(&batch.entries), expected_in_march(&sim));
+    let read = sim.log().count("GET /api/v1/time_accountings");
+    // Small's month is one page, the slack before the window at most two more; the
+    // history holds 24 more.
+    assert!(read <= 3, "{read} pages read of {}", pages_of(&sim));
+    assert!(pages_of(&sim) > 20);
+    // The old linked key was not reached: neither listed nor judged deleted.
+    let SourceScope::Recent { unread } = &batch.scope else {
+        panic!("{:?}", batch.scope);
+    };
+    assert!(unread.contains(&oldest), "{unread:?}");
+    assert!(!unread.contains(&newest));
+    assert!(
+        batch.notes.iter().any(|n| n.contains("newest first")),
+        "{:?}",
+        batch.notes
+    );
+}
+
+#[tokio::test]
+async fn read_all_accountings_reads_the_whole_history() {
+    let sim = sim_with_history().await;
+    let z = connector_for(
+        &sim.url,
+        &sim.token,
+        json!({"read_all_accountings": true}),
+        &Waits::default(),
+    );
+    let batch = z.fetch(&query()).await.unwrap();
+    assert_eq!(batch.scope, SourceScope::Everything);
+    assert_eq!(keys(&batch.entries), expected_in_march(&sim));
+    assert_eq!(
+        sim.log().count("GET /api/v1/time_accountings"),
+        pages_of(&sim)
+    );
+    assert_eq!(
+        batch.entries.len() + batch.known_keys.len(),
+        sim.accounting_count()
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_the_order_is_read_to_the_end() {
+    let sim = sim_with_history().await;
+    sim.set_order_ignored(true);
+    let z = connector(&sim);
+    let batch = z.fetch(&query()).await.unwrap();
+    assert_eq!(batch.scope, SourceScope::Everything);
+    assert_eq!(keys(&batch.entries), expected_in_march(&sim));
+    assert_eq!(
+        batch.entries.len() + batch.known_keys.len(),
+        sim.accounting_count()
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_accounting_of_the_window_is_gone_from_a_newest_first_read() {
+    let sim = sim_with_history().await;
+    let z = connector(&sim);
+    let before = z.fetch(&query()).await.unwrap();
+    let victim = before.entries[0].key.clone();
+    sim.delete_accounting(victim.parse().unwrap()).unwrap();
+    let after = z
+        .fetch(&SourceQuery {
+            linked_keys: vec![victim.clone()],
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert!(!keys(&after.entries).contains(&victim));
+    assert!(!after.known_keys.contains(&victim));
+    // Reached by the read, so judged: absent means deleted.
+    let SourceScope::Recent { unread } = &after.scope else {
+        panic!("{:?}", after.scope);
+    };
+    assert!(!unread.contains(&victim));
+}

@@ -68,7 +68,7 @@ pub use jibble::{JibbleControl, JibbleSim};
 pub use kimai::{KimaiControl, KimaiSim};
 pub use odoo::{OdooControl, OdooSim};
 pub use outgoing_webhook::{Delivery, WebhookReceiver};
-pub use seed::Seed;
+pub use seed::{History, Seed};
 pub use slack::{SlackControl, SlackSim};
 pub use timetracker::{TimetrackerControl, TimetrackerSim};
 pub use zammad::{ZammadControl, ZammadSim};
@@ -92,6 +92,9 @@ pub struct SimOptions {
     /// When true the clock runs forward with real time from `now`; else it stands still
     /// until a test moves it.
     pub running_clock: bool,
+    /// Earlier months of bookings the Zammad simulator holds before the seed's month
+    /// (the benchmark's years of history); `None`: only the seed's month.
+    pub zammad_history: Option<seed::History>,
 }
 
 impl Default for SimOptions {
@@ -104,6 +107,7 @@ impl Default for SimOptions {
             port: 0,
             now: None,
             running_clock: false,
+            zammad_history: None,
         }
     }
 }

@@ -581,6 +581,75 @@ pub fn generate(seed: Seed, rng_seed: u64, now: DateTime<Utc>) -> SeedData {
 /// no part of a minute and no negative correction but the few placed here, on
 /// accountings of agents with a Kimai user outside project 4 (so that each shows its own
 /// reason).
+/// Years of earlier bookings for a Zammad (the benchmark's "history"): how many months
+/// before the generated month, and how many accountings each holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct History {
+    /// Months of history before the generated month.
+    pub months: u32,
+    /// Accountings booked in each of them.
+    pub accountings_per_month: usize,
+}
+
+/// Puts `history` before `data`'s month: tickets and accountings of the same agents and
+/// organizations, spread over the months before [`SeedData::month_start`], created before
+/// everything already there (so ids stay in creation order, as in Zammad, and the month's
+/// own records keep their order and content; ticket numbers of the history are 500001…).
+/// Deterministic from `rng_seed`; the month's data is not changed otherwise.
+pub fn add_history(data: &mut SeedData, history: History, rng_seed: u64) {
+    let (Some(month_start), false, false) = (
+        data.month_start,
+        data.agents.is_empty(),
+        data.organizations.is_empty(),
+    ) else {
+        return;
+    };
+    let mut rng = StdRng::seed_from_u64(rng_seed ^ 0x4157_0e11);
+    let end = month_start.and_hms_opt(0, 0, 0).unwrap().and_utc() - Duration::days(4);
+    let start = end - Duration::days(30 * i64::from(history.months));
+    let total = history.accountings_per_month * history.months as usize;
+    let span_ms = (end - start).num_milliseconds().max(1);
+    let mut times: Vec<DateTime<Utc>> = (0..total)
+        .map(|_| start + Duration::milliseconds(rng.gen_range(0..span_ms)))
+        .collect();
+    times.sort();
+    // About ten accountings per ticket, each ticket opened just before its first one.
+    let per_ticket = 10;
+    let mut tickets = Vec::with_capacity(total.div_ceil(per_ticket));
+    let mut accountings = Vec::with_capacity(total);
+    for (i, at) in times.into_iter().enumerate() {
+        if i % per_ticket == 0 {
+            let org = rng.gen_range(0..data.organizations.len());
+            let per_org = (data.customers.len() / data.organizations.len()).max(1);
+            tickets.push(SeedTicket {
+                number: (500_001 + tickets.len()).to_string(),
+                title: PROBLEMS[rng.gen_range(0..PROBLEMS.len())].to_owned(),
+                org,
+                customer: (org * per_org + rng.gen_range(0..per_org))
+                    .min(data.customers.len().saturating_sub(1)),
+                owner: rng.gen_range(0..data.agents.len()),
+                created_at: at - Duration::minutes(5),
+            });
+        }
+        accountings.push(SeedAccounting {
+            ticket: tickets.len() - 1,
+            agent: rng.gen_range(0..data.agents.len()),
+            type_idx: Some(rng.gen_range(0..4)),
+            time_unit: TIME_UNITS[rng.gen_range(0..TIME_UNITS.len())].to_owned(),
+            with_article: true,
+            created_at: at,
+        });
+    }
+    let shift = tickets.len();
+    for a in &mut data.accountings {
+        a.ticket += shift;
+    }
+    tickets.append(&mut data.tickets);
+    accountings.append(&mut data.accountings);
+    data.tickets = tickets;
+    data.accountings = accountings;
+}
+
 fn shape_demo(
     accountings: &mut [SeedAccounting],
     tickets: &[SeedTicket],

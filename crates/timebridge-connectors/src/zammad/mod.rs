@@ -31,6 +31,9 @@ pub fn kind() -> KindInfo {
             "time_placement": {"type": "string", "enum": ["end_at_created", "begin_at_created"],
                 "default": "end_at_created",
                 "title": "Place the entry so that it ends (or begins) when it was booked"},
+            "read_all_accountings": {"type": "boolean", "default": false,
+                "title": "Read every time accounting on each run (only for a Zammad whose \
+                          accountings were imported with dates out of order)"},
             "webhook_secret": {"type": "string", "writeOnly": true, "minLength": 8,
                 "title": "Webhook signature token"}
         })),

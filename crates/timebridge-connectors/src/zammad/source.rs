@@ -1,8 +1,16 @@
 //! The Zammad source connector.
 //!
-//! Reading: with an admin token, every accounting through the global
-//! `GET /api/v1/time_accountings` (all pages; a short page is the last), so a key that is
-//! gone is deleted. Without admin rights (403), per ticket: the tickets updated since the
+//! Reading: with an admin token, through the global `GET /api/v1/time_accountings`, newest
+//! first (`sort_by=id`, `order_by=DESC`), until a whole page was booked more than a day
+//! before the window began (or a short page ends the list): the pages read grow with the
+//! window and what was booked since, not with years of history. Zammad numbers
+//! accountings in booking order and has no date filter; an entry begins no later than it
+//! was booked, so everything of the window lies above that page. Linked keys below the
+//! lowest id read were not reached: they are reported as unread (neither present nor
+//! deleted; [`SourceScope::Recent`]); every key at or above it that is gone is deleted.
+//! A server that ignores the order (ids not descending) is read to its end, as is every
+//! Zammad with the `read_all_accountings` setting (for histories imported out of order).
+//! Without admin rights (403), per ticket: the tickets updated since the
 //! window began (ticket search) plus the tickets of stored links — type-only edits and
 //! deletions leave no trace on the ticket, so those are re-read every time. A run limited
 //! to some tickets (a webhook) reads just those, in either mode.
@@ -36,6 +44,9 @@ const PER_PAGE: usize = 500;
 const SEARCH_PER_PAGE: usize = 200;
 /// Lookups in flight at once.
 const LOOKUP_CONCURRENCY: usize = 8;
+/// How long before the window's start a page of accountings must lie entirely before the
+/// newest-first read stops: slack for accountings saved out of id order by a moment.
+const READ_SLACK_HOURS: i64 = 24;
 
 #[derive(Debug, Clone, Deserialize)]
 struct ApiAccounting {
@@ -144,6 +155,8 @@ pub struct ZammadConnector {
     client: HttpClient,
     minutes_per_unit: f64,
     placement: Placement,
+    /// Read every accounting on each run instead of the newest down to the window.
+    read_all: bool,
 }
 
 /// The accountings read, and how.
@@ -192,10 +205,14 @@ impl ZammadConnector {
             Some("begin_at_created") => Placement::BeginAtCreated,
             _ => Placement::EndAtCreated,
         };
+        let read_all = config.settings["read_all_accountings"]
+            .as_bool()
+            .unwrap_or(false);
         Ok(ZammadConnector {
             client,
             minutes_per_unit,
             placement,
+            read_all,
         })
     }
 
@@ -228,6 +245,51 @@ impl ZammadConnector {
             }
             if n < PER_PAGE {
                 return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    /// The global list newest first, down to the first whole page booked before `since`
+    /// (see the module's comment). Returns the accountings and, when the read stopped
+    /// before the end of the list, the lowest id it reached.
+    async fn newest_accountings(
+        &self,
+        since: DateTime<Utc>,
+    ) -> ConnectorResult<(Vec<ApiAccounting>, Option<i64>)> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut ordered = true;
+        let mut page = 1usize;
+        loop {
+            let items: Vec<ApiAccounting> = self
+                .client
+                .json(
+                    Request::get("GET /api/v1/time_accountings", "/api/v1/time_accountings")
+                        .query("page", page)
+                        .query("per_page", PER_PAGE)
+                        .query("sort_by", "id")
+                        .query("order_by", "DESC"),
+                )
+                .await?;
+            let n = items.len();
+            ordered &= items.windows(2).all(|w| w[0].id > w[1].id)
+                && out
+                    .last()
+                    .zip(items.first())
+                    .is_none_or(|(prev, first): (&ApiAccounting, _)| prev.id > first.id);
+            let before = !items.is_empty() && items.iter().all(|a| a.created_at < since);
+            let lowest = items.iter().map(|a| a.id).min();
+            for a in items {
+                if seen.insert(a.id) {
+                    out.push(a);
+                }
+            }
+            if n < PER_PAGE {
+                return Ok((out, None));
+            }
+            if ordered && before {
+                return Ok((out, lowest));
             }
             page += 1;
         }
@@ -287,19 +349,43 @@ impl ZammadConnector {
                 notes: vec!["read the tickets named by the trigger".into()],
             });
         }
-        match self
-            .accounting_pages(
+        let since = query.window.start() - chrono::Duration::hours(READ_SLACK_HOURS);
+        let read = if self.read_all {
+            self.accounting_pages(
                 "GET /api/v1/time_accountings",
                 "/api/v1/time_accountings".into(),
             )
             .await
-        {
-            Ok(accountings) => Ok(Read {
+            .map(|all| (all, None))
+        } else {
+            self.newest_accountings(since).await
+        };
+        match read {
+            Ok((accountings, None)) => Ok(Read {
                 accountings,
                 scope: SourceScope::Everything,
                 tickets: HashMap::new(),
                 notes: vec!["read all time accountings (admin token)".into()],
             }),
+            Ok((accountings, Some(lowest))) => {
+                // Linked keys below the lowest id read were not reached.
+                let unread: HashSet<String> = query
+                    .linked_keys
+                    .iter()
+                    .filter(|k| k.parse::<i64>().is_ok_and(|id| id < lowest))
+                    .cloned()
+                    .collect();
+                Ok(Read {
+                    accountings,
+                    scope: SourceScope::Recent { unread },
+                    tickets: HashMap::new(),
+                    notes: vec![format!(
+                        "read the time accountings newest first, down to those booked before \
+                         {} (admin token)",
+                        since.format("%Y-%m-%d %H:%M UTC")
+                    )],
+                })
+            }
             Err(ConnectorError::Forbidden { .. }) => {
                 let since = query.window.start();
                 let found = self.tickets_updated_since(since).await?;

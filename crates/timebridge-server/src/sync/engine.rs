@@ -261,9 +261,14 @@ pub async fn read_and_plan(
         .filter_map(|l| l.ticket_id.map(|t| (l.source_key.clone(), t)))
         .collect();
     // Which links this read can judge: all of them after a full read; after a read of
-    // some tickets, the links of those tickets (others are unknown, not deleted).
+    // some tickets, the links of those tickets; after a newest-first read, all but the
+    // keys it did not reach (others are unknown, not deleted).
     let scoped: Vec<&timebridge_store::LinkRow> = match &batch.scope {
         SourceScope::Everything => link_rows.iter().collect(),
+        SourceScope::Recent { unread } => link_rows
+            .iter()
+            .filter(|l| !unread.contains(&l.source_key))
+            .collect(),
         SourceScope::Tickets { ticket_ids } => link_rows
             .iter()
             .filter(|l| {
@@ -275,13 +280,17 @@ pub async fn read_and_plan(
     let scoped_keys: HashSet<&str> = scoped.iter().map(|l| l.source_key.as_str()).collect();
     phase("reading_target");
     let mut targets = ctx.target().fetch(&window, ctx.source_system).await?;
-    if let SourceScope::Tickets { .. } = &batch.scope {
-        // Marked entries of keys outside the scope would look like deleted sources.
-        targets.retain(|t| {
+    // Marked entries of keys outside the scope would look like deleted sources.
+    match &batch.scope {
+        SourceScope::Everything => {}
+        SourceScope::Tickets { .. } => targets.retain(|t| {
             t.link_key
                 .as_deref()
                 .is_none_or(|k| source_keys.contains(k) || scoped_keys.contains(k))
-        });
+        }),
+        SourceScope::Recent { unread } => {
+            targets.retain(|t| t.link_key.as_ref().is_none_or(|k| !unread.contains(k)));
+        }
     }
     let present: HashSet<String> = targets.iter().map(|t| t.target_id.clone()).collect();
     let missing: Vec<String> = scoped

@@ -37,11 +37,14 @@ pub(crate) struct Env {
 /// the global activity of the same name) and organization (to the project of the same
 /// id); agents map by e-mail.
 pub(crate) async fn setup(app: &TestApp, seed: Seed) -> Env {
+    setup_with(app, SimOptions::with_seed(seed)).await
+}
+
+/// [`setup`] with the simulators started from `opts`.
+pub(crate) async fn setup_with(app: &TestApp, opts: SimOptions) -> Env {
     app.clock.set(sim_now());
     let token = app.login().await;
-    let world = World::start(Pair::ZammadKimai, SimOptions::with_seed(seed))
-        .await
-        .unwrap();
+    let world = World::start(Pair::ZammadKimai, opts).await.unwrap();
     let ids = timebridge_world::configure_api(&app.api(&token), &world.plan)
         .await
         .unwrap();
@@ -932,4 +935,62 @@ api_test!(async fn zammad_into_odoo_timesheets_writes_every_entry_once(app) {
     assert_eq!(second["stats"]["updated"], 0, "{}", second["stats"]);
     assert_eq!(second["stats"]["in_sync"], created, "{:?}", outcomes(&second));
     assert_eq!(world.target().write_requests(), writes);
+});
+
+api_test!(async fn a_linked_entry_older_than_a_newest_first_read_is_never_judged_deleted(app) {
+    // Half a year of earlier bookings before Tiny's March: a run of March reads the
+    // accountings newest first and stops long before January.
+    let env = setup_with(app, SimOptions {
+        zammad_history: Some(timebridge_sim::History { months: 6, accountings_per_month: 600 }),
+        ..SimOptions::with_seed(Seed::Tiny)
+    })
+    .await;
+    let (status, january) = app
+        .send_json(
+            Method::POST,
+            "/api/sync/manual?wait=true",
+            &env.token,
+            &json!({"pipeline_id": env.pipeline, "from": "2026-01-01", "to": "2026-01-31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{january}");
+    assert!(january["stats"]["created"].as_u64().unwrap() > 100, "{january}");
+    // Someone moves the oldest January timesheet into March.
+    let links = marked(&env.kimai);
+    let oldest = links.keys().map(|k| k.parse::<u64>().unwrap()).min().unwrap();
+    let sheet = env
+        .kimai
+        .timesheets()
+        .into_iter()
+        .find(|t| t.description.as_deref().is_some_and(|d| d.ends_with(&format!("[tb-zammad-{oldest}]"))))
+        .unwrap();
+    let length = sheet.end.unwrap() - sheet.begin;
+    env.kimai
+        .edit_timesheet(sheet.id, |t| {
+            t.begin = "2026-03-10T09:00:00Z".parse().unwrap();
+            t.end = Some(t.begin + length);
+        })
+        .unwrap();
+    env.zammad.log().clear();
+    let march = sync(app, &env, false).await;
+    // The read did not reach January: the moved entry's source is unread, not deleted.
+    let pages = env.zammad.log().count("GET /api/v1/time_accountings");
+    assert!(pages <= 2, "{pages} pages for March");
+    let counts = outcomes(&march);
+    assert!(!counts.contains_key("conflict:source_deleted"), "{counts:?}");
+    assert!(open_conflicts(app, &env, "source_deleted").await.is_empty());
+    assert_eq!(march["stats"]["deleted"].as_u64().unwrap_or(0), 0, "{march}");
+    assert_eq!(marked(&env.kimai).get(&oldest.to_string()), Some(&1));
+    // A deleted accounting of March is still noticed.
+    let gone = env
+        .zammad
+        .accountings()
+        .into_iter()
+        .rev()
+        .find(|a| marked(&env.kimai).contains_key(&a.id.to_string()))
+        .unwrap()
+        .id;
+    env.zammad.delete_accounting(gone).unwrap();
+    let again = sync(app, &env, false).await;
+    assert_eq!(outcomes(&again).get("conflict:source_deleted"), Some(&1), "{again}");
 });

@@ -551,6 +551,11 @@ fn accounting_page<'a>(
             return error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid order_by");
         }
     };
+    let (sort_by, desc) = if st.ignore_order {
+        ("id", false)
+    } else {
+        (sort_by, desc)
+    };
     let expand = is_true(param(q, "expand"));
     let skip = (page - 1).saturating_mul(per_page);
     let render = |a: &Accounting| {

@@ -339,6 +339,9 @@ pub(crate) struct ZState {
     pub next_article: u64,
     pub next_accounting: u64,
     pub rng: StdRng,
+    /// Accounting lists ignore `sort_by`/`order_by` (always by id, ascending), as a
+    /// server that does not honour them would.
+    pub ignore_order: bool,
 }
 
 impl ZState {
@@ -536,6 +539,7 @@ impl ZammadControl {
             next_article: 1,
             next_accounting: 1,
             rng: StdRng::seed_from_u64(opts.rng_seed ^ 0x002a_33ad),
+            ignore_order: false,
         };
         let admin_created = now - chrono::Duration::days(800);
         st.users.insert(
@@ -560,7 +564,10 @@ impl ZammadControl {
                 admin: true,
             },
         );
-        let data = seed::generate(opts.seed, opts.rng_seed, now);
+        let mut data = seed::generate(opts.seed, opts.rng_seed, now);
+        if let Some(history) = opts.zammad_history {
+            seed::add_history(&mut data, history, opts.rng_seed);
+        }
         st.load_seed(&data, now);
         Self {
             state: Arc::new(Mutex::new(st)),
@@ -606,6 +613,12 @@ impl ZammadControl {
         if let Some(t) = self.lock().tokens.get_mut(&token) {
             t.admin = admin;
         }
+    }
+
+    /// Makes the accounting lists ignore `sort_by` and `order_by` (always ascending ids),
+    /// like a server that does not honour them: the connector must still read everything.
+    pub fn set_order_ignored(&self, ignored: bool) {
+        self.lock().ignore_order = ignored;
     }
 
     /// Adds an API token for `user_id`.
