@@ -543,6 +543,38 @@ async fn an_update_without_a_fetch_reads_the_entry_first() {
 }
 
 #[tokio::test]
+async fn an_update_after_fetch_by_ids_sends_one_request() {
+    let sim = sim(Seed::Tiny).await;
+    // A linked entry outside the window, read by id as the engine does.
+    let id = insert(
+        &sim,
+        1,
+        utc("2026-01-02T08:00:00Z"),
+        30,
+        "old [tb-zammad-77]",
+    );
+    let k = connector(&sim);
+    k.fetch(&march(), "zammad").await.unwrap();
+    k.fetch_by_ids(&[id.to_string()], "zammad").await.unwrap();
+    sim.log().clear();
+    let want = desired(
+        1,
+        1,
+        global_activity(&sim),
+        "2026-01-02T08:00:00Z",
+        "2026-01-02T08:45:00Z",
+    );
+    k.update(&id.to_string(), &marker("77"), &want)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.log().counts_by_route(),
+        BTreeMap::from([("PATCH /api/timesheets/{id}".to_owned(), 1)])
+    );
+    assert_eq!(sim.timesheet(id).unwrap().end, want.end);
+}
+
+#[tokio::test]
 async fn an_exported_entry_seen_by_the_fetch_is_refused_without_a_request() {
     let sim = sim(Seed::Tiny).await;
     let id = insert(&sim, 1, utc("2026-03-02T08:00:00Z"), 30, "x [tb-zammad-41]");
