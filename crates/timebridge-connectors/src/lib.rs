@@ -22,6 +22,7 @@ pub mod oauth;
 pub mod odoo;
 pub mod outgoing_webhook;
 pub mod registry;
+mod seen;
 pub mod slack;
 pub mod timetracker;
 pub mod webhook;

@@ -265,6 +265,189 @@ async fn a_locked_entry_is_reported_locked_and_refuses_changes_as_locked() {
     assert!(s.entry(&e.id).is_some());
 }
 
+fn april() -> Window {
+    Window {
+        from: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+        to: NaiveDate::from_ymd_opt(2026, 4, 30).unwrap(),
+    }
+}
+
+const ENTRY_ROUTE: &str = "GET /api/v1/workspaces/{ws}/time-entries/{id}";
+const PUT_ROUTE: &str = "PUT /api/v1/workspaces/{ws}/time-entries/{id}";
+
+#[tokio::test]
+async fn an_update_after_a_fetch_sends_one_request() {
+    let s = sim(Seed::Tiny).await;
+    let (ws, me) = (s.agency_workspace.clone(), s.agency_admin.clone());
+    let id = entry(
+        &s,
+        &ws,
+        &me,
+        "2026-03-02T08:00:00Z",
+        Some("2026-03-02T09:00:00Z"),
+    );
+    let p = s.projects(&ws).remove(0);
+    let c = agency(&s);
+    TargetConnector::fetch(&c, &march(), "zammad")
+        .await
+        .unwrap();
+    s.log().clear();
+    let want = desired(&me, &p.id, "2026-03-02T08:00:00Z", "2026-03-02T09:30:00Z");
+    c.update(&id, &marker("1"), &want).await.unwrap();
+    assert_eq!(
+        s.log().counts_by_route(),
+        BTreeMap::from([(PUT_ROUTE.to_owned(), 1)])
+    );
+    assert_eq!(s.entry(&id).unwrap().end, want.end);
+}
+
+#[tokio::test]
+async fn an_update_without_a_fetch_reads_the_entry_first() {
+    let s = sim(Seed::Tiny).await;
+    let (ws, me) = (s.agency_workspace.clone(), s.agency_admin.clone());
+    let id = entry(
+        &s,
+        &ws,
+        &me,
+        "2026-03-02T08:00:00Z",
+        Some("2026-03-02T09:00:00Z"),
+    );
+    let p = s.projects(&ws).remove(0);
+    let c = agency(&s);
+    let want = desired(&me, &p.id, "2026-03-02T08:00:00Z", "2026-03-02T09:30:00Z");
+    c.update(&id, &marker("1"), &want).await.unwrap();
+    assert_eq!(s.log().count(ENTRY_ROUTE), 1);
+    assert_eq!(s.log().count(PUT_ROUTE), 1);
+    // What a read saw is used once: a second update reads again.
+    TargetConnector::fetch(&c, &march(), "zammad")
+        .await
+        .unwrap();
+    s.log().clear();
+    c.update(&id, &marker("1"), &want).await.unwrap();
+    c.update(&id, &marker("1"), &want).await.unwrap();
+    assert_eq!(s.log().count(ENTRY_ROUTE), 1);
+    assert_eq!(s.log().count(PUT_ROUTE), 2);
+}
+
+#[tokio::test]
+async fn an_update_after_fetch_by_ids_sends_one_request() {
+    let s = sim(Seed::Tiny).await;
+    let (ws, me) = (s.agency_workspace.clone(), s.agency_admin.clone());
+    let id = entry(
+        &s,
+        &ws,
+        &me,
+        "2026-01-02T08:00:00Z",
+        Some("2026-01-02T09:00:00Z"),
+    );
+    let p = s.projects(&ws).remove(0);
+    let c = agency(&s);
+    c.fetch_by_ids(std::slice::from_ref(&id), "zammad")
+        .await
+        .unwrap();
+    s.log().clear();
+    let want = desired(&me, &p.id, "2026-01-02T08:00:00Z", "2026-01-02T09:30:00Z");
+    c.update(&id, &marker("1"), &want).await.unwrap();
+    assert_eq!(
+        s.log().counts_by_route(),
+        BTreeMap::from([(PUT_ROUTE.to_owned(), 1)])
+    );
+}
+
+#[tokio::test]
+async fn a_locked_entry_seen_by_the_fetch_is_refused_without_a_request() {
+    let s = sim(Seed::Tiny).await;
+    let (ws, me) = (s.agency_workspace.clone(), s.agency_admin.clone());
+    let id = entry(
+        &s,
+        &ws,
+        &me,
+        "2026-03-02T08:00:00Z",
+        Some("2026-03-02T09:00:00Z"),
+    );
+    s.set_locked(&id, true).unwrap();
+    let p = s.projects(&ws).remove(0);
+    let c = agency(&s);
+    TargetConnector::fetch(&c, &march(), "zammad")
+        .await
+        .unwrap();
+    s.log().clear();
+    let want = desired(&me, &p.id, "2026-03-02T08:00:00Z", "2026-03-02T09:30:00Z");
+    let err = c.update(&id, &marker("1"), &want).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Locked { .. }), "{err:?}");
+    assert_eq!(s.log().len(), 0, "{:?}", s.log().counts_by_route());
+}
+
+#[tokio::test]
+async fn an_entry_locked_after_the_fetch_is_still_refused_as_locked() {
+    let s = sim(Seed::Tiny).await;
+    let (ws, me) = (s.agency_workspace.clone(), s.agency_admin.clone());
+    let id = entry(
+        &s,
+        &ws,
+        &me,
+        "2026-03-02T08:00:00Z",
+        Some("2026-03-02T09:00:00Z"),
+    );
+    let p = s.projects(&ws).remove(0);
+    let c = agency(&s);
+    TargetConnector::fetch(&c, &march(), "zammad")
+        .await
+        .unwrap();
+    s.set_locked(&id, true).unwrap();
+    let want = desired(&me, &p.id, "2026-03-02T08:00:00Z", "2026-03-02T09:30:00Z");
+    let err = c.update(&id, &marker("1"), &want).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Locked { .. }), "{err:?}");
+    assert_eq!(s.entry(&id).unwrap().end, Some(utc("2026-03-02T09:00:00Z")));
+}
+
+#[tokio::test]
+async fn the_memo_of_an_earlier_fetch_is_not_used_after_a_new_fetch() {
+    let s = sim(Seed::Tiny).await;
+    let (ws, me) = (s.agency_workspace.clone(), s.agency_admin.clone());
+    let in_march = entry(
+        &s,
+        &ws,
+        &me,
+        "2026-03-02T08:00:00Z",
+        Some("2026-03-02T09:00:00Z"),
+    );
+    let in_april = entry(
+        &s,
+        &ws,
+        &me,
+        "2026-04-02T08:00:00Z",
+        Some("2026-04-02T09:00:00Z"),
+    );
+    let p = s.projects(&ws).remove(0);
+    let c = agency(&s);
+    TargetConnector::fetch(&c, &march(), "zammad")
+        .await
+        .unwrap();
+    // Locked after March was read; the next read (April) does not list it.
+    s.set_locked(&in_march, true).unwrap();
+    TargetConnector::fetch(&c, &april(), "zammad")
+        .await
+        .unwrap();
+    s.log().clear();
+    let april = desired(&me, &p.id, "2026-04-02T08:00:00Z", "2026-04-02T09:30:00Z");
+    c.update(&in_april, &marker("2"), &april).await.unwrap();
+    assert_eq!(
+        s.log().counts_by_route(),
+        BTreeMap::from([(PUT_ROUTE.to_owned(), 1)])
+    );
+    s.log().clear();
+    // What the March read saw is gone: the entry is read again and refused as locked
+    // before anything is sent.
+    let march = desired(&me, &p.id, "2026-03-02T08:00:00Z", "2026-03-02T09:30:00Z");
+    let err = c.update(&in_march, &marker("1"), &march).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Locked { .. }), "{err:?}");
+    assert_eq!(
+        s.log().counts_by_route(),
+        BTreeMap::from([(ENTRY_ROUTE.to_owned(), 1)])
+    );
+}
+
 #[tokio::test]
 async fn an_unknown_id_answered_400_501_is_an_absent_entry() {
     let s = sim(Seed::Tiny).await;

@@ -471,6 +471,198 @@ async fn exported_entries_are_locked_for_reads_updates_and_deletes() {
     assert_eq!(sim.timesheet_count(), 1);
 }
 
+fn april() -> Window {
+    Window {
+        from: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+        to: NaiveDate::from_ymd_opt(2026, 4, 30).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn an_update_after_a_fetch_sends_one_request() {
+    let sim = sim(Seed::Tiny).await;
+    // Stored in New York time and moved across Berlin's change (the caller's zone): the
+    // PATCH must use the zone the listed begin was rendered in.
+    let ny = add_user(&sim, "nyc", chrono_tz::America::New_York);
+    let id = insert(&sim, ny, utc("2026-03-27T15:00:00Z"), 60, "x [tb-zammad-7]");
+    let k = connector(&sim);
+    k.fetch(&march(), "zammad").await.unwrap();
+    sim.log().clear();
+    let moved = desired(
+        ny,
+        1,
+        global_activity(&sim),
+        "2026-03-30T13:15:00Z",
+        "2026-03-30T14:00:00Z",
+    );
+    let updated = k
+        .update(&id.to_string(), &marker("7"), &moved)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.log().counts_by_route(),
+        BTreeMap::from([("PATCH /api/timesheets/{id}".to_owned(), 1)])
+    );
+    assert_eq!(updated.entry.begin, moved.begin);
+    let stored = sim.timesheet(id).unwrap();
+    assert_eq!((stored.begin, stored.end), (moved.begin, moved.end));
+    assert_eq!(stored.user, ny);
+}
+
+#[tokio::test]
+async fn an_update_without_a_fetch_reads_the_entry_first() {
+    let sim = sim(Seed::Tiny).await;
+    let ny = add_user(&sim, "nyc", chrono_tz::America::New_York);
+    let id = insert(&sim, ny, utc("2026-03-27T15:00:00Z"), 60, "x [tb-zammad-7]");
+    let k = connector(&sim);
+    let moved = desired(
+        ny,
+        1,
+        global_activity(&sim),
+        "2026-03-30T13:15:00Z",
+        "2026-03-30T14:00:00Z",
+    );
+    k.update(&id.to_string(), &marker("7"), &moved)
+        .await
+        .unwrap();
+    assert_eq!(sim.log().count("GET /api/timesheets/{id}"), 1);
+    assert_eq!(sim.log().count("PATCH /api/timesheets/{id}"), 1);
+    let stored = sim.timesheet(id).unwrap();
+    assert_eq!((stored.begin, stored.end), (moved.begin, moved.end));
+    // A second update of the same entry reads it again: what a read saw is used once.
+    sim.log().clear();
+    k.fetch(&march(), "zammad").await.unwrap();
+    k.update(&id.to_string(), &marker("7"), &moved)
+        .await
+        .unwrap();
+    k.update(&id.to_string(), &marker("7"), &moved)
+        .await
+        .unwrap();
+    assert_eq!(sim.log().count("GET /api/timesheets/{id}"), 1);
+    assert_eq!(sim.log().count("PATCH /api/timesheets/{id}"), 2);
+}
+
+#[tokio::test]
+async fn an_update_after_fetch_by_ids_sends_one_request() {
+    let sim = sim(Seed::Tiny).await;
+    // A linked entry outside the window, read by id as the engine does.
+    let id = insert(
+        &sim,
+        1,
+        utc("2026-01-02T08:00:00Z"),
+        30,
+        "old [tb-zammad-77]",
+    );
+    let k = connector(&sim);
+    k.fetch(&march(), "zammad").await.unwrap();
+    k.fetch_by_ids(&[id.to_string()], "zammad").await.unwrap();
+    sim.log().clear();
+    let want = desired(
+        1,
+        1,
+        global_activity(&sim),
+        "2026-01-02T08:00:00Z",
+        "2026-01-02T08:45:00Z",
+    );
+    k.update(&id.to_string(), &marker("77"), &want)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.log().counts_by_route(),
+        BTreeMap::from([("PATCH /api/timesheets/{id}".to_owned(), 1)])
+    );
+    assert_eq!(sim.timesheet(id).unwrap().end, want.end);
+}
+
+#[tokio::test]
+async fn an_exported_entry_seen_by_the_fetch_is_refused_without_a_request() {
+    let sim = sim(Seed::Tiny).await;
+    let id = insert(&sim, 1, utc("2026-03-02T08:00:00Z"), 30, "x [tb-zammad-41]");
+    sim.set_exported(id, true).unwrap();
+    let k = connector(&sim);
+    let read = k.fetch(&march(), "zammad").await.unwrap();
+    assert!(
+        read.iter()
+            .any(|t| t.target_id == id.to_string() && t.locked)
+    );
+    sim.log().clear();
+    let want = desired(
+        1,
+        1,
+        global_activity(&sim),
+        "2026-03-02T08:00:00Z",
+        "2026-03-02T08:45:00Z",
+    );
+    let err = k
+        .update(&id.to_string(), &marker("41"), &want)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Locked, "{err}");
+    assert_eq!(sim.log().len(), 0, "{:?}", sim.log().counts_by_route());
+}
+
+#[tokio::test]
+async fn an_entry_exported_after_the_fetch_is_still_refused_as_locked() {
+    let sim = sim(Seed::Tiny).await;
+    let id = insert(&sim, 1, utc("2026-03-02T08:00:00Z"), 30, "x [tb-zammad-41]");
+    let k = connector(&sim);
+    k.fetch(&march(), "zammad").await.unwrap();
+    // Exported between the read and the write: the API user may not edit exported
+    // entries, so Kimai's 403 on the PATCH is the refusal.
+    sim.set_exported(id, true).unwrap();
+    let want = desired(
+        1,
+        1,
+        global_activity(&sim),
+        "2026-03-02T08:00:00Z",
+        "2026-03-02T08:45:00Z",
+    );
+    let err = k
+        .update(&id.to_string(), &marker("41"), &want)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Locked, "{err}");
+    assert_eq!(
+        sim.timesheet(id).unwrap().end,
+        Some(utc("2026-03-02T08:30:00Z"))
+    );
+}
+
+#[tokio::test]
+async fn the_memo_of_an_earlier_fetch_is_not_used_after_a_new_fetch() {
+    let sim = sim(Seed::Tiny).await;
+    let march_id = insert(&sim, 1, utc("2026-03-02T08:00:00Z"), 30, "x [tb-zammad-1]");
+    let april_id = insert(&sim, 1, utc("2026-04-02T08:00:00Z"), 30, "y [tb-zammad-2]");
+    let k = connector(&sim);
+    let act = global_activity(&sim);
+    k.fetch(&march(), "zammad").await.unwrap();
+    // Exported after March was read; the next read (April) does not list it.
+    sim.set_exported(march_id, true).unwrap();
+    k.fetch(&april(), "zammad").await.unwrap();
+    sim.log().clear();
+    let april = desired(1, 1, act, "2026-04-02T08:00:00Z", "2026-04-02T08:45:00Z");
+    k.update(&april_id.to_string(), &marker("2"), &april)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.log().counts_by_route(),
+        BTreeMap::from([("PATCH /api/timesheets/{id}".to_owned(), 1)])
+    );
+    sim.log().clear();
+    // What the March read saw is gone: the entry is read again and refused as exported
+    // before anything is sent.
+    let march = desired(1, 1, act, "2026-03-02T08:00:00Z", "2026-03-02T08:45:00Z");
+    let err = k
+        .update(&march_id.to_string(), &marker("1"), &march)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Locked, "{err}");
+    assert_eq!(
+        sim.log().counts_by_route(),
+        BTreeMap::from([("GET /api/timesheets/{id}".to_owned(), 1)])
+    );
+}
+
 #[tokio::test]
 async fn deleting_an_entry_that_is_already_gone_counts_as_deleted() {
     let sim = sim(Seed::Tiny).await;

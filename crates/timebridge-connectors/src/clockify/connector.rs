@@ -24,6 +24,7 @@ use crate::connector::{
 };
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::{HttpClient, HttpSettings, Request};
+use crate::seen::Seen;
 
 /// The activity key of a task: its name. Clockify's tasks belong to projects and every
 /// project has its own "Development"; keyed by name, one mapping serves all projects, and
@@ -53,6 +54,23 @@ pub(crate) struct Master {
     pub tags: HashMap<String, ApiTag>,
 }
 
+/// What an update needs of a stored entry: a locked one is refused without a request, and
+/// its user decides whether the update is possible (Clockify cannot move an entry).
+#[derive(Debug, Clone)]
+pub(crate) struct WriteFacts {
+    pub user_id: String,
+    pub locked: bool,
+}
+
+impl WriteFacts {
+    pub(crate) fn of(e: &ApiEntry) -> Self {
+        WriteFacts {
+            user_id: e.user_id.clone(),
+            locked: e.is_locked.unwrap_or(false),
+        }
+    }
+}
+
 /// The Clockify connector (source and target).
 #[derive(Debug)]
 pub struct ClockifyConnector {
@@ -66,6 +84,9 @@ pub struct ClockifyConnector {
     pub(crate) tag_ids: Mutex<HashMap<String, String>>,
     /// The server refused the batch read: read ids one by one.
     no_batch: AtomicBool,
+    /// What the target role's latest `fetch` / `fetch_by_ids` saw of each entry, for
+    /// `update` (the source role's reads do not touch it).
+    pub(crate) seen: Seen<WriteFacts>,
 }
 
 impl ClockifyConnector {
@@ -123,6 +144,7 @@ impl ClockifyConnector {
             tasks: OnceCell::new(),
             tag_ids: Mutex::new(HashMap::new()),
             no_batch: AtomicBool::new(false),
+            seen: Seen::new(),
         })
     }
 

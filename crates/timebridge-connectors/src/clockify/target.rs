@@ -2,7 +2,9 @@
 //! (users, projects, tags, tasks) is read once per instance, the entry is posted for the
 //! token's user (`POST …/time-entries`) or another member (`POST …/user/{id}/time-entries`)
 //! with the link marker in its description. Only when its outcome is unknown does the
-//! connector search the user's entries for the marker before sending it again.
+//! connector search the user's entries for the marker before sending it again. An update
+//! is one PUT when the run's read saw the entry (its user and lock kept in a `Seen` memo),
+//! else a GET first.
 
 use std::collections::HashMap;
 
@@ -17,7 +19,7 @@ use timebridge_core::plan::TargetItem;
 use timebridge_core::rates::{Rate, RateCard, RateRule, RateScope};
 
 use super::api::{ApiEntry, ApiProject, ApiRate, ApiTag, ApiTask, ApiWorkspace};
-use super::connector::{ClockifyConnector, Master, path_id, stamp, task_key};
+use super::connector::{ClockifyConnector, Master, WriteFacts, path_id, stamp, task_key};
 use crate::connector::TargetConnector;
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::Request;
@@ -336,14 +338,24 @@ impl TargetConnector for ClockifyConnector {
         window: &Window,
         source_system: &str,
     ) -> ConnectorResult<Vec<TargetItem>> {
+        // A new read of the window: nothing an earlier read saw is used for writes.
+        self.seen.restart();
         let m = self.master().await?;
         let users = m.users.iter().map(|u| u.id.clone()).collect();
         let list = self.entries_of_users(users, window, false, true).await?;
+        let facts: Vec<WriteFacts> = list.iter().map(WriteFacts::of).collect();
         let items = self.items(list, source_system).await?;
-        Ok(items
+        let (items, facts): (Vec<TargetItem>, Vec<_>) = items
             .into_iter()
-            .filter(|i| window.contains(i.entry.begin))
-            .collect())
+            .zip(facts)
+            .filter(|(i, _)| window.contains(i.entry.begin))
+            .map(|(i, f)| {
+                let id = i.target_id.clone();
+                (i, (id, f))
+            })
+            .unzip();
+        self.seen.note_all(facts);
+        Ok(items)
     }
 
     async fn fetch_by_ids(
@@ -352,6 +364,8 @@ impl TargetConnector for ClockifyConnector {
         source_system: &str,
     ) -> ConnectorResult<Vec<TargetItem>> {
         let list = self.entries_by_ids(ids).await?;
+        self.seen
+            .note_all(list.iter().map(|e| (e.id.clone(), WriteFacts::of(e))));
         self.items(list, source_system).await
     }
 
@@ -405,13 +419,22 @@ impl TargetConnector for ClockifyConnector {
         marker: &Marker,
         desired: &Entry,
     ) -> ConnectorResult<TargetItem> {
-        let current = self
-            .entry(target_id)
-            .await?
-            .ok_or_else(|| ConnectorError::NotFound {
-                message: format!("time entry {target_id} no longer exists in Clockify"),
-            })?;
-        if current.is_locked.unwrap_or(false) {
+        // What this run's read saw of the entry, else a read now (an update of an entry
+        // the run did not list, e.g. a conflict resolution's). The facts are those of the
+        // read: an entry locked since then is refused by Clockify's PUT (400, code 501,
+        // read as `Locked`); one moved to another user since keeps that user (a PUT does
+        // not move entries), which the next read reports as a difference.
+        let current = match self.seen.take(target_id) {
+            Some(facts) => facts,
+            None => self
+                .entry(target_id)
+                .await?
+                .map(|e| WriteFacts::of(&e))
+                .ok_or_else(|| ConnectorError::NotFound {
+                    message: format!("time entry {target_id} no longer exists in Clockify"),
+                })?,
+        };
+        if current.locked {
             return Err(ConnectorError::Locked {
                 message: format!("time entry {target_id} is locked in Clockify"),
             });
@@ -436,6 +459,7 @@ impl TargetConnector for ClockifyConnector {
     }
 
     async fn delete(&self, target_id: &str) -> ConnectorResult<()> {
+        self.seen.forget(target_id);
         match self
             .client
             .send(Request::delete(

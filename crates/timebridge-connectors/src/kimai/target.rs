@@ -7,13 +7,15 @@
 //! created before use (Kimai drops unknown ones silently), `billable` sent when decided.
 //! A create whose outcome is unknown (timeout, broken connection, 5xx) is followed by a
 //! search for its marker before anything is sent again, so one source entry never
-//! becomes two timesheets.
+//! becomes two timesheets. An update is one PATCH when the run's read saw the timesheet
+//! (its user, begin rendering and export flag are kept in a [`Seen`] memo), else a GET
+//! first.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
@@ -39,6 +41,7 @@ use crate::connector::{
 use crate::error::{ConnectorError, ConnectorResult};
 use crate::http::{HttpClient, HttpSettings, Request};
 use crate::marker::Marker;
+use crate::seen::Seen;
 
 /// Page size of timesheet lists (Kimai's maximum).
 const PAGE_SIZE: u32 = 500;
@@ -109,6 +112,16 @@ fn api_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
+/// What an update needs of a stored timesheet: its user and the begin as Kimai rendered
+/// it decide the zone of the PATCH's wall times (`entry_zone`) and whether `user` is sent;
+/// an exported one is refused without a request.
+#[derive(Debug, Clone, Copy)]
+struct WriteFacts {
+    user: i64,
+    begin: DateTime<FixedOffset>,
+    exported: bool,
+}
+
 /// The Kimai connector (target role).
 #[derive(Debug)]
 pub struct KimaiConnector {
@@ -117,6 +130,8 @@ pub struct KimaiConnector {
     session: OnceCell<Arc<Session>>,
     /// Lower-cased names of tags known to exist.
     tags: Mutex<HashSet<String>>,
+    /// What the latest `fetch` / `fetch_by_ids` saw of each timesheet, for `update`.
+    seen: Seen<WriteFacts>,
 }
 
 impl KimaiConnector {
@@ -154,6 +169,7 @@ impl KimaiConnector {
             settings,
             session: OnceCell::new(),
             tags: Mutex::new(HashSet::new()),
+            seen: Seen::new(),
         })
     }
 
@@ -358,6 +374,19 @@ impl KimaiConnector {
             }));
         }
         Ok(Ok(out))
+    }
+
+    /// What an update needs of `ts` (see [`WriteFacts`]).
+    fn write_facts(&self, ts: &ApiTimesheet) -> ConnectorResult<WriteFacts> {
+        let begin = parse_output(&ts.begin).ok_or_else(|| ConnectorError::Protocol {
+            host: self.client.host().to_owned(),
+            message: format!("timesheet {} has an unreadable begin", ts.id),
+        })?;
+        Ok(WriteFacts {
+            user: ts.user,
+            begin,
+            exported: ts.exported,
+        })
     }
 
     async fn get_timesheet(&self, id: &str) -> ConnectorResult<Option<ApiTimesheet>> {
@@ -803,6 +832,8 @@ impl TargetConnector for KimaiConnector {
         window: &Window,
         source_system: &str,
     ) -> ConnectorResult<Vec<TargetItem>> {
+        // A new read of the window: nothing an earlier read saw is used for writes.
+        self.seen.restart();
         let s = self.session().await?;
         let filter = |at: DateTime<Utc>| {
             at.with_timezone(&s.caller_zone)
@@ -817,12 +848,16 @@ impl TargetConnector for KimaiConnector {
         ];
         let list = self.list_all(&filters).await?;
         let mut out = Vec::with_capacity(list.len());
+        let mut facts = Vec::with_capacity(list.len());
         for ts in list {
+            let fact = (ts.id.to_string(), self.write_facts(&ts)?);
             let item = self.to_item(&s, ts, source_system)?;
             if window.contains(item.entry.begin) {
                 out.push(item);
+                facts.push(fact);
             }
         }
+        self.seen.note_all(facts);
         Ok(out)
     }
 
@@ -841,9 +876,14 @@ impl TargetConnector for KimaiConnector {
             .buffered(concurrency)
             .try_collect()
             .await?;
+        let found: Vec<ApiTimesheet> = found.into_iter().flatten().collect();
+        let facts = found
+            .iter()
+            .map(|ts| Ok((ts.id.to_string(), self.write_facts(ts)?)))
+            .collect::<ConnectorResult<Vec<_>>>()?;
+        self.seen.note_all(facts);
         found
             .into_iter()
-            .flatten()
             .map(|ts| self.to_item(&s, ts, source_system))
             .collect()
     }
@@ -899,38 +939,51 @@ impl TargetConnector for KimaiConnector {
         desired: &Entry,
     ) -> ConnectorResult<TargetItem> {
         let s = self.session().await?;
-        let current =
-            self.get_timesheet(target_id)
-                .await?
-                .ok_or_else(|| ConnectorError::NotFound {
-                    message: format!("timesheet {target_id} no longer exists in Kimai"),
-                })?;
-        if current.exported {
+        let id = parse_id("timesheet", target_id)?;
+        let gone = || ConnectorError::NotFound {
+            message: format!("timesheet {target_id} no longer exists in Kimai"),
+        };
+        // What this run's read saw of the timesheet, else a read now (an update of an
+        // entry the run did not list, e.g. a conflict resolution's). The facts are those
+        // of the read, not of this moment: an export since then is still refused by Kimai
+        // (403, `locked_if_forbidden`) for users without the permission to edit exported
+        // entries, but a user who has it would change the exported entry; a timesheet
+        // moved to another user since is written for that user (`user` is sent only to
+        // change it) in the zone it was read in. The GET narrowed that window, it never
+        // closed it; the planner decided on the same read anyway.
+        let facts = match self.seen.take(target_id) {
+            Some(facts) => facts,
+            None => {
+                let current = self.get_timesheet(target_id).await?.ok_or_else(gone)?;
+                self.write_facts(&current)?
+            }
+        };
+        if facts.exported {
             return Err(ConnectorError::Locked {
                 message: format!("timesheet {target_id} is exported"),
             });
         }
-        let rendered = parse_output(&current.begin).ok_or_else(|| ConnectorError::Protocol {
-            host: self.client.host().to_owned(),
-            message: format!("timesheet {target_id} has an unreadable begin"),
-        })?;
-        let zone = entry_zone(s.user_zone(current.user), rendered);
-        let body = self.body(marker, desired, zone, current.user)?;
+        let zone = entry_zone(s.user_zone(facts.user), facts.begin);
+        let body = self.body(marker, desired, zone, facts.user)?;
         self.ensure_tags(&desired.tags).await?;
         let ts: ApiTimesheet = self
             .client
             .json(Request::patch(
                 "PATCH /api/timesheets/{id}",
-                format!("/api/timesheets/{}", current.id),
+                format!("/api/timesheets/{id}"),
                 body,
             ))
             .await
-            .map_err(|e| locked_if_forbidden(e, target_id))?;
+            .map_err(|e| match e {
+                ConnectorError::NotFound { .. } => gone(),
+                other => locked_if_forbidden(other, target_id),
+            })?;
         self.to_item(&s, ts, &marker.system)
     }
 
     async fn delete(&self, target_id: &str) -> ConnectorResult<()> {
         let id = parse_id("timesheet", target_id)?;
+        self.seen.forget(target_id);
         match self
             .client
             .send(Request::delete(
