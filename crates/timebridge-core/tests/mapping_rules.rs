@@ -169,6 +169,47 @@ fn a_mapped_entry_carries_target_keys_names_and_explains_every_field() {
 }
 
 #[test]
+fn resolving_without_explanations_drops_only_a_mapped_entrys_explanation() {
+    let dir = directory();
+    let settings = TargetSettings::default();
+    let mapped_rules = standard_rules(None, None);
+    let none = MappingRules::new(PipelineOptions::default(), []).unwrap();
+    for rules in [&mapped_rules, &none] {
+        let resolver = Resolver {
+            rules,
+            directory: &dir,
+            settings: &settings,
+        };
+        let full = resolver.resolve(&zammad());
+        let lean = resolver.resolve_unexplained(&zammad());
+        match (&full, &lean) {
+            (
+                MappingResult::Mapped {
+                    entry,
+                    explanation,
+                    refusal,
+                    rounding,
+                },
+                MappingResult::Mapped {
+                    entry: lean_entry,
+                    explanation: lean_explanation,
+                    refusal: lean_refusal,
+                    rounding: lean_rounding,
+                },
+            ) => {
+                assert!(!explanation.steps.is_empty());
+                assert!(lean_explanation.steps.is_empty());
+                assert_eq!(
+                    (entry, refusal, rounding),
+                    (lean_entry, lean_refusal, lean_rounding)
+                );
+            }
+            _ => assert_eq!(full, lean, "an unmapped entry keeps its explanation"),
+        }
+    }
+}
+
+#[test]
 fn the_project_falls_back_to_the_pipeline_default() {
     let rules = MappingRules::new(
         PipelineOptions {

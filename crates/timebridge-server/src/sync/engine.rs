@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use timebridge_connectors::{ConnectorError, Marker, SourceQuery, SourceScope};
 use timebridge_core::entry::{Entry, Window};
 use timebridge_core::fingerprint;
+use timebridge_core::mapping::MappingResult;
 use timebridge_core::plan::{
     self, ConflictOrigin, ConflictReason, ConflictView, Decision, LinkRecord, Outcome, Plan,
     PlanInput, SourceItem, link_after_write,
@@ -177,12 +178,8 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
         refused: &refused,
         recreated: &recreated,
     };
-    let applied = apply(state, &ctx, run, &input, &plan, &known).await;
-    let mut items = Vec::with_capacity(applied.len());
-    for (item, delta) in applied {
-        stats.add(delta);
-        items.push(item);
-    }
+    let (items, applied) = apply(state, &ctx, run, &input, &plan, &known).await;
+    stats.add(applied);
     if !run.dry_run {
         close_settled_conflicts(state, run, &items).await?;
     }
@@ -247,11 +244,12 @@ pub async fn read_and_plan(
         .await?;
     let fetched = batch.entries.len() as u64;
     let resolver = ctx.resolver();
+    // Without mapped entries' explanations: a conflict's is built again (`explanation`).
     let sources: Vec<SourceItem> = batch
         .entries
         .into_iter()
         .map(|entry| {
-            let mapping = resolver.resolve(&entry);
+            let mapping = resolver.resolve_unexplained(&entry);
             SourceItem { entry, mapping }
         })
         .collect();
@@ -415,6 +413,25 @@ pub(super) fn item(key: &str, outcome: ItemOutcome) -> RunItem {
     }
 }
 
+/// The mapping explanation of the decision's source entry, for its conflict. Planned
+/// entries carry none when mapped ([`Resolver::resolve_unexplained`]); resolving the entry
+/// again with the same rules gives the one the conflict stores.
+///
+/// [`Resolver::resolve_unexplained`]: timebridge_core::Resolver::resolve_unexplained
+fn explanation(ctx: &PipelineContext, d: &Decision, input: &PlanInput) -> Option<Value> {
+    d.source.map(|s| {
+        let item = &input.sources[s];
+        let explained;
+        let mapping = if let MappingResult::Mapped { .. } = item.mapping {
+            explained = ctx.resolver().resolve(&item.entry);
+            &explained
+        } else {
+            &item.mapping
+        };
+        serde_json::to_value(mapping.explanation()).unwrap_or_default()
+    })
+}
+
 /// What the pipeline's rounding did to the decision's entry, if anything.
 fn rounding_of(d: &Decision, input: &PlanInput) -> Option<AppliedRounding> {
     d.source.and_then(|s| input.sources[s].mapping.rounding())
@@ -434,14 +451,18 @@ async fn apply(
     input: &Arc<PlanInput>,
     plan: &Plan,
     known: &Known<'_>,
-) -> Vec<(RunItem, Stats)> {
+) -> (Vec<RunItem>, Stats) {
     // Futures are created lazily, as slots free up: at most WRITE_CONCURRENCY exist at a
     // time, not one per decision up front (each costs kilobytes). Boxed so that they are
     // plainly `Send` (the compiler cannot prove it for them across the borrowed plan).
     let total = plan.decisions.len();
     let mut in_flight: FuturesUnordered<BoxFuture<'_, (usize, (RunItem, Stats))>> =
         FuturesUnordered::new();
-    let mut results = Vec::with_capacity(total);
+    // Each item goes to its decision's place as it finishes: one vector of items, counted
+    // as they come, instead of a vector of results sorted and copied into another.
+    let mut items: Vec<Option<RunItem>> = Vec::with_capacity(total);
+    items.resize_with(total, || None);
+    let mut stats = Stats::default();
     let mut next = 0;
     loop {
         while in_flight.len() < WRITE_CONCURRENCY && next < total {
@@ -459,12 +480,16 @@ async fn apply(
             );
         }
         match in_flight.next().await {
-            Some(done) => results.push(done),
+            Some((index, (item, delta))) => {
+                stats.add(delta);
+                items[index] = Some(item);
+            }
             None => break,
         }
     }
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    // Every decision was pushed and awaited, so every place is filled (in place: an
+    // `Option<RunItem>` is the size of a `RunItem`).
+    (items.into_iter().flatten().collect(), stats)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -544,11 +569,8 @@ async fn apply_one(
             let Some(view) = view else {
                 return error_item(&key, "conflict without a view");
             };
-            let explanation = d.source.map(|s| {
-                serde_json::to_value(input.sources[s].mapping.explanation()).unwrap_or_default()
-            });
             let raw = raw_source(d, input);
-            conflict_item(state, run, &key, view, explanation, raw).await
+            conflict_item(state, run, &key, view, explanation(ctx, d, input), raw).await
         }
         Outcome::Create | Outcome::Update => {
             let Some(desired) = d.desired(input) else {
@@ -771,9 +793,7 @@ async fn write(
                 allowed_actions: reason.allowed_actions().to_vec(),
                 cause: timebridge_core::Cause::one_off(key),
             };
-            let explanation = d.source.map(|s| {
-                serde_json::to_value(input.sources[s].mapping.explanation()).unwrap_or_default()
-            });
+            let explanation = explanation(ctx, d, input);
             conflict_item(state, run, key, view, explanation, raw_source(d, input)).await
         }
         Err(e) => {

@@ -609,6 +609,11 @@ api_test!(async fn a_human_edit_can_be_overwritten_and_an_unmapped_project_is_ra
     let c = open_conflicts(app, &env, "target_modified").await.remove(0);
     let diff = c["diff"].as_array().unwrap();
     assert!(diff.iter().any(|d| d["field"] == "description"), "{diff:?}");
+    // A mapped entry's explanation is built again for its conflict: every field's rule.
+    let steps = c["explanation"]["steps"].as_array().unwrap();
+    for field in ["activity", "project", "user", "billable", "description"] {
+        assert!(steps.iter().any(|s| s["field"] == field), "{field}: {steps:?}");
+    }
     let (status, body) = resolve(app, &env, c["id"].as_i64().unwrap(), json!({"action": "update"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(env.kimai.timesheet(sheet.id).unwrap().description.unwrap(), original);
