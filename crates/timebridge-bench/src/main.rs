@@ -236,8 +236,8 @@ fn print_table(r: &Value) {
     row(
         "full sync: wall time / lower bound".into(),
         format!("{wall:.1} s / {lb:.1} s = {:.2}", wall / lb),
-        "≤ 1.5",
-        Some(wall / lb <= 1.5),
+        "≤ 1.2",
+        Some(wall / lb <= 1.2),
     );
     let rpw = f(&fs["requests_per_written_entry"]);
     row(
@@ -257,8 +257,8 @@ fn print_table(r: &Value) {
     row(
         "full sync: peak RSS of `timebridge sync`".into(),
         format!("{peak:.1} MB"),
-        "< 150 MB",
-        Some(peak < 150.0),
+        "< 100 MB",
+        Some(peak < 100.0),
     );
     let rs_writes = rs["requests"]["writes"].as_u64().unwrap_or(0);
     row(
