@@ -17,8 +17,9 @@ use crate::cli::{Cli, Command};
 /// safe way to set it in-process, so the process re-executes itself once with it set
 /// (same pid, same arguments); an explicit value in the environment is left alone. The
 /// same re-execution caps glibc's arenas at two (`MALLOC_ARENA_MAX`, unless set): with one
-/// arena per thread that ever allocated, a sync's freed memory stayed spread over many
-/// partly used arenas (about 12 MB of the 44,000-entry sync's peak).
+/// arena per thread that ever allocated, a sync's freed memory stays spread over partly
+/// used arenas (the 44,000-entry sync peaked at 148 MB with the cap, 160 MB without, at
+/// 20 ms latency; at 0 ms both measured 160 MB: a small effect, see bench/README.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn ensure_malloc_trim() {
     use std::os::unix::process::CommandExt;
