@@ -5,21 +5,14 @@
 // Run: `npm run e2e` (or node --test e2e/undo.test.mjs); needs `npm run build`.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launch, login, shot, target } from './lib.mjs';
+import { launch, login, pageFetch, shot, target } from './lib.mjs';
 
 describe('timebridge UI: undo a run (mock)', { concurrency: false, skip: process.env.TIMEBRIDGE_URL ? 'mock only (the real server is covered by e2e/real)' : false }, () => {
   let t;
   let b;
   let page;
   let undoId;
-  const api = (method, path, body) =>
-    page.evaluate(
-      async ([m, p, bd]) => {
-        const r = await fetch(p, { method: m, headers: { 'Content-Type': 'application/json' }, body: bd === undefined ? undefined : JSON.stringify(bd) });
-        return { status: r.status, body: r.status === 204 ? null : await r.json() };
-      },
-      [method, path, body],
-    );
+  const api = (method, path, body) => pageFetch(page, method, path, body);
   const noConsoleErrors = () => assert.deepEqual(b.consoleErrors, [], 'console errors');
   /** The browser logs the refusals this file provokes (409/422 of an undo) as errors: by design. */
   const forgetRefusedUndos = () =>
