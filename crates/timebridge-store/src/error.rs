@@ -47,6 +47,14 @@ impl From<DbErr> for StoreError {
     }
 }
 
+impl StoreError {
+    /// A database failure described by the caller (e.g. a task that stood between the
+    /// caller and the database stopped): answered like any other database error.
+    pub fn other(message: impl Into<String>) -> StoreError {
+        StoreError::Database(DbErr::Custom(message.into()))
+    }
+}
+
 /// Classifies a failed write: unique and foreign-key violations become domain errors with
 /// the caller's wording, everything else stays a database error.
 pub(crate) fn classify(

@@ -31,7 +31,7 @@ pub use repo::conflicts::{
     Conflict, ConflictFilter, ConflictGroupRow, DriftDay, GroupFacts, GroupKey, NewConflict,
 };
 pub use repo::connectors::{Connector, ConnectorSecrets, ConnectorUpdate, NewConnector};
-pub use repo::links::{LinkRow, NewWriteIntent, WriteIntent};
+pub use repo::links::{CompletedWrite, LinkRow, NewWriteIntent, WriteIntent};
 pub use repo::mappings::{Mapping, MappingFilter, MappingInput, MappingKind};
 pub use repo::mirror::{MirrorIntent, MirroredProject, NewMirrorIntent};
 pub use repo::notifications::{NewNotification, OutboxRow};

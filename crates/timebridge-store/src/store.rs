@@ -52,7 +52,13 @@ impl Store {
         };
         let mut opts = sea_orm::ConnectOptions::new(database_url.to_string());
         opts.sqlx_logging(false);
+        if std::env::var_os("TB_NO_TEST").is_some() {
+            opts.test_before_acquire(false);
+        }
         if backend == Backend::Sqlite {
+            // The pool's ping before each statement would be one more round trip to the
+            // connection's thread for nothing: an embedded file does not go away.
+            opts.test_before_acquire(false);
             let rest = database_url
                 .trim_start_matches("sqlite:")
                 .trim_start_matches("//");
@@ -83,7 +89,19 @@ impl Store {
             .map_err(crate::StoreError::Database)?;
         let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        let trace = std::env::var_os("TB_TRACE_SQL").is_some();
+        db.set_metric_callback(move |i| {
+            if trace {
+                eprintln!(
+                    "SQL {}",
+                    i.statement
+                        .to_string()
+                        .chars()
+                        .take(70)
+                        .collect::<String>()
+                        .replace('\n', " ")
+                );
+            }
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
         Ok(Store {

@@ -27,10 +27,11 @@ use timebridge_core::plan::{
 };
 use timebridge_core::rounding::AppliedRounding;
 use timebridge_store::{
-    GroupFacts, ItemOutcome, NewConflict, NewWriteIntent, Run, RunItem, RunScope, RunStatus,
-    RunTrigger, UndoRecord,
+    CompletedWrite, GroupFacts, ItemOutcome, NewConflict, NewWriteIntent, Run, RunItem, RunScope,
+    RunStatus, RunTrigger, UndoRecord,
 };
 
+use super::book::Book;
 use super::context::{PipelineContext, SyncError, to_record, to_row};
 use super::env::SyncEnv;
 use crate::audit::{Actor, record};
@@ -41,6 +42,10 @@ const REFUSED_BY_TARGET: &str = "The target refused the";
 
 /// Remote writes in flight at once during a run.
 const WRITE_CONCURRENCY: usize = 8;
+
+/// Decisions being applied at once: more than the writes, so that while 8 writes are out
+/// the others record their intents, links and conflicts in groups (see [`Book`]).
+const DECISIONS_IN_FLIGHT: usize = 64;
 
 /// Counts of a run (`stats` in the API).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -173,12 +178,20 @@ async fn execute_inner(state: &SyncEnv, run: &Run) -> Result<RunReport, SyncErro
         .collect();
     refused.retain(|key, _| !input.retry_refused.contains(key));
     board.phase(run.id, "writing", plan.decisions.len() as u64);
+    let book = Book::open(
+        state.store.clone(),
+        state.clock.clone(),
+        actor_of(run.trigger).as_str(),
+    );
     let known = Known {
         ticket_of: &ticket_of,
         refused: &refused,
         recreated: &recreated,
+        writes: &tokio::sync::Semaphore::new(WRITE_CONCURRENCY),
+        book: &book,
     };
     let (items, applied) = apply(state, &ctx, run, &input, &plan, &known).await;
+    book.close().await;
     stats.add(applied);
     if !run.dry_run {
         close_settled_conflicts(state, run, &items).await?;
@@ -397,6 +410,10 @@ struct Known<'a> {
     refused: &'a HashMap<String, (i64, String, Value)>,
     /// Keys this run created in an attempt that died (see `recover_intents`).
     recreated: &'a HashSet<String>,
+    /// Permits to send a remote write (WRITE_CONCURRENCY of them).
+    writes: &'a tokio::sync::Semaphore,
+    /// The run's write bookkeeping (intents and completions, committed in groups).
+    book: &'a Book,
 }
 
 pub(super) fn item(key: &str, outcome: ItemOutcome) -> RunItem {
@@ -452,8 +469,8 @@ async fn apply(
     plan: &Plan,
     known: &Known<'_>,
 ) -> (Vec<RunItem>, Stats) {
-    // Futures are created lazily, as slots free up: at most WRITE_CONCURRENCY exist at a
-    // time, not one per decision up front (each costs kilobytes). Boxed so that they are
+    // Futures are created lazily, as slots free up: at most DECISIONS_IN_FLIGHT exist at
+    // a time, not one per decision up front (each costs kilobytes). Boxed so that they are
     // plainly `Send` (the compiler cannot prove it for them across the borrowed plan).
     let total = plan.decisions.len();
     let mut in_flight: FuturesUnordered<BoxFuture<'_, (usize, (RunItem, Stats))>> =
@@ -465,7 +482,7 @@ async fn apply(
     let mut stats = Stats::default();
     let mut next = 0;
     loop {
-        while in_flight.len() < WRITE_CONCURRENCY && next < total {
+        while in_flight.len() < DECISIONS_IN_FLIGHT && next < total {
             let index = next;
             next += 1;
             let d = &plan.decisions[index];
@@ -570,7 +587,16 @@ async fn apply_one(
                 return error_item(&key, "conflict without a view");
             };
             let raw = raw_source(d, input);
-            conflict_item(state, run, &key, view, explanation(ctx, d, input), raw).await
+            conflict_item(
+                state,
+                Some(known.book),
+                run,
+                &key,
+                view,
+                explanation(ctx, d, input),
+                raw,
+            )
+            .await
         }
         Outcome::Create | Outcome::Update => {
             let Some(desired) = d.desired(input) else {
@@ -607,7 +633,7 @@ async fn apply_one(
             };
             let target_id = d.target_id(input).map(str::to_owned);
             write(
-                state, ctx, run, &key, &marker, desired, target_id, ticket_id, d, input,
+                state, ctx, run, known, &key, &marker, desired, target_id, ticket_id, d, input,
             )
             .await
         }
@@ -656,6 +682,7 @@ async fn write(
     state: &SyncEnv,
     ctx: &PipelineContext,
     run: &Run,
+    known: &Known<'_>,
     key: &str,
     marker: &Marker,
     desired: &Entry,
@@ -666,9 +693,9 @@ async fn write(
 ) -> (RunItem, Stats) {
     let is_create = target_id.is_none();
     let action = if is_create { "create" } else { "update" };
-    let intent = state
-        .store
-        .add_write_intent(
+    let book = known.book;
+    let intent = book
+        .intent(
             NewWriteIntent {
                 pipeline_id: run.pipeline_id,
                 run_id: Some(run.id),
@@ -684,7 +711,11 @@ async fn write(
         Ok(id) => id,
         Err(e) => return error_item(key, &format!("could not record the write intent: {e}")),
     };
+    // One of the run's WRITE_CONCURRENCY slots for the remote call only: the records
+    // before and after it are made in groups while other writes are out.
+    let permit = known.writes.acquire().await;
     if let Err(why) = may_write(state, ctx, run) {
+        drop(permit);
         let _ = state.store.delete_write_intent(intent).await;
         return error_item(key, &why);
     }
@@ -694,6 +725,7 @@ async fn write(
         Some(id) => ctx.target().update(id, marker, desired).await,
     };
     crate::faults::after_remote_write();
+    drop(permit);
     match result {
         Ok(written) => {
             let link = link_after_write(key, &written.target_id, desired, &written.entry);
@@ -718,15 +750,14 @@ async fn write(
                 None,
             );
             // Link, intent and audit event in one transaction: a crash keeps all or none.
-            if let Err(e) = state
-                .store
-                .complete_write(
-                    run.pipeline_id,
-                    &to_row(&link, ticket_id, rounding),
-                    Some(intent),
+            if let Err(e) = book
+                .complete(CompletedWrite {
+                    pipeline_id: run.pipeline_id,
+                    link: to_row(&link, ticket_id, rounding),
+                    intent_id: Some(intent),
                     event,
-                    state.clock.now(),
-                )
+                    at: state.clock.now(),
+                })
                 .await
             {
                 // The intent stays: the next run adopts the entry by its marker.
@@ -794,7 +825,16 @@ async fn write(
                 cause: timebridge_core::Cause::one_off(key),
             };
             let explanation = explanation(ctx, d, input);
-            conflict_item(state, run, key, view, explanation, raw_source(d, input)).await
+            conflict_item(
+                state,
+                Some(book),
+                run,
+                key,
+                view,
+                explanation,
+                raw_source(d, input),
+            )
+            .await
         }
         Err(e) => {
             // Not known to have failed cleanly: keep the intent for the next run only when
@@ -817,6 +857,7 @@ fn raw_source(d: &Decision, input: &PlanInput) -> Option<Value> {
 /// Stores (or refreshes) a conflict and returns its run item.
 pub(super) async fn conflict_item(
     state: &SyncEnv,
+    book: Option<&Book>,
     run: &Run,
     key: &str,
     view: ConflictView,
@@ -865,22 +906,19 @@ pub(super) async fn conflict_item(
             cause: Some(view.cause.clone()),
         },
     };
-    match state.store.raise_conflict(new, state.clock.now()).await {
-        Ok((c, fresh)) => {
-            it.conflict_id = Some(c.id);
-            if fresh {
-                record(
-                    state,
-                    actor_of(run.trigger),
-                    AuditAction::ConflictRaised,
-                    "conflict",
-                    Some(c.id.to_string()),
-                    json!({"pipeline_id": run.pipeline_id, "run_id": run.id, "source_key": key,
-                           "reason": c.reason, "message": c.message}),
-                    None,
-                )
-                .await;
-            }
+    // The conflict and, if it is new or its reason changed, its `conflict_raised` event
+    // in one transaction: grouped with the run's other records when a book is open.
+    let raised = match book {
+        Some(book) => book.conflict(new).await,
+        None => state
+            .store
+            .raise_conflicts(vec![new], actor_of(run.trigger).as_str(), state.clock.now())
+            .await
+            .map(|r| r[0]),
+    };
+    match raised {
+        Ok((id, _)) => {
+            it.conflict_id = Some(id);
             (it, stats)
         }
         Err(e) => error_item(key, &format!("could not store the conflict: {e}")),

@@ -3,6 +3,7 @@
 //! ([`resolve`]), undoing a run ([`undo`]) and the worker that claims queued runs and enqueues
 //! scheduled ones ([`worker`]).
 
+mod book;
 pub mod context;
 pub mod engine;
 pub mod env;

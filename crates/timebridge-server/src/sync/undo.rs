@@ -444,5 +444,5 @@ async fn blocked(
         allowed_actions: vec![Action::Skip],
         cause: timebridge_core::Cause::one_off(&w.source_key),
     };
-    conflict_item(state, run, &w.source_key, view, None, None).await
+    conflict_item(state, None, run, &w.source_key, view, None, None).await
 }

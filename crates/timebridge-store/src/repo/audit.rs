@@ -143,9 +143,15 @@ pub(crate) async fn insert_audit(
     db: &impl sea_orm::ConnectionTrait,
     event: NewAuditEvent,
 ) -> StoreResult<crate::entities::audit_event::Model> {
+    use sea_orm::ActiveModelTrait;
+    Ok(audit_model(event).insert(db).await?)
+}
+
+/// The row of `event`, not yet inserted.
+pub(crate) fn audit_model(event: NewAuditEvent) -> crate::entities::audit_event::ActiveModel {
     use crate::entities::audit_event as e;
     use sea_orm::*;
-    Ok(e::ActiveModel {
+    e::ActiveModel {
         id: NotSet,
         at: Set(crate::store::db_time(event.at)),
         actor: Set(event.actor),
@@ -155,8 +161,6 @@ pub(crate) async fn insert_audit(
         details: Set(event.details),
         ip: Set(event.ip),
     }
-    .insert(db)
-    .await?)
 }
 
 fn apply(

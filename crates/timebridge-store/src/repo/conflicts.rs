@@ -145,6 +145,94 @@ fn conv(m: conflict::Model) -> Conflict {
 }
 
 /// The cause columns of a new conflict.
+/// The open conflict `m` refreshed with what a run found (`new`), run and time included.
+fn refreshed(m: conflict::Model, new: NewConflict, now: DateTime<Utc>) -> conflict::ActiveModel {
+    let run_id = new.run_id;
+    let mut am = refreshed_content(m, new);
+    am.run_id = Set(run_id);
+    am.updated_at = Set(now);
+    am
+}
+
+/// `m` with the content of `new`, each field marked changed only where it differs (so
+/// `is_changed` tells whether the run found the conflict as it was).
+fn refreshed_content(m: conflict::Model, new: NewConflict) -> conflict::ActiveModel {
+    let cause = cause_of(&new);
+    let mut am: conflict::ActiveModel = m.into();
+    am.reason.set_if_not_equals(new.reason);
+    am.origin.set_if_not_equals(new.origin.as_str().to_owned());
+    am.source.set_if_not_equals(new.source);
+    am.raw_source.set_if_not_equals(new.raw_source);
+    am.target.set_if_not_equals(new.target);
+    am.target_id.set_if_not_equals(new.target_id);
+    am.diff.set_if_not_equals(new.diff);
+    am.allowed_actions.set_if_not_equals(new.allowed_actions);
+    am.message.set_if_not_equals(new.message);
+    am.explanation.set_if_not_equals(new.explanation);
+    am.cause_kind
+        .set_if_not_equals(cause.kind.as_str().to_owned());
+    am.cause_key.set_if_not_equals(cause.key);
+    am.cause_label.set_if_not_equals(cause.label);
+    am.seconds.set_if_not_equals(new.group.seconds);
+    am.customer_key
+        .set_if_not_equals(new.group.customer.as_ref().map(|c| c.key.clone()));
+    am.customer_name
+        .set_if_not_equals(new.group.customer.as_ref().and_then(|c| c.name.clone()));
+    am.entry_begin.set_if_not_equals(new.group.entry_begin);
+    am
+}
+
+/// A new open conflict.
+fn fresh(new: NewConflict, now: DateTime<Utc>) -> conflict::ActiveModel {
+    let cause = cause_of(&new);
+    conflict::ActiveModel {
+        id: NotSet,
+        cause_kind: Set(cause.kind.as_str().to_owned()),
+        cause_key: Set(cause.key),
+        cause_label: Set(cause.label),
+        seconds: Set(new.group.seconds),
+        customer_key: Set(new.group.customer.as_ref().map(|c| c.key.clone())),
+        customer_name: Set(new.group.customer.as_ref().and_then(|c| c.name.clone())),
+        entry_begin: Set(new.group.entry_begin),
+        pipeline_id: Set(new.pipeline_id),
+        source_key: Set(new.source_key),
+        reason: Set(new.reason),
+        origin: Set(new.origin.as_str().to_owned()),
+        status: Set(ConflictStatus::Open),
+        source: Set(new.source),
+        raw_source: Set(new.raw_source),
+        target: Set(new.target),
+        target_id: Set(new.target_id),
+        diff: Set(new.diff),
+        allowed_actions: Set(new.allowed_actions),
+        message: Set(new.message),
+        explanation: Set(new.explanation),
+        run_id: Set(new.run_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        resolved_at: Set(None),
+        resolution: Set(None),
+    }
+}
+
+/// The `conflict_raised` audit event of `m` (what the notifications of a run count).
+fn raised_event(
+    m: &conflict::Model,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> crate::entities::audit_event::ActiveModel {
+    crate::repo::audit::audit_model(crate::NewAuditEvent {
+        at: now,
+        actor: actor.to_owned(),
+        action: crate::AuditAction::ConflictRaised,
+        entity_type: "conflict".into(),
+        entity_id: Some(m.id.to_string()),
+        details: serde_json::json!({"pipeline_id": m.pipeline_id, "run_id": m.run_id,
+            "source_key": m.source_key, "reason": m.reason, "message": m.message}),
+        ip: None,
+    })
+}
+
 fn cause_of(new: &NewConflict) -> Cause {
     new.group
         .cause
@@ -177,8 +265,8 @@ fn in_group(q: Select<conflict::Entity>, g: &GroupKey) -> Select<conflict::Entit
 }
 
 impl Store {
-    /// Raises a conflict, or refreshes the open one of the same source key (keeping its
-    /// id); returns it and whether it is new (raised now, not before).
+    /// Raises a conflict, or refreshes the open one of the same pipeline and source key;
+    /// `true` when it is new or its reason changed (worth an audit event).
     pub async fn raise_conflict(
         &self,
         new: NewConflict,
@@ -191,63 +279,94 @@ impl Store {
             .one(&self.db)
             .await?;
         if let Some(m) = existing {
-            let cause = cause_of(&new);
             let same_reason = m.reason == new.reason;
-            let mut am: conflict::ActiveModel = m.into();
-            am.reason = Set(new.reason);
-            am.origin = Set(new.origin.as_str().to_owned());
-            am.source = Set(new.source);
-            am.raw_source = Set(new.raw_source);
-            am.target = Set(new.target);
-            am.target_id = Set(new.target_id);
-            am.diff = Set(new.diff);
-            am.allowed_actions = Set(new.allowed_actions);
-            am.message = Set(new.message);
-            am.explanation = Set(new.explanation);
-            am.cause_kind = Set(cause.kind.as_str().to_owned());
-            am.cause_key = Set(cause.key);
-            am.cause_label = Set(cause.label);
-            am.seconds = Set(new.group.seconds);
-            am.customer_key = Set(new.group.customer.as_ref().map(|c| c.key.clone()));
-            am.customer_name = Set(new.group.customer.as_ref().and_then(|c| c.name.clone()));
-            am.entry_begin = Set(new.group.entry_begin);
-            am.run_id = Set(new.run_id);
-            am.updated_at = Set(now);
-            let m = am.update(&self.db).await?;
+            let m = refreshed(m, new, now).update(&self.db).await?;
             return Ok((conv(m), !same_reason));
         }
-        let cause = cause_of(&new);
-        let m = conflict::ActiveModel {
-            id: NotSet,
-            cause_kind: Set(cause.kind.as_str().to_owned()),
-            cause_key: Set(cause.key),
-            cause_label: Set(cause.label),
-            seconds: Set(new.group.seconds),
-            customer_key: Set(new.group.customer.as_ref().map(|c| c.key.clone())),
-            customer_name: Set(new.group.customer.as_ref().and_then(|c| c.name.clone())),
-            entry_begin: Set(new.group.entry_begin),
-            pipeline_id: Set(new.pipeline_id),
-            source_key: Set(new.source_key),
-            reason: Set(new.reason),
-            origin: Set(new.origin.as_str().to_owned()),
-            status: Set(ConflictStatus::Open),
-            source: Set(new.source),
-            raw_source: Set(new.raw_source),
-            target: Set(new.target),
-            target_id: Set(new.target_id),
-            diff: Set(new.diff),
-            allowed_actions: Set(new.allowed_actions),
-            message: Set(new.message),
-            explanation: Set(new.explanation),
-            run_id: Set(new.run_id),
-            created_at: Set(now),
-            updated_at: Set(now),
-            resolved_at: Set(None),
-            resolution: Set(None),
-        }
-        .insert(&self.db)
-        .await?;
+        let m = fresh(new, now).insert(&self.db).await?;
         Ok((conv(m), true))
+    }
+
+    /// [`Store::raise_conflict`] for several conflicts of a run in one transaction (the
+    /// executor's group commit), each new one or changed reason with its `conflict_raised`
+    /// audit event by `actor` in the same transaction. An open conflict that the run finds
+    /// unchanged costs no statement of its own: all of them get the run and the time in
+    /// one. Returns `(conflict id, raised)` in the order given.
+    pub async fn raise_conflicts(
+        &self,
+        asks: Vec<NewConflict>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(i64, bool)>> {
+        if asks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pipelines: std::collections::BTreeSet<i64> =
+            asks.iter().map(|n| n.pipeline_id).collect();
+        let keys: std::collections::BTreeSet<&str> =
+            asks.iter().map(|n| n.source_key.as_str()).collect();
+        let txn = self.db.begin().await?;
+        let mut open: std::collections::HashMap<(i64, String), conflict::Model> =
+            conflict::Entity::find()
+                .filter(conflict::Column::PipelineId.is_in(pipelines))
+                .filter(conflict::Column::SourceKey.is_in(keys))
+                .filter(conflict::Column::Status.eq(ConflictStatus::Open))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|m| ((m.pipeline_id, m.source_key.clone()), m))
+                .collect();
+        let mut out = Vec::with_capacity(asks.len());
+        let mut raised = Vec::new();
+        // Unchanged open conflicts, by the run that saw them again.
+        let mut seen_again: std::collections::BTreeMap<Option<i64>, Vec<i64>> = Default::default();
+        for new in asks {
+            let key = (new.pipeline_id, new.source_key.clone());
+            let m = match open.remove(&key) {
+                Some(m) => {
+                    let same_reason = m.reason == new.reason;
+                    let id = m.id;
+                    let run_id = new.run_id;
+                    let am = refreshed_content(m, new);
+                    let m = if am.is_changed() {
+                        let mut am = am;
+                        am.run_id = Set(run_id);
+                        am.updated_at = Set(now);
+                        am.update(&txn).await?
+                    } else {
+                        seen_again.entry(run_id).or_default().push(id);
+                        out.push((id, false));
+                        continue;
+                    };
+                    if same_reason {
+                        out.push((m.id, false));
+                        open.insert(key, m);
+                        continue;
+                    }
+                    m
+                }
+                None => fresh(new, now).insert(&txn).await?,
+            };
+            out.push((m.id, true));
+            raised.push(raised_event(&m, actor, now));
+            // A later ask of the same key in this group refreshes this one.
+            open.insert(key, m);
+        }
+        for (run_id, ids) in seen_again {
+            conflict::Entity::update_many()
+                .col_expr(conflict::Column::RunId, sea_query::Expr::value(run_id))
+                .col_expr(conflict::Column::UpdatedAt, sea_query::Expr::value(now))
+                .filter(conflict::Column::Id.is_in(ids))
+                .exec(&txn)
+                .await?;
+        }
+        if !raised.is_empty() {
+            crate::entities::audit_event::Entity::insert_many(raised)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(out)
     }
 
     /// Open conflicts of a pipeline.
@@ -347,8 +466,8 @@ impl Store {
                 Expr::value(ConflictStatus::Resolved),
             )
             .col_expr(conflict::Column::Resolution, Expr::value(resolution))
-            .col_expr(conflict::Column::ResolvedAt, Expr::value(now))
-            .col_expr(conflict::Column::UpdatedAt, Expr::value(now))
+            .col_expr(conflict::Column::ResolvedAt, sea_query::Expr::value(now))
+            .col_expr(conflict::Column::UpdatedAt, sea_query::Expr::value(now))
             .filter(conflict::Column::Id.eq(id))
             .filter(conflict::Column::Status.eq(ConflictStatus::Open))
             .exec(&self.db)

@@ -42,6 +42,19 @@ pub struct WriteIntent {
     pub created_at: DateTime<Utc>,
 }
 
+/// A remote write that succeeded, as [`Store::complete_writes`] records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletedWrite {
+    pub pipeline_id: i64,
+    /// The link the write leaves.
+    pub link: LinkRow,
+    /// The intent recorded before the write, deleted with it.
+    pub intent_id: Option<i64>,
+    pub event: crate::NewAuditEvent,
+    /// When the write completed (the link's `updated_at`).
+    pub at: DateTime<Utc>,
+}
+
 /// Input of [`Store::add_write_intent`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewWriteIntent {
@@ -118,12 +131,53 @@ impl Store {
         event: crate::NewAuditEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let txn = self.db.begin().await?;
-        upsert_link(&txn, pipeline_id, row, now).await?;
-        if let Some(id) = intent_id {
-            write_intent::Entity::delete_by_id(id).exec(&txn).await?;
+        self.complete_writes(vec![CompletedWrite {
+            pipeline_id,
+            link: row.clone(),
+            intent_id,
+            event,
+            at: now,
+        }])
+        .await
+    }
+
+    /// [`Store::complete_write`] for several writes in one transaction (the executor's
+    /// group commit): three statements whatever their number — the links upserted, the
+    /// intents deleted, the audit events appended. All or none: a crash keeps every intent
+    /// of the group, and the next run adopts their entries by marker.
+    pub async fn complete_writes(&self, done: Vec<CompletedWrite>) -> StoreResult<()> {
+        if done.is_empty() {
+            return Ok(());
         }
-        crate::repo::audit::insert_audit(&txn, event).await?;
+        // One upsert may not touch a row twice (PostgreSQL refuses): of two completions of
+        // one source key, the later wins, as it would written one after the other.
+        let mut seen = std::collections::HashSet::new();
+        let mut links = Vec::with_capacity(done.len());
+        for d in done.iter().rev() {
+            if seen.insert((d.pipeline_id, d.link.source_key.as_str())) {
+                links.push(link_model(d.pipeline_id, &d.link, d.at));
+            }
+        }
+        links.reverse();
+        let intents: Vec<i64> = done.iter().filter_map(|d| d.intent_id).collect();
+        let events: Vec<_> = done
+            .into_iter()
+            .map(|d| crate::repo::audit::audit_model(d.event))
+            .collect();
+        let txn = self.db.begin().await?;
+        link::Entity::insert_many(links)
+            .on_conflict(link_upsert())
+            .exec_without_returning(&txn)
+            .await?;
+        if !intents.is_empty() {
+            write_intent::Entity::delete_many()
+                .filter(write_intent::Column::Id.is_in(intents))
+                .exec(&txn)
+                .await?;
+        }
+        crate::entities::audit_event::Entity::insert_many(events)
+            .exec_without_returning(&txn)
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -144,19 +198,64 @@ impl Store {
         new: NewWriteIntent,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let m = write_intent::ActiveModel {
-            id: NotSet,
-            pipeline_id: Set(new.pipeline_id),
-            run_id: Set(new.run_id),
-            source_key: Set(new.source_key),
-            action: Set(new.action),
-            target_id: Set(new.target_id),
-            desired: Set(new.desired),
-            created_at: Set(now),
+        let ids = self.add_write_intents(vec![(new, now)]).await?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| DbErr::RecordNotInserted.into())
+    }
+
+    /// Records several writes about to be made, in one statement (the executor's group
+    /// commit); returns their intents' ids in the order given. Committed before it
+    /// returns: none of these writes may be sent earlier.
+    pub async fn add_write_intents(
+        &self,
+        new: Vec<(NewWriteIntent, DateTime<Utc>)>,
+    ) -> StoreResult<Vec<i64>> {
+        if new.is_empty() {
+            return Ok(Vec::new());
         }
-        .insert(&self.db)
-        .await?;
-        Ok(m.id)
+        // RETURNING gives the rows in no promised order: each id is matched to its intent
+        // by (pipeline, run, source key); a group that repeats one is stored row by row.
+        let keys: Vec<(i64, Option<i64>, String)> = new
+            .iter()
+            .map(|(n, _)| (n.pipeline_id, n.run_id, n.source_key.clone()))
+            .collect();
+        let place: std::collections::HashMap<&(i64, Option<i64>, String), usize> =
+            keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let models: Vec<write_intent::ActiveModel> = new
+            .into_iter()
+            .map(|(n, now)| write_intent::ActiveModel {
+                id: NotSet,
+                pipeline_id: Set(n.pipeline_id),
+                run_id: Set(n.run_id),
+                source_key: Set(n.source_key),
+                action: Set(n.action),
+                target_id: Set(n.target_id),
+                desired: Set(n.desired),
+                created_at: Set(now),
+            })
+            .collect();
+        if place.len() != keys.len() {
+            let txn = self.db.begin().await?;
+            let mut ids = Vec::with_capacity(models.len());
+            for m in models {
+                ids.push(m.insert(&txn).await?.id);
+            }
+            txn.commit().await?;
+            return Ok(ids);
+        }
+        let rows = write_intent::Entity::insert_many(models)
+            .exec_with_returning(&self.db)
+            .await?;
+        let mut ids = vec![None; keys.len()];
+        for r in rows {
+            if let Some(&i) = place.get(&(r.pipeline_id, r.run_id, r.source_key)) {
+                ids[i] = Some(r.id);
+            }
+        }
+        ids.into_iter()
+            .map(|id| id.ok_or_else(|| DbErr::RecordNotInserted.into()))
+            .collect()
     }
 
     /// Forgets an intent whose outcome is recorded.
@@ -196,7 +295,15 @@ async fn upsert_link(
     row: &LinkRow,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    link::Entity::insert(link::ActiveModel {
+    link::Entity::insert(link_model(pipeline_id, row, now))
+        .on_conflict(link_upsert())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+fn link_model(pipeline_id: i64, row: &LinkRow, now: DateTime<Utc>) -> link::ActiveModel {
+    link::ActiveModel {
         id: NotSet,
         pipeline_id: Set(pipeline_id),
         source_key: Set(row.source_key.clone()),
@@ -208,22 +315,21 @@ async fn upsert_link(
         rounded_seconds: Set(row.rounded_seconds),
         rounding_rule: Set(row.rounding_rule),
         updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([link::Column::PipelineId, link::Column::SourceKey])
-            .update_columns([
-                link::Column::TargetId,
-                link::Column::DesiredFingerprint,
-                link::Column::TargetFingerprint,
-                link::Column::Memory,
-                link::Column::TicketId,
-                link::Column::RoundedSeconds,
-                link::Column::RoundingRule,
-                link::Column::UpdatedAt,
-            ])
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
+    }
+}
+
+/// A link replaces the one of its (pipeline, source key).
+fn link_upsert() -> OnConflict {
+    OnConflict::columns([link::Column::PipelineId, link::Column::SourceKey])
+        .update_columns([
+            link::Column::TargetId,
+            link::Column::DesiredFingerprint,
+            link::Column::TargetFingerprint,
+            link::Column::Memory,
+            link::Column::TicketId,
+            link::Column::RoundedSeconds,
+            link::Column::RoundingRule,
+            link::Column::UpdatedAt,
+        ])
+        .to_owned()
 }
