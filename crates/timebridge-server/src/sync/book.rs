@@ -21,18 +21,16 @@ use timebridge_store::{
 use crate::clock::SharedClock;
 use tokio::sync::{mpsc, oneshot};
 
-/// At most this many records in one transaction (the engine has 8 writes in flight, so
-/// a group is rarely larger; the bound keeps one statement's parameters small).
+/// At most this many records in one transaction (the engine applies as many decisions at
+/// a time, so a group is rarely larger; the bound keeps one statement's parameters few).
 const MAX_GROUP: usize = 64;
 
+type Answer<T> = oneshot::Sender<StoreResult<T>>;
+
 enum Ask {
-    Intent(
-        NewWriteIntent,
-        DateTime<Utc>,
-        oneshot::Sender<StoreResult<i64>>,
-    ),
-    Complete(CompletedWrite, oneshot::Sender<StoreResult<()>>),
-    Conflict(NewConflict, oneshot::Sender<StoreResult<(i64, bool)>>),
+    Intent((NewWriteIntent, DateTime<Utc>), Answer<i64>),
+    Complete(CompletedWrite, Answer<()>),
+    Conflict(NewConflict, Answer<(i64, bool)>),
 }
 
 /// The bookkeeping of one run's writes; cheap to share by reference among its writes.
@@ -54,30 +52,24 @@ impl Book {
 
     /// Records a write about to be made; returns once its intent is committed.
     pub(super) async fn intent(&self, new: NewWriteIntent, now: DateTime<Utc>) -> StoreResult<i64> {
-        let (tx, rx) = oneshot::channel();
-        self.asks
-            .send(Ask::Intent(new, now, tx))
-            .map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
+        self.ask(|tx| Ask::Intent((new, now), tx)).await
     }
 
     /// Records a write that succeeded; returns once link, intent removal and audit event
     /// are committed.
     pub(super) async fn complete(&self, done: CompletedWrite) -> StoreResult<()> {
-        let (tx, rx) = oneshot::channel();
-        self.asks
-            .send(Ask::Complete(done, tx))
-            .map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
+        self.ask(|tx| Ask::Complete(done, tx)).await
     }
 
     /// Raises (or refreshes) a conflict, with its audit event when it is new or its reason
     /// changed; returns its id and whether it was raised.
     pub(super) async fn conflict(&self, new: NewConflict) -> StoreResult<(i64, bool)> {
+        self.ask(|tx| Ask::Conflict(new, tx)).await
+    }
+
+    async fn ask<T>(&self, ask: impl FnOnce(Answer<T>) -> Ask) -> StoreResult<T> {
         let (tx, rx) = oneshot::channel();
-        self.asks
-            .send(Ask::Conflict(new, tx))
-            .map_err(|_| closed())?;
+        self.asks.send(ask(tx)).map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
     }
 
@@ -86,36 +78,6 @@ impl Book {
         drop(self.asks);
         let _ = self.task.await;
     }
-}
-
-async fn commit_conflicts(store: &Store, now: DateTime<Utc>, actor: &str, asks: Vec<ConflictAsk>) {
-    if asks.is_empty() {
-        return;
-    }
-    let rows = asks.iter().map(|(n, _)| n.clone()).collect();
-    match store.raise_conflicts(rows, actor, now).await {
-        Ok(raised) => {
-            for ((_, tx), r) in asks.into_iter().zip(raised) {
-                let _ = tx.send(Ok(r));
-            }
-        }
-        Err(_) if asks.len() > 1 => {
-            for (new, tx) in asks {
-                let r = store.raise_conflicts(vec![new], actor, now).await;
-                let _ = tx.send(r.map(|r| r[0]));
-            }
-        }
-        Err(e) => {
-            if let Some((_, tx)) = asks.into_iter().next() {
-                let _ = tx.send(Err(e));
-            }
-        }
-    }
-}
-
-/// The task is gone (only if it panicked): the record was not made.
-fn closed() -> StoreError {
-    StoreError::other("the run's bookkeeping stopped")
 }
 
 async fn keep(
@@ -131,65 +93,59 @@ async fn keep(
         let mut conflicts = Vec::new();
         for ask in group.drain(..) {
             match ask {
-                Ask::Intent(new, now, tx) => intents.push((new, now, tx)),
+                Ask::Intent(new, tx) => intents.push((new, tx)),
                 Ask::Complete(done, tx) => completions.push((done, tx)),
                 Ask::Conflict(new, tx) => conflicts.push((new, tx)),
             }
         }
         // Intents first: their writes wait for them.
-        commit_intents(&store, intents).await;
-        commit_completions(&store, completions).await;
-        commit_conflicts(&store, clock.now(), actor, conflicts).await;
+        commit(intents, |rows| {
+            let store = store.clone();
+            async move { store.add_write_intents(rows).await }
+        })
+        .await;
+        commit(completions, |rows| {
+            let store = store.clone();
+            async move {
+                let n = rows.len();
+                store.complete_writes(rows).await.map(|()| vec![(); n])
+            }
+        })
+        .await;
+        let now = clock.now();
+        commit(conflicts, |rows| {
+            let store = store.clone();
+            async move { store.raise_conflicts(rows, actor, now).await }
+        })
+        .await;
     }
 }
 
-type IntentAsk = (
-    NewWriteIntent,
-    DateTime<Utc>,
-    oneshot::Sender<StoreResult<i64>>,
-);
-type CompleteAsk = (CompletedWrite, oneshot::Sender<StoreResult<()>>);
-type ConflictAsk = (NewConflict, oneshot::Sender<StoreResult<(i64, bool)>>);
-
-async fn commit_intents(store: &Store, asks: Vec<IntentAsk>) {
+/// Commits the records `asks` asked for with `all` (one answer per record, in order) and
+/// answers each asker. One bad record must not fail the others: when the group fails,
+/// each record is tried alone and gets its own answer.
+async fn commit<R: Clone, T, F>(asks: Vec<(R, Answer<T>)>, all: impl Fn(Vec<R>) -> F)
+where
+    F: std::future::Future<Output = StoreResult<Vec<T>>>,
+{
     if asks.is_empty() {
         return;
     }
-    let rows = asks.iter().map(|(n, at, _)| (n.clone(), *at)).collect();
-    match store.add_write_intents(rows).await {
-        Ok(ids) => {
-            for ((_, _, tx), id) in asks.into_iter().zip(ids) {
-                let _ = tx.send(Ok(id));
-            }
-        }
-        // One bad record must not fail the others: each alone, with its own answer.
-        Err(_) if asks.len() > 1 => {
-            for (new, at, tx) in asks {
-                let _ = tx.send(store.add_write_intent(new, at).await);
-            }
-        }
-        Err(e) => {
-            if let Some((_, _, tx)) = asks.into_iter().next() {
-                let _ = tx.send(Err(e));
-            }
-        }
-    }
-}
-
-async fn commit_completions(store: &Store, asks: Vec<CompleteAsk>) {
-    if asks.is_empty() {
-        return;
-    }
-    let rows = asks.iter().map(|(d, _)| d.clone()).collect();
-    match store.complete_writes(rows).await {
-        Ok(()) => {
-            for (_, tx) in asks {
-                let _ = tx.send(Ok(()));
+    let rows = asks.iter().map(|(r, _)| r.clone()).collect();
+    match all(rows).await {
+        Ok(answers) => {
+            for ((_, tx), answer) in asks.into_iter().zip(answers) {
+                let _ = tx.send(Ok(answer));
             }
         }
         Err(_) if asks.len() > 1 => {
-            for (done, tx) in asks {
-                let _ = tx.send(store.complete_writes(vec![done]).await);
+            for (row, tx) in asks {
+                let answer = all(vec![row]).await.and_then(|a| {
+                    a.into_iter()
+                        .next()
+                        .ok_or_else(|| StoreError::other("the record was not stored"))
+                });
+                let _ = tx.send(answer);
             }
         }
         Err(e) => {
@@ -198,4 +154,9 @@ async fn commit_completions(store: &Store, asks: Vec<CompleteAsk>) {
             }
         }
     }
+}
+
+/// The task is gone (only if it panicked): the record was not made.
+fn closed() -> StoreError {
+    StoreError::other("the run's bookkeeping stopped")
 }

@@ -412,7 +412,7 @@ struct Known<'a> {
     recreated: &'a HashSet<String>,
     /// Permits to send a remote write (WRITE_CONCURRENCY of them).
     writes: &'a tokio::sync::Semaphore,
-    /// The run's write bookkeeping (intents and completions, committed in groups).
+    /// The run's bookkeeping (intents, completions, conflicts), committed in groups.
     book: &'a Book,
 }
 
