@@ -215,6 +215,26 @@ impl<E: fmt::Debug> TestOutcome for Result<(), E> {
 /// expands to `mod creates_and_lists_connectors { #[tokio::test] async fn sqlite() …
 /// #[tokio::test] async fn postgres() … }`. The body may return `()` or a `Result`.
 /// The calling crate needs `tokio` (with `macros` and `rt`) as a dev-dependency.
+/// A run of `pipeline_id` over March 2026, by `trigger`, due at `at`: the queued run the
+/// storage tests of runs, mirrors, notifications and the group commit start from.
+pub fn march_run(
+    pipeline_id: i64,
+    trigger: crate::RunTrigger,
+    at: chrono::DateTime<chrono::Utc>,
+) -> crate::NewRun {
+    crate::NewRun {
+        pipeline_id,
+        trigger,
+        dry_run: false,
+        window_from: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("a date"),
+        window_to: chrono::NaiveDate::from_ymd_opt(2026, 3, 31).expect("a date"),
+        ticket_ids: None,
+        run_after: at,
+        scope: None,
+        undo_of: None,
+    }
+}
+
 /// A pipeline named `name` between two fresh connectors of its own (a `zammad` source and
 /// a `kimai` target at an unreachable address), created at `now`; returns its id. The
 /// fixture every storage test of the sync state starts from.

@@ -1,13 +1,13 @@
 //! The executor's group commit on both backends: write intents, completed writes and
 //! conflicts recorded several at a time, each as it would be alone.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use timebridge_core::ConflictOrigin;
-use timebridge_store::testing::seed_pipeline;
+use timebridge_store::testing::{march_run, seed_pipeline};
 use timebridge_store::{
-    AuditAction, AuditFilter, CompletedWrite, LinkRow, NewAuditEvent, NewConflict, NewRun,
-    NewWriteIntent, RunTrigger, Store, db_test,
+    AuditAction, AuditFilter, CompletedWrite, LinkRow, NewAuditEvent, NewConflict, NewWriteIntent,
+    RunTrigger, Store, db_test,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -61,20 +61,7 @@ async fn audited(store: &Store, action: AuditAction) -> Vec<serde_json::Value> {
 
 async fn run_of(store: &Store, pipeline_id: i64, trigger: RunTrigger) -> i64 {
     store
-        .enqueue_run(
-            NewRun {
-                pipeline_id,
-                trigger,
-                dry_run: false,
-                window_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-                window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
-                ticket_ids: None,
-                run_after: t0(),
-                scope: None,
-                undo_of: None,
-            },
-            t0(),
-        )
+        .enqueue_run(march_run(pipeline_id, trigger, t0()), t0())
         .await
         .unwrap()
         .id

@@ -1,9 +1,9 @@
 //! Project mirroring state on both backends: mirror intents (one per pipeline and name)
 //! and the projects a run mirrored.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use timebridge_store::testing::seed_pipeline;
-use timebridge_store::{MirroredProject, NewMirrorIntent, NewRun, Store, db_test};
+use chrono::{DateTime, Utc};
+use timebridge_store::testing::{march_run, seed_pipeline};
+use timebridge_store::{MirroredProject, NewMirrorIntent, Store, db_test};
 
 fn t0() -> DateTime<Utc> {
     "2026-04-01T06:00:00Z".parse().unwrap()
@@ -71,17 +71,7 @@ db_test!(
         let a = seed_pipeline(&store, "a", t0()).await;
         let run = store
             .enqueue_run(
-                NewRun {
-                    pipeline_id: a,
-                    trigger: timebridge_store::RunTrigger::Manual,
-                    dry_run: false,
-                    window_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-                    window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
-                    ticket_ids: None,
-                    run_after: t0(),
-                    scope: None,
-                    undo_of: None,
-                },
+                march_run(a, timebridge_store::RunTrigger::Manual, t0()),
                 t0(),
             )
             .await

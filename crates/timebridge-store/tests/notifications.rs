@@ -2,13 +2,13 @@
 //! transaction, once per event and notifier; claimed by exactly one of two claimers;
 //! retried, given up and recovered after a crash with their audit events.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use timebridge_core::notify::NotificationEvent;
-use timebridge_store::testing::seed_pipeline;
+use timebridge_store::testing::{march_run, seed_pipeline};
 use timebridge_store::{
-    AuditAction, AuditFilter, NewAuditEvent, NewConnector, NewNotification, NewRun,
-    NotificationStatus, PipelineInput, RunOutcome, RunStatus, RunTrigger, Store, db_test,
+    AuditAction, AuditFilter, NewAuditEvent, NewConnector, NewNotification, NotificationStatus,
+    PipelineInput, RunOutcome, RunStatus, RunTrigger, Store, db_test,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -64,20 +64,7 @@ async fn notifying_pipeline(store: &Store, events: &[&str]) -> (i64, i64) {
 
 async fn finished_run(store: &Store, pipeline: i64, status: RunStatus) -> i64 {
     let queued = store
-        .enqueue_run(
-            NewRun {
-                pipeline_id: pipeline,
-                trigger: RunTrigger::Schedule,
-                dry_run: false,
-                window_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-                window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
-                ticket_ids: None,
-                run_after: t0(),
-                scope: None,
-                undo_of: None,
-            },
-            t0(),
-        )
+        .enqueue_run(march_run(pipeline, RunTrigger::Schedule, t0()), t0())
         .await
         .unwrap();
     let run = store

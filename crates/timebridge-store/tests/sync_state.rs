@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 use timebridge_core::ConflictOrigin;
-use timebridge_store::testing::seed_pipeline;
+use timebridge_store::testing::{march_run, seed_pipeline};
 use timebridge_store::{
     ConflictFilter, ItemOutcome, LinkRow, NewConflict, NewRun, NewWriteIntent, RunItem, RunOutcome,
     RunStatus, RunTrigger, Store, UndoRecord, db_test,
@@ -24,17 +24,7 @@ fn outcome(status: RunStatus) -> RunOutcome {
 }
 
 fn new_run(pipeline_id: i64, trigger: RunTrigger) -> NewRun {
-    NewRun {
-        pipeline_id,
-        trigger,
-        dry_run: false,
-        window_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-        window_to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
-        ticket_ids: None,
-        run_after: t0(),
-        scope: None,
-        undo_of: None,
-    }
+    march_run(pipeline_id, trigger, t0())
 }
 
 db_test!(
