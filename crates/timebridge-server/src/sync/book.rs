@@ -160,3 +160,65 @@ where
 fn closed() -> StoreError {
     StoreError::other("the run's bookkeeping stopped")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A store stand-in for `commit`: refuses any group holding a negative record, and
+    /// remembers the size of every group it was given.
+    fn picky(
+        groups: &Mutex<Vec<usize>>,
+    ) -> impl Fn(Vec<i64>) -> std::future::Ready<StoreResult<Vec<i64>>> {
+        move |rows: Vec<i64>| {
+            groups.lock().unwrap().push(rows.len());
+            std::future::ready(if rows.iter().any(|r| *r < 0) {
+                Err(StoreError::other("refused"))
+            } else {
+                Ok(rows.iter().map(|r| r * 10).collect())
+            })
+        }
+    }
+
+    fn asks(
+        rows: &[i64],
+    ) -> (
+        Vec<(i64, Answer<i64>)>,
+        Vec<oneshot::Receiver<StoreResult<i64>>>,
+    ) {
+        rows.iter()
+            .map(|r| {
+                let (tx, rx) = oneshot::channel();
+                ((*r, tx), rx)
+            })
+            .unzip()
+    }
+
+    #[tokio::test]
+    async fn a_group_is_committed_at_once_and_each_asker_gets_its_own_answer() {
+        let groups = Mutex::new(Vec::new());
+        let (group, answers) = asks(&[1, 2, 3]);
+        commit(group, picky(&groups)).await;
+        let mut got = Vec::new();
+        for rx in answers {
+            got.push(rx.await.unwrap().unwrap());
+        }
+        assert_eq!(got, [10, 20, 30]);
+        assert_eq!(*groups.lock().unwrap(), [3]);
+    }
+
+    #[tokio::test]
+    async fn one_bad_record_fails_only_its_own_asker() {
+        let groups = Mutex::new(Vec::new());
+        let (group, answers) = asks(&[1, -2, 3]);
+        commit(group, picky(&groups)).await;
+        let mut got = Vec::new();
+        for rx in answers {
+            got.push(rx.await.unwrap().ok());
+        }
+        assert_eq!(got, [Some(10), None, Some(30)]);
+        // The group once, then each record alone.
+        assert_eq!(*groups.lock().unwrap(), [3, 1, 1, 1]);
+    }
+}
