@@ -181,12 +181,12 @@ mod tests {
         }
     }
 
-    fn asks(
-        rows: &[i64],
-    ) -> (
+    type Asked = (
         Vec<(i64, Answer<i64>)>,
         Vec<oneshot::Receiver<StoreResult<i64>>>,
-    ) {
+    );
+
+    fn asks(rows: &[i64]) -> Asked {
         rows.iter()
             .map(|r| {
                 let (tx, rx) = oneshot::channel();
