@@ -386,3 +386,125 @@ async fn absurd_paging_and_date_math_do_not_break_the_simulator() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     get_json(&sim, "/api/v1/users/me").await;
 }
+
+/// `moment` as a query-safe UTC timestamp, e.g. `2026-04-01T07:00:00Z`.
+fn iso(moment: chrono::DateTime<chrono::Utc>) -> String {
+    moment.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn ids(list: &Value) -> Vec<u64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn users_search_by_updated_at_returns_exactly_the_users_renamed_after_a_moment() {
+    let sim = sim(Seed::Tiny).await;
+    sim.clock().advance(chrono::Duration::hours(1));
+    sim.rename_user(2, "Before", "Moment").unwrap();
+    sim.clock().advance(chrono::Duration::hours(1));
+    let moment = sim.clock().now();
+    let query = format!("/api/v1/users/search?query=updated_at:>={}", iso(moment));
+    assert_eq!(ids(&get_json(&sim, &query).await), Vec::<u64>::new());
+
+    sim.clock().advance(chrono::Duration::minutes(5));
+    let renamed = sim.rename_user(5, "Renée", "Nouveau").unwrap();
+    assert_eq!(renamed.updated_at, sim.clock().now());
+    sim.clock().advance(chrono::Duration::minutes(5));
+    let moved = sim.set_user_email(3, "moved@elsewhere.example").unwrap();
+    assert_eq!(moved.email, "moved@elsewhere.example");
+
+    let found = get_json(&sim, &query).await;
+    assert_eq!(ids(&found), [3, 5]);
+    assert_eq!(found[1]["firstname"], "Renée");
+    assert_eq!(found[1]["lastname"], "Nouveau");
+    assert_eq!(found[0]["email"], "moved@elsewhere.example");
+    let newest_first = get_json(&sim, &format!("{query}&sort_by=updated_at&order_by=desc")).await;
+    assert_eq!(ids(&newest_first), [3, 5]);
+    let oldest_first = get_json(&sim, &format!("{query}&sort_by=updated_at")).await;
+    assert_eq!(ids(&oldest_first), [5, 3]);
+    let recent = get_json(&sim, "/api/v1/users/search?query=updated_at:>now-1h").await;
+    assert_eq!(ids(&recent), [3, 5]);
+    let combined = get_json(
+        &sim,
+        &format!("{query}%20AND%20email:moved@elsewhere.example"),
+    )
+    .await;
+    assert_eq!(ids(&combined), [3]);
+    let paged = get_json(&sim, &format!("{query}&per_page=1&page=2")).await;
+    assert_eq!(ids(&paged), [5]);
+    assert!(sim.rename_user(999, "No", "One").is_err());
+    // Plain text and email: queries keep matching as before.
+    let by_text = get_json(&sim, "/api/v1/users/search?query=email:MOVED@elsewhere").await;
+    assert_eq!(ids(&by_text), [3]);
+    let everyone = get_json(&sim, "/api/v1/users/search?query=*").await;
+    assert_eq!(ids(&everyone).len(), sim.users().len());
+}
+
+#[tokio::test]
+async fn organizations_search_by_updated_at_returns_exactly_the_renamed_organization() {
+    let sim = sim(Seed::Tiny).await;
+    assert!(sim.organizations().len() >= 2);
+    sim.clock().advance(chrono::Duration::hours(1));
+    let moment = sim.clock().now();
+    let query = format!(
+        "/api/v1/organizations/search?query=updated_at:>={}",
+        iso(moment)
+    );
+    assert_eq!(get_json(&sim, &query).await, json!([]));
+
+    sim.clock().advance(chrono::Duration::minutes(1));
+    let renamed = sim.rename_organization(2, "Renamed Corp").unwrap();
+    assert_eq!(renamed.updated_at, sim.clock().now());
+    let found = get_json(&sim, &query).await;
+    assert_eq!(ids(&found), [2]);
+    assert_eq!(found[0]["name"], "Renamed Corp");
+    assert_eq!(found[0]["updated_at"], "2026-04-01T07:01:00.000Z");
+    let all = get_json(&sim, "/api/v1/organizations/search?query=*").await;
+    assert_eq!(ids(&all).len(), sim.organizations().len());
+    assert!(ids(&all).windows(2).all(|w| w[0] < w[1]));
+    let by_name = get_json(&sim, "/api/v1/organizations/search?query=renamed").await;
+    assert_eq!(ids(&by_name), [2]);
+    assert!(sim.rename_organization(999, "Nobody").is_err());
+    let r = get(
+        &sim,
+        "/api/v1/organizations/search?query=updated_at:>=yesterday",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_ticket_whose_title_was_set_is_found_by_updated_at_and_shows_the_new_title() {
+    let sim = sim(Seed::Tiny).await;
+    sim.clock().advance(chrono::Duration::days(1));
+    let moment = sim.clock().now();
+    let query = format!("/api/v1/tickets/search?query=updated_at:>={}", iso(moment));
+    assert_eq!(get_json(&sim, &query).await["tickets_count"], 0);
+
+    sim.clock().advance(chrono::Duration::minutes(1));
+    let t = sim.set_ticket_title(2, "Printer on fire").unwrap();
+    assert_eq!(t.updated_at, sim.clock().now());
+    let found = get_json(&sim, &query).await;
+    assert_eq!(found["tickets"], json!([2]));
+    assert_eq!(found["assets"]["Ticket"]["2"]["title"], "Printer on fire");
+    assert!(sim.set_ticket_title(999, "Nothing").is_err());
+}
+
+#[tokio::test]
+async fn users_search_with_an_invalid_date_condition_answers_422() {
+    let sim = sim(Seed::Tiny).await;
+    for query in [
+        "updated_at:>=not-a-date",
+        "created_at:[2026-01-01%20TO%20someday]",
+        "email:a@b.example%20AND%20updated_at:<yesterday",
+    ] {
+        let r = get(&sim, &format!("/api/v1/users/search?query={query}")).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["error"], "Invalid search query");
+    }
+}

@@ -10,6 +10,14 @@
 //!   otherwise; `tickets_count` is the number of matches over all pages.
 //! - `expand=true` on accountings adds `ticket` (number), `type` (name), `created_by`
 //!   (login) next to the ids.
+//! - `users/search` and `organizations/search` take the ticket search's `id:`,
+//!   `updated_at:`/`created_at:` conditions (ranges, `>=`/`>`/`<=`/`<`, `now-1h`, ` AND `;
+//!   a bad date → 422) next to text, sort by id ascending unless `sort_by`
+//!   (`id`/`created_at`/`updated_at`) or `order_by=desc` say otherwise, and page like
+//!   `users` (100, at most 500). Zammad answers these conditions through Elasticsearch;
+//!   without it, real Zammad's SQL fallback matches text only (UNCONFIRMED for a given
+//!   installation). A users query without such a condition matches as before: the whole
+//!   query (`email:`/`login:` prefix dropped) as a substring of e-mail, login or names.
 
 mod routes;
 pub(crate) mod state;

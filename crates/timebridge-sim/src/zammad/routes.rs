@@ -13,7 +13,7 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
-use super::state::{Accounting, Ticket, ZState, ZammadControl, ts};
+use super::state::{Accounting, Organization, Ticket, User, ZState, ZammadControl, ts};
 use crate::faults;
 
 type Params = Query<Vec<(String, String)>>;
@@ -26,6 +26,8 @@ pub(crate) fn router(ctl: ZammadControl) -> Router {
         .route("/api/v1/users/{id}", get(user_show))
         .route("/api/v1/users", get(users_index))
         .route("/api/v1/organizations", get(orgs_index))
+        // Static segments win over `{id}` in axum 0.8 whatever the order; kept first anyway.
+        .route("/api/v1/organizations/search", get(orgs_search))
         .route("/api/v1/organizations/{id}", get(org_show))
         .route("/api/v1/tickets/search", get(tickets_search))
         .route("/api/v1/tickets/{id}", get(ticket_show))
@@ -178,6 +180,9 @@ async fn users_index(
     axum::Json(list).into_response()
 }
 
+/// `GET /api/v1/users/search`: a plain text, `email:` or `login:` query matches as it always
+/// did (the whole query, lowercased, as a substring of e-mail, login or names); a query with
+/// an `id:`/`number:`/`updated_at:`/`created_at:` condition goes through [`parse_query`].
 async fn users_search(
     State(ctl): State<ZammadControl>,
     headers: HeaderMap,
@@ -186,30 +191,76 @@ async fn users_search(
     if let Err(r) = auth(&ctl, &headers) {
         return r;
     }
-    let query = param(&q, "query").unwrap_or("").trim().to_lowercase();
-    let (page, per_page) = paging(&q, 100, 500);
-    let query = query
-        .strip_prefix("email:")
-        .or_else(|| query.strip_prefix("login:"))
-        .map(|s| s.trim_matches('"').to_owned())
-        .unwrap_or(query);
+    let query = param(&q, "query").unwrap_or("");
+    let conds = if is_structured(query) {
+        match parse_query(query, ctl.clock.now()) {
+            Ok(c) => c,
+            Err(()) => return error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid search query"),
+        }
+    } else {
+        let query = query.trim().to_lowercase();
+        if query.is_empty() || query == "*" {
+            vec![Cond::All]
+        } else {
+            vec![Cond::Text(query)]
+        }
+    };
     let st = ctl.lock();
-    let list: Vec<Value> = st
-        .users
-        .values()
-        .filter(|u| {
-            query.is_empty()
-                || query == "*"
-                || u.email.to_lowercase().contains(&query)
-                || u.login.to_lowercase().contains(&query)
-                || u.firstname.to_lowercase().contains(&query)
-                || u.lastname.to_lowercase().contains(&query)
-        })
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
+    let list: Vec<Value> = search_page(st.users.values(), &conds, &q)
+        .into_iter()
         .map(|u| u.to_json())
         .collect();
     axum::Json(list).into_response()
+}
+
+/// `GET /api/v1/organizations/search`: the ticket search's query language over organizations
+/// (text matches name or domain).
+async fn orgs_search(
+    State(ctl): State<ZammadControl>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    if let Err(r) = auth(&ctl, &headers) {
+        return r;
+    }
+    let Ok(conds) = parse_query(param(&q, "query").unwrap_or(""), ctl.clock.now()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid search query");
+    };
+    let st = ctl.lock();
+    let list: Vec<Value> = search_page(st.orgs.values(), &conds, &q)
+        .into_iter()
+        .map(|o| o.to_json())
+        .collect();
+    axum::Json(list).into_response()
+}
+
+/// Filters, sorts and pages users or organizations: by id ascending unless `sort_by`
+/// (`id`, `created_at`, `updated_at`; ties by id) or `order_by=desc` say otherwise;
+/// `page`/`per_page` default to 1/100, `per_page` is capped at 500.
+fn search_page<'a, T: Searchable + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    conds: &[Cond],
+    q: &[(String, String)],
+) -> Vec<&'a T> {
+    let (page, per_page) = paging(q, 100, 500);
+    let desc = param(q, "order_by").is_some_and(|o| o.eq_ignore_ascii_case("desc"));
+    let sort_by = param(q, "sort_by").unwrap_or("id");
+    let mut hits: Vec<&T> = items.filter(|t| matches(*t, conds)).collect();
+    let key = |t: &T| -> (i64, u64) {
+        match sort_by {
+            "created_at" => (t.created_at().timestamp_micros(), t.id()),
+            "updated_at" => (t.updated_at().timestamp_micros(), t.id()),
+            _ => (0, t.id()),
+        }
+    };
+    hits.sort_by(|a, b| {
+        let o = key(a).cmp(&key(b));
+        if desc { o.reverse() } else { o }
+    });
+    hits.into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect()
 }
 
 async fn orgs_index(
@@ -374,20 +425,107 @@ fn parse_query(query: &str, now: DateTime<Utc>) -> Result<Vec<Cond>, ()> {
     Ok(out)
 }
 
-fn matches(t: &Ticket, conds: &[Cond]) -> bool {
+/// Whether a query has a condition beyond plain text (what [`parse_query`] turns into
+/// something other than [`Cond::Text`]/[`Cond::All`]).
+fn is_structured(query: &str) -> bool {
+    query.split(" AND ").any(|part| {
+        let part = part.trim().trim_start_matches('(').trim_end_matches(')');
+        ["id:", "number:", "updated_at:", "created_at:"]
+            .iter()
+            .any(|p| part.starts_with(p))
+    })
+}
+
+/// A record the search query language applies to.
+trait Searchable {
+    fn id(&self) -> u64;
+    /// The ticket number; records without one never match `number:`.
+    fn number(&self) -> Option<&str> {
+        None
+    }
+    fn created_at(&self) -> DateTime<Utc>;
+    fn updated_at(&self) -> DateTime<Utc>;
+    /// Whether a lowercased text condition matches.
+    fn text_matches(&self, s: &str) -> bool;
+}
+
+impl Searchable for Ticket {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn number(&self) -> Option<&str> {
+        Some(&self.number)
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+    fn text_matches(&self, s: &str) -> bool {
+        self.title.to_lowercase().contains(s) || self.number == s
+    }
+}
+
+impl Searchable for User {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+    /// `email:x`/`login:x` (quotes around `x` dropped) or plain `x`, as a substring of
+    /// e-mail, login, first or last name.
+    fn text_matches(&self, s: &str) -> bool {
+        let s = s
+            .strip_prefix("email:")
+            .or_else(|| s.strip_prefix("login:"))
+            .map_or(s, |v| v.trim_matches('"'));
+        self.email.to_lowercase().contains(s)
+            || self.login.to_lowercase().contains(s)
+            || self.firstname.to_lowercase().contains(s)
+            || self.lastname.to_lowercase().contains(s)
+    }
+}
+
+impl Searchable for Organization {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+    /// `name:x`/`domain:x` (quotes around `x` dropped) or plain `x`, as a substring of the
+    /// name or the domain.
+    fn text_matches(&self, s: &str) -> bool {
+        let s = s
+            .strip_prefix("name:")
+            .or_else(|| s.strip_prefix("domain:"))
+            .map_or(s, |v| v.trim_matches('"'));
+        self.name.to_lowercase().contains(s) || self.domain.to_lowercase().contains(s)
+    }
+}
+
+fn matches<T: Searchable + ?Sized>(t: &T, conds: &[Cond]) -> bool {
     conds.iter().all(|c| match c {
         Cond::All => true,
-        Cond::Id(id) => t.id == *id,
-        Cond::Number(n) => t.number == *n,
+        Cond::Id(id) => t.id() == *id,
+        Cond::Number(n) => t.number() == Some(n.as_str()),
         Cond::Range(field, lo, hi) => {
             let v = if field == "created_at" {
-                t.created_at
+                t.created_at()
             } else {
-                t.updated_at
+                t.updated_at()
             };
             lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v <= hi)
         }
-        Cond::Text(s) => t.title.to_lowercase().contains(s) || t.number == *s,
+        Cond::Text(s) => t.text_matches(s),
     })
 }
 
@@ -407,7 +545,11 @@ async fn tickets_search(
     let desc = !param(&q, "order_by").is_some_and(|o| o.eq_ignore_ascii_case("asc"));
     let sort_by = param(&q, "sort_by").unwrap_or("updated_at");
     let st = ctl.lock();
-    let mut hits: Vec<&Ticket> = st.tickets.values().filter(|t| matches(t, &conds)).collect();
+    let mut hits: Vec<&Ticket> = st
+        .tickets
+        .values()
+        .filter(|t| matches(*t, &conds))
+        .collect();
     let key = |t: &Ticket| -> (i64, u64) {
         match sort_by {
             "id" => (0, t.id),

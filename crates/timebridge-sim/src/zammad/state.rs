@@ -807,6 +807,57 @@ impl ZammadControl {
         Ok(t.clone())
     }
 
+    /// Changes a ticket's title; its `updated_at` moves to now.
+    pub fn set_ticket_title(&self, id: u64, title: &str) -> Result<Ticket, SimError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let t = st
+            .tickets
+            .get_mut(&id)
+            .ok_or_else(|| SimError::NotFound(format!("ticket {id}")))?;
+        title.clone_into(&mut t.title);
+        t.updated_at = now;
+        Ok(t.clone())
+    }
+
+    /// Changes a user's first and last name; its `updated_at` moves to now.
+    pub fn rename_user(&self, id: u64, firstname: &str, lastname: &str) -> Result<User, SimError> {
+        self.change_user(id, |u| {
+            firstname.clone_into(&mut u.firstname);
+            lastname.clone_into(&mut u.lastname);
+        })
+    }
+
+    /// Changes a user's e-mail (not the login); its `updated_at` moves to now.
+    pub fn set_user_email(&self, id: u64, email: &str) -> Result<User, SimError> {
+        self.change_user(id, |u| email.clone_into(&mut u.email))
+    }
+
+    fn change_user(&self, id: u64, change: impl FnOnce(&mut User)) -> Result<User, SimError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let u = st
+            .users
+            .get_mut(&id)
+            .ok_or_else(|| SimError::NotFound(format!("user {id}")))?;
+        change(u);
+        u.updated_at = now;
+        Ok(u.clone())
+    }
+
+    /// Changes an organization's name; its `updated_at` moves to now.
+    pub fn rename_organization(&self, id: u64, name: &str) -> Result<Organization, SimError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let o = st
+            .orgs
+            .get_mut(&id)
+            .ok_or_else(|| SimError::NotFound(format!("organization {id}")))?;
+        name.clone_into(&mut o.name);
+        o.updated_at = now;
+        Ok(o.clone())
+    }
+
     /// One accounting.
     pub fn accounting(&self, id: u64) -> Option<Accounting> {
         self.lock().accountings.get(&id).cloned()
