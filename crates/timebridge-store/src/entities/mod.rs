@@ -6,6 +6,7 @@ pub(crate) mod admin_user;
 pub(crate) mod audit_event;
 pub(crate) mod conflict;
 pub(crate) mod connector;
+pub(crate) mod connector_memory;
 pub(crate) mod link;
 pub(crate) mod mapping;
 pub(crate) mod meta;

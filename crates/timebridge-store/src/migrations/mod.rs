@@ -13,6 +13,7 @@ mod m20261203_000007_oauth;
 mod m20261204_000008_conflict_causes;
 mod m20261204_000009_link_rounding;
 mod m20261205_000010_undo;
+mod m20261206_000011_connector_memory;
 
 /// All migrations of timebridge, in order. Exposed so the binary can report status;
 /// normally use [`crate::Store::migrate`].
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_conflict_causes::Migration),
             Box::new(m20261204_000009_link_rounding::Migration),
             Box::new(m20261205_000010_undo::Migration),
+            Box::new(m20261206_000011_connector_memory::Migration),
         ]
     }
 }

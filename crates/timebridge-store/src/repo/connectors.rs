@@ -192,9 +192,10 @@ impl Store {
         }
         a.secret_settings = Set(serde_json::Value::Object(ss));
         a.updated_at = Set(crate::store::now());
-        Ok(conv(
-            a.update(&self.db).await.map_err(crate::StoreError::from)?,
-        ))
+        let updated = a.update(&self.db).await.map_err(crate::StoreError::from)?;
+        // What the connector remembered was made with its old settings.
+        self.forget_connector_memory(id).await?;
+        Ok(conv(updated))
     }
     pub async fn delete_connector(&self, id: i64) -> StoreResult<()> {
         use crate::entities::connector as e;

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 pub mod conflicts;
+pub mod connector_memory;
 pub mod connectors;
 pub mod links;
 pub mod mappings;

@@ -4,7 +4,8 @@
 //! pending write intents, in mapping labels, in audit details and possibly in run item
 //! messages. Export collects all of it; purge anonymises it in place (the address and the
 //! name beside it become null, other mentions `[purged]`), so links, conflicts and
-//! intents keep working and idempotence is never lost.
+//! intents keep working and idempotence is never lost. A source connector's memory (its
+//! cache of the remote's names) that mentions the address is deleted whole.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
@@ -12,7 +13,9 @@ use sea_orm::*;
 use serde_json::Value;
 
 use crate::Store;
-use crate::entities::{audit_event, conflict, mapping, run, run_item, write_intent};
+use crate::entities::{
+    audit_event, conflict, connector_memory, mapping, run, run_item, write_intent,
+};
 use crate::error::StoreResult;
 use crate::states::ConflictStatus;
 
@@ -269,6 +272,16 @@ impl Store {
                 am.before = Set(before);
                 am.update(&txn).await?;
                 counts.run_items += 1;
+            }
+        }
+        // A connector's memory is a cache of the remote's names (agents, e-mails): one
+        // that mentions the address is dropped whole, not counted; the next run asks the
+        // remote again.
+        for m in connector_memory::Entity::find().all(&txn).await? {
+            if mentions(&m.memory, &email) {
+                connector_memory::Entity::delete_by_id(m.connector_id)
+                    .exec(&txn)
+                    .await?;
             }
         }
         txn.commit().await?;
