@@ -273,6 +273,11 @@ pub struct SourceQuery {
     /// [`SourceBatch::known_keys`]; a linked key it neither lists nor knows counts as
     /// deleted when the scope is [`SourceScope::Everything`].
     pub linked_keys: Vec<String>,
+    /// What this connector remembered after an earlier read ([`SourceBatch::memory`]), as
+    /// the store kept it; `None` on a first read or after the connector was edited. A
+    /// cache of the kind's own making: a kind checks it against its configuration and
+    /// may ignore it, and must read correctly without it.
+    pub memory: Option<serde_json::Value>,
 }
 
 /// How a source read was done; it bounds what "absent" means.
@@ -300,6 +305,9 @@ pub struct SourceBatch {
     pub scope: SourceScope,
     /// Remarks for the run log (e.g. which read mode the token allowed).
     pub notes: Vec<String>,
+    /// What to remember for the next read (handed back as [`SourceQuery::memory`]);
+    /// `None` leaves what is stored as it is.
+    pub memory: Option<serde_json::Value>,
 }
 
 /// A source of time entries.

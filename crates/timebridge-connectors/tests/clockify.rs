@@ -96,6 +96,7 @@ fn query(linked_keys: Vec<String>) -> SourceQuery {
         tickets: None,
         linked_tickets: vec![],
         linked_keys,
+        memory: None,
     }
 }
 

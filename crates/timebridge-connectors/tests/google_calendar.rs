@@ -35,6 +35,7 @@ fn query(window: Window) -> SourceQuery {
         tickets: None,
         linked_tickets: vec![],
         linked_keys: vec![],
+        memory: None,
     }
 }
 

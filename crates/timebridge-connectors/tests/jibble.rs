@@ -97,6 +97,7 @@ async fn read(c: &JibbleConnector, window: Window, linked: &[&str]) -> SourceBat
         tickets: None,
         linked_tickets: vec![],
         linked_keys: linked.iter().map(|k| (*k).to_owned()).collect(),
+        memory: None,
     })
     .await
     .unwrap()
@@ -499,6 +500,7 @@ async fn rate_limits_server_errors_and_dropped_answers_are_retried_and_nothing_i
             tickets: None,
             linked_tickets: vec![],
             linked_keys: vec![],
+            memory: None,
         })
         .await;
     // A malformed answer is not retried by the transport: the run fails and the next

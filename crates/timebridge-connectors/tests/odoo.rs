@@ -601,6 +601,7 @@ async fn the_timesheet_source_knows_linked_keys_outside_the_window() {
                 outside.target_id.clone(),
                 "999".into(),
             ],
+            memory: None,
         })
         .await
         .unwrap();

@@ -97,6 +97,7 @@ fn query(window: Window, linked_keys: Vec<String>) -> SourceQuery {
         tickets: None,
         linked_tickets: Vec::new(),
         linked_keys,
+        memory: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn query() -> SourceQuery {
         tickets: None,
         linked_tickets: vec![],
         linked_keys: vec![],
+        memory: None,
     }
 }
 
@@ -194,6 +195,7 @@ async fn a_type_only_edit_is_seen_in_per_ticket_mode_through_the_linked_tickets(
         tickets: None,
         linked_tickets: vec![ticket],
         linked_keys: vec![e.key.clone()],
+        memory: None,
     };
     let batch = z.fetch(&later).await.unwrap();
     let SourceScope::Tickets { ticket_ids } = &batch.scope else {
@@ -540,4 +542,119 @@ async fn a_deleted_accounting_of_the_window_is_gone_from_a_newest_first_read() {
         panic!("{:?}", after.scope);
     };
     assert!(!unread.contains(&victim));
+}
+
+/// The month's query, with what an earlier read left to remember.
+fn remembering(memory: Option<Value>) -> SourceQuery {
+    SourceQuery { memory, ..query() }
+}
+
+fn by_key(mut entries: Vec<Entry>) -> Vec<Entry> {
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    entries
+}
+
+/// The lookups by id a read made (tickets, agents, organizations).
+fn lookups_by_id(sim: &ZammadSim) -> usize {
+    let log = sim.log();
+    log.count("GET /api/v1/tickets/{id}")
+        + log.count("GET /api/v1/users/{id}")
+        + log.count("GET /api/v1/organizations/{id}")
+}
+
+#[tokio::test]
+async fn a_read_with_the_last_reads_memory_looks_nothing_up_again_and_still_sees_renames() {
+    let sim = sim(Seed::Small).await;
+    let z = connector(&sim);
+    let first = z.fetch(&query()).await.unwrap();
+    assert!(lookups_by_id(&sim) > 0);
+    let memory = first.memory.clone().expect("a read leaves a memory");
+
+    // Nothing changed: the same entries, no lookup by id, one search per kind.
+    sim.log().clear();
+    let again = z.fetch(&remembering(Some(memory))).await.unwrap();
+    assert_eq!(by_key(again.entries.clone()), by_key(first.entries.clone()));
+    assert_eq!(lookups_by_id(&sim), 0);
+    for route in [
+        "GET /api/v1/tickets/search",
+        "GET /api/v1/users/search",
+        "GET /api/v1/organizations/search",
+    ] {
+        assert_eq!(sim.log().count(route), 1, "{route}");
+    }
+
+    // An agent, a ticket and an organization renamed in Zammad: the next read shows the
+    // new names, exactly as a read without memory does.
+    let e = first.entries.iter().find(|e| e.customer.is_some()).unwrap();
+    let agent: u64 = e.user.as_ref().unwrap().key.parse().unwrap();
+    let ticket = e.ticket.as_ref().unwrap().id as u64;
+    let org: u64 = e.customer.as_ref().unwrap().key.parse().unwrap();
+    sim.rename_user(agent, "Renamed", "Agent").unwrap();
+    sim.set_user_email(agent, "renamed.agent@example.com")
+        .unwrap();
+    sim.set_ticket_title(ticket, "A new title").unwrap();
+    sim.rename_organization(org, "Renamed Org").unwrap();
+    let renamed = z.fetch(&remembering(again.memory.clone())).await.unwrap();
+    let fresh = z.fetch(&query()).await.unwrap();
+    assert_eq!(by_key(renamed.entries.clone()), by_key(fresh.entries));
+    let same = renamed.entries.iter().find(|x| x.key == e.key).unwrap();
+    let user = same.user.as_ref().unwrap();
+    assert_eq!(user.name.as_deref(), Some("Renamed Agent"));
+    assert_eq!(user.email.as_deref(), Some("renamed.agent@example.com"));
+    assert_eq!(same.ticket.as_ref().unwrap().title, "A new title");
+    assert_eq!(
+        same.customer.as_ref().unwrap().name.as_deref(),
+        Some("Renamed Org")
+    );
+}
+
+#[tokio::test]
+async fn a_memory_of_another_zammad_is_not_used() {
+    let sim = sim(Seed::Small).await;
+    let z = connector(&sim);
+    let first = z.fetch(&query()).await.unwrap();
+    let mut memory = first.memory.clone().unwrap();
+    memory["base_url"] = json!("https://another-zammad.example");
+    sim.log().clear();
+    let again = z.fetch(&remembering(Some(memory))).await.unwrap();
+    assert_eq!(by_key(again.entries), by_key(first.entries));
+    assert_eq!(sim.log().count("GET /api/v1/users/search"), 0);
+    assert!(sim.log().count("GET /api/v1/users/{id}") > 0);
+}
+
+#[tokio::test]
+async fn a_zammad_that_refuses_the_search_for_changed_agents_gets_them_looked_up() {
+    let sim = sim(Seed::Small).await;
+    let waits = Waits::default();
+    let z = connector_for(&sim.url, &sim.token, json!({}), &waits);
+    let first = z.fetch(&query()).await.unwrap();
+    let agents: BTreeSet<String> = first
+        .entries
+        .iter()
+        .map(|e| e.user.as_ref().unwrap().key.clone())
+        .collect();
+    let agent: u64 = agents.iter().next().unwrap().parse().unwrap();
+    sim.rename_user(agent, "Renamed", "Agent").unwrap();
+    sim.faults()
+        .fail_next("GET /api/v1/users/search", 100, Fault::InternalError);
+    sim.log().clear();
+    let again = z.fetch(&remembering(first.memory.clone())).await.unwrap();
+    assert_eq!(sim.log().count("GET /api/v1/users/{id}"), agents.len());
+    let renamed = again
+        .entries
+        .iter()
+        .find(|e| e.user.as_ref().unwrap().key == agent.to_string())
+        .unwrap();
+    assert_eq!(
+        renamed.user.as_ref().unwrap().name.as_deref(),
+        Some("Renamed Agent")
+    );
+    assert!(
+        again
+            .notes
+            .iter()
+            .any(|n| n.contains("which agents changed")),
+        "{:?}",
+        again.notes
+    );
 }

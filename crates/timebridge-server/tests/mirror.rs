@@ -111,6 +111,7 @@ impl SourceConnector for FakeSource {
             known_keys: Default::default(),
             scope: SourceScope::Everything,
             notes: Vec::new(),
+            memory: None,
         })
     }
     fn as_project_creator(&self) -> Option<&dyn ProjectCreator> {

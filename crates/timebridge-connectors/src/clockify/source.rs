@@ -72,6 +72,7 @@ impl SourceConnector for ClockifyConnector {
             known_keys,
             scope: SourceScope::Everything,
             notes,
+            memory: None,
         })
     }
 

@@ -408,6 +408,7 @@ impl SourceConnector for GoogleCalendarConnector {
             known_keys,
             scope: SourceScope::Everything,
             notes,
+            memory: None,
         })
     }
 

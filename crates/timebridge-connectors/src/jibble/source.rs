@@ -216,6 +216,7 @@ impl SourceConnector for JibbleConnector {
             known_keys,
             scope: SourceScope::Everything,
             notes,
+            memory: None,
         })
     }
 }

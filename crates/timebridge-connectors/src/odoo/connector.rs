@@ -769,6 +769,7 @@ impl SourceConnector for OdooConnector {
             known_keys,
             scope: SourceScope::Everything,
             notes: Vec::new(),
+            memory: None,
         })
     }
 }

@@ -149,6 +149,7 @@ impl SourceConnector for TimetrackerConnector {
             known_keys,
             scope: SourceScope::Everything,
             notes,
+            memory: None,
         })
     }
 

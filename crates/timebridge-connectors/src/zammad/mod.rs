@@ -1,6 +1,7 @@
 //! Zammad 6.x as a source: time accountings with their tickets, agents, organizations and
 //! types, normalised into [`timebridge_core::entry::Entry`].
 
+mod memory;
 mod normalize;
 mod source;
 pub mod webhook;

@@ -16,9 +16,11 @@
 //! to some tickets (a webhook) reads just those, in either mode.
 //!
 //! Names (ticket number and title, organization, agent, type) are looked up once per
-//! fetch, concurrently, never once per entry.
+//! fetch, concurrently, never once per entry; a fetch given the memory of an earlier one
+//! looks up only what it has never seen, and asks Zammad which tickets, agents and
+//! organizations changed since (searches by `updated_at`; see `memory`).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -26,10 +28,11 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use timebridge_core::entry::{Entry, NamedRef, TicketRef, UserRef, Window};
 
+use super::memory::Memory;
 use super::normalize::{Placement, duration_seconds, place};
 use crate::connector::{
     CatalogItem, Connector, ConnectorConfig, ConnectorContext, SourceBatch, SourceConnector,
@@ -57,11 +60,15 @@ struct ApiAccounting {
     type_id: Option<i64>,
     created_by_id: i64,
     created_at: DateTime<Utc>,
+    #[serde(default)]
+    updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct ApiTicket {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ApiTicket {
     id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updated_at: Option<DateTime<Utc>>,
     #[serde(default)]
     number: Value,
     #[serde(default)]
@@ -70,9 +77,11 @@ struct ApiTicket {
     organization_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct ApiUser {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ApiUser {
     id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updated_at: Option<DateTime<Utc>>,
     #[serde(default)]
     login: Option<String>,
     #[serde(default)]
@@ -103,9 +112,11 @@ impl ApiUser {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct ApiOrganization {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ApiOrganization {
     id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updated_at: Option<DateTime<Utc>>,
     name: String,
     #[serde(default)]
     domain: Option<String>,
@@ -143,6 +154,83 @@ fn number_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         _ => String::new(),
+    }
+}
+
+/// The ids whose names a read needs, and the earliest booking among them.
+struct Needed {
+    tickets: BTreeSet<i64>,
+    users: BTreeSet<i64>,
+    earliest: DateTime<Utc>,
+}
+
+/// The names of a read, and what to remember of them.
+struct Names {
+    tickets: HashMap<i64, ApiTicket>,
+    users: HashMap<i64, ApiUser>,
+    orgs: HashMap<i64, ApiOrganization>,
+    types: Vec<ApiType>,
+    memory: Option<Value>,
+}
+
+/// Records changed since the remembered moment, by kind: `None` when the search was
+/// refused (that kind is then looked up by id).
+type Changed<T> = Option<HashMap<i64, T>>;
+
+/// A remembered kind brought up to date: the changed records over the remembered ones,
+/// when the search for changes answered; otherwise nothing remembered is used.
+fn refreshed<T: Clone>(
+    remembered: Option<&BTreeMap<i64, T>>,
+    changed: &Changed<T>,
+) -> HashMap<i64, T> {
+    match (remembered, changed) {
+        (Some(old), Some(changed)) => {
+            let mut all: HashMap<i64, T> = old.iter().map(|(k, v)| (*k, v.clone())).collect();
+            all.extend(changed.iter().map(|(k, v)| (*k, v.clone())));
+            all
+        }
+        _ => HashMap::new(),
+    }
+}
+
+/// What to remember of a kind: the ids this read needed, and on a read limited to some
+/// tickets also everything remembered before (brought up to date).
+fn kept<T: Clone>(
+    known: &HashMap<i64, T>,
+    needed: &BTreeSet<i64>,
+    also: Option<&HashMap<i64, T>>,
+) -> BTreeMap<i64, T> {
+    let mut out: BTreeMap<i64, T> = also
+        .map(|a| a.iter().map(|(k, v)| (*k, v.clone())).collect())
+        .unwrap_or_default();
+    out.extend(
+        needed
+            .iter()
+            .filter_map(|id| known.get(id).map(|v| (*id, v.clone()))),
+    );
+    out
+}
+
+/// Records with an id (what a search for changes returns).
+trait HasId {
+    fn id(&self) -> i64;
+}
+
+impl HasId for ApiTicket {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl HasId for ApiUser {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl HasId for ApiOrganization {
+    fn id(&self) -> i64 {
+        self.id
     }
 }
 
@@ -311,14 +399,26 @@ impl ZammadConnector {
 
     /// Tickets updated at or after `since`, all pages.
     async fn tickets_updated_since(&self, since: DateTime<Utc>) -> ConnectorResult<Vec<ApiTicket>> {
+        self.updated_since("GET /api/v1/tickets/search", since)
+            .await
+    }
+
+    /// Records of a search route (tickets, users, organizations) updated at or after
+    /// `since`, all pages, in id order.
+    async fn updated_since<T: serde::de::DeserializeOwned>(
+        &self,
+        route: &'static str,
+        since: DateTime<Utc>,
+    ) -> ConnectorResult<Vec<T>> {
         let query = format!("updated_at:>={}", since.format("%Y-%m-%dT%H:%M:%SZ"));
+        let path = route.trim_start_matches("GET ");
         let mut out = Vec::new();
         let mut page = 1usize;
         loop {
-            let items: Vec<ApiTicket> = self
+            let items: Vec<T> = self
                 .client
                 .json(
-                    Request::get("GET /api/v1/tickets/search", "/api/v1/tickets/search")
+                    Request::get(route, path)
                         .query("query", &query)
                         .query("expand", "true")
                         .query("page", page)
@@ -418,6 +518,158 @@ impl ZammadConnector {
             .try_collect()
             .await?;
         Ok(lists.into_iter().flatten().collect())
+    }
+
+    /// Records of a search route changed at or after `since`, all pages (`Changed`:
+    /// `None` when Zammad refused the search, e.g. one without a search index). An
+    /// authentication failure is an error, not a refusal.
+    async fn changed_since<T: serde::de::DeserializeOwned + HasId>(
+        &self,
+        route: &'static str,
+        since: Option<DateTime<Utc>>,
+    ) -> ConnectorResult<Changed<T>> {
+        let Some(since) = since else {
+            return Ok(None);
+        };
+        match self.updated_since::<T>(route, since).await {
+            Ok(items) => Ok(Some(items.into_iter().map(|t| (t.id(), t)).collect())),
+            Err(e @ ConnectorError::Unauthorized { .. }) => Err(e),
+            Err(e) => {
+                tracing::warn!(route, error = %e,
+                    "Zammad refused a search for changed records; looking them up by id.");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The names of `needed`: remembered ones that did not change, changed ones from the
+    /// searches, the rest looked up (see `memory`).
+    async fn names(
+        &self,
+        needed: Needed,
+        searched: HashMap<i64, ApiTicket>,
+        newest: Option<DateTime<Utc>>,
+        query: &SourceQuery,
+        notes: &mut Vec<String>,
+    ) -> ConnectorResult<Names> {
+        let base = self.client.base_url();
+        let old = Memory::recall(query.memory.as_ref(), base, newest);
+        let since = old.as_ref().and_then(Memory::changed_since);
+        let (changed_tickets, changed_users, changed_orgs) = futures::try_join!(
+            self.changed_since::<ApiTicket>("GET /api/v1/tickets/search", since),
+            self.changed_since::<ApiUser>("GET /api/v1/users/search", since),
+            self.changed_since::<ApiOrganization>("GET /api/v1/organizations/search", since),
+        )?;
+        // Tickets: the remembered ones brought up to date, those the read's own search
+        // found, then the missing ones (one search over the window when many).
+        let mut tickets = refreshed(old.as_ref().map(|m| &m.tickets), &changed_tickets);
+        tickets.extend(searched);
+        let missing: BTreeSet<i64> = needed
+            .tickets
+            .iter()
+            .copied()
+            .filter(|t| !tickets.contains_key(t))
+            .collect();
+        if missing.len() > 50 {
+            for t in self.tickets_updated_since(needed.earliest).await? {
+                tickets.insert(t.id, t);
+            }
+        }
+        let still: Vec<i64> = missing
+            .into_iter()
+            .filter(|t| !tickets.contains_key(t))
+            .collect();
+        let looked_up_tickets = still.len();
+        tickets.extend(
+            self.lookup::<ApiTicket>("GET /api/v1/tickets/{id}", "/api/v1/tickets", still)
+                .await?,
+        );
+        let org_ids: BTreeSet<i64> = needed
+            .tickets
+            .iter()
+            .filter_map(|t| tickets.get(t).and_then(|t| t.organization_id))
+            .collect();
+        let mut users = refreshed(old.as_ref().map(|m| &m.users), &changed_users);
+        let mut orgs = refreshed(old.as_ref().map(|m| &m.organizations), &changed_orgs);
+        let user_missing: Vec<i64> = needed
+            .users
+            .iter()
+            .copied()
+            .filter(|u| !users.contains_key(u))
+            .collect();
+        let org_missing: Vec<i64> = org_ids
+            .iter()
+            .copied()
+            .filter(|o| !orgs.contains_key(o))
+            .collect();
+        let (found_orgs, found_users, types) = futures::try_join!(
+            self.lookup::<ApiOrganization>(
+                "GET /api/v1/organizations/{id}",
+                "/api/v1/organizations",
+                org_missing.iter().copied()
+            ),
+            self.lookup::<ApiUser>(
+                "GET /api/v1/users/{id}",
+                "/api/v1/users",
+                user_missing.iter().copied()
+            ),
+            self.types(),
+        )?;
+        orgs.extend(found_orgs);
+        users.extend(found_users);
+        for (what, changed) in [
+            ("tickets", changed_tickets.is_some()),
+            ("agents", changed_users.is_some()),
+            ("organizations", changed_orgs.is_some()),
+        ] {
+            if old.is_some() && !changed {
+                notes.push(format!(
+                    "could not ask Zammad which {what} changed: looked each up again"
+                ));
+            }
+        }
+        if let Some(since) = since {
+            notes.push(format!(
+                "names remembered from earlier reads, with Zammad's changes since {} \
+                 ({} tickets, {} agents and {} organizations looked up)",
+                since.format("%Y-%m-%d %H:%M UTC"),
+                looked_up_tickets,
+                user_missing.len(),
+                org_missing.len()
+            ));
+        }
+        // What to remember: what this read needed; a read limited to some tickets keeps
+        // the rest of what was remembered, brought up to date.
+        let limited = query.tickets.is_some();
+        let mut next = Memory::new(base);
+        next.reads = old.as_ref().map_or(0, |m| m.reads + 1);
+        next.tickets = kept(
+            &tickets,
+            &needed.tickets,
+            (limited && changed_tickets.is_some()).then_some(&tickets),
+        );
+        next.users = kept(
+            &users,
+            &needed.users,
+            (limited && changed_users.is_some()).then_some(&users),
+        );
+        next.organizations = kept(
+            &orgs,
+            &org_ids,
+            (limited && changed_orgs.is_some()).then_some(&orgs),
+        );
+        next.saw(old.as_ref().and_then(|m| m.current_at));
+        next.saw(newest);
+        next.saw(tickets.values().filter_map(|t| t.updated_at).max());
+        next.saw(users.values().filter_map(|u| u.updated_at).max());
+        next.saw(orgs.values().filter_map(|o| o.updated_at).max());
+        Ok(Names {
+            tickets,
+            users,
+            orgs,
+            types,
+            memory: next.into_value(),
+        })
     }
 
     /// Looks up each id once, concurrently; ids that do not exist are left out.
@@ -616,6 +868,12 @@ impl SourceConnector for ZammadConnector {
     async fn fetch(&self, query: &SourceQuery) -> ConnectorResult<SourceBatch> {
         let read = self.read(query).await?;
         let window: &Window = &query.window;
+        // The newest moment Zammad's own clock showed in this read.
+        let newest = read
+            .accountings
+            .iter()
+            .map(|a| a.updated_at.unwrap_or(a.created_at))
+            .max();
         let mut known_keys = HashSet::new();
         let mut in_window = Vec::new();
         for a in read.accountings {
@@ -633,43 +891,28 @@ impl SourceConnector for ZammadConnector {
                 known_keys.insert(a.id.to_string());
             }
         }
-        // Names, once each, only for what is in the window.
-        let mut tickets = read.tickets;
-        let missing: BTreeSet<i64> = in_window
-            .iter()
-            .map(|(a, ..)| a.ticket_id)
-            .filter(|t| !tickets.contains_key(t))
-            .collect();
-        if missing.len() > 50 {
-            // Many tickets: one search over the window finds most of them in pages.
-            let earliest = in_window
+        // Names, once each, only for what is in the window; what an earlier read
+        // remembered is reused unless Zammad says it changed since (see `memory`).
+        let mut notes = read.notes;
+        let needed = Needed {
+            tickets: in_window.iter().map(|(a, ..)| a.ticket_id).collect(),
+            users: in_window.iter().map(|(a, ..)| a.created_by_id).collect(),
+            earliest: in_window
                 .iter()
                 .map(|(a, ..)| a.created_at)
                 .min()
-                .unwrap_or_else(|| window.start());
-            for t in self.tickets_updated_since(earliest).await? {
-                tickets.entry(t.id).or_insert(t);
-            }
-        }
-        let still: Vec<i64> = missing
-            .into_iter()
-            .filter(|t| !tickets.contains_key(t))
-            .collect();
-        tickets.extend(
-            self.lookup::<ApiTicket>("GET /api/v1/tickets/{id}", "/api/v1/tickets", still)
-                .await?,
-        );
-        let org_ids: BTreeSet<i64> = tickets.values().filter_map(|t| t.organization_id).collect();
-        let user_ids: BTreeSet<i64> = in_window.iter().map(|(a, ..)| a.created_by_id).collect();
-        let (orgs, users, types) = futures::try_join!(
-            self.lookup::<ApiOrganization>(
-                "GET /api/v1/organizations/{id}",
-                "/api/v1/organizations",
-                org_ids
-            ),
-            self.lookup::<ApiUser>("GET /api/v1/users/{id}", "/api/v1/users", user_ids),
-            self.types(),
-        )?;
+                .unwrap_or_else(|| window.start()),
+        };
+        let names = self
+            .names(needed, read.tickets, newest, query, &mut notes)
+            .await?;
+        let Names {
+            tickets,
+            users,
+            orgs,
+            types,
+            memory,
+        } = names;
         let types: HashMap<i64, String> = types.into_iter().map(|t| (t.id, t.name)).collect();
         let base = self.client.base_url().to_owned();
         let entries = in_window
@@ -715,7 +958,8 @@ impl SourceConnector for ZammadConnector {
             entries,
             known_keys,
             scope: read.scope,
-            notes: read.notes,
+            notes,
+            memory,
         })
     }
 }

@@ -246,15 +246,37 @@ pub async fn read_and_plan(
     let mut linked_tickets: Vec<i64> = link_rows.iter().filter_map(|l| l.ticket_id).collect();
     linked_tickets.sort_unstable();
     linked_tickets.dedup();
-    let batch = ctx
+    let source_id = ctx.pipeline.source_connector_id;
+    // The source's memory is a cache: one that cannot be read is a first read.
+    let memory = state
+        .store
+        .connector_memory(source_id)
+        .await
+        .inspect_err(|e| {
+            tracing::warn!(connector = source_id, error = %e,
+            "Could not read what the source connector remembered; reading without it.")
+        })
+        .ok()
+        .flatten();
+    let mut batch = ctx
         .source()
         .fetch(&SourceQuery {
             window,
             tickets,
             linked_tickets,
             linked_keys: link_rows.iter().map(|l| l.source_key.clone()).collect(),
+            memory,
         })
         .await?;
+    if let Some(memory) = batch.memory.take()
+        && let Err(e) = state
+            .store
+            .remember_for_connector(source_id, memory, state.clock.now())
+            .await
+    {
+        tracing::warn!(connector = source_id, error = %e,
+            "Could not keep what the source connector remembered; the next read asks again.");
+    }
     let fetched = batch.entries.len() as u64;
     let resolver = ctx.resolver();
     // Without mapped entries' explanations: a conflict's is built again (`explanation`).

@@ -200,6 +200,7 @@ async fn source_now(
             tickets: None,
             linked_tickets,
             linked_keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            memory: None,
         })
         .await?;
     Ok(batch

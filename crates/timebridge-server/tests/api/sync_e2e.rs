@@ -193,8 +193,19 @@ api_test!(async fn a_month_syncs_once_and_a_second_run_writes_nothing(app) {
     }
 
     let posts = env.kimai.log().count("POST /api/timesheets");
+    let lookups = || {
+        let log = env.zammad.log();
+        log.count("GET /api/v1/tickets/{id}")
+            + log.count("GET /api/v1/users/{id}")
+            + log.count("GET /api/v1/organizations/{id}")
+    };
+    let looked_up = lookups();
+    assert!(looked_up > 0);
     let statements = app.state.store.statements_executed();
     let second = sync(app, &env, false).await;
+    // The names the first run looked up were remembered (in the database, across runs):
+    // the second asks Zammad only what changed since, and looks nothing up by id.
+    assert_eq!(lookups(), looked_up, "the second run looked names up again");
     // The open conflicts it finds as they were are confirmed a group at a time, not read
     // and rewritten one by one (two statements each before the group commit).
     let conflicts = first["stats"]["conflicts"].as_u64().unwrap();
