@@ -181,10 +181,37 @@ impl KimaiConnector {
     }
 
     async fn load_session(&self) -> ConnectorResult<Session> {
-        let me: ApiUser = self
+        // Five independent reads, at once: one round trip instead of five before a run
+        // can plan.
+        let me = self
             .client
-            .json(Request::get("GET /api/users/me", "/api/users/me"))
-            .await?;
+            .json::<ApiUser>(Request::get("GET /api/users/me", "/api/users/me"));
+        let users = async {
+            match self
+                .client
+                .json::<Vec<ApiUser>>(
+                    Request::get("GET /api/users", "/api/users").query("visible", 3),
+                )
+                .await
+            {
+                Ok(list) => Ok(Some(list)),
+                Err(ConnectorError::Forbidden { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        let customers = self.client.json::<Vec<ApiCustomer>>(
+            Request::get("GET /api/customers", "/api/customers").query("visible", 3),
+        );
+        let projects = self.client.json::<Vec<ApiProject>>(
+            Request::get("GET /api/projects", "/api/projects")
+                .query("visible", 3)
+                .query("ignoreDates", 1),
+        );
+        let activities = self.client.json::<Vec<ApiActivity>>(
+            Request::get("GET /api/activities", "/api/activities").query("visible", 3),
+        );
+        let (me, users, customers, projects, activities) =
+            futures::try_join!(me, users, customers, projects, activities)?;
         let (caller_zone, caller_zone_source) =
             match me.timezone.as_deref().and_then(|z| z.parse::<Tz>().ok()) {
                 Some(tz) => (tz, "kimai_user"),
@@ -193,31 +220,10 @@ impl KimaiConnector {
                     None => (Tz::UTC, "default_utc"),
                 },
             };
-        let (users, users_listed) = match self
-            .client
-            .json::<Vec<ApiUser>>(Request::get("GET /api/users", "/api/users").query("visible", 3))
-            .await
-        {
-            Ok(list) => (list, true),
-            Err(ConnectorError::Forbidden { .. }) => (vec![me.clone()], false),
-            Err(e) => return Err(e),
+        let (users, users_listed) = match users {
+            Some(list) => (list, true),
+            None => (vec![me.clone()], false),
         };
-        let customers: Vec<ApiCustomer> = self
-            .client
-            .json(Request::get("GET /api/customers", "/api/customers").query("visible", 3))
-            .await?;
-        let projects: Vec<ApiProject> = self
-            .client
-            .json(
-                Request::get("GET /api/projects", "/api/projects")
-                    .query("visible", 3)
-                    .query("ignoreDates", 1),
-            )
-            .await?;
-        let activities: Vec<ApiActivity> = self
-            .client
-            .json(Request::get("GET /api/activities", "/api/activities").query("visible", 3))
-            .await?;
         let mut users: HashMap<i64, ApiUser> = users.into_iter().map(|u| (u.id, u)).collect();
         users.entry(me.id).or_insert_with(|| me.clone());
         Ok(Session {
