@@ -330,7 +330,20 @@ async fn names_are_looked_up_once_per_fetch() {
     let log = sim.log();
     assert_eq!(log.count("GET /api/v1/time_accounting/types"), 1);
     assert_eq!(log.count("GET /api/v1/users/{id}"), agents.len());
-    assert_eq!(log.count("GET /api/v1/organizations/{id}"), orgs.len());
+    // Organizations come with the ticket search's pages (its assets) or are looked up.
+    assert!(log.count("GET /api/v1/organizations/{id}") <= orgs.len());
+    for e in &batch.entries {
+        let ticket = e.ticket.as_ref().unwrap();
+        assert!(!ticket.title.is_empty(), "{}: no ticket title", e.key);
+        if let Some(c) = &e.customer {
+            assert!(
+                c.name.is_some(),
+                "{}: organization {} unnamed",
+                e.key,
+                c.key
+            );
+        }
+    }
     let tickets: BTreeSet<i64> = batch
         .entries
         .iter()
@@ -344,6 +357,39 @@ async fn names_are_looked_up_once_per_fetch() {
         tickets.len()
     );
     assert!(batch.entries.len() > 3 * (agents.len() + orgs.len()));
+}
+
+#[tokio::test]
+async fn many_tickets_are_found_by_a_search_read_several_pages_at_a_time() {
+    let sim = sim(Seed::Month).await;
+    let z = connector(&sim);
+    let batch = z.fetch(&query()).await.unwrap();
+    let tickets: BTreeSet<i64> = batch
+        .entries
+        .iter()
+        .map(|e| e.ticket.as_ref().unwrap().id)
+        .collect();
+    let log = sim.log();
+    let pages = log.count("GET /api/v1/tickets/search");
+    assert!(
+        pages > 2,
+        "{pages} search pages for {} tickets",
+        tickets.len()
+    );
+    // Every ticket and organization was on a page: none looked up by id.
+    assert_eq!(log.count("GET /api/v1/tickets/{id}"), 0);
+    assert_eq!(log.count("GET /api/v1/organizations/{id}"), 0);
+    for e in &batch.entries {
+        assert!(!e.ticket.as_ref().unwrap().title.is_empty(), "{}", e.key);
+        if let Some(c) = &e.customer {
+            assert!(
+                c.name.is_some(),
+                "{}: organization {} unnamed",
+                e.key,
+                c.key
+            );
+        }
+    }
 }
 
 #[tokio::test]

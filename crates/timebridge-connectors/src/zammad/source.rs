@@ -132,6 +132,27 @@ struct ApiType {
     active: Option<bool>,
 }
 
+/// A ticket search page without `expand`: the ids in order, the number of matches over
+/// all pages, and the records (tickets and their organizations) as assets.
+#[derive(Debug, Deserialize)]
+struct SearchPage {
+    #[serde(default)]
+    tickets: Vec<i64>,
+    /// A number as Zammad sends it; anything else means "not counted" (paged one by one).
+    #[serde(default)]
+    tickets_count: Option<Value>,
+    #[serde(default)]
+    assets: SearchAssets,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SearchAssets {
+    #[serde(default, rename = "Ticket")]
+    tickets: HashMap<String, ApiTicket>,
+    #[serde(default, rename = "Organization")]
+    organizations: HashMap<String, ApiOrganization>,
+}
+
 /// Zammad's error answers: `{"error","error_human"}`; no credentials is a 403
 /// "Authentication required", which means the token was not taken.
 fn zammad_error(ctx: &ErrorContext<'_>) -> ConnectorError {
@@ -520,6 +541,69 @@ impl ZammadConnector {
         Ok(lists.into_iter().flatten().collect())
     }
 
+    /// One page of the ticket search for tickets updated at or after `since`, without
+    /// `expand` (which answers with the number of matches and the tickets' organizations).
+    async fn ticket_search_page(&self, query: &str, page: usize) -> ConnectorResult<SearchPage> {
+        self.client
+            .json(
+                Request::get("GET /api/v1/tickets/search", "/api/v1/tickets/search")
+                    .query("query", query)
+                    .query("page", page)
+                    .query("per_page", SEARCH_PER_PAGE)
+                    .query("sort_by", "id")
+                    .query("order_by", "asc"),
+            )
+            .await
+    }
+
+    /// Tickets updated at or after `since`, with their organizations: the first page says
+    /// how many match, the other pages are then read [`LOOKUP_CONCURRENCY`] at a time
+    /// (pages after the counted ones, while full, one by one). A ticket that moves
+    /// between pages while they are read is looked up by id afterwards (the caller looks
+    /// up whatever is still missing).
+    async fn window_tickets(
+        &self,
+        since: DateTime<Utc>,
+    ) -> ConnectorResult<(Vec<ApiTicket>, Vec<ApiOrganization>)> {
+        let query = format!("updated_at:>={}", since.format("%Y-%m-%dT%H:%M:%SZ"));
+        let mut tickets = Vec::new();
+        let mut orgs = Vec::new();
+        let mut take = |p: SearchPage| {
+            let full = p.tickets.len() >= SEARCH_PER_PAGE;
+            let mut assets = p.assets;
+            tickets.extend(
+                p.tickets
+                    .iter()
+                    .filter_map(|id| assets.tickets.remove(&id.to_string())),
+            );
+            orgs.extend(assets.organizations.into_values());
+            full
+        };
+        let first = self.ticket_search_page(&query, 1).await?;
+        let counted = first
+            .tickets_count
+            .as_ref()
+            .and_then(Value::as_u64)
+            .map_or(1, |n| (n as usize).div_ceil(SEARCH_PER_PAGE).max(1));
+        let mut full = take(first);
+        if full && counted > 1 {
+            let pages: Vec<SearchPage> = futures::stream::iter(2..=counted)
+                .map(|page| self.ticket_search_page(&query, page))
+                .buffered(LOOKUP_CONCURRENCY)
+                .try_collect()
+                .await?;
+            for p in pages {
+                full = take(p);
+            }
+        }
+        let mut page = counted;
+        while full {
+            page += 1;
+            full = take(self.ticket_search_page(&query, page).await?);
+        }
+        Ok((tickets, orgs))
+    }
+
     /// Records of a search route changed at or after `since`, all pages (`Changed`:
     /// `None` when Zammad refused the search, e.g. one without a search index). An
     /// authentication failure is an error, not a refusal.
@@ -570,10 +654,13 @@ impl ZammadConnector {
             .copied()
             .filter(|t| !tickets.contains_key(t))
             .collect();
+        let mut searched_orgs = Vec::new();
         if missing.len() > 50 {
-            for t in self.tickets_updated_since(needed.earliest).await? {
+            let (found, orgs) = self.window_tickets(needed.earliest).await?;
+            for t in found {
                 tickets.insert(t.id, t);
             }
+            searched_orgs = orgs;
         }
         let still: Vec<i64> = missing
             .into_iter()
@@ -591,6 +678,7 @@ impl ZammadConnector {
             .collect();
         let mut users = refreshed(old.as_ref().map(|m| &m.users), &changed_users);
         let mut orgs = refreshed(old.as_ref().map(|m| &m.organizations), &changed_orgs);
+        orgs.extend(searched_orgs.into_iter().map(|o| (o.id, o)));
         let user_missing: Vec<i64> = needed
             .users
             .iter()
