@@ -258,16 +258,23 @@ pub async fn read_and_plan(
         })
         .ok()
         .flatten();
-    let mut batch = ctx
-        .source()
-        .fetch(&SourceQuery {
-            window,
-            tickets,
-            linked_tickets,
-            linked_keys: link_rows.iter().map(|l| l.source_key.clone()).collect(),
-            memory,
-        })
-        .await?;
+    // Both sides are read at once: the target's read needs nothing from the source's.
+    let source_read = async {
+        let batch = ctx
+            .source()
+            .fetch(&SourceQuery {
+                window,
+                tickets,
+                linked_tickets,
+                linked_keys: link_rows.iter().map(|l| l.source_key.clone()).collect(),
+                memory,
+            })
+            .await;
+        phase("reading_target");
+        batch
+    };
+    let (mut batch, mut targets) =
+        tokio::try_join!(source_read, ctx.target().fetch(&window, ctx.source_system))?;
     if let Some(memory) = batch.memory.take()
         && let Err(e) = state
             .store
@@ -311,8 +318,6 @@ pub async fn read_and_plan(
             .collect(),
     };
     let scoped_keys: HashSet<&str> = scoped.iter().map(|l| l.source_key.as_str()).collect();
-    phase("reading_target");
-    let mut targets = ctx.target().fetch(&window, ctx.source_system).await?;
     // Marked entries of keys outside the scope would look like deleted sources.
     match &batch.scope {
         SourceScope::Everything => {}
