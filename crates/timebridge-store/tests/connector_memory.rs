@@ -79,7 +79,7 @@ db_test!(
 );
 
 db_test!(
-    async fn a_privacy_purge_drops_a_memory_that_names_the_address(store: Store) {
+    async fn an_export_lists_and_a_purge_drops_a_memory_naming_the_address(store: Store) {
         let named = connector(&store, "named").await;
         let other = connector(&store, "other").await;
         store
@@ -98,7 +98,21 @@ db_test!(
             )
             .await
             .unwrap();
+        let export = store.personal_data("ANN@example.com").await.unwrap();
+        assert_eq!(
+            export.remembered,
+            vec![json!({"connector_id": named,
+                        "record": {"email": "Ann@Example.com", "firstname": "Ann"}})]
+        );
         store.purge_personal_data("ann@example.com").await.unwrap();
+        assert!(
+            store
+                .personal_data("ann@example.com")
+                .await
+                .unwrap()
+                .remembered
+                .is_empty()
+        );
         assert_eq!(store.connector_memory(named).await.unwrap(), None);
         assert!(store.connector_memory(other).await.unwrap().is_some());
     }

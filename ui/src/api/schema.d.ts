@@ -1134,6 +1134,12 @@ export interface components {
             mappings: Record<string, unknown>[];
             /** @description Extension: writes recorded but not yet confirmed (crash safety). */
             pending_writes: Record<string, unknown>[];
+            /**
+             * @description Extension: records a source connector remembers from its remote between runs (its
+             *     cache of names, e.g. Zammad agents) that mention the person, as
+             *     `{"connector_id", "record"}`; a purge deletes that connector's memory.
+             */
+            remembered: Record<string, unknown>[];
             run_items: Record<string, unknown>[];
         };
         /**

@@ -47,6 +47,11 @@ pub struct Export {
     /// Extension: writes recorded but not yet confirmed (crash safety).
     #[schema(value_type = Vec<Object>)]
     pub pending_writes: Vec<Value>,
+    /// Extension: records a source connector remembers from its remote between runs (its
+    /// cache of names, e.g. Zammad agents) that mention the person, as
+    /// `{"connector_id", "record"}`; a purge deletes that connector's memory.
+    #[schema(value_type = Vec<Object>)]
+    pub remembered: Vec<Value>,
 }
 
 /// What a purge changed.
@@ -132,6 +137,7 @@ pub async fn export(
         audit_events: data.audit_events,
         mappings: data.mappings,
         pending_writes: data.pending_writes,
+        remembered: data.remembered,
     }))
 }
 

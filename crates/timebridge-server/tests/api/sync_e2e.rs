@@ -787,6 +787,10 @@ api_test!(async fn a_person_can_be_exported_and_purged_without_breaking_the_sync
     assert!(!export["conflicts"].as_array().unwrap().is_empty());
     assert!(!export["entries"].as_array().unwrap().is_empty());
     assert!(!export["run_items"].as_array().unwrap().is_empty());
+    // The agent's name and address as the Zammad connector remembers them between runs.
+    let remembered = export["remembered"].as_array().unwrap();
+    assert!(!remembered.is_empty(), "{export}");
+    assert!(remembered.iter().all(|r| r["record"].to_string().to_lowercase().contains(&email.to_lowercase())));
     let (status, bad) = app.get_json("/api/gdpr/export?email=nobody", &env.token).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
 
@@ -797,6 +801,7 @@ api_test!(async fn a_person_can_be_exported_and_purged_without_breaking_the_sync
     assert!(purged["deleted"]["conflicts"].as_u64().unwrap() >= 1, "{purged}");
     let (_, after) = app.get_json(&format!("/api/gdpr/export?email={email}"), &env.token).await;
     assert!(after["conflicts"].as_array().unwrap().is_empty(), "{after}");
+    assert!(after["remembered"].as_array().unwrap().is_empty(), "{after}");
     let audit = app.audit(&env.token, "gdpr_purged").await;
     assert_eq!(audit.len(), 1);
     let (_, all_audit) = app.get_json("/api/audit?limit=500", &env.token).await;

@@ -5,7 +5,8 @@
 //! messages. Export collects all of it; purge anonymises it in place (the address and the
 //! name beside it become null, other mentions `[purged]`), so links, conflicts and
 //! intents keep working and idempotence is never lost. A source connector's memory (its
-//! cache of the remote's names) that mentions the address is deleted whole.
+//! cache of the remote's names) lists the records that mention the address in an export
+//! and is deleted whole by a purge.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
@@ -30,6 +31,9 @@ pub struct PersonalData {
     pub audit_events: Vec<Value>,
     pub mappings: Vec<Value>,
     pub pending_writes: Vec<Value>,
+    /// Records a source connector remembered from its remote (its cache of names between
+    /// runs) that mention the address: `{"connector_id", "record"}`.
+    pub remembered: Vec<Value>,
 }
 
 /// How many records a purge changed, by kind.
@@ -56,6 +60,25 @@ fn mentions(v: &Value, email: &str) -> bool {
         Value::Array(a) => a.iter().any(|x| mentions(x, email)),
         Value::Object(o) => o.values().any(|x| mentions(x, email)),
         _ => false,
+    }
+}
+
+/// The smallest objects of `v` that mention `email` in one of their own strings (a
+/// remembered user record, not the whole map it sits in).
+fn records_mentioning<'a>(v: &'a Value, email: &str, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Object(o) => {
+            let own = o
+                .values()
+                .any(|x| matches!(x, Value::String(s) if s.to_lowercase().contains(email)));
+            if own {
+                out.push(v);
+            } else {
+                o.values().for_each(|x| records_mentioning(x, email, out));
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| records_mentioning(x, email, out)),
+        _ => {}
     }
 }
 
@@ -191,6 +214,19 @@ impl Store {
                     "before": i.before,
                 }));
             }
+        }
+        for m in connector_memory::Entity::find()
+            .order_by_asc(connector_memory::Column::ConnectorId)
+            .all(&self.db)
+            .await?
+        {
+            let mut found = Vec::new();
+            records_mentioning(&m.memory, &email, &mut found);
+            out.remembered.extend(
+                found
+                    .into_iter()
+                    .map(|r| serde_json::json!({"connector_id": m.connector_id, "record": r})),
+            );
         }
         Ok(out)
     }
