@@ -797,65 +797,83 @@ impl ZammadControl {
 
     /// Sets a ticket's `updated_at` to now (e.g. a state change or a new article).
     pub fn touch_ticket(&self, id: u64) -> Result<Ticket, SimError> {
-        let now = self.clock.now();
-        let mut st = self.lock();
-        let t = st
-            .tickets
-            .get_mut(&id)
-            .ok_or_else(|| SimError::NotFound(format!("ticket {id}")))?;
-        t.updated_at = now;
-        Ok(t.clone())
+        self.change(
+            "ticket",
+            id,
+            |st| &mut st.tickets,
+            |t, now| t.updated_at = now,
+        )
     }
 
     /// Changes a ticket's title; its `updated_at` moves to now.
     pub fn set_ticket_title(&self, id: u64, title: &str) -> Result<Ticket, SimError> {
-        let now = self.clock.now();
-        let mut st = self.lock();
-        let t = st
-            .tickets
-            .get_mut(&id)
-            .ok_or_else(|| SimError::NotFound(format!("ticket {id}")))?;
-        title.clone_into(&mut t.title);
-        t.updated_at = now;
-        Ok(t.clone())
+        self.change(
+            "ticket",
+            id,
+            |st| &mut st.tickets,
+            |t, now| {
+                title.clone_into(&mut t.title);
+                t.updated_at = now;
+            },
+        )
     }
 
     /// Changes a user's first and last name; its `updated_at` moves to now.
     pub fn rename_user(&self, id: u64, firstname: &str, lastname: &str) -> Result<User, SimError> {
-        self.change_user(id, |u| {
-            firstname.clone_into(&mut u.firstname);
-            lastname.clone_into(&mut u.lastname);
-        })
+        self.change(
+            "user",
+            id,
+            |st| &mut st.users,
+            |u, now| {
+                firstname.clone_into(&mut u.firstname);
+                lastname.clone_into(&mut u.lastname);
+                u.updated_at = now;
+            },
+        )
     }
 
     /// Changes a user's e-mail (not the login); its `updated_at` moves to now.
     pub fn set_user_email(&self, id: u64, email: &str) -> Result<User, SimError> {
-        self.change_user(id, |u| email.clone_into(&mut u.email))
-    }
-
-    fn change_user(&self, id: u64, change: impl FnOnce(&mut User)) -> Result<User, SimError> {
-        let now = self.clock.now();
-        let mut st = self.lock();
-        let u = st
-            .users
-            .get_mut(&id)
-            .ok_or_else(|| SimError::NotFound(format!("user {id}")))?;
-        change(u);
-        u.updated_at = now;
-        Ok(u.clone())
+        self.change(
+            "user",
+            id,
+            |st| &mut st.users,
+            |u, now| {
+                email.clone_into(&mut u.email);
+                u.updated_at = now;
+            },
+        )
     }
 
     /// Changes an organization's name; its `updated_at` moves to now.
     pub fn rename_organization(&self, id: u64, name: &str) -> Result<Organization, SimError> {
+        self.change(
+            "organization",
+            id,
+            |st| &mut st.orgs,
+            |o, now| {
+                name.clone_into(&mut o.name);
+                o.updated_at = now;
+            },
+        )
+    }
+
+    /// Applies `edit` (given the clock's now) to record `id` of the map `pick` chooses and
+    /// returns the record as it is then; `what` names the kind in the not-found error.
+    fn change<T: Clone>(
+        &self,
+        what: &str,
+        id: u64,
+        pick: impl FnOnce(&mut ZState) -> &mut BTreeMap<u64, T>,
+        edit: impl FnOnce(&mut T, DateTime<Utc>),
+    ) -> Result<T, SimError> {
         let now = self.clock.now();
         let mut st = self.lock();
-        let o = st
-            .orgs
+        let record = pick(&mut st)
             .get_mut(&id)
-            .ok_or_else(|| SimError::NotFound(format!("organization {id}")))?;
-        name.clone_into(&mut o.name);
-        o.updated_at = now;
-        Ok(o.clone())
+            .ok_or_else(|| SimError::NotFound(format!("{what} {id}")))?;
+        edit(record, now);
+        Ok(record.clone())
     }
 
     /// One accounting.
