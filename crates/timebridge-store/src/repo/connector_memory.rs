@@ -1,6 +1,6 @@
 //! What a source connector remembers between runs: one JSON document per connector (see
 //! the `connector_memory` migration). A cache of the connector's own making; the store
-//! neither reads nor checks its content.
+//! does not interpret it (the privacy export and purge only search it for an address).
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -28,14 +28,7 @@ impl Store {
         memory: Value,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let exists = crate::entities::connector::Entity::find_by_id(connector_id)
-            .count(&self.db)
-            .await?
-            > 0;
-        if !exists {
-            return Ok(());
-        }
-        e::Entity::insert(e::ActiveModel {
+        match e::Entity::insert(e::ActiveModel {
             connector_id: Set(connector_id),
             memory: Set(memory),
             updated_at: Set(crate::store::db_time(now)),
@@ -46,8 +39,20 @@ impl Store {
                 .to_owned(),
         )
         .exec_without_returning(&self.db)
-        .await?;
-        Ok(())
+        .await
+        {
+            Ok(_) => Ok(()),
+            // The connector was deleted meanwhile: nothing to remember it for.
+            Err(err)
+                if matches!(
+                    err.sql_err(),
+                    Some(SqlErr::ForeignKeyConstraintViolation(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Forgets what connector `connector_id` remembers (its settings changed).
