@@ -54,7 +54,7 @@ impl Memory {
         base_url: &str,
         newest: Option<DateTime<Utc>>,
     ) -> Option<Memory> {
-        let memory: Memory = serde_json::from_value(value?.clone()).ok()?;
+        let memory = Memory::deserialize(value?).ok()?;
         let current_at = memory.current_at?;
         let fresh = memory.version == VERSION
             && memory.base_url == base_url

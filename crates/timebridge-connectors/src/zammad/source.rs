@@ -200,59 +200,28 @@ type Changed<T> = Option<HashMap<i64, T>>;
 
 /// A remembered kind brought up to date: the changed records over the remembered ones,
 /// when the search for changes answered; otherwise nothing remembered is used.
-fn refreshed<T: Clone>(
-    remembered: Option<&BTreeMap<i64, T>>,
-    changed: &Changed<T>,
-) -> HashMap<i64, T> {
-    match (remembered, changed) {
-        (Some(old), Some(changed)) => {
-            let mut all: HashMap<i64, T> = old.iter().map(|(k, v)| (*k, v.clone())).collect();
-            all.extend(changed.iter().map(|(k, v)| (*k, v.clone())));
-            all
-        }
-        _ => HashMap::new(),
+fn refreshed<T>(remembered: BTreeMap<i64, T>, changed: Changed<T>) -> HashMap<i64, T> {
+    match changed {
+        Some(changed) => remembered.into_iter().chain(changed).collect(),
+        None => HashMap::new(),
     }
 }
 
-/// What to remember of a kind: the ids this read needed, and on a read limited to some
-/// tickets also everything remembered before (brought up to date).
+/// What to remember of a kind: the ids this read needed, or (on a read limited to some
+/// tickets, whose search for changes answered) everything known, remembered before and
+/// brought up to date.
 fn kept<T: Clone>(
     known: &HashMap<i64, T>,
     needed: &BTreeSet<i64>,
-    also: Option<&HashMap<i64, T>>,
+    everything: bool,
 ) -> BTreeMap<i64, T> {
-    let mut out: BTreeMap<i64, T> = also
-        .map(|a| a.iter().map(|(k, v)| (*k, v.clone())).collect())
-        .unwrap_or_default();
-    out.extend(
-        needed
-            .iter()
-            .filter_map(|id| known.get(id).map(|v| (*id, v.clone()))),
-    );
-    out
-}
-
-/// Records with an id (what a search for changes returns).
-trait HasId {
-    fn id(&self) -> i64;
-}
-
-impl HasId for ApiTicket {
-    fn id(&self) -> i64 {
-        self.id
+    if everything {
+        return known.iter().map(|(k, v)| (*k, v.clone())).collect();
     }
-}
-
-impl HasId for ApiUser {
-    fn id(&self) -> i64 {
-        self.id
-    }
-}
-
-impl HasId for ApiOrganization {
-    fn id(&self) -> i64 {
-        self.id
-    }
+    needed
+        .iter()
+        .filter_map(|id| known.get(id).map(|v| (*id, v.clone())))
+        .collect()
 }
 
 /// One lookup by id: the record, or `None` when it does not exist.
@@ -607,16 +576,17 @@ impl ZammadConnector {
     /// Records of a search route changed at or after `since`, all pages (`Changed`:
     /// `None` when Zammad refused the search, e.g. one without a search index). An
     /// authentication failure is an error, not a refusal.
-    async fn changed_since<T: serde::de::DeserializeOwned + HasId>(
+    async fn changed_since<T: serde::de::DeserializeOwned>(
         &self,
         route: &'static str,
         since: Option<DateTime<Utc>>,
+        id: fn(&T) -> i64,
     ) -> ConnectorResult<Changed<T>> {
         let Some(since) = since else {
             return Ok(None);
         };
         match self.updated_since::<T>(route, since).await {
-            Ok(items) => Ok(Some(items.into_iter().map(|t| (t.id(), t)).collect())),
+            Ok(items) => Ok(Some(items.into_iter().map(|t| (id(&t), t)).collect())),
             Err(e @ ConnectorError::Unauthorized { .. }) => Err(e),
             Err(e) => {
                 tracing::warn!(route, error = %e,
@@ -637,16 +607,26 @@ impl ZammadConnector {
         notes: &mut Vec<String>,
     ) -> ConnectorResult<Names> {
         let base = self.client.base_url();
-        let old = Memory::recall(query.memory.as_ref(), base, newest);
-        let since = old.as_ref().and_then(Memory::changed_since);
+        let old = Memory::recall(query.memory.as_ref(), base, newest).unwrap_or_default();
+        let since = old.changed_since();
         let (changed_tickets, changed_users, changed_orgs) = futures::try_join!(
-            self.changed_since::<ApiTicket>("GET /api/v1/tickets/search", since),
-            self.changed_since::<ApiUser>("GET /api/v1/users/search", since),
-            self.changed_since::<ApiOrganization>("GET /api/v1/organizations/search", since),
+            self.changed_since("GET /api/v1/tickets/search", since, |t: &ApiTicket| t.id),
+            self.changed_since("GET /api/v1/users/search", since, |u: &ApiUser| u.id),
+            self.changed_since(
+                "GET /api/v1/organizations/search",
+                since,
+                |o: &ApiOrganization| o.id
+            ),
         )?;
+        // Which kinds Zammad said what changed of (the others are looked up again).
+        let answered = [
+            changed_tickets.is_some(),
+            changed_users.is_some(),
+            changed_orgs.is_some(),
+        ];
         // Tickets: the remembered ones brought up to date, those the read's own search
         // found, then the missing ones (one search over the window when many).
-        let mut tickets = refreshed(old.as_ref().map(|m| &m.tickets), &changed_tickets);
+        let mut tickets = refreshed(old.tickets, changed_tickets);
         tickets.extend(searched);
         let missing: BTreeSet<i64> = needed
             .tickets
@@ -676,8 +656,8 @@ impl ZammadConnector {
             .iter()
             .filter_map(|t| tickets.get(t).and_then(|t| t.organization_id))
             .collect();
-        let mut users = refreshed(old.as_ref().map(|m| &m.users), &changed_users);
-        let mut orgs = refreshed(old.as_ref().map(|m| &m.organizations), &changed_orgs);
+        let mut users = refreshed(old.users, changed_users);
+        let mut orgs = refreshed(old.organizations, changed_orgs);
         orgs.extend(searched_orgs.into_iter().map(|o| (o.id, o)));
         let user_missing: Vec<i64> = needed
             .users
@@ -705,18 +685,13 @@ impl ZammadConnector {
         )?;
         orgs.extend(found_orgs);
         users.extend(found_users);
-        for (what, changed) in [
-            ("tickets", changed_tickets.is_some()),
-            ("agents", changed_users.is_some()),
-            ("organizations", changed_orgs.is_some()),
-        ] {
-            if old.is_some() && !changed {
+        if let Some(since) = since {
+            let kinds = ["tickets", "agents", "organizations"];
+            for (what, _) in kinds.iter().zip(answered).filter(|(_, answered)| !answered) {
                 notes.push(format!(
                     "could not ask Zammad which {what} changed: looked each up again"
                 ));
             }
-        }
-        if let Some(since) = since {
             notes.push(format!(
                 "names remembered from earlier reads, with Zammad's changes since {} \
                  ({} tickets, {} agents and {} organizations looked up)",
@@ -729,24 +704,13 @@ impl ZammadConnector {
         // What to remember: what this read needed; a read limited to some tickets keeps
         // the rest of what was remembered, brought up to date.
         let limited = query.tickets.is_some();
+        let [all_tickets, all_users, all_orgs] = answered.map(|a| limited && a);
         let mut next = Memory::new(base);
-        next.reads = old.as_ref().map_or(0, |m| m.reads + 1);
-        next.tickets = kept(
-            &tickets,
-            &needed.tickets,
-            (limited && changed_tickets.is_some()).then_some(&tickets),
-        );
-        next.users = kept(
-            &users,
-            &needed.users,
-            (limited && changed_users.is_some()).then_some(&users),
-        );
-        next.organizations = kept(
-            &orgs,
-            &org_ids,
-            (limited && changed_orgs.is_some()).then_some(&orgs),
-        );
-        next.saw(old.as_ref().and_then(|m| m.current_at));
+        next.reads = if since.is_some() { old.reads + 1 } else { 0 };
+        next.tickets = kept(&tickets, &needed.tickets, all_tickets);
+        next.users = kept(&users, &needed.users, all_users);
+        next.organizations = kept(&orgs, &org_ids, all_orgs);
+        next.saw(old.current_at);
         next.saw(newest);
         next.saw(tickets.values().filter_map(|t| t.updated_at).max());
         next.saw(users.values().filter_map(|u| u.updated_at).max());
