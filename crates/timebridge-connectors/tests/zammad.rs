@@ -82,6 +82,25 @@ fn connector(sim: &ZammadSim) -> ZammadConnector {
     connector_for(&sim.url, &sim.token, json!({}), &Waits::default())
 }
 
+/// Every entry has its ticket's title and, where it has an organization, its name.
+fn assert_named(entries: &[Entry]) {
+    for e in entries {
+        assert!(
+            !e.ticket.as_ref().unwrap().title.is_empty(),
+            "{}: no ticket title",
+            e.key
+        );
+        if let Some(c) = &e.customer {
+            assert!(
+                c.name.is_some(),
+                "{}: organization {} unnamed",
+                e.key,
+                c.key
+            );
+        }
+    }
+}
+
 fn keys(entries: &[Entry]) -> BTreeSet<String> {
     entries.iter().map(|e| e.key.clone()).collect()
 }
@@ -332,18 +351,7 @@ async fn names_are_looked_up_once_per_fetch() {
     assert_eq!(log.count("GET /api/v1/users/{id}"), agents.len());
     // Organizations come with the ticket search's pages (its assets) or are looked up.
     assert!(log.count("GET /api/v1/organizations/{id}") <= orgs.len());
-    for e in &batch.entries {
-        let ticket = e.ticket.as_ref().unwrap();
-        assert!(!ticket.title.is_empty(), "{}: no ticket title", e.key);
-        if let Some(c) = &e.customer {
-            assert!(
-                c.name.is_some(),
-                "{}: organization {} unnamed",
-                e.key,
-                c.key
-            );
-        }
-    }
+    assert_named(&batch.entries);
     let tickets: BTreeSet<i64> = batch
         .entries
         .iter()
@@ -379,17 +387,7 @@ async fn many_tickets_are_found_by_a_search_read_several_pages_at_a_time() {
     // Every ticket and organization was on a page: none looked up by id.
     assert_eq!(log.count("GET /api/v1/tickets/{id}"), 0);
     assert_eq!(log.count("GET /api/v1/organizations/{id}"), 0);
-    for e in &batch.entries {
-        assert!(!e.ticket.as_ref().unwrap().title.is_empty(), "{}", e.key);
-        if let Some(c) = &e.customer {
-            assert!(
-                c.name.is_some(),
-                "{}: organization {} unnamed",
-                e.key,
-                c.key
-            );
-        }
-    }
+    assert_named(&batch.entries);
 }
 
 #[tokio::test]
@@ -703,4 +701,32 @@ async fn a_zammad_that_refuses_the_search_for_changed_agents_gets_them_looked_up
         "{:?}",
         again.notes
     );
+}
+
+#[tokio::test]
+async fn a_read_of_some_tickets_keeps_what_was_remembered_of_the_others() {
+    let sim = sim(Seed::Small).await;
+    let z = connector(&sim);
+    let first = z.fetch(&query()).await.unwrap();
+    let memory = first.memory.clone().unwrap();
+    let remembered = |m: &Value| -> BTreeSet<String> {
+        m["tickets"].as_object().unwrap().keys().cloned().collect()
+    };
+    let before = remembered(&memory);
+    assert!(before.len() > 1);
+    let one: i64 = before.iter().next().unwrap().parse().unwrap();
+    let webhook = z
+        .fetch(&SourceQuery {
+            tickets: Some(vec![one]),
+            ..remembering(Some(memory))
+        })
+        .await
+        .unwrap();
+    // The webhook's run needed one ticket; the memory still holds every other one, so the
+    // next scheduled run looks none of them up again.
+    assert_eq!(remembered(webhook.memory.as_ref().unwrap()), before);
+    sim.log().clear();
+    let next = z.fetch(&remembering(webhook.memory)).await.unwrap();
+    assert_eq!(by_key(next.entries), by_key(first.entries));
+    assert_eq!(lookups_by_id(&sim), 0);
 }
