@@ -391,6 +391,20 @@ async fn many_tickets_are_found_by_a_search_read_several_pages_at_a_time() {
 }
 
 #[tokio::test]
+async fn a_search_that_does_not_count_its_matches_is_read_page_by_page_to_the_end() {
+    let sim = sim(Seed::Month).await;
+    let counted = connector(&sim).fetch(&query()).await.unwrap();
+    let pages = sim.log().count("GET /api/v1/tickets/search");
+    sim.set_search_uncounted(true);
+    sim.log().clear();
+    let batch = connector(&sim).fetch(&query()).await.unwrap();
+    assert_eq!(sim.log().count("GET /api/v1/tickets/search"), pages);
+    assert_eq!(sim.log().count("GET /api/v1/tickets/{id}"), 0);
+    assert_named(&batch.entries);
+    assert_eq!(by_key(batch.entries), by_key(counted.entries));
+}
+
+#[tokio::test]
 async fn a_ticket_scoped_read_reads_only_those_tickets() {
     let sim = sim(Seed::Small).await;
     let z = connector(&sim);

@@ -586,12 +586,15 @@ async fn tickets_search(
             orgs.insert(o.id.to_string(), o.to_json());
         }
     }
-    axum::Json(json!({
+    let mut body = json!({
         "tickets": ids,
         "tickets_count": total,
         "assets": {"Ticket": tickets, "User": users, "Organization": orgs},
-    }))
-    .into_response()
+    });
+    if st.uncounted_search {
+        body.as_object_mut().map(|o| o.remove("tickets_count"));
+    }
+    axum::Json(body).into_response()
 }
 
 fn expanded_ticket(st: &ZState, t: &Ticket) -> Value {

@@ -342,6 +342,9 @@ pub(crate) struct ZState {
     /// Accounting lists ignore `sort_by`/`order_by` (always by id, ascending), as a
     /// server that does not honour them would.
     pub ignore_order: bool,
+    /// The ticket search without `expand` leaves out `tickets_count` (UNCONFIRMED that every
+    /// Zammad sends it).
+    pub uncounted_search: bool,
 }
 
 impl ZState {
@@ -540,6 +543,7 @@ impl ZammadControl {
             next_accounting: 1,
             rng: StdRng::seed_from_u64(opts.rng_seed ^ 0x002a_33ad),
             ignore_order: false,
+            uncounted_search: false,
         };
         let admin_created = now - chrono::Duration::days(800);
         st.users.insert(
@@ -619,6 +623,12 @@ impl ZammadControl {
     /// like a server that does not honour them: the connector must still read everything.
     pub fn set_order_ignored(&self, ignored: bool) {
         self.lock().ignore_order = ignored;
+    }
+
+    /// Makes the ticket search without `expand` answer without `tickets_count`: a client
+    /// must then page until a short page.
+    pub fn set_search_uncounted(&self, uncounted: bool) {
+        self.lock().uncounted_search = uncounted;
     }
 
     /// Adds an API token for `user_id`.
